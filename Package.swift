@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "lab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lab", targets: ["lab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libmnl from the system (Debian: libmnl-dev).
+        .systemLibrary(
+            name: "CMnl",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        // Decoding and validating lab files. Pure: no kernel, no root.
+        .target(
+            name: "LabSpec",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Topology (names, addresses) and the plan of kernel operations. Pure.
+        .target(
+            name: "LabPlan",
+            dependencies: ["LabSpec"]
+        ),
+        // Netlink over libmnl, namespaces, sysctls.
+        .target(
+            name: "LabKernel",
+            dependencies: ["CMnl", "LabSpec"]
+        ),
+        // Applying plans, state, teardown.
+        .target(
+            name: "LabRuntime",
+            dependencies: [
+                "LabSpec", "LabPlan", "LabKernel",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // One file per command.
+        .target(
+            name: "LabCLI",
+            dependencies: [
+                "LabSpec", "LabPlan", "LabRuntime", "LabKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "lab", dependencies: ["LabCLI"]),
+        .testTarget(name: "LabSpecTests", dependencies: ["LabSpec"]),
+        .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec"], exclude: ["Golden"]),
+        .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
+        .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,30 @@
+#ifndef LAB_CMNL_SHIM_H
+#define LAB_CMNL_SHIM_H
+/* glibc's socket and in.h first: linux/libc-compat.h then leaves out the uapi copies of the
+   same structs (in6_addr, sockaddr_in6, …), which Swift would otherwise see defined twice. */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/if_addr.h>
+#include <linux/if_bridge.h>
+#include <linux/if_ether.h>
+#include <linux/veth.h>
+#include <linux/neighbour.h>
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Swift's Glibc module is built without _GNU_SOURCE, so setns(2) and unshare(2) are not
+   visible to Swift. These wrappers call the system calls directly; errno is set as usual. */
+static inline int lab_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
+static inline int lab_unshare(int flags) { return (int)syscall(SYS_unshare, flags); }
+
+/* The receive buffer libmnl recommends (MNL_SOCKET_BUFFER_SIZE is a macro calling
+   getpagesize(), which Swift cannot import). The kernel caps a dump part at 32 KiB minus
+   skb overhead, so a buffer this size never truncates a reply. */
+static const unsigned int lab_netlink_receive_buffer_size = 32768;
+#endif

@@ -1,0 +1,54 @@
+import ArgumentParser
+import LabRuntime
+
+struct Down: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove every kernel object of a lab.",
+        discussion: """
+        Deletes the lab's namespaces (every interface, address and route inside goes with them) \
+        and its state in /run/lab/LAB. Works after a crash or with the state directory gone: \
+        namespaces are also found by their name prefix `lab.LAB.`.
+
+          lab down            the only lab that is up
+          lab down demo
+          lab down --all
+        """
+    )
+
+    @Argument(help: "The lab (default: the only lab that is up).")
+    var lab: String?
+
+    @Flag(help: "Remove every lab on this host.")
+    var all = false
+
+    func validate() throws {
+        if all, lab != nil { throw ValidationError("give a lab name or --all, not both") }
+    }
+
+    func run() throws {
+        try ErrorReporting.run {
+            let labs: [String]
+            if all {
+                labs = LabController.labsUp()
+                if labs.isEmpty { print("no lab is up; nothing to remove") }
+            } else if let lab {
+                labs = [lab]
+            } else {
+                let up = LabController.labsUp()
+                if up.isEmpty {
+                    print("no lab is up; nothing to remove")
+                    return
+                }
+                labs = [try LabController.resolveLab(nil)]
+            }
+            for lab in labs {
+                let result = try LabController.down(lab: lab)
+                if result.namespaces == 0 && !result.hadState {
+                    print("lab \(lab) is not up; nothing to remove")
+                } else {
+                    print("lab \(lab) is down: removed \(result.namespaces) namespaces\(result.hadState ? " and its state" : " (its state was already gone)")")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// The root command: `lab <subcommand>`.
+public struct LabCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Build Kubernetes-style network labs out of real kernel objects, verify them, tear them down.",
+        discussion: """
+        A lab file describes nodes, pods, services and external hosts; `lab up` builds them on this \
+        host as network namespaces, veth pairs, bridges and routes, laid out the way a CNI bridge \
+        plugin and kube-proxy lay out a real node. Nothing is created in the host's own network \
+        namespace.
+
+          lab up labs/demo.yaml        build the demo lab (needs root)
+          lab status                   what is up, with every address
+          lab exec pod-a -- ip route   look around inside a pod, node or host
+          lab down                     remove everything the lab created
+
+        Exit codes: 0 success, 1 an operation failed, 2 invalid lab file, 3 missing privilege \
+        or kernel feature, 64 bad usage.
+        """,
+        subcommands: [Up.self, Down.self, Status.self, List.self, Exec.self, Validate.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import LabPlan
+import LabRuntime
+import LabSpec
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build a lab from a lab file (idempotent: re-running converges to the file).",
+        discussion: """
+        Validates the file (exit 2 and nothing touched if it is wrong), settles every name and \
+        address, then creates the namespaces, links, addresses, routes and sysctls over netlink. \
+        Running it again with the same file does nothing; with a changed file the lab is rebuilt.
+
+        Without FILE, ./lab.yaml is used if it exists, else the built-in demo lab (the lab of the \
+        article "Tracing the path of network traffic in Kubernetes").
+
+          lab up labs/demo.yaml
+          lab up --dry-run labs/demo.yaml > build.sh    # the same work as ip/sysctl commands; no root needed
+        """
+    )
+
+    @Argument(help: "The lab file (default: ./lab.yaml, else the built-in demo).", completion: .file(extensions: ["yaml", "yml"]))
+    var file: String?
+
+    @Flag(help: "Print the plan as a bash script of ip/sysctl commands and change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print how long each phase of the apply took.")
+    var timings = false
+
+    @Flag(name: .shortAndLong, help: "Print only errors.")
+    var quiet = false
+
+    func run() throws {
+        try ErrorReporting.run {
+            let source = try LabSource.resolve(file)
+            if dryRun {
+                let prepared = try LabController.prepare(text: source.text, file: source.name)
+                report(warnings: prepared.warnings)
+                print(ShellScript.render(prepared.plan), terminator: "")
+                return
+            }
+            let result = try LabController.up(text: source.text, file: source.name) {
+                ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it")
+            }
+            report(warnings: result.warnings)
+            if quiet { return }
+            printSummary(result, source: source)
+        }
+    }
+
+    private func report(warnings: [LabFileError]) {
+        for warning in warnings { ErrorReporting.printError(warning.description) }
+    }
+
+    private func printSummary(_ result: LabController.UpResult, source: LabSource) {
+        let topology = result.topology
+        let counts = "\(topology.nodes.count) nodes, \(topology.pods.count) pods, \(topology.hosts.count) hosts, \(topology.networks.count) networks"
+        if result.unchanged {
+            print("lab \(topology.lab) is up to date (\(counts)); nothing to do")
+            return
+        }
+        if result.replaced { print("lab \(topology.lab): removed the previous version first") }
+        print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
+        if timings {
+            for phase in result.timings.phases {
+                print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")
+            }
+        }
+        if let pod = topology.pods.first, let other = topology.pods.last, pod.name != other.name {
+            print("  try: lab exec \(pod.name) -- ping -c1 \(other.ip)     lab status     lab down \(topology.lab)")
+        } else {
+            print("  try: lab status     lab down \(topology.lab)")
+        }
+    }
+}
+
+/// Where the lab file text comes from: an explicit path, ./lab.yaml, or the built-in demo.
+struct LabSource {
+    var name: String
+    var text: String
+
+    static func resolve(_ path: String?) throws -> LabSource {
+        let chosen = path ?? (FileManager.default.fileExists(atPath: "lab.yaml") ? "lab.yaml" : nil)
+        guard let chosen else { return LabSource(name: "<built-in demo>", text: DemoLab.text) }
+        do {
+            return LabSource(name: chosen, text: try String(contentsOfFile: chosen, encoding: .utf8))
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: chosen) ? "cannot be read as UTF-8 text" : "no such file"
+            throw LabFileErrors([LabFileError(file: chosen, position: SourcePosition(line: 1, column: 1), path: "", message: reason)])
+        }
+    }
+}

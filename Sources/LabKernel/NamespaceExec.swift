@@ -1,0 +1,63 @@
+import CMnl
+import Glibc
+
+/// Running a program inside a named network namespace in place of the current process.
+public enum NamespaceExec {
+    /// Equivalent to: `ip netns exec NAME ARGV...` (plus, with `hostname`, a private UTS
+    /// namespace as `unshare --uts hostname H` would give).
+    ///
+    /// 1. `setns(CLONE_NEWNET)` into `/run/netns/NAME`.
+    /// 2. Give the program a `/sys` that describes this namespace, so `/sys/class/net` lists its
+    ///    interfaces: `unshare(CLONE_NEWNS)`, make `/` a recursive slave (so nothing we mount
+    ///    propagates back to the host), detach `/sys` and mount a fresh sysfs (read-only if the
+    ///    old one was). This is a convenience: if any step is refused (e.g. no mount namespaces
+    ///    in a container) the program still runs, just with the host's `/sys`. Unlike iproute2 we
+    ///    do not bind-mount `/etc/netns/NAME/*` over `/etc`.
+    /// 3. With `hostname`: `unshare(CLONE_NEWUTS)` + `sethostname`. This one is not skipped on
+    ///    failure — setting the name without a private UTS namespace would rename the host.
+    /// 4. Add `environment` to the inherited environment, then `execvp`.
+    /// Returns only by throwing, e.g. ENOENT for a program not on `PATH`. A failure after step 1
+    /// leaves the calling thread inside the namespace: the caller is expected to report and exit.
+    public static func exec(namespace: String, argv: [String], hostname: String?, environment: [String: String]) throws -> Never {
+        guard let program = argv.first else {
+            throw KernelError(operation: "exec", object: "(empty command)", namespace: namespace, errno: EINVAL)
+        }
+        let handle = try NetworkNamespace.open(namespace)
+        guard lab_setns(handle.fd, CLONE_NEWNET) == 0 else {
+            throw KernelError(operation: "enter namespace", object: quoted(namespace), errno: currentErrno())
+        }
+        remountSysfs(tag: namespace)
+        if let hostname {
+            guard lab_unshare(CLONE_NEWUTS) == 0 else {
+                throw KernelError(operation: "unshare UTS namespace", object: "for hostname \(quoted(hostname))", namespace: namespace, errno: currentErrno())
+            }
+            guard sethostname(hostname, hostname.utf8.count) == 0 else {
+                throw KernelError(operation: "set hostname", object: quoted(hostname), namespace: namespace, errno: currentErrno())
+            }
+        }
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
+            setenv(key, value, 1)
+        }
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        execvp(program, &cArguments)
+        let error = currentErrno()
+        for argument in cArguments { free(argument) }
+        throw KernelError(operation: "exec", object: quoted(program), namespace: namespace, errno: error)
+    }
+
+    /// Step 2 of `exec`; `tag` names the new sysfs mount (iproute2 uses the namespace name too).
+    private static func remountSysfs(tag: String) {
+        guard lab_unshare(CLONE_NEWNS) == 0 else { return }
+        // Without this, unmounting /sys below would propagate to the host's mount namespace.
+        guard mount("", "/", "none", UInt(MS_SLAVE | MS_REC), nil) == 0 else { return }
+        var flags = UInt(0)
+        if umount2("/sys", Int32(MNT_DETACH)) != 0 {
+            // Could not detach it: we mount over it, and a read-only sysfs cannot be shadowed by
+            // a read-write one.
+            var info = statvfs()
+            if statvfs("/sys", &info) == 0 && info.f_flag & UInt(ST_RDONLY) != 0 { flags = UInt(MS_RDONLY) }
+        }
+        _ = mount(tag, "/sys", "sysfs", flags, nil)
+    }
+}

@@ -1,0 +1,126 @@
+import CMnl
+import Glibc
+
+/// A named network namespace: a bind mount of a namespace file under `/run/netns`, the way
+/// iproute2 names them, so `ip netns list`, `ip netns exec` and `ip netns delete` see ours.
+///
+/// Holding an instance keeps an open descriptor of the namespace; that is what `perform` and
+/// `RouteSocket` enter, and what a veth peer is created in (`IFLA_NET_NS_FD`).
+public final class NetworkNamespace: Sendable {
+    /// The name under `/run/netns`.
+    public let name: String
+    /// An open descriptor of the namespace (`O_RDONLY | O_CLOEXEC`), closed when this is freed.
+    public let fd: Int32
+
+    private init(name: String, fd: Int32) {
+        self.name = name
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    /// Equivalent to: `ip netns add NAME`.
+    ///
+    /// 1. Prepare `/run/netns` (a shared mount point, as iproute2 leaves it).
+    /// 2. Create the empty file `/run/netns/NAME` with `O_EXCL`: that is the duplicate check, so
+    ///    an existing namespace fails with EEXIST and is never touched.
+    /// 3. On a fresh thread, `unshare(CLONE_NEWNET)` and bind-mount that thread's
+    ///    `/proc/thread-self/ns/net` onto the file. The mount keeps the namespace alive after the
+    ///    thread exits; the thread exiting is what leaves every other thread where it was.
+    /// If step 3 fails the file is removed again.
+    public static func create(_ name: String) throws -> NetworkNamespace {
+        let path = NamespaceDirectory.path(of: name)
+        try NamespaceDirectory.prepare()
+        let placeholder = Glibc.open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0)
+        guard placeholder >= 0 else {
+            throw KernelError(operation: "create namespace", object: quoted(name), errno: currentErrno())
+        }
+        close(placeholder)
+        do {
+            try DedicatedThread.run {
+                guard lab_unshare(CLONE_NEWNET) == 0 else {
+                    throw KernelError(operation: "create namespace", object: quoted(name), errno: currentErrno())
+                }
+                guard mount("/proc/thread-self/ns/net", path, "none", UInt(MS_BIND), nil) == 0 else {
+                    throw KernelError(operation: "bind-mount namespace", object: quoted(name), errno: currentErrno())
+                }
+            }
+        } catch {
+            unlink(path)
+            throw error
+        }
+        return try open(name)
+    }
+
+    /// Opens an existing named namespace (what `ip -n NAME` does first).
+    public static func open(_ name: String) throws -> NetworkNamespace {
+        let fd = Glibc.open(NamespaceDirectory.path(of: name), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw KernelError(operation: "open namespace", object: quoted(name), errno: currentErrno())
+        }
+        return NetworkNamespace(name: name, fd: fd)
+    }
+
+    /// Equivalent to: `ip netns delete NAME`.
+    ///
+    /// Detaches the bind mount and removes the file. The kernel frees the namespace — and with
+    /// it every interface, address and route inside, in one batch — once nothing else holds it
+    /// (open descriptors such as `fd`, sockets, processes); that cleanup finishes asynchronously,
+    /// a fraction of a second later. A missing name throws ENOENT, which callers tearing down
+    /// may ignore.
+    ///
+    /// Kernel quirk: that cleanup holds the host-wide rtnl lock throughout, and each bridge in
+    /// the namespace costs an RCU grace period (`br_multicast_dev_del` → `rcu_barrier`, tens of
+    /// milliseconds on an idle VM). A handful of bridges is nothing; thousands block every
+    /// network configuration on the host — `ip`, other labs, even `getifaddrs` — for minutes.
+    public static func delete(_ name: String) throws {
+        let path = NamespaceDirectory.path(of: name)
+        // Fails with EINVAL when the file is not mounted (a half-created namespace); the unlink
+        // below still removes it, as iproute2 does.
+        umount2(path, Int32(MNT_DETACH))
+        guard unlink(path) == 0 else {
+            throw KernelError(operation: "delete namespace", object: quoted(name), errno: currentErrno())
+        }
+    }
+
+    /// Whether `/run/netns/NAME` exists.
+    public static func exists(_ name: String) -> Bool {
+        access(NamespaceDirectory.path(of: name), F_OK) == 0
+    }
+
+    /// Equivalent to: `ip netns list` — the names under `/run/netns`, sorted.
+    public static func list() -> [String] { NamespaceDirectory.names() }
+
+    /// Runs `body` on a fresh thread that has entered this namespace with `setns(2)` and returns
+    /// its result (or rethrows its error). Sockets opened and `/proc/sys/net` files read inside
+    /// `body` belong to this namespace. The calling thread never changes namespace.
+    public func perform<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T {
+        try DedicatedThread.run {
+            guard lab_setns(fd, CLONE_NEWNET) == 0 else {
+                throw KernelError(operation: "enter namespace", object: quoted(name), errno: currentErrno())
+            }
+            return try body()
+        }
+    }
+
+    /// Equivalent to: `ip netns pids NAME` — the processes whose network namespace is this one,
+    /// found by comparing the device and inode of `/proc/PID/ns/net` with ours. Sorted.
+    public func pids() -> [Int32] {
+        var own = stat()
+        guard fstat(fd, &own) == 0 else { return [] }
+        guard let proc = opendir("/proc") else { return [] }
+        defer { closedir(proc) }
+        var found: [Int32] = []
+        while let entry = readdir(proc) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard let pid = Int32(name) else { continue }
+            var other = stat()
+            // Processes come and go while we scan; one that vanished simply is not listed.
+            guard stat("/proc/\(pid)/ns/net", &other) == 0 else { continue }
+            if other.st_dev == own.st_dev && other.st_ino == own.st_ino { found.append(pid) }
+        }
+        return found.sorted()
+    }
+}

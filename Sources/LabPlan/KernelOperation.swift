@@ -1,0 +1,37 @@
+import LabSpec
+
+/// One kernel operation of a plan: plain data, so a plan can be printed, compared in golden
+/// tests and applied by a different layer. Each case corresponds to exactly one `ip`/`sysctl`
+/// command of `lab up --dry-run` and to one netlink request (or sysctl write) of `lab up`.
+public enum KernelOperation: Sendable, Hashable {
+    /// `ip netns add NS`
+    case createNamespace(String)
+    /// `ip netns exec NS sysctl -qw KEY=VALUE`
+    case setSysctl(namespace: String, key: String, value: String)
+    /// `ip -n NS link add NAME address MAC mtu N type bridge`
+    case addBridge(namespace: String, name: String, mac: MACAddress, mtu: Int)
+    /// `ip -n NS link add NAME address MAC mtu N type veth peer name P address PMAC netns PNS`
+    case addVeth(VethPair)
+    /// `ip -n NS link set LINK master BRIDGE`
+    case setMaster(namespace: String, link: String, master: String)
+    /// `ip -n NS link set LINK type bridge_slave hairpin on`
+    case setHairpin(namespace: String, link: String)
+    /// `ip -n NS addr add A/P dev LINK`
+    case addAddress(namespace: String, link: String, address: IPv4Address, prefixLength: Int)
+    /// `ip -n NS link set LINK up`
+    case setUp(namespace: String, link: String)
+    /// `ip -n NS route add DEST via GW dev LINK [onlink]`
+    case addRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
+
+    /// The namespace the operation acts in (for a veth: where it is created).
+    public var namespace: String {
+        switch self {
+        case .createNamespace(let namespace): return namespace
+        case .setSysctl(let namespace, _, _), .addBridge(let namespace, _, _, _), .setMaster(let namespace, _, _),
+             .setHairpin(let namespace, _), .addAddress(let namespace, _, _, _), .setUp(let namespace, _),
+             .addRoute(let namespace, _, _, _, _):
+            return namespace
+        case .addVeth(let pair): return pair.namespace
+        }
+    }
+}

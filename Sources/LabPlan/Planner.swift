@@ -1,0 +1,118 @@
+import LabSpec
+
+/// Turns a topology into the plan that builds it (DESIGN §3). Pure.
+public enum Planner {
+    public static func plan(_ topology: Topology) -> Plan {
+        var ops: [KernelOperation] = []
+
+        // 1. Every namespace, then its sysctls, set explicitly so nothing is inherited by accident
+        //    (a new netns copies IPv4 conf/all and conf/default from the root namespace).
+        for namespace in topology.namespaces { ops.append(.createNamespace(namespace)) }
+        ops += sysctls(topology.fabricNamespace, forwarding: true, bridgeNetfilter: false)
+        for node in topology.nodes { ops += sysctls(node.namespace, forwarding: true, bridgeNetfilter: true) }
+        for host in topology.hosts { ops += sysctls(host.namespace, forwarding: false, bridgeNetfilter: nil) }
+        for pod in topology.pods { ops += sysctls(pod.namespace, forwarding: false, bridgeNetfilter: nil) }
+        for namespace in topology.namespaces { ops.append(.setUp(namespace: namespace, link: "lo")) }
+
+        // 2. The fabric: one bridge per underlay network holding that network's gateway address.
+        let fabric = topology.fabricNamespace
+        for network in topology.networks {
+            ops.append(.addBridge(namespace: fabric, name: network.bridge, mac: network.bridgeMAC, mtu: topology.mtu))
+            ops.append(.addAddress(namespace: fabric, link: network.bridge, address: network.gateway,
+                                   prefixLength: network.cidr.prefixLength))
+            ops.append(.setUp(namespace: fabric, link: network.bridge))
+        }
+
+        // 3. Nodes and hosts: eth0 created in place with its peer already in the fabric,
+        //    then plugged into the network's bridge.
+        for node in topology.nodes {
+            ops += uplink(node.uplink, bridge: bridge(of: node.network, in: topology), address: node.ip,
+                          prefixLength: node.prefixLength)
+            ops.append(.addBridge(namespace: node.namespace, name: Naming.podBridge, mac: node.bridgeMAC, mtu: topology.podMTU))
+            ops.append(.addAddress(namespace: node.namespace, link: Naming.podBridge, address: node.bridgeAddress,
+                                   prefixLength: node.podCIDR.prefixLength))
+            ops.append(.setUp(namespace: node.namespace, link: Naming.podBridge))
+        }
+        for host in topology.hosts {
+            ops += uplink(host.uplink, bridge: bridge(of: host.network, in: topology), address: host.ip,
+                          prefixLength: host.prefixLength)
+        }
+
+        // 4. Pods, as the CNI bridge plugin wires them: the node-side veth is a hairpin port of cni0.
+        for pod in topology.pods {
+            let veth = pod.veth
+            ops.append(.addVeth(veth))
+            ops.append(.setMaster(namespace: veth.namespace, link: veth.name, master: Naming.podBridge))
+            ops.append(.setHairpin(namespace: veth.namespace, link: veth.name))
+            ops.append(.setUp(namespace: veth.namespace, link: veth.name))
+            ops.append(.addAddress(namespace: pod.namespace, link: Naming.podInterface, address: pod.ip,
+                                   prefixLength: pod.prefixLength))
+            ops.append(.setUp(namespace: pod.namespace, link: Naming.podInterface))
+            ops.append(.addRoute(namespace: pod.namespace, destination: defaultRoute, gateway: pod.gateway,
+                                 device: Naming.podInterface, onlink: false))
+        }
+
+        // 5. Routes: defaults via the gateway, then the pod network.
+        for node in topology.nodes {
+            ops.append(.addRoute(namespace: node.namespace, destination: defaultRoute, gateway: node.gateway,
+                                 device: Naming.uplink, onlink: false))
+        }
+        for host in topology.hosts {
+            ops.append(.addRoute(namespace: host.namespace, destination: defaultRoute, gateway: host.gateway,
+                                 device: Naming.uplink, onlink: false))
+        }
+        if topology.mode == .routed { ops += routedPodRoutes(topology) }
+
+        return Plan(lab: topology.lab, operations: ops)
+    }
+
+    static let defaultRoute = IPv4Network("0.0.0.0/0")!
+
+    /// Host-gw style routing: a node reaches another node's pods via that node when they share a
+    /// network, else via the gateway; the fabric (the top-of-rack router) knows every podCIDR,
+    /// as BGP would have taught it.
+    static func routedPodRoutes(_ topology: Topology) -> [KernelOperation] {
+        var ops: [KernelOperation] = []
+        for node in topology.nodes {
+            for other in topology.nodes where other.name != node.name {
+                let via = other.network == node.network ? other.ip : node.gateway
+                ops.append(.addRoute(namespace: node.namespace, destination: other.podCIDR, gateway: via,
+                                     device: Naming.uplink, onlink: false))
+            }
+        }
+        for node in topology.nodes {
+            ops.append(.addRoute(namespace: topology.fabricNamespace, destination: node.podCIDR, gateway: node.ip,
+                                 device: bridge(of: node.network, in: topology), onlink: false))
+        }
+        return ops
+    }
+
+    static func uplink(_ pair: VethPair, bridge: String, address: IPv4Address, prefixLength: Int) -> [KernelOperation] {
+        [
+            .addVeth(pair),
+            .setMaster(namespace: pair.peerNamespace, link: pair.peerName, master: bridge),
+            .setUp(namespace: pair.peerNamespace, link: pair.peerName),
+            .addAddress(namespace: pair.namespace, link: pair.name, address: address, prefixLength: prefixLength),
+            .setUp(namespace: pair.namespace, link: pair.name),
+        ]
+    }
+
+    static func bridge(of network: String, in topology: Topology) -> String {
+        topology.network(named: network)?.bridge ?? network
+    }
+
+    /// `bridgeNetfilter`: true/false sets br_netfilter's per-namespace switch (on in nodes so
+    /// bridged pod traffic meets the service rules, off in the fabric so the underlay is a plain
+    /// switch); nil leaves it alone where no bridge exists.
+    static func sysctls(_ namespace: String, forwarding: Bool, bridgeNetfilter: Bool?) -> [KernelOperation] {
+        var settings: [(String, String)] = [
+            ("net.ipv4.ip_forward", forwarding ? "1" : "0"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.default.rp_filter", "0"),
+        ]
+        if let bridgeNetfilter {
+            settings.append(("net.bridge.bridge-nf-call-iptables", bridgeNetfilter ? "1" : "0"))
+        }
+        return settings.map { .setSysctl(namespace: namespace, key: $0.0, value: $0.1) }
+    }
+}

@@ -1,0 +1,62 @@
+import LabSpec
+
+/// Renders a plan as the bash script a person would type: one `ip`/`sysctl` command per
+/// operation. Run as root on a clean host it builds what `lab up` builds (the tests check it);
+/// it is also the "one command per operation" baseline of `scripts/bench`.
+public enum ShellScript {
+    public static func render(_ plan: Plan, topology: Topology? = nil) -> String {
+        var lines = [
+            "#!/usr/bin/env bash",
+            "# lab \(plan.lab): the kernel operations of `lab up`, one command each.",
+            "# Undo with: for ns in $(ip netns list | awk '/^lab\\.\(plan.lab)\\./{print $1}'); do ip netns delete \"$ns\"; done",
+            "set -euo pipefail",
+        ]
+        var lastSection = ""
+        for operation in plan.operations {
+            let section = sectionTitle(operation)
+            if section != lastSection {
+                lines.append("")
+                lines.append("# \(section)")
+                lastSection = section
+            }
+            lines.append(command(operation))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func sectionTitle(_ operation: KernelOperation) -> String {
+        switch operation {
+        case .createNamespace: return "namespaces"
+        case .setSysctl: return "sysctls"
+        default: return operation.namespace
+        }
+    }
+
+    public static func command(_ operation: KernelOperation) -> String {
+        switch operation {
+        case .createNamespace(let namespace):
+            return "ip netns add \(namespace)"
+        case .setSysctl(let namespace, let key, let value):
+            return "ip netns exec \(namespace) sysctl -qw \(key)=\(value)"
+        case .addBridge(let namespace, let name, let mac, let mtu):
+            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) type bridge"
+        case .addVeth(let pair):
+            return "ip -n \(pair.namespace) link add \(pair.name) address \(pair.mac) mtu \(pair.mtu) type veth"
+                + " peer name \(pair.peerName) address \(pair.peerMAC) mtu \(pair.mtu) netns \(pair.peerNamespace)"
+        case .setMaster(let namespace, let link, let master):
+            return "ip -n \(namespace) link set \(link) master \(master)"
+        case .setHairpin(let namespace, let link):
+            return "ip -n \(namespace) link set \(link) type bridge_slave hairpin on"
+        case .addAddress(let namespace, let link, let address, let prefixLength):
+            return "ip -n \(namespace) addr add \(address)/\(prefixLength) dev \(link)"
+        case .setUp(let namespace, let link):
+            return "ip -n \(namespace) link set \(link) up"
+        case .addRoute(let namespace, let destination, let gateway, let device, let onlink):
+            var text = "ip -n \(namespace) route add \(destination.prefixLength == 0 ? "default" : destination.description)"
+            if let gateway { text += " via \(gateway)" }
+            if let device { text += " dev \(device)" }
+            if onlink { text += " onlink" }
+            return text
+        }
+    }
+}

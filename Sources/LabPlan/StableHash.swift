@@ -1,0 +1,34 @@
+/// FNV-1a, 64 bit: a tiny, well-known hash that is stable across runs, machines and Swift
+/// versions (unlike `Hasher`, which is seeded per process). Used for generated interface names
+/// and MAC addresses, which must be the same every time the same lab file is applied.
+public enum StableHash {
+    public static func fnv1a64(_ parts: [String]) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for (index, part) in parts.enumerated() {
+            if index > 0 { hash = (hash ^ 0x1f) &* 0x0000_0100_0000_01b3 } // unit separator between parts
+            for byte in part.utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+        }
+        return hash
+    }
+
+    /// FNV's last input byte only reaches the bits above it, so names of `pod-a` and `pod-b`
+    /// would share most digits; MurmurHash3's finaliser spreads every input bit over all 64.
+    public static func mixed(_ parts: [String]) -> UInt64 {
+        var hash = fnv1a64(parts)
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash &*= 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
+        return hash
+    }
+
+    /// Eight lowercase hex digits from the hash, the shape the CNI bridge plugin uses for `veth%08x`.
+    public static func hex8(_ parts: [String]) -> String {
+        let value = UInt32(truncatingIfNeeded: mixed(parts) >> 32)
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+}

@@ -1,0 +1,175 @@
+import LabSpec
+
+/// Settles every name and address of a validated lab file (raw → resolved, as containerlab
+/// does before deploying). Allocation is in file order and skips every explicit address first,
+/// so adding an explicit address never moves an allocated one onto it.
+///
+/// Throws `LabFileErrors` for what only allocation can find (a network or podCIDR that is full);
+/// everything else was already checked by the validator.
+public enum TopologyBuilder {
+    public static func build(_ file: LabFile) throws -> Topology {
+        var errors: [LabFileError] = []
+        let lab = file.name
+        let podMTU = file.cluster.network == .vxlan ? file.cluster.mtu - 50 : file.cluster.mtu
+        let fabric = Naming.fabricNamespace(lab: lab)
+
+        // 1. Networks and their bridges in the fabric.
+        var fabricNames = InterfaceNameSet()
+        let networks = file.networks.map { spec in
+            let bridge = fabricNames.claim { Naming.networkBridge(lab: lab, network: spec.name, salt: $0) }
+            return NetworkTopology(name: spec.name, cidr: spec.cidr, gateway: spec.cidr.host(1), bridge: bridge,
+                                   bridgeMAC: Naming.mac(lab: lab, object: "network/\(spec.name)", interface: bridge))
+        }
+        let defaultNetwork = networks[0]
+        func network(_ name: String?, path: String) -> NetworkTopology? {
+            guard let name else { return defaultNetwork }
+            if let found = networks.first(where: { $0.name == name }) { return found }
+            errors.append(file.sourceMap.error(path, "unknown network \"\(name)\""))
+            return nil
+        }
+
+        // 2. Underlay addresses: explicit ones first, then .2 upward for nodes, then hosts.
+        var underlay = AddressPool()
+        for network in networks { underlay.reserve(network.gateway) }
+        for node in file.nodes { if let ip = node.ip { underlay.reserve(ip) } }
+        for host in file.hosts { if let ip = host.ip { underlay.reserve(ip) } }
+        func underlayAddress(_ explicit: IPv4Address?, in network: NetworkTopology, path: String) -> IPv4Address? {
+            if let explicit { return explicit }
+            if let next = underlay.next(in: network.cidr, from: 2) { return next }
+            errors.append(file.sourceMap.error(path, "network \"\(network.name)\" (\(network.cidr)) has no free address left; use a larger cidr"))
+            return nil
+        }
+
+        // 3. Node podCIDRs: the next free /24 (or the cluster prefix, if longer) of cluster.podCIDR.
+        var podCIDRs = SubnetPool(parent: file.cluster.podCIDR, prefixLength: max(24, file.cluster.podCIDR.prefixLength))
+        for node in file.nodes { if let cidr = node.podCIDR { podCIDRs.reserve(cidr) } }
+
+        var nodes: [NodeTopology] = []
+        for (index, spec) in file.nodes.enumerated() {
+            guard let net = network(spec.network, path: "nodes[\(index)].network"),
+                  let ip = underlayAddress(spec.ip, in: net, path: "nodes[\(index)]") else { continue }
+            guard let podCIDR = spec.podCIDR ?? podCIDRs.next() else {
+                errors.append(file.sourceMap.error("nodes[\(index)]", "cluster.podCIDR \(file.cluster.podCIDR) has no free /\(podCIDRs.prefixLength) left for this node; use a larger cluster.podCIDR"))
+                continue
+            }
+            let namespace = Naming.nodeNamespace(lab: lab, node: spec.name)
+            let fabricPort = fabricNames.claim { Naming.nodePort(lab: lab, node: spec.name, salt: $0) }
+            let object = "node/\(spec.name)"
+            nodes.append(NodeTopology(
+                name: spec.name, namespace: namespace, network: net.name, ip: ip, prefixLength: net.cidr.prefixLength,
+                gateway: net.gateway, podCIDR: podCIDR, bridgeAddress: podCIDR.host(1),
+                bridgeMAC: Naming.mac(lab: lab, object: object, interface: Naming.podBridge),
+                uplink: VethPair(namespace: namespace, name: Naming.uplink,
+                                 mac: Naming.mac(lab: lab, object: object, interface: Naming.uplink),
+                                 peerNamespace: fabric, peerName: fabricPort,
+                                 peerMAC: Naming.mac(lab: lab, object: object, interface: fabricPort),
+                                 mtu: file.cluster.mtu)))
+        }
+
+        var hosts: [HostTopology] = []
+        for (index, spec) in file.hosts.enumerated() {
+            guard let net = network(spec.network, path: "hosts[\(index)].network"),
+                  let ip = underlayAddress(spec.ip, in: net, path: "hosts[\(index)]") else { continue }
+            let namespace = Naming.hostNamespace(lab: lab, host: spec.name)
+            let fabricPort = fabricNames.claim { Naming.hostPort(lab: lab, host: spec.name, salt: $0) }
+            let object = "host/\(spec.name)"
+            hosts.append(HostTopology(
+                name: spec.name, namespace: namespace, network: net.name, ip: ip, prefixLength: net.cidr.prefixLength,
+                gateway: net.gateway,
+                uplink: VethPair(namespace: namespace, name: Naming.uplink,
+                                 mac: Naming.mac(lab: lab, object: object, interface: Naming.uplink),
+                                 peerNamespace: fabric, peerName: fabricPort,
+                                 peerMAC: Naming.mac(lab: lab, object: object, interface: fabricPort),
+                                 mtu: file.cluster.mtu)))
+        }
+
+        // 4. Pods: .2 upward in their node's podCIDR (.1 is cni0), explicit addresses skipped.
+        var podAddresses = AddressPool()
+        for node in nodes { podAddresses.reserve(node.bridgeAddress) }
+        for pod in file.pods { if let ip = pod.ip { podAddresses.reserve(ip) } }
+        var vethNames: [String: InterfaceNameSet] = [:]
+        var pods: [PodTopology] = []
+        for (index, spec) in file.pods.enumerated() {
+            guard let node = nodes.first(where: { $0.name == spec.node }) else {
+                errors.append(file.sourceMap.error("pods[\(index)].node", "unknown node \"\(spec.node)\""))
+                continue
+            }
+            guard let ip = spec.ip ?? podAddresses.next(in: node.podCIDR, from: 2) else {
+                errors.append(file.sourceMap.error("pods[\(index)]", "node \"\(node.name)\" podCIDR \(node.podCIDR) has no free address left; give the node a larger podCIDR"))
+                continue
+            }
+            let namespace = Naming.podNamespace(lab: lab, pod: spec.name)
+            let veth = vethNames[node.name, default: InterfaceNameSet(taken: [Naming.uplink, Naming.podBridge, "lo"])]
+                .claiming { Naming.podVeth(lab: lab, pod: spec.name, salt: $0) }
+            vethNames[node.name] = veth.set
+            let object = "pod/\(spec.name)"
+            pods.append(PodTopology(
+                name: spec.name, kubernetesNamespace: spec.namespace, node: node.name, namespace: namespace, ip: ip,
+                prefixLength: node.podCIDR.prefixLength, gateway: node.bridgeAddress, labels: spec.labels,
+                veth: VethPair(namespace: node.namespace, name: veth.name,
+                               mac: Naming.mac(lab: lab, object: object, interface: veth.name),
+                               peerNamespace: namespace, peerName: Naming.podInterface,
+                               peerMAC: Naming.mac(lab: lab, object: object, interface: Naming.podInterface),
+                               mtu: podMTU),
+                containers: spec.containers.map(ContainerTopology.init)))
+        }
+
+        // 5. Services: ClusterIPs from serviceCIDR in file order (.1 upward), endpoints by selector.
+        var serviceAddresses = AddressPool()
+        for service in file.services { if case .address(let ip) = service.clusterIP { serviceAddresses.reserve(ip) } }
+        var services: [ServiceTopology] = []
+        for (index, spec) in file.services.enumerated() {
+            var clusterIP: IPv4Address?
+            switch spec.clusterIP {
+            case .address(let ip): clusterIP = ip
+            case .none: clusterIP = nil
+            case .automatic:
+                if spec.type == .headless { break }
+                clusterIP = serviceAddresses.next(in: file.cluster.serviceCIDR, from: 1)
+                if clusterIP == nil {
+                    errors.append(file.sourceMap.error("services[\(index)]", "cluster.serviceCIDR \(file.cluster.serviceCIDR) has no free address left"))
+                }
+            }
+            let endpoints = pods.filter { pod in
+                pod.kubernetesNamespace == spec.namespace && !spec.selector.isEmpty
+                    && spec.selector.allSatisfy { pod.labels[$0.key] == $0.value }
+            }.map(\.name)
+            services.append(ServiceTopology(
+                name: spec.name, kubernetesNamespace: spec.namespace,
+                type: spec.clusterIP == .none ? ServiceType.headless.rawValue : spec.type.rawValue,
+                clusterIP: clusterIP, ports: spec.ports.map(ServicePortTopology.init), endpoints: endpoints,
+                sessionAffinity: spec.sessionAffinity.rawValue, affinityTimeoutSeconds: spec.affinityTimeoutSeconds,
+                externalTrafficPolicy: spec.externalTrafficPolicy.rawValue))
+        }
+
+        if !errors.isEmpty { throw LabFileErrors(errors) }
+        return Topology(lab: lab, mode: file.cluster.network, proxy: file.cluster.proxy, podCIDR: file.cluster.podCIDR,
+                        serviceCIDR: file.cluster.serviceCIDR, mtu: file.cluster.mtu, podMTU: podMTU,
+                        fabricNamespace: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
+                        services: services)
+    }
+}
+
+extension ContainerTopology {
+    init(_ spec: ContainerSpec) {
+        switch spec.runtime {
+        case .agent(let agent):
+            self.init(name: spec.name, command: ["agent"], isAgent: true, httpPorts: agent.http, tcpPorts: agent.tcp,
+                      udpPorts: agent.udp, env: spec.env, restart: spec.restart.rawValue)
+        case .command(let argv):
+            self.init(name: spec.name, command: argv, isAgent: false, httpPorts: [], tcpPorts: [], udpPorts: [],
+                      env: spec.env, restart: spec.restart.rawValue)
+        }
+    }
+}
+
+extension ServicePortTopology {
+    init(_ spec: ServicePortSpec) {
+        let target: String
+        switch spec.targetPort {
+        case .number(let number): target = String(number)
+        case .name(let name): target = name
+        }
+        self.init(name: spec.name, port: spec.port, targetPort: target, protocol: spec.protocol.rawValue, nodePort: spec.nodePort)
+    }
+}

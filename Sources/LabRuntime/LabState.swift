@@ -1,0 +1,66 @@
+import Foundation
+import LabPlan
+
+/// A lab's state directory, `/run/lab/<lab>/` (tmpfs: cleared at reboot, as namespaces are).
+///
+/// - `lab.yaml`: the file as applied, byte for byte (what `up` compares to decide "no change")
+/// - `topology.json`: every name and address `up` settled (what `status` and `exec` read)
+/// - `journal`: one namespace name per line, appended and fsync'd *before* the namespace is
+///   created, so an interrupted `up` never leaves an object `down` cannot find.
+public struct LabState: Sendable {
+    public static let defaultRoot = "/run/lab"
+
+    public let lab: String
+    public let root: String
+
+    public init(lab: String, root: String = LabState.root) {
+        self.lab = lab
+        self.root = root
+    }
+
+    /// `LAB_RUN_DIR` moves every lab's state elsewhere (tests of the state code use it).
+    public static var root: String { ProcessInfo.processInfo.environment["LAB_RUN_DIR"] ?? defaultRoot }
+
+    public var directory: String { "\(root)/\(lab)" }
+    public var appliedFilePath: String { "\(directory)/lab.yaml" }
+    public var topologyPath: String { "\(directory)/topology.json" }
+    public var journalPath: String { "\(directory)/journal" }
+    /// Outside the directory, so `down` can delete the directory while holding the lock.
+    public var lockPath: String { "\(root)/.\(lab).lock" }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: directory) }
+
+    /// Labs that have a state directory, sorted.
+    public static func labs(root: String = LabState.root) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        return entries.filter { !$0.hasPrefix(".") }.sorted()
+    }
+
+    public func createDirectory() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+    }
+
+    public func appliedFile() -> String? { try? String(contentsOfFile: appliedFilePath, encoding: .utf8) }
+
+    public func saveAppliedFile(_ text: String) throws {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: appliedFilePath), options: .atomic)
+    }
+
+    public func topology() throws -> Topology {
+        let data = try Data(contentsOf: URL(fileURLWithPath: topologyPath))
+        return try JSONDecoder().decode(Topology.self, from: data)
+    }
+
+    public func saveTopology(_ topology: Topology) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(topology).write(to: URL(fileURLWithPath: topologyPath), options: .atomic)
+    }
+
+    public func journal() -> Journal { Journal(path: journalPath) }
+
+    public func removeDirectory() throws {
+        if exists { try FileManager.default.removeItem(atPath: directory) }
+    }
+}

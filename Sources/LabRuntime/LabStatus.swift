@@ -1,0 +1,69 @@
+import Foundation
+import LabKernel
+import LabPlan
+
+/// What `lab status` reports: the settled topology, plus what the kernel says is there now.
+public struct LabStatus: Sendable, Codable {
+    public struct Namespaced: Sendable, Codable {
+        public var kind: String
+        public var name: String
+        public var namespace: String
+        public var ip: String
+        /// Node podCIDR, the pod's node, or the host's network.
+        public var detail: String
+        public var present: Bool
+    }
+
+    public struct Service: Sendable, Codable {
+        public var name: String
+        public var namespace: String
+        public var type: String
+        public var clusterIP: String
+        public var ports: [String]
+        public var endpoints: [String]
+    }
+
+    public var lab: String
+    public var network: String
+    public var proxy: String
+    public var mtu: Int
+    public var podMTU: Int
+    public var healthy: Bool
+    public var networks: [String]
+    public var nodes: [Namespaced]
+    public var pods: [Namespaced]
+    public var hosts: [Namespaced]
+    public var services: [Service]
+
+    public static func read(lab: String) throws -> LabStatus {
+        let topology = try LabController.topology(of: lab)
+        let present = Set(NetworkNamespace.list())
+        let nodes = topology.nodes.map {
+            Namespaced(kind: "node", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
+                       detail: "podCIDR \($0.podCIDR) on \($0.network)", present: present.contains($0.namespace))
+        }
+        let pods = topology.pods.map {
+            Namespaced(kind: "pod", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
+                       detail: "on \($0.node)", present: present.contains($0.namespace))
+        }
+        let hosts = topology.hosts.map {
+            Namespaced(kind: "host", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
+                       detail: "on \($0.network)", present: present.contains($0.namespace))
+        }
+        let pods_ = Dictionary(uniqueKeysWithValues: topology.pods.map { ($0.name, $0) })
+        let services = topology.services.map { service in
+            Service(name: service.name, namespace: service.kubernetesNamespace, type: service.type,
+                    clusterIP: service.clusterIP?.description ?? "None",
+                    ports: service.ports.map { port in
+                        "\(port.port)\(port.nodePort.map { ":\($0)" } ?? "")/\(port.protocol)→\(port.targetPort)"
+                    },
+                    endpoints: service.endpoints.map { name in pods_[name].map { "\(name) \($0.ip)" } ?? name })
+        }
+        let all = nodes + pods + hosts
+        return LabStatus(lab: lab, network: topology.mode.rawValue, proxy: topology.proxy.rawValue, mtu: topology.mtu,
+                         podMTU: topology.podMTU,
+                         healthy: present.contains(topology.fabricNamespace) && all.allSatisfy(\.present),
+                         networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
+                         nodes: nodes, pods: pods, hosts: hosts, services: services)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// What `lab` needs from the environment before it touches the kernel (DESIGN §7, exit 3).
+public enum EnvironmentError: Error, CustomStringConvertible {
+    case missingCapabilities([String])
+    case missingKernelFeature(String, howToGet: String)
+
+    public var description: String {
+        switch self {
+        case .missingCapabilities(let names):
+            return "lab needs root (\(names.joined(separator: " and ")) missing); run it with sudo"
+        case .missingKernelFeature(let feature, let howToGet):
+            return "this kernel lacks \(feature); \(howToGet)"
+        }
+    }
+}
+
+public enum Privileges {
+    /// CAP_NET_ADMIN (12) creates links and namespaces' contents; CAP_SYS_ADMIN (21) unshares
+    /// and bind-mounts namespaces. Read from the effective set, so a capable non-root user works.
+    public static func check() throws {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let bits = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else {
+            if geteuid() == 0 { return }
+            throw EnvironmentError.missingCapabilities(["CAP_NET_ADMIN", "CAP_SYS_ADMIN"])
+        }
+        var missing: [String] = []
+        if bits & (1 << 12) == 0 { missing.append("CAP_NET_ADMIN") }
+        if bits & (1 << 21) == 0 { missing.append("CAP_SYS_ADMIN") }
+        if !missing.isEmpty { throw EnvironmentError.missingCapabilities(missing) }
+    }
+
+    /// br_netfilter provides the per-namespace `bridge-nf-call-iptables` switch the plan sets.
+    /// Loading a module is one process for the whole run, only when it is missing.
+    public static func ensureBridgeNetfilter() throws {
+        let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+        if FileManager.default.fileExists(atPath: path) { return }
+        let modprobe = Process()
+        modprobe.executableURL = URL(fileURLWithPath: "/sbin/modprobe")
+        modprobe.arguments = ["br_netfilter"]
+        try? modprobe.run()
+        modprobe.waitUntilExit()
+        if !FileManager.default.fileExists(atPath: path) {
+            throw EnvironmentError.missingKernelFeature(
+                "br_netfilter (bridged pod traffic must pass the node's service rules)",
+                howToGet: "load it with `modprobe br_netfilter` (Debian/Ubuntu: package linux-modules-extra-$(uname -r) if it is not found)")
+        }
+    }
+}

@@ -1,0 +1,249 @@
+/// A lab file as written, decoded and validated (DESIGN §2). Defaults that need no allocation
+/// are filled in here (`namespace: default`, `restart: always`, …); addresses, podCIDRs and
+/// interface names are settled later by `LabPlan.Topology`.
+///
+/// `sourceMap` remembers where every value came from, so that any later stage can report an
+/// error as `file:line:column: path: message`.
+public struct LabFile: Sendable {
+    public var name: String
+    public var cluster: ClusterSpec
+    /// Underlay segments. Never empty after decoding: a file without `networks` gets
+    /// `ClusterSpec.defaultNetwork`.
+    public var networks: [NetworkSpec]
+    public var nodes: [NodeSpec]
+    public var pods: [PodSpec]
+    public var services: [ServiceSpec]
+    public var hosts: [HostSpec]
+    public var probes: [ProbeSpec]
+    public var sourceMap: SourceMap
+
+    public init(name: String, cluster: ClusterSpec = ClusterSpec(), networks: [NetworkSpec] = [NetworkSpec.default],
+                nodes: [NodeSpec] = [], pods: [PodSpec] = [], services: [ServiceSpec] = [],
+                hosts: [HostSpec] = [], probes: [ProbeSpec] = [], sourceMap: SourceMap = SourceMap(file: "<memory>")) {
+        self.name = name
+        self.cluster = cluster
+        self.networks = networks
+        self.nodes = nodes
+        self.pods = pods
+        self.services = services
+        self.hosts = hosts
+        self.probes = probes
+        self.sourceMap = sourceMap
+    }
+}
+
+public enum NetworkMode: String, Sendable, Codable, CaseIterable {
+    case routed
+    case vxlan
+}
+
+public enum ProxyMode: String, Sendable, Codable, CaseIterable {
+    case iptables
+    case nftables
+}
+
+public struct ClusterSpec: Sendable, Hashable {
+    public var podCIDR: IPv4Network
+    public var serviceCIDR: IPv4Network
+    public var network: NetworkMode
+    public var proxy: ProxyMode
+    /// Underlay MTU; pods get `mtu - 50` in vxlan mode.
+    public var mtu: Int
+
+    public static let defaultPodCIDR = IPv4Network("10.244.0.0/16")!
+    public static let defaultServiceCIDR = IPv4Network("10.96.0.0/16")!
+
+    public init(podCIDR: IPv4Network = ClusterSpec.defaultPodCIDR, serviceCIDR: IPv4Network = ClusterSpec.defaultServiceCIDR,
+                network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500) {
+        self.podCIDR = podCIDR
+        self.serviceCIDR = serviceCIDR
+        self.network = network
+        self.proxy = proxy
+        self.mtu = mtu
+    }
+}
+
+/// An underlay L2 segment; its `.1` is the gateway, held by the fabric namespace.
+public struct NetworkSpec: Sendable, Hashable {
+    public var name: String
+    public var cidr: IPv4Network
+
+    public static let `default` = NetworkSpec(name: "underlay", cidr: IPv4Network("172.18.0.0/24")!)
+
+    public init(name: String, cidr: IPv4Network) {
+        self.name = name
+        self.cidr = cidr
+    }
+}
+
+public struct NodeSpec: Sendable, Hashable {
+    public var name: String
+    /// nil: the first network.
+    public var network: String?
+    /// nil: the next free address of the network.
+    public var ip: IPv4Address?
+    /// nil: the next free /24 of `cluster.podCIDR`.
+    public var podCIDR: IPv4Network?
+
+    public init(name: String, network: String? = nil, ip: IPv4Address? = nil, podCIDR: IPv4Network? = nil) {
+        self.name = name
+        self.network = network
+        self.ip = ip
+        self.podCIDR = podCIDR
+    }
+}
+
+public struct PodSpec: Sendable, Hashable {
+    public var name: String
+    /// The Kubernetes namespace (for DNS names and policies), not a Linux namespace.
+    public var namespace: String
+    public var node: String
+    public var ip: IPv4Address?
+    public var labels: [String: String]
+    public var containers: [ContainerSpec]
+
+    public init(name: String, namespace: String = "default", node: String, ip: IPv4Address? = nil,
+                labels: [String: String] = [:], containers: [ContainerSpec] = []) {
+        self.name = name
+        self.namespace = namespace
+        self.node = node
+        self.ip = ip
+        self.labels = labels
+        self.containers = containers
+    }
+}
+
+public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
+    case always
+    case onFailure = "on-failure"
+    case never
+}
+
+/// The built-in test server's ports (DESIGN §5).
+public struct AgentSpec: Sendable, Hashable {
+    public var http: [Int]
+    public var tcp: [Int]
+    public var udp: [Int]
+
+    public init(http: [Int] = [], tcp: [Int] = [], udp: [Int] = []) {
+        self.http = http
+        self.tcp = tcp
+        self.udp = udp
+    }
+}
+
+public enum ContainerRuntime: Sendable, Hashable {
+    /// The built-in agent, served by the lab supervisor.
+    case agent(AgentSpec)
+    /// A program run inside the pod's namespaces; `argv[0]` is looked up in PATH.
+    case command([String])
+}
+
+public struct ContainerSpec: Sendable, Hashable {
+    public var name: String
+    public var runtime: ContainerRuntime
+    public var env: [String: String]
+    public var restart: RestartPolicy
+
+    public init(name: String, runtime: ContainerRuntime, env: [String: String] = [:], restart: RestartPolicy = .always) {
+        self.name = name
+        self.runtime = runtime
+        self.env = env
+        self.restart = restart
+    }
+}
+
+public enum ServiceType: String, Sendable, Codable, CaseIterable {
+    case clusterIP = "ClusterIP"
+    case nodePort = "NodePort"
+    case headless = "Headless"
+}
+
+public enum TransportProtocol: String, Sendable, Codable, CaseIterable {
+    case tcp = "TCP"
+    case udp = "UDP"
+    case sctp = "SCTP"
+}
+
+public enum TargetPort: Sendable, Hashable {
+    case number(Int)
+    /// A named port of the endpoint pods (resolved against agent ports later).
+    case name(String)
+}
+
+public struct ServicePortSpec: Sendable, Hashable {
+    public var name: String?
+    public var port: Int
+    /// Defaults to `port`.
+    public var targetPort: TargetPort
+    public var `protocol`: TransportProtocol
+    public var nodePort: Int?
+
+    public init(name: String? = nil, port: Int, targetPort: TargetPort? = nil, protocol: TransportProtocol = .tcp, nodePort: Int? = nil) {
+        self.name = name
+        self.port = port
+        self.targetPort = targetPort ?? .number(port)
+        self.protocol = `protocol`
+        self.nodePort = nodePort
+    }
+}
+
+public enum SessionAffinity: String, Sendable, Codable, CaseIterable {
+    case none = "None"
+    case clientIP = "ClientIP"
+}
+
+public enum ExternalTrafficPolicy: String, Sendable, Codable, CaseIterable {
+    case cluster = "Cluster"
+    case local = "Local"
+}
+
+public enum ClusterIPSetting: Sendable, Hashable {
+    /// Not given: allocated from `cluster.serviceCIDR` in file order.
+    case automatic
+    case address(IPv4Address)
+    /// `clusterIP: None`: a headless service.
+    case none
+}
+
+public struct ServiceSpec: Sendable, Hashable {
+    public var name: String
+    public var namespace: String
+    /// `clusterIP: None` makes the type `.headless`.
+    public var type: ServiceType
+    public var clusterIP: ClusterIPSetting
+    public var selector: [String: String]
+    public var ports: [ServicePortSpec]
+    public var sessionAffinity: SessionAffinity
+    /// `sessionAffinityConfig.clientIP.timeoutSeconds`; default 10800.
+    public var affinityTimeoutSeconds: Int
+    public var externalTrafficPolicy: ExternalTrafficPolicy
+
+    public init(name: String, namespace: String = "default", type: ServiceType = .clusterIP,
+                clusterIP: ClusterIPSetting = .automatic, selector: [String: String] = [:],
+                ports: [ServicePortSpec] = [], sessionAffinity: SessionAffinity = .none,
+                affinityTimeoutSeconds: Int = 10800, externalTrafficPolicy: ExternalTrafficPolicy = .cluster) {
+        self.name = name
+        self.namespace = namespace
+        self.type = type
+        self.clusterIP = clusterIP
+        self.selector = selector
+        self.ports = ports
+        self.sessionAffinity = sessionAffinity
+        self.affinityTimeoutSeconds = affinityTimeoutSeconds
+        self.externalTrafficPolicy = externalTrafficPolicy
+    }
+}
+
+/// A machine on the underlay that is not a node (an external client).
+public struct HostSpec: Sendable, Hashable {
+    public var name: String
+    public var network: String?
+    public var ip: IPv4Address?
+
+    public init(name: String, network: String? = nil, ip: IPv4Address? = nil) {
+        self.name = name
+        self.network = network
+        self.ip = ip
+    }
+}

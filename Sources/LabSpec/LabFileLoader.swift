@@ -1,0 +1,62 @@
+import Yams
+
+/// A lab file that decoded and validated without errors, with the warnings found on the way
+/// (a selector that matches no pod is legal but rarely meant).
+public struct LoadedLabFile: Sendable {
+    public var lab: LabFile
+    public var warnings: [LabFileError]
+
+    public init(lab: LabFile, warnings: [LabFileError] = []) {
+        self.lab = lab
+        self.warnings = warnings
+    }
+}
+
+/// The entry point of `LabSpec`: text in, a validated `LabFile` or every error out.
+///
+/// Stages: compose YAML (syntax) → decode (shape, types, spelling, defaults) → validate
+/// (names, addresses, references between objects). Each stage reports everything it can, so
+/// one run of `lab validate` shows the user all the problems of the file, in file order.
+public enum LabFileLoader {
+    /// Reads, decodes and validates. Throws `LabFileErrors` (all errors found, file order) when
+    /// any error exists. An unreadable file throws one error at 1:1 naming the OS reason.
+    public static func load(path: String) throws -> LoadedLabFile {
+        switch LabFileSource.contents(ofFile: path) {
+        case .success(let text): return try parse(text, file: path)
+        case .failure(let error): throw LabFileErrors([error])
+        }
+    }
+
+    /// Same from text; `file` is the name used in messages.
+    public static func parse(_ text: String, file: String) throws -> LoadedLabFile {
+        let start = SourcePosition(line: 1, column: 1)
+        guard text.utf8.count <= LabFileSource.maximumSize else {
+            throw LabFileErrors([LabFileError(file: file, position: start, path: "",
+                                              message: "the file is larger than \(LabFileSource.maximumSize >> 20) MiB; is it really a lab file?")])
+        }
+        let document: YAMLDocument
+        switch YAMLDocument.compose(text, file: file) {
+        case .success(let composed): document = composed
+        case .failure(let error): throw LabFileErrors([error])
+        }
+        guard let root = document.root, !isNull(root) else {
+            throw LabFileErrors([LabFileError(file: file, position: start, path: "", message: emptyFileMessage)])
+        }
+
+        let reader = YAMLReader(file: file, repeatedKeys: document.repeatedKeys)
+        guard let decoded = LabFileDecoder(reader: reader).decode(root) else {
+            throw LabFileErrors(Diagnostics.inFileOrder(reader.diagnostics.errors))
+        }
+        var diagnostics = reader.diagnostics
+        LabFileValidator(file: decoded).validate(into: &diagnostics)
+        if !diagnostics.errors.isEmpty { throw LabFileErrors(Diagnostics.inFileOrder(diagnostics.errors)) }
+        return LoadedLabFile(lab: decoded.lab, warnings: Diagnostics.inFileOrder(diagnostics.warnings))
+    }
+
+    static let emptyFileMessage = "the file is empty; a minimal lab file is \"name: demo\" and \"nodes: [{name: node-1}]\" on two lines"
+
+    private static func isNull(_ node: Node) -> Bool {
+        if case .scalar = node { return node.tagName == .null }
+        return false
+    }
+}

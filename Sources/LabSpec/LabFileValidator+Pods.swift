@@ -1,0 +1,103 @@
+/// Pods: their node, their address, their labels, and the ports their agents serve.
+extension LabFileValidator {
+    func checkPods(_ d: inout Diagnostics) {
+        var taken: [IPv4Address: (pod: String, path: String)] = [:]
+        for (i, pod) in lab.pods.enumerated() {
+            let path = "pods[\(i)]"
+            guard usable(path) else { continue }
+            let node = checkPodNode(pod, at: path, &d)
+            if let ip = pod.ip, usable("\(path).ip") {
+                if let problem = podAddressProblem(ip, node: node) { d.error("\(path).ip", problem) }
+                if let owner = taken[ip] {
+                    d.error("\(path).ip", "\(ip) is already the address of pod \"\(owner.pod)\" (\(owner.path), \(d.line(of: owner.path)))")
+                } else {
+                    taken[ip] = (pod.name, "\(path).ip")
+                }
+            }
+            checkLabels(pod.labels, at: "\(path).labels", &d)
+            checkContainers(pod, at: path, &d)
+        }
+    }
+
+    /// The node the pod names, reporting a name that is not a node.
+    private func checkPodNode(_ pod: PodSpec, at path: String, _ d: inout Diagnostics) -> NodeSpec? {
+        let nodePath = "\(path).node"
+        guard usable(nodePath) else { return nil }
+        if let index = index.nodes[pod.node] { return lab.nodes[index] }
+        guard referencesResolvable else { return nil }
+        let names = lab.nodes.map(\.name)
+        switch index.resolve(Reference(kind: nil, name: pod.node)) {
+        case .pod, .host:
+            let kind = index.resolve(Reference(kind: nil, name: pod.node)).kind?.rawValue ?? "object"
+            d.error(nodePath, "\"\(pod.node)\" is a \(kind), not a node (nodes: \(Self.list(names)))")
+        default:
+            let listed = names.isEmpty ? "the lab has no nodes" : "nodes: \(Self.list(names))"
+            d.error(nodePath, "unknown node \"\(pod.node)\"\(EditDistance.hint(for: pod.node, among: names)) (\(listed))")
+        }
+        return nil
+    }
+
+    /// Why `ip` cannot be a pod address, if it cannot. With an explicit node podCIDR the pod
+    /// must lie in it; otherwise the node's /24 (or longer) is only known after allocation, so
+    /// we check the block the address falls in, and that no other node has claimed it.
+    private func podAddressProblem(_ ip: IPv4Address, node: NodeSpec?) -> String? {
+        let cluster = lab.cluster.podCIDR
+        guard usable("cluster.podCIDR") else { return nil }
+        if !cluster.contains(ip) { return "\(ip) is outside cluster.podCIDR \(cluster)" }
+        let block: IPv4Network
+        if let node, let explicit = node.podCIDR {
+            guard explicit.contains(ip) else { return "\(ip) is outside the podCIDR \(explicit) of node \"\(node.name)\"" }
+            block = explicit
+        } else {
+            if let other = lab.nodes.first(where: { $0.podCIDR?.contains(ip) ?? false }), let node, other.name != node.name {
+                return "\(ip) lies in the podCIDR \(other.podCIDR.map(\.description) ?? "") of node \"\(other.name)\", but the pod runs on node \"\(node.name)\""
+            }
+            block = IPv4Network(containing: ip, prefixLength: max(24, cluster.prefixLength))
+        }
+        if ip == block.address { return "\(ip) is the network address of podCIDR \(block)" }
+        if ip == block.host(1) { return "\(ip) is the first address of podCIDR \(block), which the node's cni0 bridge holds" }
+        if ip == block.broadcast { return "\(ip) is the broadcast address of podCIDR \(block)" }
+        return nil
+    }
+
+    func checkLabels(_ labels: [String: String], at path: String, _ d: inout Diagnostics) {
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            let labelPath = "\(path).\(key)"
+            guard usable(labelPath) else { continue }
+            if let problem = NameRules.labelKey(key) {
+                d.keyError(labelPath, "label key \"\(key)\" \(problem)")
+            } else if let problem = NameRules.labelValue(value) {
+                d.error(labelPath, "label value \"\(value)\" \(problem)")
+            }
+        }
+    }
+
+    /// Environment names, and the agent ports: one (protocol, port) per pod, because the
+    /// containers share the pod's network namespace (http and tcp are both TCP).
+    private func checkContainers(_ pod: PodSpec, at path: String, _ d: inout Diagnostics) {
+        var served: [String: (container: String, path: String)] = [:]
+        for (j, container) in pod.containers.enumerated() {
+            let containerPath = "\(path).containers[\(j)]"
+            for key in container.env.keys.sorted() {
+                if let problem = NameRules.environmentName(key) {
+                    d.keyError("\(containerPath).env.\(key)", "\"\(key)\" \(problem)")
+                }
+            }
+            guard case .agent(let agent) = container.runtime else { continue }
+            for (key, proto, ports) in [("http", "TCP", agent.http), ("tcp", "TCP", agent.tcp), ("udp", "UDP", agent.udp)] {
+                let listPath = "\(containerPath).agent.\(key)"
+                guard usable(listPath) else { continue }
+                for (k, port) in ports.enumerated() {
+                    let portPath = "\(listPath)[\(k)]"
+                    let slot = "\(proto)/\(port)"
+                    if let owner = served[slot] {
+                        let shortOwner = String(owner.path.dropFirst(path.count + 1))
+                        d.error(portPath, "\(proto) port \(port) is already served in pod \"\(pod.name)\" by container \"\(owner.container)\" (\(shortOwner), \(d.line(of: owner.path)))")
+                    } else {
+                        served[slot] = (container.name, portPath)
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+/// Probes (DESIGN §6): the right ends for the kind, references that resolve, expectations
+/// that can be observed by that kind of probe.
+extension LabFileValidator {
+    func checkProbes(_ d: inout Diagnostics) {
+        for (i, probe) in lab.probes.enumerated() {
+            let path = "probes[\(i)]"
+            guard usable(path) else { continue }
+            checkProbeShape(probe, at: path, &d)
+            if let from = probe.from, usable("\(path).from") { checkSource(from, at: "\(path).from", &d) }
+            if case .object(let reference)? = probe.to, usable("\(path).to") {
+                checkTarget(reference, of: probe, probePath: path, at: "\(path).to", &d)
+            }
+            if let matrix = probe.matrix, usable("\(path).matrix") { checkMatrix(matrix, of: probe, probePath: path, &d) }
+            checkNodePort(probe, at: path, &d)
+            checkExpect(probe, at: path, &d)
+        }
+    }
+
+    /// The kind's key in the file (`http`), for paths and messages.
+    static func kindName(_ kind: ProbeKind) -> String {
+        switch kind {
+        case .ping: return "ping"
+        case .http: return "http"
+        case .tcp: return "tcp"
+        case .udp: return "udp"
+        case .exec: return "exec"
+        }
+    }
+
+    private func kindKnown(_ path: String) -> Bool { usable("\(path).kind") }
+
+    /// exec runs in one place; every other kind goes from somewhere to somewhere, either once
+    /// (`from`/`to`) or for every pair of a `matrix`.
+    private func checkProbeShape(_ probe: ProbeSpec, at path: String, _ d: inout Diagnostics) {
+        let hasFrom = written("\(path).from"), hasTo = written("\(path).to"), hasMatrix = written("\(path).matrix")
+        if hasMatrix, hasFrom || hasTo {
+            d.keyError("\(path).matrix", "a probe has either from and to, or a matrix, not both")
+        }
+        guard kindKnown(path) else { return }
+        if case .exec = probe.kind {
+            if hasTo { d.keyError("\(path).to", "an exec probe runs its command in \"from\" and has no \"to\"") }
+            if hasMatrix { d.keyError("\(path).matrix", "an exec probe runs in one place: give it \"from\", not a matrix") }
+            if !hasFrom, !hasMatrix { d.error(path, "missing required key \"from\" (the pod, node or host the command runs in)") }
+            return
+        }
+        guard !hasMatrix else { return }
+        if !hasFrom { d.error(path, "missing required key \"from\" (the pod, node or host the probe starts from)") }
+        if !hasTo { d.error(path, "missing required key \"to\" (a pod, service, node, host or IPv4 address)") }
+    }
+
+    /// A probe starts in a namespace of the lab: a pod, node or host.
+    private func checkSource(_ reference: Reference, at path: String, _ d: inout Diagnostics) {
+        if reference.kind == nil, IPv4Address(reference.name) != nil {
+            d.error(path, "a probe runs from a pod, node or host, not from an address")
+            return
+        }
+        switch index.resolve(reference) {
+        case .pod, .node, .host: break
+        case .service: d.error(path, "a probe runs from a pod, node or host, not from a service")
+        case .ambiguous(let kinds): d.error(path, ambiguity(reference, kinds))
+        case .unknown: if referencesResolvable { d.error(path, unknown(reference)) }
+        }
+    }
+
+    private func checkTarget(_ reference: Reference, of probe: ProbeSpec, probePath: String, at path: String, _ d: inout Diagnostics) {
+        switch index.resolve(reference) {
+        case .pod, .node, .host: break
+        case .service(let s):
+            guard kindKnown(probePath) else { return }
+            switch probe.kind {
+            case .http, .tcp, .udp: break
+            case .ping, .exec:
+                d.error(path, "\(Self.kindName(probe.kind)) cannot reach service \"\(lab.services[s].name)\": a service answers on its ports only; use http, tcp or udp")
+            }
+        case .ambiguous(let kinds): d.error(path, ambiguity(reference, kinds))
+        case .unknown: if referencesResolvable { d.error(path, unknown(reference)) }
+        }
+    }
+
+    private func checkMatrix(_ matrix: MatrixSpec, of probe: ProbeSpec, probePath: String, _ d: inout Diagnostics) {
+        let path = "\(probePath).matrix"
+        for (side, isSource) in [(matrix.from, true), (matrix.to, false)] {
+            let sidePath = "\(path).\(isSource ? "from" : "to")"
+            switch side {
+            case .allPods:
+                if lab.pods.isEmpty { d.warning(sidePath, "\"*\" means every pod, but the lab has no pods") }
+            case .selector(let selector):
+                checkLabels(selector, at: sidePath, &d)
+                if !lab.pods.contains(where: { pod in selector.allSatisfy { pod.labels[$0.key] == $0.value } }) {
+                    d.warning(sidePath, "selector \(Self.selectorText(selector)) matches no pod, so this side of the matrix is empty")
+                }
+            case .names(let references):
+                for (k, reference) in references.enumerated() {
+                    let namePath = "\(sidePath)[\(k)]"
+                    if isSource { checkSource(reference, at: namePath, &d) } else { checkTarget(reference, of: probe, probePath: probePath, at: namePath, &d) }
+                }
+            }
+        }
+    }
+
+    /// `nodePort: true` goes through a NodePort service's node port, so it needs a single
+    /// service target of that type with the probed port.
+    private func checkNodePort(_ probe: ProbeSpec, at path: String, _ d: inout Diagnostics) {
+        guard probe.nodePort, kindKnown(path) else { return }
+        let nodePortPath = "\(path).\(Self.kindName(probe.kind)).nodePort"
+        guard case .object(let reference)? = probe.to, case .service(let s) = index.resolve(reference) else {
+            if usable("\(path).to") { d.error(nodePortPath, "nodePort: true needs a service as \"to\", like to: service/web") }
+            return
+        }
+        let service = lab.services[s]
+        guard service.type == .nodePort else {
+            d.error(nodePortPath, "nodePort: true needs a NodePort service, but \"\(service.name)\" is \(service.type.rawValue)")
+            return
+        }
+        let (port, proto): (Int, TransportProtocol) = switch probe.kind {
+        case .http(let port, _, _), .tcp(let port): (port, .tcp)
+        case .udp(let port, _): (port, .udp)
+        case .ping, .exec: (0, .tcp)
+        }
+        if !service.ports.contains(where: { $0.port == port && $0.protocol == proto }) {
+            let ports = service.ports.map { "\($0.port)/\($0.protocol.rawValue)" }
+            d.error(nodePortPath, "service \"\(service.name)\" has no port \(port)/\(proto.rawValue) to reach through its node port (ports: \(Self.list(ports)))")
+        }
+    }
+
+    // MARK: Expectations
+
+    private func checkExpect(_ probe: ProbeSpec, at path: String, _ d: inout Diagnostics) {
+        let expect = probe.expect
+        let expectPath = "\(path).expect"
+        let kind = Self.kindName(probe.kind)
+        // Which expectations a kind of probe can observe (DESIGN §5: only HTTP and UDP answers
+        // carry the client address; only ping measures round trips and loss).
+        let observable: [(key: String, isSet: Bool, kinds: Set<String>)] = [
+            ("status", expect.status != nil, ["http"]),
+            ("body", expect.body != nil, ["http"]),
+            ("servedBy", expect.servedBy != nil, ["http", "tcp", "udp"]),
+            ("clientIP", expect.clientIP != nil, ["http", "udp"]),
+            ("rtt", expect.rtt != nil, ["ping"]),
+            ("loss", expect.loss != nil, ["ping"]),
+        ]
+        for item in observable where item.isSet && usable("\(expectPath).\(item.key)") {
+            let itemPath = "\(expectPath).\(item.key)"
+            if !expect.reach, usable("\(expectPath).reach") {
+                d.keyError(itemPath, "\(item.key) has no meaning with reach: false")
+            } else if kindKnown(path), !item.kinds.contains(kind) {
+                d.keyError(itemPath, "\(item.key) cannot be observed by a \(kind) probe (only by \(item.kinds.sorted().joined(separator: ", ")))")
+            }
+        }
+        if let servedBy = expect.servedBy, usable("\(expectPath).servedBy") {
+            for (k, name) in servedBy.enumerated() {
+                let entryPath = "\(expectPath).servedBy[\(k)]"
+                guard let reference = Reference(name) else {
+                    d.error(entryPath, "\"\(name)\" is not a pod name")
+                    continue
+                }
+                switch index.resolve(reference) {
+                case .pod: break
+                case .node, .host, .service:
+                    d.error(entryPath, "\"\(name)\" is a \(index.resolve(reference).kind?.rawValue ?? "object"); servedBy lists the pods expected to answer")
+                case .ambiguous(let kinds): d.error(entryPath, ambiguity(reference, kinds))
+                case .unknown: if referencesResolvable { d.error(entryPath, unknown(Reference(kind: .pod, name: reference.name))) }
+                }
+            }
+            if servedBy.count > probe.repeatCount, usable("\(path).repeat") {
+                d.error("\(expectPath).servedBy", "servedBy lists \(servedBy.count) pods but the probe runs \(probe.repeatCount) time\(probe.repeatCount == 1 ? "" : "s"); every listed pod must answer, so set repeat to at least \(servedBy.count) (about 10 per pod is reliable)")
+            }
+        }
+        if let clientIP = expect.clientIP, usable("\(expectPath).clientIP"), IPv4Address(clientIP) == nil {
+            let itemPath = "\(expectPath).clientIP"
+            if let reference = Reference(clientIP) {
+                switch index.resolve(reference) {
+                case .pod, .node, .host: break
+                case .service: d.error(itemPath, "clientIP is a pod, node or host (whose address the server should see) or an IPv4 address, not a service")
+                case .ambiguous(let kinds): d.error(itemPath, ambiguity(reference, kinds))
+                case .unknown: if referencesResolvable { d.error(itemPath, unknown(reference) + "; clientIP may also be an IPv4 address") }
+                }
+            } else {
+                d.error(itemPath, "\"\(clientIP)\" is neither a pod, node or host name nor an IPv4 address")
+            }
+        }
+    }
+
+    // MARK: Reference messages
+
+    private func ambiguity(_ reference: Reference, _ kinds: [Reference.Kind]) -> String {
+        if kinds == [.service] {
+            let namespaces = lab.services.filter { $0.name == reference.name }.map(\.namespace)
+            return "there is a service \"\(reference.name)\" in several namespaces (\(namespaces.joined(separator: ", "))); write service/\(reference.name).<namespace>"
+        }
+        let names = kinds.map(\.rawValue)
+        let qualified = kinds.map { "\($0.rawValue)/\(reference.name)" }
+        return "\"\(reference.name)\" is ambiguous: it names a \(names.joined(separator: " and a ")); write \(qualified.joined(separator: " or "))"
+    }
+
+    private func unknown(_ reference: Reference) -> String {
+        let name = reference.name
+        guard let kind = reference.kind else {
+            if index.services[name] != nil { return "\"\(name)\" is a service; write service/\(name)" }
+            let candidates = index.names(of: nil)
+            return "unknown pod, node or host \"\(name)\"\(EditDistance.hint(for: name, among: candidates))"
+        }
+        let candidates = index.names(of: kind)
+        let listed = candidates.isEmpty ? "the lab has no \(kind.rawValue)s" : "\(kind.rawValue)s: \(Self.list(candidates))"
+        var hint = EditDistance.hint(for: name, among: candidates)
+        if hint.isEmpty, let other = index.resolve(Reference(kind: nil, name: name)).kind {
+            hint = "; \"\(name)\" is a \(other.rawValue)"
+        }
+        return "unknown \(kind.rawValue) \"\(name)\"\(hint) (\(listed))"
+    }
+}

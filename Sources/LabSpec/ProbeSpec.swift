@@ -1,0 +1,94 @@
+/// One entry of `probes:` (DESIGN §6). Parsed and validated here; run by `lab verify`.
+public struct ProbeSpec: Sendable, Hashable {
+    public var name: String?
+    /// Exactly one of `from`/`to` or `matrix` is set (`to` is absent for `exec` probes).
+    public var from: Reference?
+    /// A reference, or an IPv4 literal (`ip`).
+    public var to: ProbeTarget?
+    public var matrix: MatrixSpec?
+    public var kind: ProbeKind
+    public var expect: ExpectSpec
+    public var repeatCount: Int
+    /// Milliseconds; default 2000.
+    public var timeoutMilliseconds: Int
+    public var retries: Int
+    /// `nodePort: true` in an http/tcp/udp probe to a service: go through the service's
+    /// NodePort on a node IP instead of its ClusterIP (`port` still names the service port).
+    public var nodePort: Bool
+
+    public init(name: String? = nil, from: Reference? = nil, to: ProbeTarget? = nil, matrix: MatrixSpec? = nil,
+                kind: ProbeKind, expect: ExpectSpec = ExpectSpec(), repeatCount: Int = 1,
+                timeoutMilliseconds: Int = 2000, retries: Int = 0, nodePort: Bool = false) {
+        self.name = name
+        self.from = from
+        self.to = to
+        self.matrix = matrix
+        self.kind = kind
+        self.expect = expect
+        self.repeatCount = repeatCount
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.retries = retries
+        self.nodePort = nodePort
+    }
+}
+
+public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
+    case object(Reference)
+    case address(IPv4Address)
+
+    public var description: String {
+        switch self {
+        case .object(let reference): return reference.description
+        case .address(let address): return address.description
+        }
+    }
+}
+
+public enum ProbeKind: Sendable, Hashable {
+    case ping(count: Int)
+    case http(port: Int, path: String, method: String)
+    case tcp(port: Int)
+    case udp(port: Int, payload: String)
+    case exec([String])
+}
+
+/// `matrix: {from: …, to: …}`: each side is a list of names, `"*"` (every pod) or a label selector.
+public struct MatrixSpec: Sendable, Hashable {
+    public var from: MatrixSide
+    public var to: MatrixSide
+
+    public init(from: MatrixSide, to: MatrixSide) {
+        self.from = from
+        self.to = to
+    }
+}
+
+public enum MatrixSide: Sendable, Hashable {
+    case allPods
+    case names([Reference])
+    case selector([String: String])
+}
+
+public struct ExpectSpec: Sendable, Hashable {
+    public var reach: Bool
+    public var status: Int?
+    public var body: String?
+    public var servedBy: [String]?
+    /// A pod/node/host name or an IPv4 literal, as written.
+    public var clientIP: String?
+    /// As written, e.g. `<5ms`.
+    public var rtt: String?
+    /// As written, e.g. `0%` or `<1%`.
+    public var loss: String?
+
+    public init(reach: Bool = true, status: Int? = nil, body: String? = nil, servedBy: [String]? = nil,
+                clientIP: String? = nil, rtt: String? = nil, loss: String? = nil) {
+        self.reach = reach
+        self.status = status
+        self.body = body
+        self.servedBy = servedBy
+        self.clientIP = clientIP
+        self.rtt = rtt
+        self.loss = loss
+    }
+}

@@ -1,0 +1,36 @@
+import Yams
+
+/// The entries of one YAML mapping after merge keys were applied and unknown and repeated
+/// keys were reported and dropped: what is left is safe to decode by key.
+struct YAMLFields {
+    struct Entry {
+        var key: String
+        var keyNode: Node
+        var value: Node
+        /// `pods[0].labels`: the path of the entry's value.
+        var path: String
+    }
+
+    /// The path of the mapping itself.
+    let path: String
+    /// The mapping node; nil when the mapping was absent or null (an empty mapping).
+    let node: Node?
+    private(set) var entries: [Entry]
+
+    init(path: String, node: Node?, entries: [Entry] = []) {
+        self.path = path
+        self.node = node
+        self.entries = entries
+    }
+
+    subscript(key: String) -> Node? { entries.first { $0.key == key }?.value }
+
+    /// The path of `key` below this mapping, whether or not it was written.
+    func path(_ key: String) -> String { YAMLPath.child(path, key) }
+}
+
+/// The path convention of `SourceMap`: `pods[2].labels.app`.
+enum YAMLPath {
+    static func child(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    static func element(_ path: String, _ index: Int) -> String { "\(path)[\(index)]" }
+}

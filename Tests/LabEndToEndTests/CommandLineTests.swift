@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@Suite struct CommandLineTests {
+    @Test func everyExampleLabValidates() throws {
+        let labs = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("labs").path)
+            .filter { $0.hasSuffix(".yaml") }
+        #expect(!labs.isEmpty)
+        for file in labs {
+            let result = try lab("validate", repositoryRoot.appendingPathComponent("labs/\(file)").path)
+            #expect(result.succeeded, "\(file): \(result.stderr)")
+            #expect(result.stdout.contains(": ok: lab "))
+        }
+    }
+
+    @Test func theBuiltInDemoIsLabsDemoYaml() throws {
+        // `lab up --dry-run` with no file and no ./lab.yaml uses the built-in demo; it must plan
+        // exactly what labs/demo.yaml plans.
+        let builtIn = try run(["sh", "-c", "cd / && exec \"$0\" up --dry-run", labBinary])
+        let file = try lab("up", "--dry-run", repositoryRoot.appendingPathComponent("labs/demo.yaml").path)
+        #expect(builtIn.succeeded, "\(builtIn.stderr)")
+        #expect(builtIn.stdout == file.stdout)
+    }
+
+    @Test func anInvalidFileExitsTwoWithItsPositionAndTouchesNothing() throws {
+        let name = uniqueLabName("bad")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+        try """
+        name: \(name)
+        nodes:
+          - {name: node-1}
+        pods:
+          - name: web
+            node: node-9
+        """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let result = try lab("up", file.path)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("\(file.path):6:11: pods[0].node:"), "\(result.stderr)")
+        #expect(result.stderr.contains("node-1"))
+        #expect(try namespaces(of: name).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "/run/lab/\(name)"))
+        #expect(try lab("validate", file.path).status == 2)
+    }
+
+    @Test func dryRunAndValidateNeedNoRoot() throws {
+        let demo = repositoryRoot.appendingPathComponent("labs/demo.yaml").path
+        guard isRoot else {
+            #expect(try lab("validate", demo).succeeded)
+            return
+        }
+        let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", labBinary]
+        let validate = try run(nobody + ["validate", demo])
+        #expect(validate.succeeded, "\(validate.stderr)")
+        let dryRun = try run(nobody + ["up", "--dry-run", demo])
+        #expect(dryRun.succeeded, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("ip netns add lab.demo.fabric"))
+        let up = try run(nobody + ["up", demo])
+        #expect(up.status == 3)
+        #expect(up.stderr.contains("needs root"))
+        #expect(up.stderr.split(separator: "\n").count == 1)
+        let down = try run(nobody + ["down", "demo"])
+        #expect(down.status == 3)
+    }
+
+    @Test func badUsageExits64() throws {
+        #expect(try lab("up", "--no-such-flag").status == 64)
+        #expect(try lab("exec", "pod-a").status == 64)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import LabKernel
+import Testing
+
+@Suite(.enabled(if: isRoot, "needs root")) struct NetworkNamespaceTests {
+    @Test func createListAndDeleteAsIpSeesThem() throws {
+        try withTestNamespaces("a") { namespaces in
+            let name = namespaces[0].name
+            #expect(try run("ip", "netns", "list").output.contains(name))
+            #expect(NetworkNamespace.list().contains(name))
+            #expect(NetworkNamespace.exists(name))
+
+            let duplicate = #expect(throws: KernelError.self) { try NetworkNamespace.create(name) }
+            #expect(duplicate?.errno == EEXIST)
+            // The failed duplicate must not have disturbed the existing namespace.
+            #expect(try run("ip", "-n", name, "link", "show", "lo").status == 0)
+
+            try NetworkNamespace.delete(name)
+            #expect(!NetworkNamespace.exists(name))
+            #expect(!(try run("ip", "netns", "list").output.contains(name)))
+            let missing = #expect(throws: KernelError.self) { try NetworkNamespace.delete(name) }
+            #expect(missing?.errno == ENOENT)
+            #expect(missing?.errnoName == "ENOENT")
+        }
+    }
+
+    @Test func ipCanDeleteWhatWeCreated() throws {
+        try withTestNamespaces("a") { namespaces in
+            let name = namespaces[0].name
+            let deleted = try run("ip", "netns", "delete", name)
+            #expect(deleted.status == 0)
+            #expect(!NetworkNamespace.list().contains(name))
+        }
+    }
+
+    @Test func openingAMissingNamespaceKeepsENOENT() {
+        let error = #expect(throws: KernelError.self) { try NetworkNamespace.open("labtest-000000-missing") }
+        #expect(error?.errno == ENOENT)
+    }
+
+    @Test func manyNamespacesCreatedConcurrently() throws {
+        try withTestNamespaces { _ in
+            let prefix = "labtest-" + String(format: "%06x", UInt32.random(in: 0...0xffffff))
+            defer { for index in 0..<8 { try? NetworkNamespace.delete("\(prefix)-c\(index)") } }
+            let failures = ErrorList()
+            DispatchQueue.concurrentPerform(iterations: 8) { index in
+                do { _ = try NetworkNamespace.create("\(prefix)-c\(index)") } catch { failures.add(error) }
+            }
+            #expect(failures.all.isEmpty)
+            #expect(NetworkNamespace.list().filter { $0.hasPrefix(prefix) }.count == 8)
+        }
+    }
+
+    @Test func performRunsInTheNamespaceAndLeavesTheCallerWhereItWas() throws {
+        try withTestNamespaces("a") { namespaces in
+            let namespace = namespaces[0]
+            let callerBefore = try netnsInode("/proc/thread-self/ns/net")
+            let inside = try namespace.perform { try netnsInode("/proc/thread-self/ns/net") }
+            #expect(inside == (try netnsInode("/run/netns/\(namespace.name)")))
+            #expect(inside != callerBefore)
+            #expect(try netnsInode("/proc/thread-self/ns/net") == callerBefore)
+
+            struct Marker: Error {}
+            #expect(throws: Marker.self) { try namespace.perform { throw Marker() } }
+        }
+    }
+
+    @Test func pidsFindsAProcessStartedWithIpNetnsExec() throws {
+        try withTestNamespaces("a") { namespaces in
+            let namespace = namespaces[0]
+            let sleeper = Process()
+            sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            sleeper.arguments = ["ip", "netns", "exec", namespace.name, "sleep", "30"]
+            try sleeper.run()
+            defer {
+                // SIGKILL: the test runner's threads may block SIGTERM, and children inherit that.
+                kill(sleeper.processIdentifier, SIGKILL)
+                sleeper.waitUntilExit()
+            }
+            // `ip netns exec` execs `sleep` in place, so the pid stays the same; give it a moment
+            // to get past setns.
+            var found: [Int32] = []
+            for _ in 0..<100 {
+                found = namespace.pids()
+                if found.contains(sleeper.processIdentifier) { break }
+                usleep(20_000)
+            }
+            #expect(found == [sleeper.processIdentifier])
+            #expect(try run("ip", "netns", "pids", namespace.name).output.split(separator: "\n") == ["\(sleeper.processIdentifier)"])
+        }
+    }
+
+    @Test func namespaceExecReportsAMissingNamespaceBeforeChangingAnything() {
+        let error = #expect(throws: KernelError.self) {
+            try NamespaceExec.exec(namespace: "labtest-000000-missing", argv: ["true"], hostname: nil, environment: [:])
+        }
+        #expect(error?.errno == ENOENT)
+        let empty = #expect(throws: KernelError.self) {
+            try NamespaceExec.exec(namespace: "labtest-000000-missing", argv: [], hostname: nil, environment: [:])
+        }
+        #expect(empty?.errno == EINVAL)
+    }
+}
+
+/// The inode of a namespace file, which identifies the namespace.
+private func netnsInode(_ path: String) throws -> UInt64 {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw POSIXError(.init(rawValue: errno)!) }
+    return UInt64(info.st_ino)
+}

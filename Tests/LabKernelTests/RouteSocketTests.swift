@@ -1,0 +1,212 @@
+import Foundation
+import LabKernel
+import LabSpec
+import Testing
+
+/// Links, addresses and routes built over netlink and checked with `ip`.
+@Suite(.enabled(if: isRoot, "needs root")) struct RouteSocketTests {
+    @Test func aBridgeAndAVethWhosePeerIsBornInThePodNamespace() throws {
+        try withTestNamespaces("node", "pod") { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let socket = try RouteSocket(in: node)
+            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
+            try socket.addVeth(name: "vethtest0001", mac: [0x02, 0x42, 0, 0, 0, 2], mtu: 1450,
+                               peerName: "eth0", peerMAC: [0x02, 0x42, 0, 0, 0, 3], peerNamespace: pod)
+            try socket.setMaster(link: "vethtest0001", master: "cni0")
+            try socket.setHairpin(link: "vethtest0001", on: true)
+            try socket.setUp(link: "cni0")
+            try socket.setUp(link: "vethtest0001")
+
+            let peer = try ip(in: pod, "-d", "link", "show", "eth0")
+            #expect(peer.contains("link/ether 02:42:00:00:00:03"))
+            #expect(peer.contains("mtu 1450"))
+            #expect(peer.contains("veth"))
+            // Born in the pod namespace: the node side names it as living in another namespace.
+            let hostSide = try ip(in: node, "-d", "link", "show", "vethtest0001")
+            #expect(hostSide.contains("vethtest0001@if"))
+            #expect(hostSide.contains("link-netns \(pod.name)") || hostSide.contains("link-netnsid"))
+            #expect(hostSide.contains("master cni0"))
+            #expect(hostSide.contains("hairpin on"))
+            #expect(hostSide.contains("link/ether 02:42:00:00:00:02"))
+            let bridge = try ip(in: node, "-d", "link", "show", "cni0")
+            #expect(bridge.contains("bridge forward_delay"))
+            #expect(bridge.contains("link/ether 02:42:00:00:00:01"))
+            #expect(try ip(in: node, "link").contains("eth0") == false)
+
+            let links = try socket.links()
+            let cni0 = try #require(links.first { $0.name == "cni0" })
+            let veth = try #require(links.first { $0.name == "vethtest0001" })
+            #expect(cni0.kind == "bridge" && cni0.isUp && cni0.mtu == 1450 && cni0.mac == [0x02, 0x42, 0, 0, 0, 1])
+            #expect(veth.kind == "veth" && veth.isUp && veth.masterIndex == cni0.index)
+            #expect(veth.linkNamespaceID != nil)
+            #expect(try socket.linkIndex("cni0") == cni0.index)
+
+            let podLinks = try RouteSocket(in: pod).links()
+            let eth0 = try #require(podLinks.first { $0.name == "eth0" })
+            #expect(veth.linkIndex == eth0.index)
+            #expect(eth0.linkIndex == veth.index)
+            #expect(!eth0.isUp)
+
+            try socket.setHairpin(link: "vethtest0001", on: false)
+            #expect(try ip(in: node, "-d", "link", "show", "vethtest0001").contains("hairpin off"))
+            try socket.setMTU(link: "vethtest0001", mtu: 1400)
+            #expect(try socket.links().first { $0.name == "vethtest0001" }?.mtu == 1400)
+        }
+    }
+
+    @Test func addressesAndRoutesAsIpShowsThem() throws {
+        try withTestNamespaces("node", "pod") { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let nodeSocket = try RouteSocket(in: node)
+            try nodeSocket.addVeth(name: "vethtest0002", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+            // Both ends up, or every route through eth0 is flagged `linkdown`.
+            try nodeSocket.setUp(link: "vethtest0002")
+            let socket = try RouteSocket(in: pod)
+            try socket.setUp(link: "lo")
+            try socket.setUp(link: "eth0")
+            try socket.addAddress(link: "eth0", address: IPv4Address("10.244.1.5")!, prefixLength: 24)
+            try socket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: nil, onlink: false)
+            try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: "eth0", onlink: true)
+            try socket.addRoute(destination: IPv4Network("10.246.0.0/16")!, gateway: nil, device: "eth0", onlink: false)
+
+            #expect(try ip(in: pod, "-4", "addr", "show", "eth0").contains("inet 10.244.1.5/24 brd 10.244.1.255 scope global eth0"))
+            let routes = try ip(in: pod, "route").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            #expect(routes.contains("default via 10.244.1.1 dev eth0"))
+            #expect(routes.contains("10.245.0.0/24 via 10.99.0.1 dev eth0 onlink"))
+            #expect(routes.contains("10.246.0.0/16 dev eth0 scope link"))
+            #expect(routes.contains("10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.5"))
+
+            let eth0 = try socket.linkIndex("eth0")
+            #expect(try socket.addresses().contains(AddressInfo(linkIndex: eth0, address: IPv4Address("10.244.1.5")!, prefixLength: 24)))
+            #expect(try socket.addresses().contains { $0.address == IPv4Address("127.0.0.1")! && $0.prefixLength == 8 })
+            let parsed = try socket.routes()
+            #expect(parsed.contains(RouteInfo(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
+                                              outputIndex: eth0, flags: 0, scope: 0, routeProtocol: 3, type: 1)))
+            #expect(parsed.contains { $0.destination == IPv4Network("10.245.0.0/24")! && $0.isOnlink && $0.outputIndex == eth0 })
+            #expect(parsed.contains { $0.destination == IPv4Network("10.246.0.0/16")! && $0.gateway == nil && $0.scope == 253 })
+            // The local table's routes (local and broadcast addresses) are not the main table's.
+            #expect(!parsed.contains { $0.destination == IPv4Network("10.244.1.5/32")! })
+        }
+    }
+
+    @Test func errorsKeepTheirErrno() throws {
+        try withTestNamespaces("node", "pod") { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let socket = try RouteSocket(in: node)
+            try socket.addBridge(name: "cni0", mtu: nil, mac: nil)
+
+            let duplicateBridge = #expect(throws: KernelError.self) { try socket.addBridge(name: "cni0", mtu: nil, mac: nil) }
+            #expect(duplicateBridge?.errno == EEXIST)
+            #expect(duplicateBridge?.namespace == node.name)
+            #expect(duplicateBridge?.description.hasPrefix(#"add bridge "cni0" in \#(node.name): File exists (EEXIST)"#) == true)
+
+            try socket.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+            let duplicateVeth = #expect(throws: KernelError.self) {
+                try socket.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth1", peerMAC: nil, peerNamespace: pod)
+            }
+            #expect(duplicateVeth?.errno == EEXIST)
+            #expect(duplicateVeth?.description.hasPrefix(
+                #"add veth "vethtest0003" (peer "eth1" in \#(pod.name)) in \#(node.name): File exists (EEXIST)"#) == true)
+            // A clash of the peer's name in the pod namespace is reported too, and nothing is left.
+            let peerClash = #expect(throws: KernelError.self) {
+                try socket.addVeth(name: "vethtest0004", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+            }
+            #expect(peerClash?.errno == EEXIST)
+            #expect(try !socket.links().contains { $0.name == "vethtest0004" })
+
+            let missing = #expect(throws: KernelError.self) { try socket.linkIndex("nosuchlink") }
+            #expect(missing?.errno == ENODEV)
+            let missingUp = #expect(throws: KernelError.self) { try socket.setUp(link: "nosuchlink") }
+            #expect(missingUp?.errno == ENODEV)
+            let notAPort = #expect(throws: KernelError.self) { try socket.setHairpin(link: "vethtest0003", on: true) }
+            #expect(notAPort?.errno == EOPNOTSUPP)
+
+            try socket.setUp(link: "cni0")
+            try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            let duplicateAddress = #expect(throws: KernelError.self) {
+                try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            }
+            #expect(duplicateAddress?.errno == EEXIST)
+            let unreachable = #expect(throws: KernelError.self) {
+                try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: nil, onlink: false)
+            }
+            #expect(unreachable?.errno == ENETUNREACH)
+            // The extended ack's text, which errno alone cannot give.
+            #expect(unreachable?.kernelMessage == "Nexthop has invalid gateway")
+            try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false)
+            let duplicateRoute = #expect(throws: KernelError.self) {
+                try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false)
+            }
+            #expect(duplicateRoute?.errno == EEXIST)
+        }
+    }
+
+    /// Two pods on a node's bridge, as the lab builds them: each reaches the other and the
+    /// bridge's gateway address.
+    @Test func podsOnABridgePingEachOther() throws {
+        try withTestNamespaces("node", "pod1", "pod2") { namespaces in
+            let (node, pods) = (namespaces[0], Array(namespaces[1...]))
+            let nodeSocket = try RouteSocket(in: node)
+            try nodeSocket.addBridge(name: "cni0", mtu: nil, mac: nil)
+            try nodeSocket.setUp(link: "cni0")
+            try nodeSocket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            for (offset, pod) in pods.enumerated() {
+                let hostSide = "vethtest\(offset)"
+                try nodeSocket.addVeth(name: hostSide, mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+                try nodeSocket.setMaster(link: hostSide, master: "cni0")
+                try nodeSocket.setHairpin(link: hostSide, on: true)
+                try nodeSocket.setUp(link: hostSide)
+                let podSocket = try RouteSocket(in: pod)
+                try podSocket.setUp(link: "lo")
+                try podSocket.setUp(link: "eth0")
+                try podSocket.addAddress(link: "eth0", address: IPv4Address(10, 244, 1, UInt8(10 + offset)), prefixLength: 24)
+                try podSocket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: "eth0", onlink: false)
+            }
+            #expect(try ping(from: pods[0], "10.244.1.11"))
+            #expect(try ping(from: pods[1], "10.244.1.10"))
+            #expect(try ping(from: pods[0], "10.244.1.1"))
+        }
+    }
+
+    /// Two namespaces joined by one veth, each end addressed: the smallest working link.
+    @Test func aVethPairBetweenTwoNamespacesCarriesTraffic() throws {
+        try withTestNamespaces("a", "b") { namespaces in
+            let (a, b) = (namespaces[0], namespaces[1])
+            let socketA = try RouteSocket(in: a)
+            let socketB = try RouteSocket(in: b)
+            try socketA.addVeth(name: "veth-a", mac: nil, mtu: 1400, peerName: "veth-b", peerMAC: nil, peerNamespace: b)
+            try socketA.setUp(link: "veth-a")
+            try socketB.setUp(link: "veth-b")
+            try socketA.addAddress(link: "veth-a", address: IPv4Address("10.0.0.1")!, prefixLength: 30)
+            try socketB.addAddress(link: "veth-b", address: IPv4Address("10.0.0.2")!, prefixLength: 30)
+            #expect(try socketB.links().first { $0.name == "veth-b" }?.mtu == 1400)
+            #expect(try ping(from: a, "10.0.0.2"))
+            #expect(try ping(from: b, "10.0.0.1"))
+        }
+    }
+
+    /// One socket used from many threads at once: requests take turns, replies are not mixed up.
+    @Test func oneSocketSharedBetweenThreads() throws {
+        try withTestNamespaces("node") { namespaces in
+            let socket = try RouteSocket(in: namespaces[0])
+            let failures = ErrorList()
+            DispatchQueue.concurrentPerform(iterations: 16) { index in
+                do {
+                    try socket.addBridge(name: "br\(index)", mtu: nil, mac: nil)
+                    _ = try socket.links()
+                    _ = try socket.linkIndex("br\(index)")
+                } catch { failures.add(error) }
+            }
+            #expect(failures.all.isEmpty)
+            #expect(try socket.links().filter { $0.kind == "bridge" }.count == 16)
+        }
+    }
+}
+
+/// Errors gathered from concurrent work.
+final class ErrorList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [any Error] = []
+    func add(_ error: any Error) { lock.withLock { errors.append(error) } }
+    var all: [any Error] { lock.withLock { errors } }
+}

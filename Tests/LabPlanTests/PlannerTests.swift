@@ -1,0 +1,123 @@
+import LabSpec
+import Testing
+@testable import LabPlan
+
+@Suite struct PlannerTests {
+    let topology = try! TopologyBuilder.build(Fixtures.threeNetworks())
+    var plan: Plan { Planner.plan(topology) }
+
+    @Test func everyNamespaceIsCreatedBeforeAnythingUsesIt() {
+        var created = Set<String>()
+        for operation in plan.operations {
+            if case .createNamespace(let name) = operation {
+                #expect(created.insert(name).inserted, "\(name) created twice")
+                continue
+            }
+            #expect(created.contains(operation.namespace), "\(operation) before its namespace")
+            if case .addVeth(let pair) = operation { #expect(created.contains(pair.peerNamespace)) }
+        }
+        #expect(created == Set(topology.namespaces))
+        #expect(created.count == 1 + 4 + 1 + 5)
+    }
+
+    @Test func linksExistBeforeTheyAreConfiguredAndRoutesComeLast() {
+        // Per namespace: which links exist so far, and whether each has an address and is up.
+        var links: [String: Set<String>] = [:]
+        var ready: [String: Set<String>] = [:]
+        for operation in plan.operations {
+            switch operation {
+            case .createNamespace(let namespace): links[namespace] = ["lo"]
+            case .addBridge(let namespace, let name, _, _): links[namespace, default: []].insert(name)
+            case .addVeth(let pair):
+                links[pair.namespace, default: []].insert(pair.name)
+                links[pair.peerNamespace, default: []].insert(pair.peerName)
+            case .setMaster(let namespace, let link, let master):
+                #expect(links[namespace]?.contains(link) == true)
+                #expect(links[namespace]?.contains(master) == true)
+            case .setHairpin(let namespace, let link), .setUp(let namespace, let link):
+                #expect(links[namespace]?.contains(link) == true, "\(link) in \(namespace)")
+                if case .setUp = operation { ready[namespace, default: []].insert(link) }
+            case .addAddress(let namespace, let link, _, _):
+                #expect(links[namespace]?.contains(link) == true)
+            case .addRoute(let namespace, _, _, let device, _):
+                if let device { #expect(ready[namespace]?.contains(device) == true, "route via \(device) before it is up in \(namespace)") }
+            case .setSysctl: break
+            }
+        }
+    }
+
+    @Test func podsAreWiredAsTheCNIBridgePluginWiresThem() {
+        let pod = topology.pod(named: "a")!
+        let ops = plan.operations
+        #expect(ops.contains(.addVeth(pod.veth)))
+        #expect(ops.contains(.setMaster(namespace: "lab.t3.node.node-1", link: pod.veth.name, master: "cni0")))
+        #expect(ops.contains(.setHairpin(namespace: "lab.t3.node.node-1", link: pod.veth.name)))
+        #expect(ops.contains(.addAddress(namespace: "lab.t3.pod.a", link: "eth0", address: IPv4Address("10.244.2.3")!, prefixLength: 24)))
+        #expect(ops.contains(.addRoute(namespace: "lab.t3.pod.a", destination: IPv4Network("0.0.0.0/0")!,
+                                       gateway: IPv4Address("10.244.2.1")!, device: "eth0", onlink: false)))
+    }
+
+    @Test func routedModeRoutesEveryPodCIDRTheRightWay() {
+        var routes: [String: [IPv4Network: IPv4Address?]] = [:]
+        for case .addRoute(let namespace, let destination, let gateway, _, _) in plan.operations {
+            routes[namespace, default: [:]][destination] = gateway
+        }
+        let node1 = topology.node(named: "node-1")!, node2 = topology.node(named: "node-2")!
+        let node3 = topology.node(named: "node-3")!
+        // Same network: straight to the other node. Other network: through the gateway.
+        #expect(routes[node1.namespace]?[node2.podCIDR] == node2.ip)
+        #expect(routes[node1.namespace]?[node3.podCIDR] == node1.gateway)
+        #expect(routes[node1.namespace]?[node1.podCIDR] == nil)
+        #expect(routes[node3.namespace]?[IPv4Network("0.0.0.0/0")!] == node3.gateway)
+        for node in topology.nodes {
+            #expect(routes[node.namespace]?.count == topology.nodes.count) // default + the other three
+            #expect(routes[topology.fabricNamespace]?[node.podCIDR] == node.ip)
+        }
+    }
+
+    @Test func vxlanModeAddsNoPodRoutesToTheFabric() {
+        var file = Fixtures.threeNetworks()
+        file.cluster.network = .vxlan
+        let plan = Planner.plan(try! TopologyBuilder.build(file))
+        let fabricRoutes = plan.operations.filter {
+            if case .addRoute(let namespace, _, _, _, _) = $0 { return namespace == "lab.t3.fabric" }
+            return false
+        }
+        #expect(fabricRoutes.isEmpty)
+    }
+
+    @Test func sysctlsAreExplicitEverywhere() {
+        var sysctls: [String: [String: String]] = [:]
+        for case .setSysctl(let namespace, let key, let value) in plan.operations {
+            sysctls[namespace, default: [:]][key] = value
+        }
+        #expect(sysctls["lab.t3.fabric"]?["net.ipv4.ip_forward"] == "1")
+        #expect(sysctls["lab.t3.fabric"]?["net.bridge.bridge-nf-call-iptables"] == "0")
+        #expect(sysctls["lab.t3.node.node-1"]?["net.ipv4.ip_forward"] == "1")
+        #expect(sysctls["lab.t3.node.node-1"]?["net.bridge.bridge-nf-call-iptables"] == "1")
+        #expect(sysctls["lab.t3.pod.a"]?["net.ipv4.ip_forward"] == "0")
+        for namespace in topology.namespaces {
+            #expect(sysctls[namespace]?["net.ipv4.conf.all.rp_filter"] == "0", "\(namespace)")
+        }
+    }
+
+    @Test func shellCommandsReadLikeWhatAPersonTypes() {
+        let pair = topology.pod(named: "a")!.veth
+        #expect(ShellScript.command(.createNamespace("lab.t3.pod.a")) == "ip netns add lab.t3.pod.a")
+        #expect(ShellScript.command(.addVeth(pair)) ==
+            "ip -n lab.t3.node.node-1 link add \(pair.name) address \(pair.mac) mtu 1500 type veth peer name eth0 address \(pair.peerMAC) mtu 1500 netns lab.t3.pod.a")
+        #expect(ShellScript.command(.setSysctl(namespace: "x", key: "net.ipv4.ip_forward", value: "1"))
+            == "ip netns exec x sysctl -qw net.ipv4.ip_forward=1")
+        #expect(ShellScript.command(.addRoute(namespace: "x", destination: IPv4Network("0.0.0.0/0")!,
+                                              gateway: IPv4Address("10.0.0.1"), device: "eth0", onlink: false))
+            == "ip -n x route add default via 10.0.0.1 dev eth0")
+        #expect(ShellScript.command(.addRoute(namespace: "x", destination: IPv4Network("10.244.2.0/24")!,
+                                              gateway: IPv4Address("10.244.2.0"), device: "vxlan0", onlink: true))
+            == "ip -n x route add 10.244.2.0/24 via 10.244.2.0 dev vxlan0 onlink")
+        #expect(ShellScript.command(.setHairpin(namespace: "x", link: "veth1")) == "ip -n x link set veth1 type bridge_slave hairpin on")
+        let script = ShellScript.render(plan)
+        #expect(script.hasPrefix("#!/usr/bin/env bash\n"))
+        #expect(script.contains("set -euo pipefail"))
+        #expect(script.split(separator: "\n").filter { $0.hasPrefix("ip ") }.count == plan.operations.count)
+    }
+}
