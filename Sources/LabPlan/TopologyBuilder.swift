@@ -94,6 +94,12 @@ public enum TopologyBuilder {
                 errors.append(file.sourceMap.error("pods[\(index)].node", "unknown node \"\(spec.node)\""))
                 continue
             }
+            // The validator cannot check an explicit address against a podCIDR that is only
+            // allocated here.
+            if let explicit = spec.ip, !node.podCIDR.contains(explicit) {
+                errors.append(file.sourceMap.error("pods[\(index)].ip", "\(explicit) is outside node \"\(node.name)\"'s podCIDR \(node.podCIDR); pick an address in it, or give the node an explicit podCIDR that holds this one"))
+                continue
+            }
             guard let ip = spec.ip ?? podAddresses.next(in: node.podCIDR, from: 2) else {
                 errors.append(file.sourceMap.error("pods[\(index)]", "node \"\(node.name)\" podCIDR \(node.podCIDR) has no free address left; give the node a larger podCIDR"))
                 continue

@@ -98,3 +98,22 @@ import Testing
 }
 
 import Foundation
+
+@Suite struct ExplicitPodAddressTests {
+    @Test func anExplicitPodAddressOutsideTheAllocatedPodCIDRIsAnError() throws {
+        var sourceMap = SourceMap(file: "x.yaml")
+        sourceMap.record("pods[0].ip", SourcePosition(line: 7, column: 9))
+        // node-1 is allocated 10.244.1.0/24; 10.244.9.5 is inside the cluster but not the node.
+        let file = LabFile(name: "x", nodes: [NodeSpec(name: "node-1")],
+                           pods: [PodSpec(name: "p", node: "node-1", ip: IPv4Address("10.244.9.5")!)],
+                           sourceMap: sourceMap)
+        do {
+            _ = try TopologyBuilder.build(file)
+            Issue.record("expected an error")
+        } catch let errors as LabFileErrors {
+            #expect(errors.errors.map(\.description) == [
+                "x.yaml:7:9: pods[0].ip: 10.244.9.5 is outside node \"node-1\"'s podCIDR 10.244.1.0/24; pick an address in it, or give the node an explicit podCIDR that holds this one",
+            ])
+        }
+    }
+}
