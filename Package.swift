@@ -19,6 +19,8 @@ let package = Package(
             pkgConfig: "libmnl",
             providers: [.apt(["libmnl-dev"])]
         ),
+        // fork+exec into a namespace: the async-signal-safe part must be C.
+        .target(name: "CProcess"),
         // Decoding and validating lab files. Pure: no kernel, no root.
         .target(
             name: "LabSpec",
@@ -38,7 +40,7 @@ let package = Package(
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabSpec", "LabPlan", "LabKernel",
+                "LabSpec", "LabPlan", "LabKernel", "CProcess",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -56,6 +58,7 @@ let package = Package(
         .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec"], exclude: ["Golden"]),
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),
+        .testTarget(name: "LabAgentTests", dependencies: ["LabRuntime", "LabKernel"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,7 +14,8 @@
 #include <linux/if_ether.h>
 #include <linux/veth.h>
 #include <linux/neighbour.h>
-#include <linux/sched.h>
+#include <linux/sched.h> /* CLONE_NEW*: glibc only declares them with _GNU_SOURCE */
+/* No <net/if.h>: it redefines linux/if.h's IFF_* enumerators. */
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,8 +24,8 @@
 static inline int lab_setns(int fd, int nstype) { return (int)syscall(SYS_setns, fd, nstype); }
 static inline int lab_unshare(int flags) { return (int)syscall(SYS_unshare, flags); }
 
-/* The receive buffer libmnl recommends (MNL_SOCKET_BUFFER_SIZE is a macro calling
-   getpagesize(), which Swift cannot import). The kernel caps a dump part at 32 KiB minus
-   skb overhead, so a buffer this size never truncates a reply. */
+/* The receive buffer size. libmnl's MNL_SOCKET_BUFFER_SIZE is a macro calling getpagesize(),
+   which Swift cannot import, and a page is smaller than a dump part can be: the kernel caps a
+   part at 32 KiB minus skb overhead, so a buffer this size never truncates a reply. */
 static const unsigned int lab_netlink_receive_buffer_size = 32768;
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LabRuntime
+import LabSpec
 
 struct Down: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,7 @@ struct Down: ParsableCommand {
 
     func validate() throws {
         if all, lab != nil { throw ValidationError("give a lab name or --all, not both") }
+        try validateLabName(lab)
     }
 
     func run() throws {

@@ -30,3 +30,12 @@ enum ErrorReporting {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }
+
+/// A lab name on the command line becomes a path under /run/lab: refuse anything that is not a
+/// lab name (`..`, `/`, empty) before it gets near the file system.
+func validateLabName(_ name: String?) throws {
+    guard let name else { return }
+    if let problem = NameRules.labName(name) {
+        throw ValidationError("\"\(name)\" is not a lab name: it \(problem)")
+    }
+}

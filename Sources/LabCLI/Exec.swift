@@ -8,11 +8,13 @@ struct Exec: ParsableCommand {
         discussion: """
         The command replaces `lab` (terminal, signals and exit status are its own), inside the \
         object's network namespace, the way `ip netns exec` runs it; in a pod, the hostname is \
-        the pod's name.
+        the pod's name, and with -c the container's `env` is added. Containers of a pod share \
+        its network namespace, so every container sees the same interfaces and localhost.
 
           lab exec pod-a -- ip addr
           lab exec node/node-1 -- ip route
           lab exec laptop -- ping -c1 192.168.1.10
+          lab exec multi-container-pod -c container-1 -- curl -s http://127.0.0.1:8080/hostname
         """
     )
 
@@ -21,6 +23,9 @@ struct Exec: ParsableCommand {
 
     @Argument(help: "A pod, node or host: bare (pod-a) or qualified (pod/pod-a, node/node-1, host/laptop).")
     var name: String
+
+    @Option(name: .shortAndLong, help: "Run with this container's environment (pods only).")
+    var container: String?
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
@@ -33,8 +38,12 @@ struct Exec: ParsableCommand {
         try ErrorReporting.run {
             let topology = try LabController.topology(of: try LabController.resolveLab(lab))
             let target = try LabController.namespace(of: name, in: topology)
+            var environment: [String: String] = [:]
+            if let container {
+                environment = try LabController.container(container, ofPod: target.hostname ?? name, in: topology).container.env
+            }
             try Privileges.check()
-            try NamespaceExec.exec(namespace: target.namespace, argv: command, hostname: target.hostname, environment: [:])
+            try NamespaceExec.exec(namespace: target.namespace, argv: command, hostname: target.hostname, environment: environment)
         }
     }
 }

@@ -40,6 +40,14 @@ struct Status: ParsableCommand {
             [item.kind, item.name, item.ip, item.detail, item.namespace, item.present ? "ok" : "MISSING"]
         }
         printTable(header: ["KIND", "NAME", "IP", "WHERE", "NAMESPACE", "STATE"], rows: rows)
+        if !status.containers.isEmpty {
+            print("")
+            printTable(header: ["POD", "CONTAINER", "STATE", "PID"],
+                       rows: status.containers.map { container in
+                           [container.pod, container.container + (container.isAgent ? " (agent)" : ""), container.summary,
+                            container.pid.map(String.init) ?? "-"]
+                       })
+        }
         if !status.services.isEmpty {
             print("")
             printTable(header: ["SERVICE", "TYPE", "CLUSTER-IP", "PORTS", "ENDPOINTS"],

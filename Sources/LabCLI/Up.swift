@@ -68,6 +68,17 @@ struct Up: ParsableCommand {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")
             }
         }
+        if result.containerCount > 0 {
+            print("  \(result.containerCount - result.troubledContainers.count) of \(result.containerCount) containers running; the supervisor serves every agent")
+        }
+        for container in result.troubledContainers {
+            ErrorReporting.printError("warning: container \(container.container) of pod \(container.pod) is \(container.summary)")
+            let log = LabState(lab: topology.lab).logPath(pod: container.pod, container: container.container)
+            if let text = try? String(contentsOfFile: log, encoding: .utf8) {
+                for line in text.split(separator: "\n").suffix(5) { ErrorReporting.printError("  | \(line)") }
+            }
+            ErrorReporting.printError("  see: lab logs \(container.pod) -c \(container.container); lab status")
+        }
         if let pod = topology.pods.first, let other = topology.pods.last, pod.name != other.name {
             print("  try: lab exec \(pod.name) -- ping -c1 \(other.ip)     lab status     lab down \(topology.lab)")
         } else {

@@ -10,6 +10,8 @@ public enum ShellScript {
             "# lab \(plan.lab): the kernel operations of `lab up`, one command each.",
             "# Undo with: for ns in $(ip netns list | awk '/^lab\\.\(plan.lab)\\./{print $1}'); do ip netns delete \"$ns\"; done",
             "set -euo pipefail",
+            "# Nodes set br_netfilter's bridge-nf-call-iptables; lab up loads the module the same way.",
+            "[ -e /proc/sys/net/bridge ] || modprobe br_netfilter",
         ]
         var lastSection = ""
         for operation in plan.operations {

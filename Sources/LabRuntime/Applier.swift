@@ -103,6 +103,8 @@ public final class Applier {
 public struct PhaseTimings: Sendable {
     public private(set) var phases: [(name: String, seconds: Double, count: Int)] = []
 
+    public init() {}
+
     mutating func add(_ name: String, since start: DispatchTime, count: Int) {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         if let index = phases.firstIndex(where: { $0.name == name }) {

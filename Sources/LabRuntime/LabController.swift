@@ -16,6 +16,10 @@ public enum LabController {
         public var seconds: Double
         public var timings: PhaseTimings
         public var warnings: [LabFileError]
+        /// Containers that are not running after `up` (exited, or failed to start): `up` still
+        /// succeeds, as `kubectl apply` does while a pod crash-loops.
+        public var troubledContainers: [ContainerStatus] = []
+        public var containerCount = 0
     }
 
     /// Validates and plans without touching anything: the first half of `up`, all of
@@ -41,7 +45,7 @@ public enum LabController {
         let started = DispatchTime.now()
         let prepared = try prepare(text: text, file: file)
         try Privileges.check()
-        try Privileges.ensureBridgeNetfilter()
+        try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
 
         let state = LabState(lab: prepared.topology.lab)
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
@@ -49,33 +53,73 @@ public enum LabController {
 
         if state.exists, state.appliedFile() == text, (try? state.topology()) == prepared.topology,
            prepared.topology.namespaces.allSatisfy(NetworkNamespace.exists) {
-            return UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: true, replaced: false,
-                            seconds: elapsed(since: started), timings: PhaseTimings(), warnings: prepared.warnings)
+            // The network is as the file says; processes are left alone if they run.
+            var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: true, replaced: false,
+                                  seconds: 0, timings: PhaseTimings(), warnings: prepared.warnings)
+            if hasContainers(prepared.topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
+                // Its containers may still run (a supervisor killed with SIGKILL): end them, so
+                // the new supervisor does not start a second copy beside them.
+                SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: prepared.topology.namespaces)
+                result.unchanged = false
+                try startContainers(prepared.topology, state: state, into: &result)
+            }
+            result.seconds = elapsed(since: started)
+            return result
         }
 
         // A changed file, a damaged lab or a crash's leftovers: clear the old one first.
         let leftovers = Teardown.namespaces(of: state.lab, journal: state.exists ? state.journal() : nil)
         let replaced = state.exists || !leftovers.isEmpty
+        SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: leftovers)
         try Teardown.remove(namespaces: leftovers)
         try state.removeDirectory()
 
         try state.createDirectory()
-        try state.saveAppliedFile(text)
         try state.saveTopology(prepared.topology)
 
         let applier = Applier(journal: state.journal())
         do {
             try applier.apply(prepared.plan)
             applier.close()
+            // Written last: its presence is what says "this file is fully applied", so an
+            // interrupted up is rebuilt by the next one instead of being taken as up to date.
+            try state.saveAppliedFile(text)
         } catch {
             // Roll back what this run made; the state goes too, so the host is as before.
             applier.close()
             _ = try? Teardown.remove(namespaces: Teardown.namespaces(of: state.lab, journal: state.journal()))
             try? state.removeDirectory()
+            removeLockFile(state)
             throw error
         }
-        return UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
-                        seconds: elapsed(since: started), timings: applier.timings, warnings: prepared.warnings)
+        var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
+                              seconds: 0, timings: applier.timings, warnings: prepared.warnings)
+        if hasContainers(prepared.topology) {
+            try startContainers(prepared.topology, state: state, into: &result)
+        }
+        result.seconds = elapsed(since: started)
+        return result
+    }
+
+    static func hasContainers(_ topology: Topology) -> Bool { topology.pods.contains { !$0.containers.isEmpty } }
+
+    /// Starts the supervisor and waits until each container has started (or failed to).
+    static func startContainers(_ topology: Topology, state: LabState, into result: inout UpResult) throws {
+        let started = DispatchTime.now()
+        let report = try SupervisorProcess.start(lab: topology.lab, state: state)
+        var timings = result.timings
+        timings.add("containers", since: started, count: report?.containers.count ?? 0)
+        result.timings = timings
+        result.containerCount = report?.containers.count ?? 0
+        result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
+    }
+
+    /// Called while holding the lock, so nothing is left of a lab that is gone. A waiter that
+    /// locked the unlinked file notices and retries (`LabLock`); `/run/lab` goes too when it is
+    /// empty (rmdir fails otherwise, which is what we want).
+    static func removeLockFile(_ state: LabState) {
+        unlink(state.lockPath)
+        rmdir(state.root)
     }
 
     public struct DownResult: Sendable {
@@ -90,13 +134,13 @@ public enum LabController {
         let state = LabState(lab: lab)
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         let hadState = state.exists
-        let removed = try Teardown.remove(namespaces: Teardown.namespaces(of: lab, journal: hadState ? state.journal() : nil))
+        let namespaces = Teardown.namespaces(of: lab, journal: hadState ? state.journal() : nil)
+        // Processes first: a container must not outlive its pod.
+        SupervisorProcess.stopEverything(lab: lab, state: state, namespaces: namespaces)
+        let removed = try Teardown.remove(namespaces: namespaces)
         try state.removeDirectory()
-        // Nobody else can be inside: we hold the lock. Remove its file so nothing is left.
-        unlink(state.lockPath)
+        removeLockFile(state)
         withExtendedLifetime(lock) {}
-        rmdir(state.root) // only succeeds when no other lab has state; /run/lab is ours alone
-
         return DownResult(lab: lab, namespaces: removed, hadState: hadState)
     }
 
@@ -151,5 +195,32 @@ public enum LabController {
 
     static func elapsed(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+extension LabController {
+    /// A container of a pod by name, or the pod's only container when `name` is nil.
+    public static func container(_ name: String?, ofPod pod: String, in topology: Topology) throws -> (pod: PodTopology, container: ContainerTopology) {
+        guard let found = topology.pod(named: pod) else {
+            throw RuntimeError.unknownObject(pod, lab: topology.lab, known: topology.pods.map(\.name))
+        }
+        let names = found.containers.map(\.name)
+        if let name {
+            guard let container = found.containers.first(where: { $0.name == name }) else {
+                throw RuntimeError.unknownContainer(name, pod: pod, known: names)
+            }
+            return (found, container)
+        }
+        guard found.containers.count == 1 else {
+            throw RuntimeError.unknownContainer("(none given; use -c)", pod: pod, known: names)
+        }
+        return (found, found.containers[0])
+    }
+}
+
+/// Notices go to stderr, prefixed like every other message of lab.
+enum ErrorReportingNotice {
+    static func print(_ text: String) {
+        FileHandle.standardError.write(Data("lab: \(text)\n".utf8))
     }
 }

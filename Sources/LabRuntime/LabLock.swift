@@ -2,33 +2,53 @@ import Foundation
 
 /// Serialises `up` and `down` of one lab: an exclusive `flock` on `/run/lab/.<lab>.lock`.
 /// The kernel drops the lock when the process dies, so a crashed `up` never wedges the lab.
+///
+/// `down` removes the lock file when it is done, so a waiter may wake up holding a lock on a
+/// file that is no longer at the path; it then starts over with the new file. Whoever holds a
+/// lock on the file that *is* at the path holds the lab's lock.
 public final class LabLock {
-    private let fd: Int32
+    private var fd: Int32 = -1
     public let path: String
 
     /// Waits up to `timeout` seconds for the lock, calling `waiting` once if it has to wait.
     public init(path: String, timeout: Double = 30, waiting: () -> Void = {}) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RuntimeError.io(operation: "open", path: path, errno: errno) }
         let deadline = Date().addingTimeInterval(timeout)
         var announced = false
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK else {
+        while true {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 {
+                // The directory was removed between the two calls (`down` of the last lab): again.
+                if errno == ENOENT, Date() < deadline { continue }
+                throw RuntimeError.io(operation: "open", path: path, errno: errno)
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                if holdsFileAtPath() { return }
+            } else if errno != EWOULDBLOCK {
                 let code = errno
                 close(fd)
                 throw RuntimeError.io(operation: "flock", path: path, errno: code)
+            } else {
+                if !announced { waiting(); announced = true }
+                if Date() > deadline {
+                    close(fd)
+                    throw RuntimeError.busy(path: path, seconds: timeout)
+                }
+                usleep(50_000)
             }
-            if !announced { waiting(); announced = true }
-            if Date() > deadline {
-                close(fd)
-                throw RuntimeError.busy(path: path, seconds: timeout)
-            }
-            usleep(50_000)
+            close(fd)
+            fd = -1
         }
     }
 
-    deinit { close(fd) }
+    /// Whether our descriptor is the file currently at `path` (not one `down` has unlinked).
+    private func holdsFileAtPath() -> Bool {
+        var held = stat(), current = stat()
+        guard fstat(fd, &held) == 0, stat(path, &current) == 0 else { return false }
+        return held.st_dev == current.st_dev && held.st_ino == current.st_ino
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
 }

@@ -25,6 +25,19 @@ public struct LabState: Sendable {
     public var appliedFilePath: String { "\(directory)/lab.yaml" }
     public var topologyPath: String { "\(directory)/topology.json" }
     public var journalPath: String { "\(directory)/journal" }
+    public var supervisorPIDPath: String { "\(directory)/supervisor.pid" }
+    public var supervisorLogPath: String { "\(directory)/supervisor.log" }
+    /// The supervisor's report: every container's state (`SupervisorReport`).
+    public var containersPath: String { "\(directory)/containers.json" }
+    public var logsDirectory: String { "\(directory)/logs" }
+    public func logDirectory(pod: String) -> String { "\(logsDirectory)/\(pod)" }
+    /// DESIGN §4: `/run/lab/<lab>/logs/<pod>/<container>.log`.
+    public func logPath(pod: String, container: String) -> String { "\(logDirectory(pod: pod))/\(container).log" }
+
+    public func supervisorReport() -> SupervisorReport? {
+        guard let data = FileManager.default.contents(atPath: containersPath) else { return nil }
+        return try? JSONDecoder().decode(SupervisorReport.self, from: data)
+    }
     /// Outside the directory, so `down` can delete the directory while holding the lock.
     public var lockPath: String { "\(root)/.\(lab).lock" }
 

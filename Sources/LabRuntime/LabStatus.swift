@@ -34,6 +34,10 @@ public struct LabStatus: Sendable, Codable {
     public var pods: [Namespaced]
     public var hosts: [Namespaced]
     public var services: [Service]
+    /// Every container, as the supervisor last reported it.
+    public var containers: [ContainerStatus]
+    /// nil when the lab has containers but no live supervisor (they are then not running).
+    public var supervisorPID: Int32?
 
     public static func read(lab: String) throws -> LabStatus {
         let topology = try LabController.topology(of: lab)
@@ -60,10 +64,25 @@ public struct LabStatus: Sendable, Codable {
                     endpoints: service.endpoints.map { name in pods_[name].map { "\(name) \($0.ip)" } ?? name })
         }
         let all = nodes + pods + hosts
+        let state = LabState(lab: lab)
+        let supervisor = SupervisorProcess.running(lab: lab, state: state)
+        var containers = state.supervisorReport()?.containers ?? []
+        if supervisor == nil {
+            // A dead supervisor's last words are stale: nothing of it runs any more.
+            containers = containers.map { var status = $0; status.state = .exited; status.pid = nil; status.error = "the lab supervisor is not running; run lab up again"; return status }
+        }
+        if containers.isEmpty {
+            containers = topology.pods.flatMap { pod in
+                pod.containers.map { ContainerStatus(pod: pod.name, container: $0.name, isAgent: $0.isAgent, state: .exited, pid: nil,
+                                                      restarts: 0, exitCode: nil, error: "not started") }
+            }
+        }
         return LabStatus(lab: lab, network: topology.mode.rawValue, proxy: topology.proxy.rawValue, mtu: topology.mtu,
                          podMTU: topology.podMTU,
-                         healthy: present.contains(topology.fabricNamespace) && all.allSatisfy(\.present),
+                         healthy: present.contains(topology.fabricNamespace) && all.allSatisfy(\.present)
+                             && (containers.isEmpty || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
-                         nodes: nodes, pods: pods, hosts: hosts, services: services)
+                         nodes: nodes, pods: pods, hosts: hosts, services: services,
+                         containers: containers, supervisorPID: supervisor)
     }
 }

@@ -33,9 +33,13 @@ public enum Privileges {
 
     /// br_netfilter provides the per-namespace `bridge-nf-call-iptables` switch the plan sets.
     /// Loading a module is one process for the whole run, only when it is missing.
-    public static func ensureBridgeNetfilter() throws {
+    ///
+    /// Loading it is a host-wide change (the root namespace's own bridges then pass iptables
+    /// too), so it is announced through `notice`; on most hosts it is loaded already.
+    public static func ensureBridgeNetfilter(notice: (String) -> Void = { _ in }) throws {
         let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
         if FileManager.default.fileExists(atPath: path) { return }
+        notice("loading the br_netfilter kernel module (the lab's nodes need it); it stays loaded after the lab")
         let modprobe = Process()
         modprobe.executableURL = URL(fileURLWithPath: "/sbin/modprobe")
         modprobe.arguments = ["br_netfilter"]

@@ -9,6 +9,9 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case unknownLab(String, known: [String])
     case unknownObject(String, lab: String, known: [String])
     case corruptState(lab: String, reason: String)
+    case supervisorFailed(lab: String, log: String)
+    case unknownContainer(String, pod: String, known: [String])
+    case noLogs(String)
 
     public var description: String {
         switch self {
@@ -24,6 +27,12 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "lab \"\(lab)\" is not up" + (known.isEmpty ? "" : " (up: \(known.joined(separator: ", ")))")
         case .unknownObject(let name, let lab, let known):
             return "lab \(lab) has no pod, node or host \"\(name)\" (\(known.joined(separator: ", ")))"
+        case .supervisorFailed(let lab, let log):
+            return "the supervisor of lab \(lab) exited at once; see \(log)"
+        case .unknownContainer(let name, let pod, let known):
+            return "pod \(pod) has no container \"\(name)\"" + (known.isEmpty ? " (it has none)" : " (containers: \(known.joined(separator: ", ")))")
+        case .noLogs(let path):
+            return "no log yet at \(path): the container has not written anything or has not started"
         case .corruptState(let lab, let reason):
             return "the state of lab \(lab) is unreadable (\(reason)); `lab down \(lab)` still removes it"
         }

@@ -3,11 +3,11 @@
 ///
 /// Names end up in kernel object names, `/run/lab/<lab>` paths and Kubernetes-style DNS names,
 /// which is why they are stricter than YAML.
-enum NameRules {
-    static let maximumLabNameLength = 24
+public enum NameRules {
+    public static let maximumLabNameLength = 24
 
     /// The lab name prefixes every namespace and state path, so it is short as well as DNS-safe.
-    static func labName(_ name: String) -> String? {
+    public static func labName(_ name: String) -> String? {
         label(name, maximumLength: maximumLabNameLength)
     }
 

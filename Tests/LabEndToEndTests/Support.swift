@@ -91,6 +91,8 @@ func expectNothingLeft(of lab: String) throws {
     #expect(!mounts.contains("/run/netns/lab.\(lab)."), "netns mounts left behind")
     #expect(!FileManager.default.fileExists(atPath: "/run/lab/\(lab)"), "state directory left behind")
     #expect(!FileManager.default.fileExists(atPath: "/run/lab/.\(lab).lock"), "lock file left behind")
+    let supervisors = try run(["pgrep", "-f", "supervise \(lab)$"]).stdout
+    #expect(supervisors.isEmpty, "supervisor left running: \(supervisors)")
 }
 
 /// One ping, with one retry: a brand-new veth may drop the very first packet (measured.md).

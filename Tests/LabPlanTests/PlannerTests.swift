@@ -75,17 +75,6 @@ import Testing
         }
     }
 
-    @Test func vxlanModeAddsNoPodRoutesToTheFabric() {
-        var file = Fixtures.threeNetworks()
-        file.cluster.network = .vxlan
-        let plan = Planner.plan(try! TopologyBuilder.build(file))
-        let fabricRoutes = plan.operations.filter {
-            if case .addRoute(let namespace, _, _, _, _) = $0 { return namespace == "lab.t3.fabric" }
-            return false
-        }
-        #expect(fabricRoutes.isEmpty)
-    }
-
     @Test func sysctlsAreExplicitEverywhere() {
         var sysctls: [String: [String: String]] = [:]
         for case .setSysctl(let namespace, let key, let value) in plan.operations {

@@ -2,6 +2,8 @@
 # lab three-networks: the kernel operations of `lab up`, one command each.
 # Undo with: for ns in $(ip netns list | awk '/^lab\.three-networks\./{print $1}'); do ip netns delete "$ns"; done
 set -euo pipefail
+# Nodes set br_netfilter's bridge-nf-call-iptables; lab up loads the module the same way.
+[ -e /proc/sys/net/bridge ] || modprobe br_netfilter
 
 # namespaces
 ip netns add lab.three-networks.fabric

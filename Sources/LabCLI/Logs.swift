@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import LabPlan
+import LabRuntime
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a container's output.",
+        discussion: """
+        Containers write stdout and stderr to /run/lab/LAB/logs/POD/CONTAINER.log; this prints \
+        that file. With one container in the pod, -c is not needed.
+
+          lab logs multi-container-pod -c container-1
+          lab logs web-2 -f
+        """
+    )
+
+    @Option(help: "The lab (default: the only lab that is up).")
+    var lab: String?
+
+    @Argument(help: "The pod.")
+    var pod: String
+
+    @Option(name: .shortAndLong, help: "The container (default: the pod's only container).")
+    var container: String?
+
+    @Flag(name: .shortAndLong, help: "Keep printing what the container writes (Ctrl-C to stop).")
+    var follow = false
+
+    func run() throws {
+        try ErrorReporting.run {
+            let name = try LabController.resolveLab(lab)
+            let topology = try LabController.topology(of: name)
+            let chosen = try LabController.container(container, ofPod: pod.replacingOccurrences(of: "pod/", with: ""), in: topology)
+            let path = LabState(lab: name).logPath(pod: chosen.pod.name, container: chosen.container.name)
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                if chosen.container.isAgent {
+                    print("(the agent of \(chosen.pod.name) is served by the lab supervisor and writes no log)")
+                    return
+                }
+                throw RuntimeError.noLogs(path)
+            }
+            FileHandle.standardOutput.write(handle.readDataToEndOfFile())
+            guard follow else { return }
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { usleep(200_000) } else { FileHandle.standardOutput.write(data) }
+            }
+        }
+    }
+}

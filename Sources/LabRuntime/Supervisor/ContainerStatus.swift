@@ -1,0 +1,44 @@
+import Foundation
+
+/// One container as the supervisor last saw it; `lab status` and `lab up` read these from
+/// `/run/lab/<lab>/containers.json`.
+public struct ContainerStatus: Sendable, Codable, Hashable {
+    public enum State: String, Sendable, Codable {
+        /// Not started yet (the supervisor is starting).
+        case starting
+        case running
+        /// Exited or failed to start; waiting for its back-off before the next start.
+        case restarting
+        /// Exited for good (restart `never`, or `on-failure` after a clean exit).
+        case exited
+    }
+
+    public var pod: String
+    public var container: String
+    public var isAgent: Bool
+    public var state: State
+    /// The process; for an agent, the supervisor (it serves every agent itself).
+    public var pid: Int32?
+    public var restarts: Int
+    /// The last exit code (or 128+signal), if it has exited at least once.
+    public var exitCode: Int32?
+    /// Why the last start failed, e.g. "sleepy: command not found".
+    public var error: String?
+
+    public var summary: String {
+        switch state {
+        case .starting: return "starting"
+        case .running: return restarts > 0 ? "running (restarts: \(restarts))" : "running"
+        case .restarting: return "restarting (restarts: \(restarts)\(exitCode.map { ", last exit \($0)" } ?? ""))"
+        case .exited: return "exited \(exitCode.map(String.init) ?? "?")" + (error.map { ": \($0)" } ?? "")
+        }
+    }
+}
+
+/// The supervisor's report file.
+public struct SupervisorReport: Sendable, Codable {
+    public var supervisorPID: Int32
+    /// True once every container has been started once (or failed to): what `lab up` waits for.
+    public var settled: Bool
+    public var containers: [ContainerStatus]
+}
