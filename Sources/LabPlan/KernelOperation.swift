@@ -22,6 +22,12 @@ public enum KernelOperation: Sendable, Hashable {
     case setUp(namespace: String, link: String)
     /// `ip -n NS route add DEST via GW dev LINK [onlink]`
     case addRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
+    /// `ip -n NS link add NAME address MAC mtu N type vxlan id VNI local IP dev DEV dstport PORT nolearning`
+    case addVxlan(namespace: String, name: String, vni: UInt32, port: UInt16, local: IPv4Address, device: String, mac: MACAddress, mtu: Int)
+    /// `ip -n NS neigh replace ADDRESS lladdr MAC dev LINK nud permanent`
+    case addNeighbor(namespace: String, link: String, address: IPv4Address, mac: MACAddress)
+    /// `bridge -n NS fdb append MAC dev LINK dst IP self permanent`
+    case addForwardingEntry(namespace: String, link: String, mac: MACAddress, destination: IPv4Address)
 
     /// The namespace the operation acts in (for a veth: where it is created).
     public var namespace: String {
@@ -29,7 +35,8 @@ public enum KernelOperation: Sendable, Hashable {
         case .createNamespace(let namespace): return namespace
         case .setSysctl(let namespace, _, _), .addBridge(let namespace, _, _, _), .setMaster(let namespace, _, _),
              .setHairpin(let namespace, _), .addAddress(let namespace, _, _, _), .setUp(let namespace, _),
-             .addRoute(let namespace, _, _, _, _):
+             .addRoute(let namespace, _, _, _, _), .addVxlan(let namespace, _, _, _, _, _, _, _),
+             .addNeighbor(let namespace, _, _, _), .addForwardingEntry(let namespace, _, _, _):
             return namespace
         case .addVeth(let pair): return pair.namespace
         }

@@ -17,6 +17,8 @@ public enum Naming {
     public static let uplink = "eth0"
     public static let podBridge = "cni0"
     public static let podInterface = "eth0"
+    /// flannel's VXLAN device for VNI 1, under the name the article's readers will meet.
+    public static let vxlanDevice = "flannel.1"
 
     /// A readable name `<prefix><name>` when it fits (what a learner wants to see in
     /// `ip -n lab.demo.fabric link`), else `<prefix><8 hex>` from a stable hash of (lab, kind, name).

@@ -61,7 +61,10 @@ public enum Planner {
             ops.append(.addRoute(namespace: host.namespace, destination: defaultRoute, gateway: host.gateway,
                                  device: Naming.uplink, onlink: false))
         }
-        if topology.mode == .routed { ops += routedPodRoutes(topology) }
+        switch topology.mode {
+        case .routed: ops += routedPodRoutes(topology)
+        case .vxlan: ops += overlay(topology)
+        }
 
         return Plan(lab: topology.lab, operations: ops)
     }
@@ -83,6 +86,29 @@ public enum Planner {
         for node in topology.nodes {
             ops.append(.addRoute(namespace: topology.fabricNamespace, destination: node.podCIDR, gateway: node.ip,
                                  device: bridge(of: node.network, in: topology), onlink: false))
+        }
+        return ops
+    }
+
+    /// flannel's VXLAN backend: one `flannel.1` per node (VNI 1, UDP 8472, no learning, the
+    /// podCIDR's network address as a /32), and per remote node the three entries flanneld
+    /// writes — a permanent neighbour for the remote `.0`, an FDB entry sending that MAC to the
+    /// remote node IP, and an onlink route for the remote podCIDR via its `.0`. The underlay
+    /// sees only UDP between node IPs; the fabric needs no pod route.
+    static func overlay(_ topology: Topology) -> [KernelOperation] {
+        var ops: [KernelOperation] = []
+        let device = Naming.vxlanDevice
+        for node in topology.nodes {
+            ops.append(.addVxlan(namespace: node.namespace, name: device, vni: 1, port: 8472, local: node.ip,
+                                 device: Naming.uplink, mac: node.vtepMAC, mtu: topology.podMTU))
+            ops.append(.addAddress(namespace: node.namespace, link: device, address: node.podCIDR.address, prefixLength: 32))
+            ops.append(.setUp(namespace: node.namespace, link: device))
+            for remote in topology.nodes where remote.name != node.name {
+                ops.append(.addNeighbor(namespace: node.namespace, link: device, address: remote.podCIDR.address, mac: remote.vtepMAC))
+                ops.append(.addForwardingEntry(namespace: node.namespace, link: device, mac: remote.vtepMAC, destination: remote.ip))
+                ops.append(.addRoute(namespace: node.namespace, destination: remote.podCIDR, gateway: remote.podCIDR.address,
+                                     device: device, onlink: true))
+            }
         }
         return ops
     }

@@ -59,6 +59,12 @@ public enum ShellScript {
             if let device { text += " dev \(device)" }
             if onlink { text += " onlink" }
             return text
+        case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
+            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) type vxlan id \(vni) local \(local) dev \(device) dstport \(port) nolearning"
+        case .addNeighbor(let namespace, let link, let address, let mac):
+            return "ip -n \(namespace) neigh replace \(address) lladdr \(mac) dev \(link) nud permanent"
+        case .addForwardingEntry(let namespace, let link, let mac, let destination):
+            return "bridge -n \(namespace) fdb append \(mac) dev \(link) dst \(destination) self permanent"
         }
     }
 }

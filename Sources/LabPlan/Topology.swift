@@ -63,6 +63,8 @@ public struct NodeTopology: Sendable, Hashable, Codable {
     /// `cni0`'s address: the podCIDR's first host, every pod's default gateway.
     public var bridgeAddress: IPv4Address
     public var bridgeMAC: MACAddress
+    /// The MAC of the node's VXLAN device (vxlan mode), which flannel publishes as `VtepMAC`.
+    public var vtepMAC: MACAddress
     /// `eth0` in the node, its peer a port of the network's bridge in the fabric.
     public var uplink: VethPair
 }

@@ -59,6 +59,7 @@ public enum TopologyBuilder {
                 name: spec.name, namespace: namespace, network: net.name, ip: ip, prefixLength: net.cidr.prefixLength,
                 gateway: net.gateway, podCIDR: podCIDR, bridgeAddress: podCIDR.host(1),
                 bridgeMAC: Naming.mac(lab: lab, object: object, interface: Naming.podBridge),
+                vtepMAC: Naming.mac(lab: lab, object: object, interface: Naming.vxlanDevice),
                 uplink: VethPair(namespace: namespace, name: Naming.uplink,
                                  mac: Naming.mac(lab: lab, object: object, interface: Naming.uplink),
                                  peerNamespace: fabric, peerName: fabricPort,
@@ -148,11 +149,6 @@ public enum TopologyBuilder {
                 externalTrafficPolicy: spec.externalTrafficPolicy.rawValue))
         }
 
-        if file.cluster.network == .vxlan {
-            // Refused rather than half-built: without the overlay's routes pods on different
-            // nodes could not reach each other, and `up` would still say it worked.
-            errors.append(file.sourceMap.error("cluster.network", "vxlan is not built yet (flannel's overlay is on the way); use routed for now"))
-        }
         if !errors.isEmpty { throw LabFileErrors(errors) }
         return Topology(lab: lab, mode: file.cluster.network, proxy: file.cluster.proxy, podCIDR: file.cluster.podCIDR,
                         serviceCIDR: file.cluster.serviceCIDR, mtu: file.cluster.mtu, podMTU: podMTU,

@@ -64,6 +64,13 @@ public final class Applier {
             try socket(namespace).setUp(link: link)
         case .addRoute(let namespace, let destination, let gateway, let device, let onlink):
             try socket(namespace).addRoute(destination: destination, gateway: gateway, device: device, onlink: onlink)
+        case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
+            try socket(namespace).addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false,
+                                           mtu: mtu, mac: mac.bytes)
+        case .addNeighbor(let namespace, let link, let address, let mac):
+            try socket(namespace).addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
+        case .addForwardingEntry(let namespace, let link, let mac, let destination):
+            try socket(namespace).addFDB(link: link, mac: mac.bytes, destination: destination)
         }
     }
 
@@ -71,7 +78,8 @@ public final class Applier {
         switch operation {
         case .createNamespace: return "namespaces"
         case .setSysctl: return "sysctls"
-        case .addBridge, .addVeth: return "links"
+        case .addBridge, .addVeth, .addVxlan: return "links"
+        case .addNeighbor, .addForwardingEntry: return "overlay entries"
         case .setMaster, .setHairpin, .setUp: return "link settings"
         case .addAddress: return "addresses"
         case .addRoute: return "routes"

@@ -44,7 +44,8 @@ public struct LabStatus: Sendable, Codable {
         let present = Set(NetworkNamespace.list())
         let nodes = topology.nodes.map {
             Namespaced(kind: "node", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
-                       detail: "podCIDR \($0.podCIDR) on \($0.network)", present: present.contains($0.namespace))
+                       detail: "podCIDR \($0.podCIDR) on \($0.network)" + (topology.mode == .vxlan ? ", vtep \($0.vtepMAC)" : ""),
+                       present: present.contains($0.namespace))
         }
         let pods = topology.pods.map {
             Namespaced(kind: "pod", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,

@@ -27,17 +27,22 @@ func kernelView(of lab: String) throws -> [String: [String]] {
         }
         let routes = try run(["ip", "-n", namespace, "route", "show", "table", "all"]).stdout.split(separator: "\n").map(String.init)
         let forward = try run(["ip", "netns", "exec", namespace, "sysctl", "-n", "net.ipv4.ip_forward"]).stdout
-        view[namespace] = (links + addresses + routes + ["ip_forward=\(forward)"]).sorted()
+        let neighbours = try run(["ip", "-n", namespace, "neigh", "show", "nud", "permanent"]).stdout.split(separator: "\n").map(String.init)
+        let fdb = try run(["bridge", "-n", namespace, "fdb", "show"]).stdout.split(separator: "\n").map(String.init)
+            .filter { $0.contains(" dst ") }
+        view[namespace] = (links + addresses + routes + neighbours + fdb + ["ip_forward=\(forward)"]).sorted()
     }
     return view
 }
 
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct DryRunScriptTests {
-    @Test func theDryRunScriptBuildsWhatUpBuilds() throws {
+    @Test(arguments: ["routed", "vxlan"])
+    func theDryRunScriptBuildsWhatUpBuilds(_ mode: String) throws {
         let name = uniqueLabName("dry")
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
-        try fourNodeLab(name).write(to: file, atomically: true, encoding: .utf8)
+        let text = fourNodeLab(name).replacingOccurrences(of: "name: \(name)\n", with: "name: \(name)\ncluster: {network: \(mode)}\n")
+        try text.write(to: file, atomically: true, encoding: .utf8)
         defer {
             _ = try? lab("down", name)
             for namespace in (try? namespaces(of: name)) ?? [] { _ = try? run(["ip", "netns", "delete", namespace]) }

@@ -41,6 +41,11 @@ import Testing
                 #expect(links[namespace]?.contains(link) == true)
             case .addRoute(let namespace, _, _, let device, _):
                 if let device { #expect(ready[namespace]?.contains(device) == true, "route via \(device) before it is up in \(namespace)") }
+            case .addVxlan(let namespace, let name, _, _, _, let device, _, _):
+                #expect(ready[namespace]?.contains(device) == true, "vxlan over \(device) before it is up")
+                links[namespace, default: []].insert(name)
+            case .addNeighbor(let namespace, let link, _, _), .addForwardingEntry(let namespace, let link, _, _):
+                #expect(links[namespace]?.contains(link) == true)
             case .setSysctl: break
             }
         }
@@ -73,6 +78,42 @@ import Testing
             #expect(routes[node.namespace]?.count == topology.nodes.count) // default + the other three
             #expect(routes[topology.fabricNamespace]?[node.podCIDR] == node.ip)
         }
+    }
+
+    @Test func vxlanModeBuildsFlannelsLayoutAndNoPodRoutesOnTheUnderlay() {
+        var file = Fixtures.threeNetworks()
+        file.cluster.network = .vxlan
+        let topology = try! TopologyBuilder.build(file)
+        let ops = Planner.plan(topology).operations
+        let node1 = topology.node(named: "node-1")!, node3 = topology.node(named: "node-3")!
+        #expect(ops.contains(.addVxlan(namespace: node1.namespace, name: "flannel.1", vni: 1, port: 8472, local: node1.ip,
+                                       device: "eth0", mac: node1.vtepMAC, mtu: 1450)))
+        #expect(ops.contains(.addAddress(namespace: node1.namespace, link: "flannel.1", address: node1.podCIDR.address, prefixLength: 32)))
+        // Per remote node: one neighbour, one FDB entry, one onlink route — even across networks.
+        #expect(ops.contains(.addNeighbor(namespace: node1.namespace, link: "flannel.1", address: node3.podCIDR.address, mac: node3.vtepMAC)))
+        #expect(ops.contains(.addForwardingEntry(namespace: node1.namespace, link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip)))
+        #expect(ops.contains(.addRoute(namespace: node1.namespace, destination: node3.podCIDR, gateway: node3.podCIDR.address,
+                                       device: "flannel.1", onlink: true)))
+        for node in topology.nodes {
+            let entries = ops.filter {
+                if case .addNeighbor(node.namespace, _, _, _) = $0 { return true }
+                if case .addForwardingEntry(node.namespace, _, _, _) = $0 { return true }
+                return false
+            }
+            #expect(entries.count == 2 * (topology.nodes.count - 1))
+        }
+        let underlayPodRoutes = ops.filter {
+            if case .addRoute(let namespace, let destination, _, _, _) = $0 {
+                return namespace == topology.fabricNamespace && topology.podCIDR.contains(destination)
+            }
+            return false
+        }
+        #expect(underlayPodRoutes.isEmpty)
+        #expect(topology.pods.allSatisfy { $0.veth.mtu == 1450 })
+        #expect(ShellScript.command(ops.first { if case .addVxlan = $0 { return true }; return false }!)
+            == "ip -n lab.t3.node.node-1 link add flannel.1 address \(node1.vtepMAC) mtu 1450 type vxlan id 1 local \(node1.ip) dev eth0 dstport 8472 nolearning")
+        #expect(ShellScript.command(.addForwardingEntry(namespace: "n", link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip))
+            == "bridge -n n fdb append \(node3.vtepMAC) dev flannel.1 dst \(node3.ip) self permanent")
     }
 
     @Test func sysctlsAreExplicitEverywhere() {

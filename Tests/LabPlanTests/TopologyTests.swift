@@ -47,16 +47,13 @@ import Testing
         #expect(headless.endpoints == ["d", "e"])
     }
 
-    @Test func vxlanIsRefusedUntilTheOverlayIsBuilt() throws {
+    @Test func vxlanModeLowersThePodMTU() throws {
         var file = Fixtures.threeNetworks()
         file.cluster.network = .vxlan
-        do {
-            _ = try TopologyBuilder.build(file)
-            Issue.record("vxlan must be refused, not half-built")
-        } catch let errors as LabFileErrors {
-            #expect(errors.errors.map(\.path) == ["cluster.network"])
-            #expect(errors.errors[0].message.contains("use routed"))
-        }
+        let topology = try TopologyBuilder.build(file)
+        #expect(topology.podMTU == 1450)
+        #expect(topology.pods[0].veth.mtu == 1450)
+        #expect(topology.nodes[0].uplink.mtu == 1500)
     }
 
     @Test func podsGetTheUnderlayMTUInRoutedMode() throws {

@@ -51,6 +51,8 @@ public final class Supervisor {
         for signal in Supervisor.signals { sigaddset(&mask, signal) }
         // Before any thread exists, so every thread inherits the mask.
         pthread_sigmask(SIG_BLOCK, &mask, nil)
+        // A daemon keeps no directory of its caller busy.
+        _ = chdir("/")
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
         try startAgents()

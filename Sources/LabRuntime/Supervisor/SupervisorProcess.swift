@@ -51,7 +51,12 @@ public enum SupervisorProcess {
             if waitpid(pid, &status, WNOHANG) == pid {
                 throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath)
             }
-            if let report = state.supervisorReport(), report.supervisorPID == pid, report.settled { return report }
+            if let report = state.supervisorReport(), report.supervisorPID == pid, report.settled {
+                // A container that dies at once (a typo in its command, a crash on start) should
+                // be reported by `up` itself, not discovered later: give it a moment to do so.
+                usleep(300_000)
+                return state.supervisorReport() ?? report
+            }
             usleep(20_000)
         }
         return state.supervisorReport()
