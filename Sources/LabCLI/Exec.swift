@@ -18,8 +18,7 @@ struct Exec: ParsableCommand {
         """
     )
 
-    @Option(help: "The lab (default: the only lab that is up).")
-    var lab: String?
+    @OptionGroup var lab: LabOption
 
     @Argument(help: "A pod, node or host: bare (pod-a) or qualified (pod/pod-a, node/node-1, host/laptop).")
     var name: String
@@ -36,7 +35,7 @@ struct Exec: ParsableCommand {
 
     func run() throws {
         try ErrorReporting.run {
-            let topology = try LabController.topology(of: try LabController.resolveLab(lab))
+            let topology = try LabController.topology(of: try lab.resolve())
             let target = try LabController.namespace(of: name, in: topology)
             var environment: [String: String] = [:]
             if let container {

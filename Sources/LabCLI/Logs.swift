@@ -15,8 +15,7 @@ struct Logs: ParsableCommand {
         """
     )
 
-    @Option(help: "The lab (default: the only lab that is up).")
-    var lab: String?
+    @OptionGroup var lab: LabOption
 
     @Argument(help: "The pod.")
     var pod: String
@@ -29,7 +28,7 @@ struct Logs: ParsableCommand {
 
     func run() throws {
         try ErrorReporting.run {
-            let name = try LabController.resolveLab(lab)
+            let name = try lab.resolve()
             let topology = try LabController.topology(of: name)
             let chosen = try LabController.container(container, ofPod: pod.replacingOccurrences(of: "pod/", with: ""), in: topology)
             let path = LabState(lab: name).logPath(pod: chosen.pod.name, container: chosen.container.name)
