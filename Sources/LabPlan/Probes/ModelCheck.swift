@@ -1,0 +1,59 @@
+import LabSpec
+
+/// The probes that check a lab against the Kubernetes network model itself (DESIGN §6), for a
+/// lab without probes or `lab verify --model`:
+/// - every pod reaches every other pod, and its own node;
+/// - without NAT: where the target runs an HTTP agent, it sees the caller's own pod IP;
+/// - every service reaches each of its endpoints (over its ClusterIP, `servedBy` all of them).
+public enum ModelCheck {
+    public static let reachGroup = "model: pod → pod"
+
+    public static func probes(_ topology: Topology) -> [ResolvedProbe] {
+        var probes: [ResolvedProbe] = []
+        let timeout = 2000
+        for source in topology.pods {
+            for target in topology.pods where target.name != source.name {
+                probes.append(ResolvedProbe(
+                    name: "\(reachGroup): \(source.name) → \(target.name)", group: reachGroup, from: source.name, to: target.name,
+                    fromNamespace: source.namespace, address: target.ip, port: nil, kind: .ping(count: 1),
+                    expect: ResolvedExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+            }
+            if let node = topology.node(named: source.node) {
+                probes.append(ResolvedProbe(
+                    name: "model: \(source.name) → its node \(node.name)", group: nil, from: source.name, to: "node/\(node.name)",
+                    fromNamespace: source.namespace, address: node.ip, port: nil, kind: .ping(count: 1),
+                    expect: ResolvedExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+            }
+        }
+        for source in topology.pods {
+            for target in topology.pods where target.name != source.name {
+                guard let port = httpAgentPort(target) else { continue }
+                probes.append(ResolvedProbe(
+                    name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
+                    fromNamespace: source.namespace, address: target.ip, port: port,
+                    kind: .http(port: port, path: "/clientip", method: "GET"),
+                    expect: ResolvedExpectation(clientIP: source.ip), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+            }
+        }
+        for service in topology.services {
+            guard let clusterIP = service.clusterIP, !service.endpoints.isEmpty else { continue }
+            let endpoints = service.endpoints.compactMap(topology.pod(named:))
+            // A client that is not itself an endpoint, so the check is not a hairpin.
+            guard let client = topology.pods.first(where: { !service.endpoints.contains($0.name) }) ?? topology.pods.first else { continue }
+            for port in service.ports where port.protocol == "TCP" {
+                let servesHTTP = endpoints.allSatisfy { pod in pod.containers.contains { $0.httpPorts.map(String.init).contains(port.targetPort) } }
+                let kind: ProbeKind = servesHTTP ? .http(port: port.port, path: "/hostname", method: "GET") : .tcp(port: port.port)
+                probes.append(ResolvedProbe(
+                    name: "model: service/\(service.name):\(port.port) reaches each endpoint", group: nil, from: client.name,
+                    to: "service/\(service.name)", fromNamespace: client.namespace, address: clusterIP, port: port.port, kind: kind,
+                    expect: ResolvedExpectation(servedBy: servesHTTP ? service.endpoints : nil),
+                    repeatCount: servesHTTP ? max(10, 8 * endpoints.count) : 1, timeoutMilliseconds: timeout, retries: 1))
+            }
+        }
+        return probes
+    }
+
+    static func httpAgentPort(_ pod: PodTopology) -> Int? {
+        pod.containers.first { $0.isAgent && !$0.httpPorts.isEmpty }?.httpPorts.first
+    }
+}

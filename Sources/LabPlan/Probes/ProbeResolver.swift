@@ -1,0 +1,128 @@
+import LabSpec
+
+/// Turns the lab file's `probes:` into `ResolvedProbe`s against a built topology (DESIGN §6).
+/// Pure. The validator has already checked every reference, so a reference that does not
+/// resolve here is skipped rather than reported twice.
+public enum ProbeResolver {
+    /// An endpoint of a probe: its display name, namespace (nil for a service or an address)
+    /// and address.
+    struct Endpoint {
+        var display: String
+        var namespace: String?
+        var address: IPv4Address?
+    }
+
+    public static func resolve(_ file: LabFile, topology: Topology) -> [ResolvedProbe] {
+        var probes: [ResolvedProbe] = []
+        for (index, spec) in file.probes.enumerated() {
+            if let matrix = spec.matrix {
+                let group = spec.name ?? "matrix \(index + 1)"
+                let sources = side(matrix.from, file: file, topology: topology)
+                let targets = side(matrix.to, file: file, topology: topology)
+                for source in sources {
+                    for target in targets where target.display != source.display {
+                        probes += make(spec, from: source, to: target, name: "\(group): \(source.display) → \(target.display)",
+                                       group: group, file: file, topology: topology)
+                    }
+                }
+                continue
+            }
+            guard let fromReference = spec.from, let source = endpoint(fromReference, file: file, topology: topology) else { continue }
+            if case .exec = spec.kind {
+                probes += make(spec, from: source, to: Endpoint(display: source.display, namespace: nil, address: nil),
+                               name: spec.name ?? "\(source.display) exec", group: nil, file: file, topology: topology)
+                continue
+            }
+            guard let to = spec.to else { continue }
+            switch to {
+            case .address(let address):
+                let target = Endpoint(display: address.description, namespace: nil, address: address)
+                probes += make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
+                               file: file, topology: topology)
+            case .object(let reference):
+                if case .service(let serviceIndex) = file.resolve(reference) {
+                    probes += serviceProbes(spec, from: source, service: serviceIndex, file: file, topology: topology)
+                } else if let target = endpoint(reference, file: file, topology: topology) {
+                    probes += make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
+                                   file: file, topology: topology)
+                }
+            }
+        }
+        return probes
+    }
+
+    /// A service means its ClusterIP and the probe's port; with `nodePort: true`, every node's
+    /// IP and the port's nodePort (one probe per node).
+    static func serviceProbes(_ spec: ProbeSpec, from source: Endpoint, service index: Int, file: LabFile,
+                              topology: Topology) -> [ResolvedProbe] {
+        let service = topology.services[index]
+        let display = "service/\(service.name)"
+        if spec.nodePort {
+            guard let port = spec.kind.port, let nodePort = service.ports.first(where: { $0.port == port })?.nodePort else { return [] }
+            var adjusted = spec
+            adjusted.kind = spec.kind.withPort(nodePort)
+            return topology.nodes.flatMap { node -> [ResolvedProbe] in
+                let target = Endpoint(display: "\(display) via node/\(node.name):\(nodePort)", namespace: nil, address: node.ip)
+                let name = spec.name.map { "\($0) (node/\(node.name))" } ?? defaultName(adjusted, source, target)
+                return make(adjusted, from: source, to: target, name: name, group: nil, file: file, topology: topology)
+            }
+        }
+        guard let clusterIP = service.clusterIP else { return [] }
+        let target = Endpoint(display: display, namespace: nil, address: clusterIP)
+        return make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
+                    file: file, topology: topology)
+    }
+
+    static func make(_ spec: ProbeSpec, from source: Endpoint, to target: Endpoint, name: String, group: String?,
+                     file: LabFile, topology: Topology) -> [ResolvedProbe] {
+        guard let namespace = source.namespace else { return [] }
+        let expect = ResolvedExpectation(
+            reach: spec.expect.reach, status: spec.expect.status, body: spec.expect.body, servedBy: spec.expect.servedBy,
+            clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) },
+            rtt: spec.expect.rtt, loss: spec.expect.loss)
+        return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNamespace: namespace,
+                              address: target.address, port: spec.kind.port, kind: spec.kind, expect: expect,
+                              repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]
+    }
+
+    static func defaultName(_ spec: ProbeSpec, _ source: Endpoint, _ target: Endpoint) -> String {
+        let port = spec.kind.port.map { ":\($0)" } ?? ""
+        return "\(source.display) → \(target.display)\(port) \(spec.kind.label)"
+    }
+
+    /// `clientIP: pod-a` (or node/host) means that object's address; a literal is itself.
+    static func clientAddress(_ text: String, file: LabFile, topology: Topology) -> IPv4Address? {
+        if let literal = IPv4Address(text) { return literal }
+        guard let reference = Reference(text) else { return nil }
+        return endpoint(reference, file: file, topology: topology)?.address
+    }
+
+    static func endpoint(_ reference: Reference, file: LabFile, topology: Topology) -> Endpoint? {
+        switch file.resolve(reference) {
+        case .pod(let index):
+            let pod = topology.pods[index]
+            return Endpoint(display: pod.name, namespace: pod.namespace, address: pod.ip)
+        case .node(let index):
+            let node = topology.nodes[index]
+            return Endpoint(display: "node/\(node.name)", namespace: node.namespace, address: node.ip)
+        case .host(let index):
+            let host = topology.hosts[index]
+            return Endpoint(display: "host/\(host.name)", namespace: host.namespace, address: host.ip)
+        case .service, .ambiguous, .unknown:
+            return nil
+        }
+    }
+
+    static func side(_ side: MatrixSide, file: LabFile, topology: Topology) -> [Endpoint] {
+        let pods: [PodTopology]
+        switch side {
+        case .allPods:
+            pods = topology.pods
+        case .selector(let selector):
+            pods = topology.pods.filter { pod in selector.allSatisfy { pod.labels[$0.key] == $0.value } }
+        case .names(let references):
+            return references.compactMap { endpoint($0, file: file, topology: topology) }
+        }
+        return pods.map { Endpoint(display: $0.name, namespace: $0.namespace, address: $0.ip) }
+    }
+}
