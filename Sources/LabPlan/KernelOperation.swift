@@ -28,6 +28,9 @@ public enum KernelOperation: Sendable, Hashable {
     case addNeighbor(namespace: String, link: String, address: IPv4Address, mac: MACAddress)
     /// `bridge -n NS fdb append MAC dev LINK dst IP self permanent`
     case addForwardingEntry(namespace: String, link: String, mac: MACAddress, destination: IPv4Address)
+    /// `ip netns exec NS iptables-restore --noflush` (or `nft -f -`) with the node's service
+    /// rules: one process and one atomic transaction per node, as kube-proxy loads them.
+    case loadFirewall(namespace: String, loader: FirewallLoader, rules: String)
 
     /// The namespace the operation acts in (for a veth: where it is created).
     public var namespace: String {
@@ -36,9 +39,24 @@ public enum KernelOperation: Sendable, Hashable {
         case .setSysctl(let namespace, _, _), .addBridge(let namespace, _, _, _), .setMaster(let namespace, _, _),
              .setHairpin(let namespace, _), .addAddress(let namespace, _, _, _), .setUp(let namespace, _),
              .addRoute(let namespace, _, _, _, _), .addVxlan(let namespace, _, _, _, _, _, _, _),
-             .addNeighbor(let namespace, _, _, _), .addForwardingEntry(let namespace, _, _, _):
+             .addNeighbor(let namespace, _, _, _), .addForwardingEntry(let namespace, _, _, _),
+             .loadFirewall(let namespace, _, _):
             return namespace
         case .addVeth(let pair): return pair.namespace
+        }
+    }
+}
+
+/// The program that loads a node's service rules in one transaction.
+public enum FirewallLoader: String, Sendable, Hashable {
+    case iptablesRestore = "iptables-restore"
+    case nft
+
+    /// The command line, reading the rules from `file` (`-` for stdin).
+    public func arguments(file: String) -> [String] {
+        switch self {
+        case .iptablesRestore: return ["iptables-restore", "-w", "5", "--noflush", file]
+        case .nft: return ["nft", "-f", file]
         }
     }
 }

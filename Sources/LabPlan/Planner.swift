@@ -65,6 +65,7 @@ public enum Planner {
         case .routed: ops += routedPodRoutes(topology)
         case .vxlan: ops += overlay(topology)
         }
+        ops += serviceRules(topology)
 
         return Plan(lab: topology.lab, operations: ops)
     }
@@ -111,6 +112,22 @@ public enum Planner {
             }
         }
         return ops
+    }
+
+    /// kube-proxy's rules for every node, when the lab has services with a ClusterIP: the
+    /// iptables layout loaded by `iptables-restore --noflush` (hooks included, since a lab node
+    /// starts with empty tables), or the `ip kube-proxy` nftables table in one `nft -f`.
+    static func serviceRules(_ topology: Topology) -> [KernelOperation] {
+        guard topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
+        return topology.nodes.map { node in
+            switch topology.proxy {
+            case .iptables:
+                let rules = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
+                return .loadFirewall(namespace: node.namespace, loader: .iptablesRestore, rules: rules)
+            case .nftables:
+                return .loadFirewall(namespace: node.namespace, loader: .nft, rules: NFTablesRules.render(topology: topology, node: node))
+            }
+        }
     }
 
     static func uplink(_ pair: VethPair, bridge: String, address: IPv4Address, prefixLength: Int) -> [KernelOperation] {

@@ -65,6 +65,10 @@ public enum ShellScript {
             return "ip -n \(namespace) neigh replace \(address) lladdr \(mac) dev \(link) nud permanent"
         case .addForwardingEntry(let namespace, let link, let mac, let destination):
             return "bridge -n \(namespace) fdb append \(mac) dev \(link) dst \(destination) self permanent"
+        case .loadFirewall(let namespace, let loader, let rules):
+            // A quoted heredoc: the rules reach the loader byte for byte.
+            let body = rules.hasSuffix("\n") ? rules : rules + "\n"
+            return "ip netns exec \(namespace) \(loader.arguments(file: "/dev/stdin").joined(separator: " ")) <<'RULES'\n\(body)RULES"
         }
     }
 }

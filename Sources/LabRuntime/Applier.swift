@@ -14,8 +14,12 @@ public final class Applier {
     public private(set) var created: [String] = []
     public private(set) var timings = PhaseTimings()
 
-    public init(journal: Journal) {
+    /// Where loaded firewall rules are kept (the lab's state directory).
+    private let rulesDirectory: String
+
+    public init(journal: Journal, rulesDirectory: String) {
         self.journal = journal
+        self.rulesDirectory = rulesDirectory
     }
 
     public func apply(_ plan: Plan) throws {
@@ -71,6 +75,8 @@ public final class Applier {
             try socket(namespace).addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
         case .addForwardingEntry(let namespace, let link, let mac, let destination):
             try socket(namespace).addFDB(link: link, mac: mac.bytes, destination: destination)
+        case .loadFirewall(let namespace, let loader, let rules):
+            try FirewallLoad.run(loader, rules: rules, in: namespaceHandle(namespace), directory: rulesDirectory)
         }
     }
 
@@ -80,6 +86,7 @@ public final class Applier {
         case .setSysctl: return "sysctls"
         case .addBridge, .addVeth, .addVxlan: return "links"
         case .addNeighbor, .addForwardingEntry: return "overlay entries"
+        case .loadFirewall: return "service rules"
         case .setMaster, .setHairpin, .setUp: return "link settings"
         case .addAddress: return "addresses"
         case .addRoute: return "routes"

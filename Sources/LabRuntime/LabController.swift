@@ -46,6 +46,7 @@ public enum LabController {
         let prepared = try prepare(text: text, file: file)
         try Privileges.check()
         try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
+        try Privileges.checkTools(for: prepared.plan)
 
         let state = LabState(lab: prepared.topology.lab)
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
@@ -77,7 +78,7 @@ public enum LabController {
         try state.createDirectory()
         try state.saveTopology(prepared.topology)
 
-        let applier = Applier(journal: state.journal())
+        let applier = Applier(journal: state.journal(), rulesDirectory: state.rulesDirectory)
         do {
             try applier.apply(prepared.plan)
             applier.close()

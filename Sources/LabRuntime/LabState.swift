@@ -30,6 +30,8 @@ public struct LabState: Sendable {
     /// The supervisor's report: every container's state (`SupervisorReport`).
     public var containersPath: String { "\(directory)/containers.json" }
     public var logsDirectory: String { "\(directory)/logs" }
+    /// The service rules loaded into each node, as loaded (`<namespace>.rules`).
+    public var rulesDirectory: String { "\(directory)/rules" }
     public func logDirectory(pod: String) -> String { "\(logsDirectory)/\(pod)" }
     /// DESIGN §4: `/run/lab/<lab>/logs/<pod>/<container>.log`.
     public func logPath(pod: String, container: String) -> String { "\(logDirectory(pod: pod))/\(container).log" }

@@ -1,9 +1,11 @@
 import Foundation
+import LabPlan
 
 /// What `lab` needs from the environment before it touches the kernel (DESIGN §7, exit 3).
 public enum EnvironmentError: Error, CustomStringConvertible {
     case missingCapabilities([String])
     case missingKernelFeature(String, howToGet: String)
+    case missingTool(String, package: String)
 
     public var description: String {
         switch self {
@@ -11,6 +13,8 @@ public enum EnvironmentError: Error, CustomStringConvertible {
             return "lab needs root (\(names.joined(separator: " and ")) missing); run it with sudo"
         case .missingKernelFeature(let feature, let howToGet):
             return "this kernel lacks \(feature); \(howToGet)"
+        case .missingTool(let tool, let package):
+            return "\(tool) is not installed; install it with `apt-get install \(package)`"
         }
     }
 }
@@ -49,6 +53,20 @@ public enum Privileges {
             throw EnvironmentError.missingKernelFeature(
                 "br_netfilter (bridged pod traffic must pass the node's service rules)",
                 howToGet: "load it with `modprobe br_netfilter` (Debian/Ubuntu: package linux-modules-extra-$(uname -r) if it is not found)")
+        }
+    }
+}
+
+extension Privileges {
+    /// The loaders a plan needs, found before anything is created (exit 3 otherwise).
+    public static func checkTools(for plan: Plan) throws {
+        var needed = Set<FirewallLoader>()
+        for case .loadFirewall(_, let loader, _) in plan.operations { needed.insert(loader) }
+        for loader in needed.sorted(by: { $0.rawValue < $1.rawValue }) {
+            let tool = loader.arguments(file: "-")[0]
+            if ContainerLauncher.resolve(tool) == nil {
+                throw EnvironmentError.missingTool(tool, package: loader == .nft ? "nftables" : "iptables")
+            }
         }
     }
 }

@@ -46,6 +46,8 @@ import Testing
                 links[namespace, default: []].insert(name)
             case .addNeighbor(let namespace, let link, _, _), .addForwardingEntry(let namespace, let link, _, _):
                 #expect(links[namespace]?.contains(link) == true)
+            case .loadFirewall(let namespace, _, _):
+                #expect(links[namespace] != nil)
             case .setSysctl: break
             }
         }
@@ -149,5 +151,8 @@ import Testing
         #expect(script.hasPrefix("#!/usr/bin/env bash\n"))
         #expect(script.contains("set -euo pipefail"))
         #expect(script.split(separator: "\n").filter { $0.hasPrefix("ip ") }.count == plan.operations.count)
+        // One loader run per node, each a quoted heredoc so the rules arrive byte for byte.
+        #expect(plan.operations.filter { if case .loadFirewall = $0 { return true }; return false }.count == topology.nodes.count)
+        #expect(script.contains("ip netns exec lab.t3.node.node-1 iptables-restore -w 5 --noflush /dev/stdin <<'RULES'\n*filter\n"))
     }
 }

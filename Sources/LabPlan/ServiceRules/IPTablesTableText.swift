@@ -1,0 +1,34 @@
+/// One table's part of an `iptables-restore` input, built the way kube-proxy builds it: chain
+/// lines and rules in two buffers, so a chain can be declared after a rule for it was written
+/// and still precede every rule in the output (iptables-restore needs the declaration first).
+struct IPTablesTableText {
+    let table: String
+    private(set) var chains: [String] = []
+    private(set) var rules: [String] = []
+
+    init(table: String) { self.table = table }
+
+    /// `:CHAIN - [0:0]`: under `--noflush` this creates the chain, or flushes it if it exists,
+    /// so the rules that follow replace the chain's old contents in the same transaction.
+    mutating func declare(_ chain: String) {
+        chains.append(chain)
+    }
+
+    mutating func append(_ chain: String, _ arguments: [String]) {
+        rules.append((["-A", chain] + arguments.map(IPTablesTableText.quoted)).joined(separator: " "))
+    }
+
+    mutating func append(_ chain: String, _ arguments: String...) {
+        append(chain, arguments)
+    }
+
+    var text: String {
+        (["*\(table)"] + chains.map { ":\($0) - [0:0]" } + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
+    /// iptables-restore splits on blanks unless quoted; kube-proxy quotes exactly the comments
+    /// that contain spaces (`"ns1/svc1:p80 cluster IP"`) and leaves `ns1/svc1:p80` bare.
+    static func quoted(_ argument: String) -> String {
+        argument.contains(" ") ? "\"\(argument)\"" : argument
+    }
+}

@@ -1,0 +1,69 @@
+import LabSpec
+
+/// One service port as the proxy of one node sees it: the `svcPortMap` entry plus its
+/// `endpointsMap` entry in kube-proxy, already split into all and node-local endpoints. Both
+/// rule renderers work from this, so iptables and nftables modes always agree on which ports
+/// exist, which endpoints they have and in what order.
+public struct ProxiedServicePort: Sendable, Hashable {
+    public var name: ServicePortName
+    public var clusterIP: IPv4Address
+    public var port: Int
+    /// nil: no NodePort (a ClusterIP service, or a NodePort service whose port has none yet).
+    public var nodePort: Int?
+    /// Seconds a client stays pinned to its endpoint; nil without `sessionAffinity: ClientIP`.
+    public var affinityTimeoutSeconds: Int?
+    /// `externalTrafficPolicy: Local` on a port that takes external traffic (kube-proxy's
+    /// `ExternalPolicyLocal()` is false without a NodePort, whatever the spec says).
+    public var externalPolicyLocal: Bool
+    /// Every ready endpoint in the cluster, sorted by `ip:port` text as kube-proxy's
+    /// EndpointSlice cache sorts them (so `10.244.1.10` comes before `10.244.1.2`).
+    public var endpoints: [ServiceEndpoint]
+    /// The target port's name when it is not a number: `lab` has no pod port names yet, so such
+    /// a port has no endpoints, as in Kubernetes when no pod declares the name.
+    public var unresolvedTargetPort: String?
+
+    /// Endpoints on the node the rules are for.
+    public var localEndpoints: [ServiceEndpoint] { endpoints.filter(\.isLocal) }
+    public var hasEndpoints: Bool { !endpoints.isEmpty }
+    public var externallyAccessible: Bool { nodePort != nil }
+    /// Whether external traffic has anywhere to go on this node.
+    public var hasExternalEndpoints: Bool { hasEndpoints && (!externalPolicyLocal || !localEndpoints.isEmpty) }
+    /// `KUBE-SVL` / `local-…` exists only for a Local policy with endpoints on this node.
+    public var usesLocalPolicyChain: Bool { externalPolicyLocal && !localEndpoints.isEmpty }
+
+    /// The service ports that get rules on `node`, in the order the renderers write them.
+    /// Headless services have no VIP and are skipped, as `ShouldSkipService` skips them.
+    public static func all(in topology: Topology, node: String) -> [ProxiedServicePort] {
+        var ports: [ProxiedServicePort] = []
+        for service in topology.services {
+            guard service.type != "Headless", let clusterIP = service.clusterIP else { continue }
+            let pods = service.endpoints.compactMap { topology.pod(named: $0) }
+            for port in service.ports {
+                let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
+                                           port: port.name ?? "", protocol: port.protocol)
+                let targetPort = Int(port.targetPort)
+                let endpoints = targetPort.map { target in
+                    pods.map { ServiceEndpoint(ip: $0.ip, port: target, node: $0.node, isLocal: $0.node == node) }
+                        .sorted { $0.text < $1.text }
+                } ?? []
+                ports.append(ProxiedServicePort(
+                    name: name, clusterIP: clusterIP, port: port.port, nodePort: port.nodePort,
+                    affinityTimeoutSeconds: service.sessionAffinity == "ClientIP" ? service.affinityTimeoutSeconds : nil,
+                    externalPolicyLocal: service.externalTrafficPolicy == "Local" && port.nodePort != nil,
+                    endpoints: endpoints, unresolvedTargetPort: targetPort == nil ? port.targetPort : nil))
+            }
+        }
+        return ports.sorted { $0.name < $1.name }
+    }
+}
+
+/// A pod serving a service port: kube-proxy's `BaseEndpointInfo`.
+public struct ServiceEndpoint: Sendable, Hashable {
+    public var ip: IPv4Address
+    public var port: Int
+    public var node: String
+    public var isLocal: Bool
+
+    /// `ip:port`, the text kube-proxy hashes, sorts by, and DNATs to.
+    public var text: String { "\(ip):\(port)" }
+}

@@ -1,0 +1,61 @@
+/// `lab verify --junit FILE`: JUnit XML as CI systems read it — one `testsuite`, one
+/// `testcase` per probe, a `failure` whose message is the explanation, or an `error` when the
+/// probe could not run at all. Pure and deterministic (no timestamp, no host name).
+public enum ProbeJUnitReport {
+    /// - Parameters:
+    ///   - suite: the suite's name, e.g. `lab verify demo`.
+    ///   - seconds: the wall time of the whole run; the sum of the probes' times otherwise
+    ///     (which overstates a parallel run).
+    public static func render(_ results: [ProbeResult], suite: String, seconds: Double? = nil) -> String {
+        let errors = results.filter { !$0.passed && isError($0) }.count
+        let failures = results.filter { !$0.passed }.count - errors
+        let total = seconds ?? results.reduce(0) { $0 + $1.elapsedMilliseconds } / 1000
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        out += "<testsuite name=\"\(escape(suite))\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"0\" time=\"\(secondsText(total))\">\n"
+        for result in results {
+            // The class groups testcases in CI views: a matrix's pairs together.
+            let classname = result.group ?? suite
+            out += "  <testcase classname=\"\(escape(classname))\" name=\"\(escape(result.name))\" time=\"\(secondsText(result.elapsedMilliseconds / 1000))\">\n"
+            let observed = "\(result.from) → \(result.to): \(result.kindDescription): \(result.observed)"
+            if let explanation = result.explanation {
+                let element = isError(result) ? "error" : "failure"
+                let type = result.tries.first { $0.outcome != .reached }?.outcome.rawValue ?? "expectation"
+                out += "    <\(element) message=\"\(escape(explanation))\" type=\"\(escape(type))\">\(escape(observed))</\(element)>\n"
+            }
+            let output = result.tries.compactMap(\.output).filter { !$0.isEmpty }.joined(separator: "\n")
+            out += "    <system-out>\(escape(output.isEmpty ? observed : observed + "\n" + output))</system-out>\n"
+            out += "  </testcase>\n"
+        }
+        return out + "</testsuite>\n"
+    }
+
+    private static func isError(_ result: ProbeResult) -> Bool {
+        result.tries.contains { $0.outcome == .error }
+    }
+
+    private static func secondsText(_ value: Double) -> String { ProbeFormat.fixed(value, places: 3) }
+
+    /// Text safe in both element content and attribute values: markup characters as
+    /// entities, line breaks as character references (an attribute would otherwise fold them
+    /// into spaces), and characters XML 1.0 forbids even as references replaced by U+FFFD.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\n": out += "&#10;"
+            case "\r": out += "&#13;"
+            case "\t": out += "&#9;"
+            default:
+                let value = scalar.value
+                let allowed = value >= 0x20 && value != 0xFFFE && value != 0xFFFF
+                out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
+            }
+        }
+        return out
+    }
+}

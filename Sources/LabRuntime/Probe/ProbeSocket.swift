@@ -1,0 +1,98 @@
+import Glibc
+import LabKernel
+
+/// The sockets probes use, opened non-blocking and close-on-exec in the calling thread's
+/// network namespace — which is the source pod's once the thread has entered it.
+enum ProbeSocket {
+    enum Kind: Sendable {
+        case tcp, udp
+        /// A raw ICMP socket: ping sockets (`SOCK_DGRAM`, `IPPROTO_ICMP`) need
+        /// `net.ipv4.ping_group_range` to admit our group, which a fresh namespace does not.
+        case icmp
+    }
+
+    /// A descriptor, or the errno of the step that failed.
+    enum Opened: Sendable {
+        case socket(Int32)
+        case failed(errno: Int32, step: String)
+    }
+
+    /// Opens one socket of each kind in the calling thread's namespace.
+    static func open(_ kinds: [Kind]) -> [Opened] { kinds.map(open) }
+
+    /// Opens sockets of `kinds` inside `namespace` (one thread for all of them) or here.
+    static func open(_ kinds: [Kind], in namespace: NetworkNamespace?) -> [Opened] {
+        guard let namespace else { return open(kinds) }
+        do {
+            return try namespace.perform { open(kinds) }
+        } catch let error as KernelError {
+            return kinds.map { _ in .failed(errno: error.errno, step: "enter namespace \(namespace.name)") }
+        } catch {
+            return kinds.map { _ in .failed(errno: EINVAL, step: "enter namespace \(namespace.name): \(error)") }
+        }
+    }
+
+    private static func open(_ kind: Kind) -> Opened {
+        let flags = Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        let fd: Int32 = switch kind {
+        case .tcp: socket(AF_INET, Int32(SOCK_STREAM.rawValue) | flags, 0)
+        case .udp: socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | flags, 0)
+        case .icmp: socket(AF_INET, Int32(SOCK_RAW.rawValue) | flags, Int32(IPPROTO_ICMP))
+        }
+        guard fd >= 0 else { return .failed(errno: errno, step: "open \(kind) socket") }
+        if kind == .icmp {
+            // ICMP_FILTER (linux/icmp.h; not exported to Swift): a set bit drops that type
+            // before it is queued. A raw socket otherwise gets a copy of every ICMP packet
+            // the namespace receives — on loopback even our own echo requests.
+            let solRaw: Int32 = 255, icmpFilter: Int32 = 1, echoReply: UInt32 = 0
+            var filter = ~(UInt32(1) << echoReply)
+            if setsockopt(fd, solRaw, icmpFilter, &filter, socklen_t(MemoryLayout<UInt32>.size)) != 0 {
+                let code = errno
+                close(fd)
+                return .failed(errno: code, step: "set ICMP_FILTER")
+            }
+        }
+        return .socket(fd)
+    }
+
+    /// `connect(2)` to `endpoint`: 0, or the errno (EINPROGRESS for a TCP connection under way).
+    /// Connecting a UDP or raw socket is what makes the kernel report ICMP errors about our
+    /// packets on it (ECONNREFUSED, EHOSTUNREACH) and deliver only the peer's packets.
+    static func connect(_ fd: Int32, to endpoint: ProbeEndpoint) -> Int32 {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(truncatingIfNeeded: endpoint.port).bigEndian)
+        address.sin_addr.s_addr = endpoint.address.value.bigEndian
+        let status = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        return status == 0 ? 0 : errno
+    }
+
+    /// The socket's pending error (`SO_ERROR`), which is how a non-blocking connect reports
+    /// its result; reading it clears it.
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0 else { return errno }
+        return code
+    }
+
+    /// `send(2)` without SIGPIPE: the number of bytes sent, or the negated errno.
+    static func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Int {
+        let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        return count >= 0 ? count : -Int(errno)
+    }
+
+    /// `recv(2)` into `buffer` from its start: the number of bytes, 0 at end of stream, or the
+    /// negated errno (EINTR is retried here).
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count >= 0 { return count }
+            if errno != EINTR { return -Int(errno) }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+import LabKernel
+import LabPlan
+import LabSpec
+
+extension ProbeTask {
+    /// The task for a probe `ProbeResolver` (or `ModelCheck`) resolved, run from `namespace`
+    /// — the opened `resolved.fromNamespace`; nil runs it in the caller's own namespace.
+    ///
+    /// Retries are at least 1: a brand-new veth may drop the first packet (measured.md,
+    /// pitfall 5), and a lab file's default of 0 would turn that into a failed probe.
+    public init(_ resolved: ResolvedProbe, namespace: NetworkNamespace?) {
+        let endpoint = resolved.address.map { ProbeEndpoint(address: $0, port: resolved.port ?? resolved.kind.port ?? 0) }
+        let expect = resolved.expect
+        let expectation = ProbeExpectation(
+            reach: expect.reach, status: expect.status, body: expect.body, servedBy: expect.servedBy,
+            clientIP: expect.clientIP?.description, rtt: expect.rtt.flatMap(MeasurementBound.rtt),
+            loss: expect.loss.flatMap(MeasurementBound.loss))
+        self.init(name: resolved.name, from: resolved.from, to: resolved.to, group: resolved.group, namespace: namespace,
+                  endpoint: endpoint, action: ProbeAction(resolved.kind), expectation: expectation,
+                  repeatCount: resolved.repeatCount, timeout: .milliseconds(resolved.timeoutMilliseconds),
+                  retries: max(1, resolved.retries))
+    }
+}
