@@ -22,7 +22,7 @@ struct TruthTableTests {
     @Test func cells() {
         let table = TruthTable(title: "mesh", results: ReportFixtures.matrix)
         #expect(table.rows == ["a", "b", "c"])
-        #expect(table.columns == ["b", "c", "a"])
+        #expect(table.columns == ["a", "b", "c"])
         #expect(table.differences.map { "\($0.from)>\($0.to)" } == ["b>c", "c>a", "c>b"])
     }
 

@@ -27,12 +27,19 @@ public struct TruthTable: Sendable, Hashable {
     public var observed: [[Cell]]
     public var differences: [Difference]
 
-    /// The table of `results`, rows and columns in the order the sources and destinations
-    /// first appear (the order the matrix was written in).
+    /// The table of `results`, rows in the order the sources first appear (the order the
+    /// matrix was written in).
     public init(title: String, results: [ProbeResult]) {
         self.title = title
-        rows = Self.unique(results.map(\.from))
-        columns = Self.unique(results.map(\.to))
+        let rows = Self.unique(results.map(\.from))
+        // A square matrix (the same pods on both sides) gets its columns in the rows' order,
+        // so the diagonal is the diagonal; other destinations follow as they first appear.
+        let rowOrder = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
+        let columns = Self.unique(results.map(\.to)).enumerated()
+            .sorted { (rowOrder[$0.element] ?? rows.count + $0.offset) < (rowOrder[$1.element] ?? rows.count + $1.offset) }
+            .map(\.element)
+        self.rows = rows
+        self.columns = columns
         let rowIndex = Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) })
         let columnIndex = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
         let empty = Array(repeating: Array(repeating: Cell.none, count: columns.count), count: rows.count)
