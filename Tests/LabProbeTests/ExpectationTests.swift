@@ -60,8 +60,8 @@ struct ExpectationTests {
 
     @Test func aProbeThatCouldNotRunFailsWhateverWasExpected() {
         let error = ProbeObservation(outcome: .error, errno: "EMFILE", detail: "open tcp socket", elapsedMilliseconds: 0)
-        #expect(explain(ProbeExpectation(), .tcp, [error]) == "could not probe: error: open tcp socket (EMFILE)")
-        #expect(explain(ProbeExpectation(reach: false), .tcp, [error]) == "could not probe: error: open tcp socket (EMFILE)")
+        #expect(explain(ProbeExpectation(), .tcp, [error]) == "could not probe: open tcp socket (EMFILE)")
+        #expect(explain(ProbeExpectation(reach: false), .tcp, [error]) == "could not probe: open tcp socket (EMFILE)")
     }
 
     @Test func execNeedsExitStatusZero() {

@@ -53,7 +53,7 @@ struct JUnitReportTests {
         let reader = try read(ProbeJUnitReport.render(results, suite: "lab verify demo", seconds: 1.5))
         #expect(reader.suite["name"] == "lab verify demo")
         #expect(reader.suite["tests"] == "10")
-        #expect(reader.suite["failures"] == "3")
+        #expect(reader.suite["failures"] == "4")
         #expect(reader.suite["errors"] == "0")
         #expect(reader.suite["time"] == "1.500")
         #expect(reader.cases.map(\.name) == results.map(\.name))
@@ -70,7 +70,7 @@ struct JUnitReportTests {
         let reader = try read(ProbeJUnitReport.render([result], suite: "s"))
         #expect(reader.suite["errors"] == "1")
         #expect(reader.suite["failures"] == "0")
-        #expect(reader.cases[0].error == "could not probe: error: open tcp socket (EMFILE)")
+        #expect(reader.cases[0].error == "could not probe: open tcp socket (EMFILE)")
         #expect(reader.cases[0].failure == nil)
     }
 

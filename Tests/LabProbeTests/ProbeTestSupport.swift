@@ -21,7 +21,7 @@ func testEngine(parallel: Int = 8, retryDelay: Duration = .milliseconds(10)) -> 
 }
 
 /// A probe from here to 127.0.0.1 with no retries unless asked, so a failure shows at once.
-func loopbackTask(_ name: String = "probe", _ action: ProbeAction, port: Int = 0, expect: ProbeExpectation = ProbeExpectation(),
+func loopbackTask(_ action: ProbeAction, name: String = "probe", port: Int = 0, expect: ProbeExpectation = ProbeExpectation(),
                   repeatCount: Int = 1, timeout: Duration = .seconds(2), retries: Int = 0) -> ProbeTask {
     ProbeTask(name: name, from: "here", to: "127.0.0.1", endpoint: ProbeEndpoint(address: loopback, port: port),
               action: action, expectation: expect, repeatCount: repeatCount, timeout: timeout, retries: retries)
@@ -51,28 +51,27 @@ func withAgents<T>(_ listeners: [AgentListener], _ body: (AgentServer) throws ->
 /// never accepts (the kernel completes the handshake, nobody reads), or a UDP socket that
 /// never reads. With `fillBacklog`, the TCP listener's accept queue is full, so new SYNs are
 /// dropped and a connect times out.
-final class SilentSocket {
+final class SilentSocket: Sendable {
     let fd: Int32
     let port: Int
-    private var fillers: [Int32] = []
+    private let fillers: [Int32]
 
     init(udp: Bool = false, listen shouldListen: Bool = true, fillBacklog: Bool = false) throws {
         fd = socket(AF_INET, Int32((udp ? SOCK_DGRAM : SOCK_STREAM).rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(String(cString: strerror(errno)))") }
-        port = try Self.bind(fd)
+        let port = try Self.bind(fd)
+        self.port = port
         if !udp, shouldListen {
             guard Glibc.listen(fd, 0) == 0 else { throw TestFailure("listen: \(String(cString: strerror(errno)))") }
         }
-        if fillBacklog {
-            // A backlog of 0 holds one connection; the next SYNs wait in vain. Two fillers
-            // make sure the queue is full whatever the kernel's off-by-one.
-            for _ in 0..<2 {
-                let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-                _ = Self.connect(filler, port: port)
-                fillers.append(filler)
-            }
-            usleep(50_000)
-        }
+        // A backlog of 0 holds one connection; the next SYNs wait in vain. Two fillers make
+        // sure the queue is full whatever the kernel's off-by-one.
+        fillers = fillBacklog ? (0..<2).map { _ in
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+            Self.connect(filler, port: port)
+            return filler
+        } : []
+        if fillBacklog { usleep(50_000) }
     }
 
     /// Starts listening on a socket created with `listen: false`.

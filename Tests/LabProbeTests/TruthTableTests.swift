@@ -12,9 +12,9 @@ struct TruthTableTests {
             b  .  -  .     .  -  X
             c  .  .  -     X  X  -
             3 cells differ:
-              b → c: expected ., observed X (timeout)
-              c → a: expected ., observed X (timeout)
-              c → b: expected ., observed X (timeout)
+              b → c: expected ., observed X (timeout after 1.00s)
+              c → a: expected ., observed X (timeout after 1.00s)
+              c → b: expected ., observed X (timeout after 1.00s)
 
             """)
     }

@@ -42,6 +42,6 @@ enum AgentAnswer {
     }
 
     private static func words(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }).map(String.init)
+        text.split(whereSeparator: \.isWhitespace).map(String.init)
     }
 }

@@ -35,27 +35,23 @@ enum ProbeFormat {
     /// after `limit` characters with an ellipsis, so a large or binary body cannot break a line.
     static func quoted(_ text: String, limit: Int = 40) -> String {
         var out = "\""
-        var count = 0
-        for character in text {
+        // Scalars, not Characters: "\r\n" is one Character and would slip past the escapes.
+        for (count, scalar) in text.unicodeScalars.enumerated() {
             if count == limit {
                 out += "…"
                 break
             }
-            switch character {
+            switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+                out += "\\x" + String(format: "%02x", scalar.value)
             default:
-                if let scalar = character.unicodeScalars.first, character.unicodeScalars.count == 1,
-                   scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += "\\x" + String(format: "%02x", scalar.value)
-                } else {
-                    out.append(character)
-                }
+                out.unicodeScalars.append(scalar)
             }
-            count += 1
         }
         return out + "\""
     }

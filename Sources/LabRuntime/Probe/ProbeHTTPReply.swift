@@ -106,7 +106,7 @@ struct ProbeHTTPReply: Equatable {
         while true {
             guard let newline = bytes[index...].firstIndex(of: UInt8(ascii: "\n")) else { return cutShort }
             let sizeText = String(decoding: bytes[index..<newline], as: UTF8.self)
-                .split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                .split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
             guard let size = Int(sizeText, radix: 16), size >= 0 else {
                 return .malformed("bad chunk size " + ProbeFormat.quoted(sizeText))
             }

@@ -86,41 +86,48 @@ final class ProbeLoop {
         var groups: [(namespace: NetworkNamespace?, flights: [Flight], kinds: [ProbeSocket.Kind])] = []
         var groupOf: [ObjectIdentifier?: Int] = [:]
         for flight in due {
-            guard case .exec(let argv) = flight.task.action else {
-                guard flight.task.endpoint != nil else {
-                    finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0), now, onResult)
-                    continue
-                }
-                let key = flight.task.namespace.map(ObjectIdentifier.init)
-                if groupOf[key] == nil {
-                    groupOf[key] = groups.count
-                    groups.append((flight.task.namespace, [], []))
-                }
-                groups[groupOf[key]!].flights.append(flight)
-                groups[groupOf[key]!].kinds.append(Self.socketKind(flight.task.action))
+            if case .exec(let argv) = flight.task.action {
+                let conversation = ExecConversation(argv: argv, namespace: flight.task.namespace, timeout: timeout(of: flight.task))
+                begin(flight, conversation, now, onResult)
                 continue
             }
-            begin(flight, ExecConversation(argv: argv, namespace: flight.task.namespace, timeout: timeout(of: flight.task)), now, onResult)
+            guard flight.task.endpoint != nil, let kind = Self.socketKind(flight.task.action) else {
+                finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0), now, onResult)
+                continue
+            }
+            let key = flight.task.namespace.map(ObjectIdentifier.init)
+            if groupOf[key] == nil {
+                groupOf[key] = groups.count
+                groups.append((flight.task.namespace, [], []))
+            }
+            groups[groupOf[key]!].flights.append(flight)
+            groups[groupOf[key]!].kinds.append(kind)
         }
         for group in groups {
             let opened = ProbeSocket.open(group.kinds, in: group.namespace)
+            // The tries start now, not before the hop into the namespace: timeouts are about
+            // the network.
+            let started = ProbeInstant.now()
             for (flight, socket) in zip(group.flights, opened) {
                 switch socket {
                 case .socket(let fd):
-                    begin(flight, conversation(for: flight.task, socket: ProbeDescriptor(fd)), now, onResult)
+                    begin(flight, conversation(for: flight.task, socket: ProbeDescriptor(fd)), started, onResult)
                 case .failed(let code, let step):
-                    finishTry(flight, ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step,
-                                                       elapsedMilliseconds: ProbeInstant.now().milliseconds(since: now)), now, onResult)
+                    let observation = ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step,
+                                                       elapsedMilliseconds: started.milliseconds(since: now))
+                    finishTry(flight, observation, started, onResult)
                 }
             }
         }
     }
 
-    private static func socketKind(_ action: ProbeAction) -> ProbeSocket.Kind {
+    /// The socket a try of `action` needs; nil for exec, which runs a command instead.
+    private static func socketKind(_ action: ProbeAction) -> ProbeSocket.Kind? {
         switch action {
         case .ping: .icmp
-        case .http, .tcp, .exec: .tcp
+        case .http, .tcp: .tcp
         case .udp: .udp
+        case .exec: nil
         }
     }
 
@@ -134,10 +141,12 @@ final class ProbeLoop {
                                     timeout: timeout, identifier: nextIdentifier, token: token)
         case .http(let path, let method):
             return HTTPConversation(socket: socket, endpoint: endpoint, path: path, method: method, timeout: timeout)
-        case .tcp, .exec:
+        case .tcp:
             return TCPConversation(socket: socket, endpoint: endpoint, timeout: timeout, greetingWait: options.greetingWait.probeNanoseconds)
         case .udp(let payload):
             return UDPConversation(socket: socket, endpoint: endpoint, payload: payload, timeout: timeout)
+        case .exec:
+            preconditionFailure("exec probes open no socket (socketKind is nil)")
         }
     }
 

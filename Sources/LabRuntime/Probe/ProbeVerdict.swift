@@ -22,7 +22,9 @@ public struct ProbeVerdict: Sendable, Hashable {
         guard !tries.isEmpty else { return ProbeVerdict(failures: ["no try was run"]) }
         let label = { (index: Int) in ProbeFormat.tryLabel(index, of: tries.count) }
         if let index = tries.firstIndex(where: { $0.outcome == .error }) {
-            return ProbeVerdict(failures: ["could not probe: " + ProbeFormat.failure(tries[index]) + label(index)])
+            let failed = tries[index]
+            let reason = [failed.detail, failed.errno.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ")
+            return ProbeVerdict(failures: ["could not probe: \(reason.isEmpty ? "unknown error" : reason)\(label(index))"])
         }
         guard expectation.reach else {
             if let index = tries.firstIndex(where: { !$0.outcome.isBlocked }) {
