@@ -12,6 +12,7 @@ public struct LabCommand: ParsableCommand {
         namespace.
 
           lab up labs/demo.yaml        build the demo lab (needs root)
+          lab verify                   run the lab's probes (exit 1 if one fails)
           lab status                   what is up, with every address
           lab exec pod-a -- ip route   look around inside a pod, node or host
           lab logs web-2               a container's output
@@ -20,7 +21,7 @@ public struct LabCommand: ParsableCommand {
         Exit codes: 0 success, 1 an operation failed, 2 invalid lab file, 3 missing privilege \
         or kernel feature, 64 bad usage.
         """,
-        subcommands: [Up.self, Down.self, Status.self, List.self, Exec.self, Logs.self, Validate.self, Supervise.self]
+        subcommands: [Up.self, Down.self, Verify.self, Status.self, List.self, Exec.self, Logs.self, Validate.self, Supervise.self]
     )
 
     public init() {}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct VerifyTests {
+    static func demo(_ name: String) throws -> String {
+        try String(contentsOf: repositoryRoot.appendingPathComponent("labs/demo.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "name: demo\n", with: "name: \(name)\n")
+    }
+
+    @Test func theDemoLabsProbesPassAndBreakingTheDatapathFailsTheRightOnes() throws {
+        let name = uniqueLabName("verify")
+        try withLab(try Self.demo(name), name: name) { _ in
+            let junit = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).xml").path
+            defer { try? FileManager.default.removeItem(atPath: junit) }
+            let passing = try lab("verify", name, "--junit", junit)
+            #expect(passing.status == 0, "\(passing.stdout)\(passing.stderr)")
+            #expect(passing.stdout.hasSuffix("7 passed, 0 failed\n"), "\(passing.stdout)")
+            #expect(passing.stdout.contains("PASS"))
+
+            // Behind lab's back: node-1 forgets the route to node-3's pods (across networks).
+            try run(["ip", "-n", "lab.\(name).node.node-1", "route", "del", "10.244.4.0/24"])
+            let failing = try lab("verify", name, "--junit", junit)
+            #expect(failing.status == 1)
+            let failed = failing.stdout.split(separator: "\n").filter { $0.hasPrefix("FAIL") }
+            #expect(failed.contains { $0.contains("across networks") }, "\(failing.stdout)")
+            #expect(failed.contains { $0.contains("pod to pod over http") })
+            #expect(!failed.contains { $0.contains("same node") })
+            #expect(failing.stdout.hasSuffix("failed\n"))
+            let xml = try String(contentsOfFile: junit, encoding: .utf8)
+            #expect(xml.contains("<testsuite"))
+            #expect(xml.components(separatedBy: "<testcase").count - 1 == 7)
+            #expect(xml.contains("<failure"))
+            #expect(XMLParser(data: Data(xml.utf8)).parse(), "JUnit must be well-formed XML")
+
+            let json = try lab("verify", name, "--output", "json", "--only", "same node")
+            #expect(json.status == 0)
+            let decoded = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8))
+            #expect((decoded as? [Any])?.count == 1 || ((decoded as? [String: Any])?["results"] as? [Any])?.count == 1, "\(json.stdout)")
+        }
+    }
+
+    @Test func aLabWithoutProbesIsCheckedAgainstTheKubernetesModel() throws {
+        let name = uniqueLabName("model")
+        try withLab(fourNodeLab(name), name: name) { _ in
+            let result = try lab("verify", name)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("checking the Kubernetes network model"))
+            // 5 pods: 20 pod pairs and 5 pod → node probes.
+            #expect(result.stdout.hasSuffix("25 passed, 0 failed\n"), "\(result.stdout)")
+        }
+    }
+
+    @Test func anIsolatedPodShowsInTheTruthTable() throws {
+        let name = uniqueLabName("matrix")
+        let text = fourNodeLab(name) + """
+
+        probes:
+          - name: mesh
+            matrix: {from: "*", to: "*"}
+            ping: {count: 1}
+            timeout: 500ms
+        """
+        try withLab(text, name: name) { _ in
+            try run(["ip", "-n", "lab.\(name).pod.c1", "link", "set", "eth0", "down"])
+            let result = try lab("verify", name)
+            #expect(result.status == 1)
+            // c1 can neither send nor receive: 4 + 4 failing cells of 20.
+            #expect(result.stdout.hasSuffix("12 passed, 8 failed\n"), "\(result.stdout)")
+            #expect(result.stdout.contains("X"), "the observed truth table marks blocked cells")
+        }
+    }
+}
