@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
