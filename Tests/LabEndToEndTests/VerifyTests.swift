@@ -43,6 +43,57 @@ struct VerifyTests {
         }
     }
 
+    @Test func theDemoWorksInVXLANModeTooAndPassesTheModelCheck() throws {
+        let name = uniqueLabName("demovx")
+        let text = try Self.demo(name).replacingOccurrences(of: "  network: routed", with: "  network: vxlan")
+        #expect(text.contains("network: vxlan"))
+        try withLab(text, name: name) { _ in
+            let probes = try lab("verify", name)
+            #expect(probes.status == 0, "\(probes.stdout)\(probes.stderr)")
+            #expect(probes.stdout.hasSuffix("7 passed, 0 failed\n"))
+            let model = try lab("verify", name, "--model")
+            #expect(model.status == 0, "\(model.stdout)")
+            #expect(model.stdout.contains("service/web"), "the model check covers the service")
+        }
+    }
+
+    @Test func everyProbeKindPassesAndFailsForARealReason() throws {
+        let name = uniqueLabName("kinds")
+        let text = """
+        name: \(name)
+        nodes: [{name: node-1}, {name: node-2}]
+        pods:
+          - {name: a, node: node-1, containers: [{name: agent, agent: {http: [8080], tcp: [9000], udp: [9001]}}]}
+          - {name: b, node: node-2, containers: [{name: agent, agent: {http: [8080], tcp: [9000], udp: [9001]}}]}
+        probes:
+          - {name: ping ok, from: a, to: b, ping: {count: 2}, expect: {loss: "0%"}}
+          - {name: http ok, from: a, to: b, http: {port: 8080, path: /hostname}, expect: {status: 200, body: b}}
+          - {name: tcp ok, from: a, to: b, tcp: {port: 9000}}
+          - {name: udp ok, from: a, to: b, udp: {port: 9001, payload: hi}, expect: {clientIP: a}}
+          - {name: exec ok, from: a, exec: [sh, -c, "exit 0"]}
+          - {name: tcp closed, from: a, to: b, tcp: {port: 9999}, expect: {reach: false}}
+          - {name: tcp closed but expected open, from: a, to: b, tcp: {port: 9999}, timeout: 500ms}
+          - {name: udp closed but expected open, from: a, to: b, udp: {port: 9998}, timeout: 500ms}
+          - {name: http wrong body, from: a, to: b, http: {port: 8080, path: /hostname}, expect: {body: nope}}
+          - {name: exec fails, from: a, exec: [sh, -c, "exit 3"]}
+        """
+        try withLab(text, name: name) { _ in
+            var result = try lab("verify", name)
+            #expect(result.status == 1)
+            #expect(result.stdout.hasSuffix("6 passed, 4 failed\n"), "\(result.stdout)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            for passing in ["ping ok", "http ok", "tcp ok", "udp ok", "exec ok", "tcp closed "] {
+                #expect(lines.contains { $0.hasPrefix("PASS") && $0.contains(passing) }, "\(passing)")
+            }
+            #expect(result.stdout.contains("ECONNREFUSED"), "a refused connection is named by its errno")
+            // Behind lab's back: b's interface goes down, and the ping now fails.
+            try run(["ip", "-n", "lab.\(name).pod.b", "link", "set", "eth0", "down"])
+            result = try lab("verify", name, "--only", "^ping ok$")
+            #expect(result.status == 1)
+            #expect(result.stdout.hasSuffix("0 passed, 1 failed\n"), "\(result.stdout)")
+        }
+    }
+
     @Test func aLabWithoutProbesIsCheckedAgainstTheKubernetesModel() throws {
         let name = uniqueLabName("model")
         try withLab(fourNodeLab(name), name: name) { _ in
