@@ -23,6 +23,18 @@ enum ErrorReporting {
         } catch let error as RuntimeError {
             printError("lab: \(error)")
             throw ExitCode(1)
+        } catch let error as Interruption.Interrupted {
+            printError("lab: \(error)")
+            throw ExitCode(error.exitCode)
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            // Anything else (a loader that refused the rules, an agent port taken, …) is an
+            // operation that failed: exit 1 with what it said.
+            printError("lab: \(error)")
+            throw ExitCode(1)
         }
     }
 

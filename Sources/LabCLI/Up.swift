@@ -41,6 +41,7 @@ struct Up: ParsableCommand {
                 print(ShellScript.render(prepared.plan), terminator: "")
                 return
             }
+            Interruption.deferSignals()
             let result = try LabController.up(text: source.text, file: source.name) {
                 ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it")
             }

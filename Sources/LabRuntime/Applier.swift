@@ -26,6 +26,7 @@ public final class Applier {
         var index = 0
         let operations = plan.operations
         while index < operations.count {
+            try Interruption.check()
             let operation = operations[index]
             let started = DispatchTime.now()
             // Consecutive sysctls of one namespace go in one thread hop.

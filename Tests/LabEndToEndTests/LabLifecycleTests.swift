@@ -124,3 +124,31 @@ struct LabLifecycleTests {
         }
     }
 }
+
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct InterruptTests {
+    /// Ctrl-C in the middle of `lab up` rolls back what it made and exits 130.
+    @Test func sigintDuringUpRollsBack() throws {
+        let name = uniqueLabName("sigint")
+        var text = "name: \(name)\nnodes: [{name: n1}, {name: n2}]\npods:\n"
+        for index in 0..<60 { text += "  - {name: p\(index), node: n\(index % 2 + 1)}\n" }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        defer { _ = try? lab("down", name); try? FileManager.default.removeItem(at: file) }
+        let up = Process()
+        up.executableURL = URL(fileURLWithPath: labBinary)
+        up.arguments = ["up", file.path]
+        up.standardOutput = Pipe()
+        let errors = Pipe()
+        up.standardError = errors
+        try up.run()
+        // Wait until it has started building, then interrupt it.
+        for _ in 0..<200 where try namespaces(of: name).count < 5 { usleep(5_000) }
+        kill(up.processIdentifier, SIGINT)
+        up.waitUntilExit()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(up.terminationStatus == 130, "\(message)")
+        #expect(message.contains("interrupted by SIGINT"))
+        try expectNothingLeft(of: name)
+    }
+}
