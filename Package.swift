@@ -54,7 +54,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "lab", dependencies: ["LabCLI"]),
-        .testTarget(name: "LabSpecTests", dependencies: ["LabSpec"]),
+        .testTarget(name: "LabSpecTests", dependencies: ["LabSpec"], exclude: ["Corpus"]),
         .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec"], exclude: ["Golden"]),
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),

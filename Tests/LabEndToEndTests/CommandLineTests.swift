@@ -68,3 +68,26 @@ import Testing
         #expect(try lab("exec", "pod-a").status == 64)
     }
 }
+
+@Suite struct DoctorTests {
+    @Test func doctorReportsPrivilegesAndTools() throws {
+        let result = try lab("doctor")
+        #expect(result.stdout.contains("privileges"))
+        #expect(result.stdout.contains("iptables-restore"))
+        #expect(result.status == (isRoot ? 0 : 3), "\(result.stdout)")
+    }
+
+    @Test(.enabled(if: isRoot, "builds real namespaces; needs root"))
+    func doctorFindsTheLeftoversOfACrashedLab() throws {
+        let name = uniqueLabName("doctor")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+        try fourNodeLab(name).write(to: file, atomically: true, encoding: .utf8)
+        defer { _ = try? lab("down", name); try? FileManager.default.removeItem(at: file) }
+        try #require(try lab("up", file.path).succeeded)
+        try FileManager.default.removeItem(atPath: "/run/lab/\(name)")
+        let report = try lab("doctor").stdout
+        #expect(report.contains("lab \(name)") && report.contains("no state"), "\(report)")
+        #expect(try lab("down", name).succeeded)
+        #expect(!(try lab("doctor").stdout.contains("lab \(name)")))
+    }
+}

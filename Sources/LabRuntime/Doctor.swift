@@ -1,0 +1,88 @@
+import Foundation
+import LabKernel
+import LabPlan
+
+/// What `lab doctor` checks: privileges, kernel features, tools, and leftovers of labs that
+/// crashed (namespaces without state, state without namespaces, supervisors of labs that are gone).
+public enum Doctor {
+    public struct Finding: Sendable {
+        public enum Level: String, Sendable { case ok = "ok", warning = "warn", problem = "FAIL" }
+        public var level: Level
+        public var check: String
+        public var detail: String
+    }
+
+    public static func run() -> [Finding] {
+        var findings: [Finding] = []
+        func add(_ level: Finding.Level, _ check: String, _ detail: String) {
+            findings.append(Finding(level: level, check: check, detail: detail))
+        }
+
+        do {
+            try Privileges.check()
+            add(.ok, "privileges", "CAP_NET_ADMIN and CAP_SYS_ADMIN")
+        } catch {
+            add(.problem, "privileges", "\(error)")
+        }
+
+        let kernelRelease = (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        add(.ok, "kernel", kernelRelease)
+        if FileManager.default.fileExists(atPath: "/proc/sys/net/bridge/bridge-nf-call-iptables") {
+            add(.ok, "br_netfilter", "loaded")
+        } else {
+            add(.warning, "br_netfilter", "not loaded; lab up loads it (modprobe br_netfilter)")
+        }
+        let modules = (try? String(contentsOfFile: "/proc/modules", encoding: .utf8)) ?? ""
+        let builtIn = (try? String(contentsOfFile: "/lib/modules/\(kernelRelease)/modules.builtin", encoding: .utf8)) ?? ""
+        // veth and bridge are built into every kernel lab can run on; vxlan is often a module.
+        for module in ["vxlan"] {
+            if modules.contains("\(module) ") || builtIn.contains("/\(module).ko") || FileManager.default.fileExists(atPath: "/sys/module/\(module)") {
+                add(.ok, module, "available")
+            } else if FileManager.default.fileExists(atPath: "/lib/modules/\(kernelRelease)") {
+                add(.ok, module, "loadable (the kernel loads it when a lab needs it)")
+            } else {
+                add(.warning, module, "not found; `network: vxlan` labs will fail (Debian: linux-modules-extra-$(uname -r))")
+            }
+        }
+        for (tool, package, use) in [("iptables-restore", "iptables", "iptables proxy mode"), ("nft", "nftables", "nftables proxy mode"),
+                                     ("ip", "iproute2", "inspection and --dry-run scripts"), ("conntrack", "conntrack", "inspecting NAT")] {
+            if ContainerLauncher.resolve(tool) != nil {
+                add(.ok, tool, "found (\(use))")
+            } else {
+                add(.warning, tool, "missing (\(use)); apt-get install \(package)")
+            }
+        }
+
+        // Leftovers.
+        let withState = Set(LabState.labs())
+        var withNamespaces: [String: Int] = [:]
+        for name in NetworkNamespace.list() where name.hasPrefix("lab.") {
+            let parts = name.split(separator: ".")
+            if parts.count >= 3 { withNamespaces[String(parts[1]), default: 0] += 1 }
+        }
+        for lab in Set(withNamespaces.keys).union(withState).sorted() {
+            let state = LabState(lab: lab)
+            let count = withNamespaces[lab] ?? 0
+            if !withState.contains(lab) {
+                add(.warning, "lab \(lab)", "\(count) namespaces but no state (a crashed lab); remove with lab down \(lab)")
+            } else if count == 0 {
+                add(.warning, "lab \(lab)", "state but no namespaces (removed behind lab's back?); remove with lab down \(lab)")
+            } else if state.appliedFile() == nil {
+                add(.warning, "lab \(lab)", "an interrupted lab up; run lab up again or lab down \(lab)")
+            } else {
+                add(.ok, "lab \(lab)", "up, \(count) namespaces")
+            }
+        }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for pid in entries.compactMap(Int32.init) {
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            guard arguments.count == 3, (arguments[0] as NSString).lastPathComponent == "lab", arguments[1] == "supervise" else { continue }
+            if withNamespaces[arguments[2]] == nil {
+                add(.warning, "supervisor \(pid)", "of lab \(arguments[2]), which has no namespaces; remove with lab down \(arguments[2])")
+            }
+        }
+        return findings
+    }
+}
