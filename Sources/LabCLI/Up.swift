@@ -96,11 +96,6 @@ struct LabSource {
     static func resolve(_ path: String?) throws -> LabSource {
         let chosen = path ?? (FileManager.default.fileExists(atPath: "lab.yaml") ? "lab.yaml" : nil)
         guard let chosen else { return LabSource(name: "<built-in demo>", text: DemoLab.text) }
-        do {
-            return LabSource(name: chosen, text: try String(contentsOfFile: chosen, encoding: .utf8))
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: chosen) ? "cannot be read as UTF-8 text" : "no such file"
-            throw LabFileErrors([LabFileError(file: chosen, position: SourcePosition(line: 1, column: 1), path: "", message: reason)])
-        }
+        return LabSource(name: chosen, text: try LabFileLoader.read(path: chosen))
     }
 }

@@ -18,6 +18,15 @@ public struct LoadedLabFile: Sendable {
 /// (names, addresses, references between objects). Each stage reports everything it can, so
 /// one run of `lab validate` shows the user all the problems of the file, in file order.
 public enum LabFileLoader {
+    /// The text of a lab file, read the way `load` reads it (size limit, UTF-8 checked, the OS's
+    /// reason for a file that cannot be read), for callers that keep the text too.
+    public static func read(path: String) throws -> String {
+        switch LabFileSource.contents(ofFile: path) {
+        case .success(let text): return text
+        case .failure(let error): throw LabFileErrors([error])
+        }
+    }
+
     /// Reads, decodes and validates. Throws `LabFileErrors` (all errors found, file order) when
     /// any error exists. An unreadable file throws one error at 1:1 naming the OS reason.
     public static func load(path: String) throws -> LoadedLabFile {
