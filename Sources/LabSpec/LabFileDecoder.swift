@@ -123,8 +123,12 @@ struct LabFileDecoder {
     /// The value of a key the mapping must have; reports its absence at the mapping.
     func required(_ fields: YAMLFields, _ key: String, _ meaning: String) -> Node? {
         if let value = fields[key] { return value }
-        // A mapping that is itself unusable was reported already.
-        if reader.failedPaths.contains(fields.path) { return nil }
+        // A mapping that is itself unusable was reported already, and so was a misspelling of
+        // this very key ("did you mean …").
+        if reader.failedPaths.contains(fields.path) || fields.suggested.contains(key) {
+            reader.markFailed(fields.path(key))
+            return nil
+        }
         let position = fields.node.map(reader.position(of:)) ?? reader.diagnostics.sourceMap.position(of: fields.path)
         reader.diagnostics.error(fields.path, at: position, "missing required key \"\(key)\" (\(meaning))")
         reader.markFailed(fields.path(key))

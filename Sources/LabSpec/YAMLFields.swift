@@ -16,11 +16,15 @@ struct YAMLFields {
     /// The mapping node; nil when the mapping was absent or null (an empty mapping).
     let node: Node?
     private(set) var entries: [Entry]
+    /// Allowed keys that an unknown key of this mapping was taken for ("did you mean"): a
+    /// required one among them is not reported missing as well — one typo, one error.
+    var suggested: Set<String> = []
 
-    init(path: String, node: Node?, entries: [Entry] = []) {
+    init(path: String, node: Node?, entries: [Entry] = [], suggested: Set<String> = []) {
         self.path = path
         self.node = node
         self.entries = entries
+        self.suggested = suggested
     }
 
     subscript(key: String) -> Node? { entries.first { $0.key == key }?.value }

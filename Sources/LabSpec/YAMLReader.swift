@@ -49,17 +49,19 @@ final class YAMLReader {
             return nil
         }
         var kept: [YAMLFields.Entry] = []
+        var suggested: Set<String> = []
         for entry in entries(of: mapping, at: path) {
             guard allowed.contains(entry.key) else {
-                let hint = EditDistance.suggestion(for: entry.key, among: allowed)
-                    .map { "; did you mean \"\($0)\"?" } ?? " (allowed keys: \(allowed.joined(separator: ", ")))"
+                let suggestion = EditDistance.suggestion(for: entry.key, among: allowed)
+                if let suggestion { suggested.insert(suggestion) }
+                let hint = suggestion.map { "; did you mean \"\($0)\"?" } ?? " (allowed keys: \(allowed.joined(separator: ", ")))"
                 failedPaths.insert(entry.path)
                 diagnostics.error(entry.path, at: position(of: entry.keyNode), "unknown key \"\(entry.key)\"\(hint)")
                 continue
             }
             kept.append(entry)
         }
-        return YAMLFields(path: path, node: node, entries: kept)
+        return YAMLFields(path: path, node: node, entries: kept, suggested: suggested)
     }
 
     /// A mapping with keys of the file's own choosing (labels, env, selectors).
