@@ -50,7 +50,8 @@ public enum ShellScript {
         case .setHairpin(let namespace, let link):
             return "ip -n \(namespace) link set \(link) type bridge_slave hairpin on"
         case .addAddress(let namespace, let link, let address, let prefixLength):
-            return "ip -n \(namespace) addr add \(address)/\(prefixLength) dev \(link)"
+            // `brd +`: the broadcast address lab up sets too (none for /31 and /32).
+            return "ip -n \(namespace) addr add \(address)/\(prefixLength)\(prefixLength < 31 ? " brd +" : "") dev \(link)"
         case .setUp(let namespace, let link):
             return "ip -n \(namespace) link set \(link) up"
         case .addRoute(let namespace, let destination, let gateway, let device, let onlink):

@@ -66,7 +66,7 @@ struct ContainerTests {
             let tcp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf 'one\\n' | nc -w 1 -q 1 \(serverIP) 9000"]).stdout
             #expect(tcp.hasPrefix("server\n"), "greeting: \(tcp)")
             #expect(tcp.contains("one"))
-            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf 'ping' | nc -u -w 1 -q 1 \(serverIP) 9001"]).stdout
+            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf 'ping' | timeout 3 nc -u -w 1 \(serverIP) 9001"]).stdout
             #expect(udp.hasPrefix("server \(clientIP):"), "udp answer: \(udp)")
         }
     }

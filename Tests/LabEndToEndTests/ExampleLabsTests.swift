@@ -11,7 +11,7 @@ struct ExampleLabsTests {
     @Test(arguments: files)
     func exampleLabBuildsAndEveryPodReachesEveryPod(_ file: String) throws {
         let text = try String(contentsOf: repositoryRoot.appendingPathComponent("labs/\(file)"), encoding: .utf8)
-        let name = uniqueLabName(String(file.prefix(6)))
+        let name = uniqueLabName(String(file.replacingOccurrences(of: ".yaml", with: "").prefix(6)))
         let renamed = text.replacingOccurrences(of: #"(?m)^name: .*$"#, with: "name: \(name)", options: .regularExpression)
         try withLab(renamed, name: name) { _ in
             let status = try lab("status", name, "--output", "json")

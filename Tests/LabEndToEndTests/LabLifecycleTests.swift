@@ -131,7 +131,7 @@ struct InterruptTests {
     @Test func sigintDuringUpRollsBack() throws {
         let name = uniqueLabName("sigint")
         var text = "name: \(name)\nnodes: [{name: n1}, {name: n2}]\npods:\n"
-        for index in 0..<60 { text += "  - {name: p\(index), node: n\(index % 2 + 1)}\n" }
+        for index in 0..<250 { text += "  - {name: p\(index), node: n\(index % 2 + 1)}\n" }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
         try text.write(to: file, atomically: true, encoding: .utf8)
         defer { _ = try? lab("down", name); try? FileManager.default.removeItem(at: file) }
@@ -142,8 +142,12 @@ struct InterruptTests {
         let errors = Pipe()
         up.standardError = errors
         try up.run()
-        // Wait until it has started building, then interrupt it.
-        for _ in 0..<200 where try namespaces(of: name).count < 5 { usleep(5_000) }
+        // Wait until it has started building (read /run/netns directly: spawning `ip` would be
+        // slower than lab), then interrupt it.
+        func built() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("lab.\(name).") }.count
+        }
+        for _ in 0..<2000 where built() < 3 { usleep(1_000) }
         kill(up.processIdentifier, SIGINT)
         up.waitUntilExit()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

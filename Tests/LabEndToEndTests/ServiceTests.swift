@@ -76,7 +76,7 @@ struct ServiceTests {
                 #expect(answer.succeeded && answer.stdout.hasPrefix("web-"), "NodePort on \(nodeIP): \(answer.stdout)")
             }
             // UDP through the ClusterIP.
-            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf x | nc -u -w 1 -q 1 10.96.0.10 53"]).stdout
+            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf x | timeout 3 nc -u -w 1 10.96.0.10 53"]).stdout
             #expect(udp.hasPrefix("web-"), "udp answer: \(udp)")
             // A service without endpoints is refused at once, not left to time out.
             let started = Date()

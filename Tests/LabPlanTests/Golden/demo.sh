@@ -78,10 +78,10 @@ ip -n lab.demo.pod.multi-container-pod link set lo up
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link add br-rack-1 address 02:1b:03:53:9a:cb mtu 1500 type bridge
-ip -n lab.demo.fabric addr add 192.168.1.1/24 dev br-rack-1
+ip -n lab.demo.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
 ip -n lab.demo.fabric link set br-rack-1 up
 ip -n lab.demo.fabric link add br-rack-2 address 02:68:2e:d8:f8:dd mtu 1500 type bridge
-ip -n lab.demo.fabric addr add 172.16.0.1/16 dev br-rack-2
+ip -n lab.demo.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
 ip -n lab.demo.fabric link set br-rack-2 up
 
 # lab.demo.node.node-1
@@ -92,10 +92,10 @@ ip -n lab.demo.fabric link set n-node-1 master br-rack-1
 ip -n lab.demo.fabric link set n-node-1 up
 
 # lab.demo.node.node-1
-ip -n lab.demo.node.node-1 addr add 192.168.1.10/24 dev eth0
+ip -n lab.demo.node.node-1 addr add 192.168.1.10/24 brd + dev eth0
 ip -n lab.demo.node.node-1 link set eth0 up
 ip -n lab.demo.node.node-1 link add cni0 address 02:08:7c:ac:c4:27 mtu 1500 type bridge
-ip -n lab.demo.node.node-1 addr add 10.244.1.1/24 dev cni0
+ip -n lab.demo.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
 ip -n lab.demo.node.node-1 link set cni0 up
 
 # lab.demo.node.node-2
@@ -106,10 +106,10 @@ ip -n lab.demo.fabric link set n-node-2 master br-rack-1
 ip -n lab.demo.fabric link set n-node-2 up
 
 # lab.demo.node.node-2
-ip -n lab.demo.node.node-2 addr add 192.168.1.11/24 dev eth0
+ip -n lab.demo.node.node-2 addr add 192.168.1.11/24 brd + dev eth0
 ip -n lab.demo.node.node-2 link set eth0 up
 ip -n lab.demo.node.node-2 link add cni0 address 02:7f:d0:61:3a:89 mtu 1500 type bridge
-ip -n lab.demo.node.node-2 addr add 10.244.2.1/24 dev cni0
+ip -n lab.demo.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
 ip -n lab.demo.node.node-2 link set cni0 up
 
 # lab.demo.node.node-3
@@ -120,10 +120,10 @@ ip -n lab.demo.fabric link set n-node-3 master br-rack-2
 ip -n lab.demo.fabric link set n-node-3 up
 
 # lab.demo.node.node-3
-ip -n lab.demo.node.node-3 addr add 172.16.1.1/16 dev eth0
+ip -n lab.demo.node.node-3 addr add 172.16.1.1/16 brd + dev eth0
 ip -n lab.demo.node.node-3 link set eth0 up
 ip -n lab.demo.node.node-3 link add cni0 address 02:c7:fd:60:ff:ea mtu 1500 type bridge
-ip -n lab.demo.node.node-3 addr add 10.244.4.1/24 dev cni0
+ip -n lab.demo.node.node-3 addr add 10.244.4.1/24 brd + dev cni0
 ip -n lab.demo.node.node-3 link set cni0 up
 
 # lab.demo.host.laptop
@@ -134,7 +134,7 @@ ip -n lab.demo.fabric link set h-laptop master br-rack-1
 ip -n lab.demo.fabric link set h-laptop up
 
 # lab.demo.host.laptop
-ip -n lab.demo.host.laptop addr add 192.168.1.2/24 dev eth0
+ip -n lab.demo.host.laptop addr add 192.168.1.2/24 brd + dev eth0
 ip -n lab.demo.host.laptop link set eth0 up
 
 # lab.demo.node.node-1
@@ -144,7 +144,7 @@ ip -n lab.demo.node.node-1 link set vethc107489d type bridge_slave hairpin on
 ip -n lab.demo.node.node-1 link set vethc107489d up
 
 # lab.demo.pod.pod-a
-ip -n lab.demo.pod.pod-a addr add 10.244.1.2/24 dev eth0
+ip -n lab.demo.pod.pod-a addr add 10.244.1.2/24 brd + dev eth0
 ip -n lab.demo.pod.pod-a link set eth0 up
 ip -n lab.demo.pod.pod-a route add default via 10.244.1.1 dev eth0
 
@@ -155,7 +155,7 @@ ip -n lab.demo.node.node-1 link set veth3824ceb0 type bridge_slave hairpin on
 ip -n lab.demo.node.node-1 link set veth3824ceb0 up
 
 # lab.demo.pod.pod-b
-ip -n lab.demo.pod.pod-b addr add 10.244.1.3/24 dev eth0
+ip -n lab.demo.pod.pod-b addr add 10.244.1.3/24 brd + dev eth0
 ip -n lab.demo.pod.pod-b link set eth0 up
 ip -n lab.demo.pod.pod-b route add default via 10.244.1.1 dev eth0
 
@@ -166,7 +166,7 @@ ip -n lab.demo.node.node-2 link set vethd9ada0af type bridge_slave hairpin on
 ip -n lab.demo.node.node-2 link set vethd9ada0af up
 
 # lab.demo.pod.web-2
-ip -n lab.demo.pod.web-2 addr add 10.244.2.2/24 dev eth0
+ip -n lab.demo.pod.web-2 addr add 10.244.2.2/24 brd + dev eth0
 ip -n lab.demo.pod.web-2 link set eth0 up
 ip -n lab.demo.pod.web-2 route add default via 10.244.2.1 dev eth0
 
@@ -177,7 +177,7 @@ ip -n lab.demo.node.node-3 link set vethc48ee923 type bridge_slave hairpin on
 ip -n lab.demo.node.node-3 link set vethc48ee923 up
 
 # lab.demo.pod.multi-container-pod
-ip -n lab.demo.pod.multi-container-pod addr add 10.244.4.40/24 dev eth0
+ip -n lab.demo.pod.multi-container-pod addr add 10.244.4.40/24 brd + dev eth0
 ip -n lab.demo.pod.multi-container-pod link set eth0 up
 ip -n lab.demo.pod.multi-container-pod route add default via 10.244.4.1 dev eth0
 

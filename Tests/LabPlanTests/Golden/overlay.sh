@@ -64,10 +64,10 @@ ip -n lab.overlay.pod.c link set lo up
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link add br-rack-1 address 02:a9:3c:cc:9b:24 mtu 1500 type bridge
-ip -n lab.overlay.fabric addr add 192.168.1.1/24 dev br-rack-1
+ip -n lab.overlay.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
 ip -n lab.overlay.fabric link set br-rack-1 up
 ip -n lab.overlay.fabric link add br-rack-2 address 02:75:12:6b:e6:d2 mtu 1500 type bridge
-ip -n lab.overlay.fabric addr add 172.16.0.1/16 dev br-rack-2
+ip -n lab.overlay.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
 ip -n lab.overlay.fabric link set br-rack-2 up
 
 # lab.overlay.node.node-1
@@ -78,10 +78,10 @@ ip -n lab.overlay.fabric link set n-node-1 master br-rack-1
 ip -n lab.overlay.fabric link set n-node-1 up
 
 # lab.overlay.node.node-1
-ip -n lab.overlay.node.node-1 addr add 192.168.1.2/24 dev eth0
+ip -n lab.overlay.node.node-1 addr add 192.168.1.2/24 brd + dev eth0
 ip -n lab.overlay.node.node-1 link set eth0 up
 ip -n lab.overlay.node.node-1 link add cni0 address 02:9f:24:9b:07:98 mtu 1450 type bridge
-ip -n lab.overlay.node.node-1 addr add 10.244.1.1/24 dev cni0
+ip -n lab.overlay.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
 ip -n lab.overlay.node.node-1 link set cni0 up
 
 # lab.overlay.node.node-2
@@ -92,10 +92,10 @@ ip -n lab.overlay.fabric link set n-node-2 master br-rack-1
 ip -n lab.overlay.fabric link set n-node-2 up
 
 # lab.overlay.node.node-2
-ip -n lab.overlay.node.node-2 addr add 192.168.1.3/24 dev eth0
+ip -n lab.overlay.node.node-2 addr add 192.168.1.3/24 brd + dev eth0
 ip -n lab.overlay.node.node-2 link set eth0 up
 ip -n lab.overlay.node.node-2 link add cni0 address 02:01:87:f8:1f:0c mtu 1450 type bridge
-ip -n lab.overlay.node.node-2 addr add 10.244.2.1/24 dev cni0
+ip -n lab.overlay.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
 ip -n lab.overlay.node.node-2 link set cni0 up
 
 # lab.overlay.node.node-3
@@ -106,10 +106,10 @@ ip -n lab.overlay.fabric link set n-node-3 master br-rack-2
 ip -n lab.overlay.fabric link set n-node-3 up
 
 # lab.overlay.node.node-3
-ip -n lab.overlay.node.node-3 addr add 172.16.0.2/16 dev eth0
+ip -n lab.overlay.node.node-3 addr add 172.16.0.2/16 brd + dev eth0
 ip -n lab.overlay.node.node-3 link set eth0 up
 ip -n lab.overlay.node.node-3 link add cni0 address 02:07:a7:d3:f2:74 mtu 1450 type bridge
-ip -n lab.overlay.node.node-3 addr add 10.244.3.1/24 dev cni0
+ip -n lab.overlay.node.node-3 addr add 10.244.3.1/24 brd + dev cni0
 ip -n lab.overlay.node.node-3 link set cni0 up
 
 # lab.overlay.node.node-1
@@ -119,7 +119,7 @@ ip -n lab.overlay.node.node-1 link set veth9342413c type bridge_slave hairpin on
 ip -n lab.overlay.node.node-1 link set veth9342413c up
 
 # lab.overlay.pod.a
-ip -n lab.overlay.pod.a addr add 10.244.1.2/24 dev eth0
+ip -n lab.overlay.pod.a addr add 10.244.1.2/24 brd + dev eth0
 ip -n lab.overlay.pod.a link set eth0 up
 ip -n lab.overlay.pod.a route add default via 10.244.1.1 dev eth0
 
@@ -130,7 +130,7 @@ ip -n lab.overlay.node.node-2 link set vetha77c7e0a type bridge_slave hairpin on
 ip -n lab.overlay.node.node-2 link set vetha77c7e0a up
 
 # lab.overlay.pod.b
-ip -n lab.overlay.pod.b addr add 10.244.2.2/24 dev eth0
+ip -n lab.overlay.pod.b addr add 10.244.2.2/24 brd + dev eth0
 ip -n lab.overlay.pod.b link set eth0 up
 ip -n lab.overlay.pod.b route add default via 10.244.2.1 dev eth0
 
@@ -141,7 +141,7 @@ ip -n lab.overlay.node.node-3 link set veth079c1f2b type bridge_slave hairpin on
 ip -n lab.overlay.node.node-3 link set veth079c1f2b up
 
 # lab.overlay.pod.c
-ip -n lab.overlay.pod.c addr add 10.244.3.2/24 dev eth0
+ip -n lab.overlay.pod.c addr add 10.244.3.2/24 brd + dev eth0
 ip -n lab.overlay.pod.c link set eth0 up
 ip -n lab.overlay.pod.c route add default via 10.244.3.1 dev eth0
 

@@ -93,13 +93,13 @@ ip -n lab.three-networks.pod.d1 link set lo up
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link add br-rack-1 address 02:1a:10:2e:29:3c mtu 1500 type bridge
-ip -n lab.three-networks.fabric addr add 192.168.1.1/24 dev br-rack-1
+ip -n lab.three-networks.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
 ip -n lab.three-networks.fabric link set br-rack-1 up
 ip -n lab.three-networks.fabric link add br-rack-2 address 02:53:93:e4:72:5a mtu 1500 type bridge
-ip -n lab.three-networks.fabric addr add 172.16.0.1/16 dev br-rack-2
+ip -n lab.three-networks.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
 ip -n lab.three-networks.fabric link set br-rack-2 up
 ip -n lab.three-networks.fabric link add br-rack-3 address 02:b8:2d:87:ea:7f mtu 1500 type bridge
-ip -n lab.three-networks.fabric addr add 10.10.0.1/24 dev br-rack-3
+ip -n lab.three-networks.fabric addr add 10.10.0.1/24 brd + dev br-rack-3
 ip -n lab.three-networks.fabric link set br-rack-3 up
 
 # lab.three-networks.node.node-1
@@ -110,10 +110,10 @@ ip -n lab.three-networks.fabric link set n-node-1 master br-rack-1
 ip -n lab.three-networks.fabric link set n-node-1 up
 
 # lab.three-networks.node.node-1
-ip -n lab.three-networks.node.node-1 addr add 192.168.1.2/24 dev eth0
+ip -n lab.three-networks.node.node-1 addr add 192.168.1.2/24 brd + dev eth0
 ip -n lab.three-networks.node.node-1 link set eth0 up
 ip -n lab.three-networks.node.node-1 link add cni0 address 02:3e:cc:da:d8:b9 mtu 1500 type bridge
-ip -n lab.three-networks.node.node-1 addr add 10.244.1.1/24 dev cni0
+ip -n lab.three-networks.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
 ip -n lab.three-networks.node.node-1 link set cni0 up
 
 # lab.three-networks.node.node-2
@@ -124,10 +124,10 @@ ip -n lab.three-networks.fabric link set n-node-2 master br-rack-1
 ip -n lab.three-networks.fabric link set n-node-2 up
 
 # lab.three-networks.node.node-2
-ip -n lab.three-networks.node.node-2 addr add 192.168.1.3/24 dev eth0
+ip -n lab.three-networks.node.node-2 addr add 192.168.1.3/24 brd + dev eth0
 ip -n lab.three-networks.node.node-2 link set eth0 up
 ip -n lab.three-networks.node.node-2 link add cni0 address 02:c1:35:35:91:41 mtu 1500 type bridge
-ip -n lab.three-networks.node.node-2 addr add 10.244.2.1/24 dev cni0
+ip -n lab.three-networks.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
 ip -n lab.three-networks.node.node-2 link set cni0 up
 
 # lab.three-networks.node.node-3
@@ -138,10 +138,10 @@ ip -n lab.three-networks.fabric link set n-node-3 master br-rack-2
 ip -n lab.three-networks.fabric link set n-node-3 up
 
 # lab.three-networks.node.node-3
-ip -n lab.three-networks.node.node-3 addr add 172.16.0.2/16 dev eth0
+ip -n lab.three-networks.node.node-3 addr add 172.16.0.2/16 brd + dev eth0
 ip -n lab.three-networks.node.node-3 link set eth0 up
 ip -n lab.three-networks.node.node-3 link add cni0 address 02:96:8f:2b:1c:37 mtu 1500 type bridge
-ip -n lab.three-networks.node.node-3 addr add 10.244.3.1/24 dev cni0
+ip -n lab.three-networks.node.node-3 addr add 10.244.3.1/24 brd + dev cni0
 ip -n lab.three-networks.node.node-3 link set cni0 up
 
 # lab.three-networks.node.node-4
@@ -152,10 +152,10 @@ ip -n lab.three-networks.fabric link set n-node-4 master br-rack-3
 ip -n lab.three-networks.fabric link set n-node-4 up
 
 # lab.three-networks.node.node-4
-ip -n lab.three-networks.node.node-4 addr add 10.10.0.2/24 dev eth0
+ip -n lab.three-networks.node.node-4 addr add 10.10.0.2/24 brd + dev eth0
 ip -n lab.three-networks.node.node-4 link set eth0 up
 ip -n lab.three-networks.node.node-4 link add cni0 address 02:b4:81:e0:05:5e mtu 1500 type bridge
-ip -n lab.three-networks.node.node-4 addr add 10.244.4.1/24 dev cni0
+ip -n lab.three-networks.node.node-4 addr add 10.244.4.1/24 brd + dev cni0
 ip -n lab.three-networks.node.node-4 link set cni0 up
 
 # lab.three-networks.host.laptop
@@ -166,7 +166,7 @@ ip -n lab.three-networks.fabric link set h-laptop master br-rack-2
 ip -n lab.three-networks.fabric link set h-laptop up
 
 # lab.three-networks.host.laptop
-ip -n lab.three-networks.host.laptop addr add 172.16.0.3/16 dev eth0
+ip -n lab.three-networks.host.laptop addr add 172.16.0.3/16 brd + dev eth0
 ip -n lab.three-networks.host.laptop link set eth0 up
 
 # lab.three-networks.node.node-1
@@ -176,7 +176,7 @@ ip -n lab.three-networks.node.node-1 link set veth34d35a6e type bridge_slave hai
 ip -n lab.three-networks.node.node-1 link set veth34d35a6e up
 
 # lab.three-networks.pod.a1
-ip -n lab.three-networks.pod.a1 addr add 10.244.1.2/24 dev eth0
+ip -n lab.three-networks.pod.a1 addr add 10.244.1.2/24 brd + dev eth0
 ip -n lab.three-networks.pod.a1 link set eth0 up
 ip -n lab.three-networks.pod.a1 route add default via 10.244.1.1 dev eth0
 
@@ -187,7 +187,7 @@ ip -n lab.three-networks.node.node-1 link set veth12bffcb1 type bridge_slave hai
 ip -n lab.three-networks.node.node-1 link set veth12bffcb1 up
 
 # lab.three-networks.pod.a2
-ip -n lab.three-networks.pod.a2 addr add 10.244.1.3/24 dev eth0
+ip -n lab.three-networks.pod.a2 addr add 10.244.1.3/24 brd + dev eth0
 ip -n lab.three-networks.pod.a2 link set eth0 up
 ip -n lab.three-networks.pod.a2 route add default via 10.244.1.1 dev eth0
 
@@ -198,7 +198,7 @@ ip -n lab.three-networks.node.node-2 link set veth091519c2 type bridge_slave hai
 ip -n lab.three-networks.node.node-2 link set veth091519c2 up
 
 # lab.three-networks.pod.b1
-ip -n lab.three-networks.pod.b1 addr add 10.244.2.2/24 dev eth0
+ip -n lab.three-networks.pod.b1 addr add 10.244.2.2/24 brd + dev eth0
 ip -n lab.three-networks.pod.b1 link set eth0 up
 ip -n lab.three-networks.pod.b1 route add default via 10.244.2.1 dev eth0
 
@@ -209,7 +209,7 @@ ip -n lab.three-networks.node.node-3 link set veth4cc79dbd type bridge_slave hai
 ip -n lab.three-networks.node.node-3 link set veth4cc79dbd up
 
 # lab.three-networks.pod.c1
-ip -n lab.three-networks.pod.c1 addr add 10.244.3.2/24 dev eth0
+ip -n lab.three-networks.pod.c1 addr add 10.244.3.2/24 brd + dev eth0
 ip -n lab.three-networks.pod.c1 link set eth0 up
 ip -n lab.three-networks.pod.c1 route add default via 10.244.3.1 dev eth0
 
@@ -220,7 +220,7 @@ ip -n lab.three-networks.node.node-4 link set veth48a424c1 type bridge_slave hai
 ip -n lab.three-networks.node.node-4 link set veth48a424c1 up
 
 # lab.three-networks.pod.d1
-ip -n lab.three-networks.pod.d1 addr add 10.244.4.2/24 dev eth0
+ip -n lab.three-networks.pod.d1 addr add 10.244.4.2/24 brd + dev eth0
 ip -n lab.three-networks.pod.d1 link set eth0 up
 ip -n lab.three-networks.pod.d1 route add default via 10.244.4.1 dev eth0
 
