@@ -65,7 +65,9 @@ final class PingConversation: ProbeConversation {
             failure = code
             return finish(now)
         }
-        sentAt.append(now)
+        // The clock read at the send itself, not the loop's: with many probes in one loop
+        // iteration, the loop's time can be milliseconds old and would inflate every RTT.
+        sentAt.append(ProbeInstant.now())
         rtts.append(nil)
         nextSend = now.advanced(by: interval)
         return nil
@@ -88,7 +90,7 @@ final class PingConversation: ProbeConversation {
             let index = Int(reply.sequence) - 1
             guard sentAt.indices.contains(index), rtts[index] == nil,
                   now < sentAt[index].advanced(by: timeout) else { continue }
-            rtts[index] = now.milliseconds(since: sentAt[index])
+            rtts[index] = ProbeInstant.now().milliseconds(since: sentAt[index])
         }
     }
 
