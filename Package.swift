@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),
         .testTarget(name: "LabAgentTests", dependencies: ["LabRuntime", "LabKernel"]),
-        .testTarget(name: "LabProbeTests", dependencies: ["LabRuntime", "LabKernel", "LabSpec"]),
+        .testTarget(name: "LabProbeTests", dependencies: ["LabRuntime", "LabKernel", "LabSpec", "LabPlan"]),
     ],
     swiftLanguageModes: [.v6]
 )

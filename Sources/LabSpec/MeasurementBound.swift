@@ -64,3 +64,11 @@ public struct MeasurementBound: Sendable, Hashable, CustomStringConvertible {
         return Double(text)
     }
 }
+
+extension MeasurementBound {
+    /// The bound as a lab file writes it: `<5ms`, `<=0%` (the shortest text of the number).
+    public func text(unit: String) -> String {
+        let number = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        return "\(comparison.rawValue)\(number)\(unit)"
+    }
+}

@@ -53,7 +53,7 @@ import Testing
         let ping = try #require(probes.first { $0.from == "node/node-1" })
         #expect(ping.fromNamespace == "lab.probes.node.node-1")
         #expect(ping.address == topology.pod(named: "web-2")?.ip)
-        #expect(ping.expect.rtt == "<5ms")
+        #expect(ping.expect.rtt == MeasurementBound.rtt("<5ms"))
         let udp = try #require(probes.first { $0.kind.label == "udp" })
         #expect(udp.address == IPv4Address("10.244.2.2"))
         #expect(udp.expect.reach == false)
@@ -61,7 +61,7 @@ import Testing
         #expect(exec.address == nil)
         #expect(exec.fromNamespace == "lab.probes.pod.web-1")
         let noNAT = try #require(probes.first { $0.name == "no nat" })
-        #expect(noNAT.expect.clientIP == topology.pod(named: "client")?.ip)
+        #expect(noNAT.expect.clientIP == topology.pod(named: "client")?.ip.description)
     }
 
     @Test func matrixExpandsToEveryPairButSelf() throws {
@@ -79,7 +79,7 @@ import Testing
         #expect(probes.filter { $0.to.hasPrefix("node/") }.count == 3)
         let noNAT = probes.filter { $0.name.hasPrefix("model: no NAT") }
         #expect(noNAT.count == 6)
-        #expect(noNAT.allSatisfy { probe in probe.expect.clientIP == topology.pod(named: probe.from)?.ip })
+        #expect(noNAT.allSatisfy { probe in probe.expect.clientIP == topology.pod(named: probe.from)?.ip.description })
         let service = try #require(probes.first { $0.to == "service/web" })
         #expect(service.from == "client", "the client is not one of the endpoints")
         #expect(service.expect.servedBy == ["web-1", "web-2"])

@@ -1,4 +1,5 @@
 import LabSpec
+import LabPlan
 @testable import LabRuntime
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import LabSpec
+import LabPlan
 @testable import LabRuntime
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LabKernel
 import LabSpec
+import LabPlan
 @testable import LabRuntime
 import Testing
 

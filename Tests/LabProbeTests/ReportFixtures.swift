@@ -1,4 +1,5 @@
 import LabSpec
+import LabPlan
 @testable import LabRuntime
 
 /// A fixed set of results covering every report path: a pass, a failed expectation, a

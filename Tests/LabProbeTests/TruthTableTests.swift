@@ -1,3 +1,4 @@
+import LabPlan
 @testable import LabRuntime
 import Testing
 

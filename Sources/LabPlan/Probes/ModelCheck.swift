@@ -16,13 +16,13 @@ public enum ModelCheck {
                 probes.append(ResolvedProbe(
                     name: "\(reachGroup): \(source.name) → \(target.name)", group: reachGroup, from: source.name, to: target.name,
                     fromNamespace: source.namespace, address: target.ip, port: nil, kind: .ping(count: 1),
-                    expect: ResolvedExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+                    expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
             if let node = topology.node(named: source.node) {
                 probes.append(ResolvedProbe(
                     name: "model: \(source.name) → its node \(node.name)", group: nil, from: source.name, to: "node/\(node.name)",
                     fromNamespace: source.namespace, address: node.ip, port: nil, kind: .ping(count: 1),
-                    expect: ResolvedExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+                    expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
         for source in topology.pods {
@@ -32,7 +32,7 @@ public enum ModelCheck {
                     name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
                     fromNamespace: source.namespace, address: target.ip, port: port,
                     kind: .http(port: port, path: "/clientip", method: "GET"),
-                    expect: ResolvedExpectation(clientIP: source.ip), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+                    expect: ProbeExpectation(clientIP: source.ip.description), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
         for service in topology.services {
@@ -46,7 +46,7 @@ public enum ModelCheck {
                 probes.append(ResolvedProbe(
                     name: "model: service/\(service.name):\(port.port) reaches each endpoint", group: nil, from: client.name,
                     to: "service/\(service.name)", fromNamespace: client.namespace, address: clusterIP, port: port.port, kind: kind,
-                    expect: ResolvedExpectation(servedBy: servesHTTP ? service.endpoints : nil),
+                    expect: ProbeExpectation(servedBy: servesHTTP ? service.endpoints : nil),
                     repeatCount: servesHTTP ? max(10, 8 * endpoints.count) : 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }

@@ -76,10 +76,8 @@ public enum ProbeResolver {
     static func make(_ spec: ProbeSpec, from source: Endpoint, to target: Endpoint, name: String, group: String?,
                      file: LabFile, topology: Topology) -> [ResolvedProbe] {
         guard let namespace = source.namespace else { return [] }
-        let expect = ResolvedExpectation(
-            reach: spec.expect.reach, status: spec.expect.status, body: spec.expect.body, servedBy: spec.expect.servedBy,
-            clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) },
-            rtt: spec.expect.rtt, loss: spec.expect.loss)
+        let expect = ProbeExpectation(spec.expect,
+                                      clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) }?.description)
         return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNamespace: namespace,
                               address: target.address, port: spec.kind.port, kind: spec.kind, expect: expect,
                               repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]

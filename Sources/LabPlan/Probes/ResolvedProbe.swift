@@ -16,32 +16,10 @@ public struct ResolvedProbe: Sendable, Hashable {
     /// nil for ping and exec.
     public var port: Int?
     public var kind: ProbeKind
-    public var expect: ResolvedExpectation
+    public var expect: ProbeExpectation
     public var repeatCount: Int
     public var timeoutMilliseconds: Int
     public var retries: Int
-}
-
-/// `expect` with references settled: `clientIP: pod-a` becomes pod-a's address.
-public struct ResolvedExpectation: Sendable, Hashable {
-    public var reach: Bool
-    public var status: Int?
-    public var body: String?
-    public var servedBy: [String]?
-    public var clientIP: IPv4Address?
-    public var rtt: String?
-    public var loss: String?
-
-    public init(reach: Bool = true, status: Int? = nil, body: String? = nil, servedBy: [String]? = nil,
-                clientIP: IPv4Address? = nil, rtt: String? = nil, loss: String? = nil) {
-        self.reach = reach
-        self.status = status
-        self.body = body
-        self.servedBy = servedBy
-        self.clientIP = clientIP
-        self.rtt = rtt
-        self.loss = loss
-    }
 }
 
 extension ProbeKind {

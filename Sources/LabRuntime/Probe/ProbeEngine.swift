@@ -1,3 +1,4 @@
+import LabPlan
 import Foundation
 
 /// Runs resolved probes natively and in parallel: sockets are opened inside each probe's

@@ -16,9 +16,7 @@ enum ProbeFormat {
     }
 
     /// A bound as a lab file writes it: `<5ms`, `<=0%`.
-    static func bound(_ bound: MeasurementBound, unit: String) -> String {
-        "\(bound.comparison.rawValue)\(number(bound.value))\(unit)"
-    }
+    static func bound(_ bound: MeasurementBound, unit: String) -> String { bound.text(unit: unit) }
 
     /// The shortest text of a number: `5`, `0.5`, `33.3`.
     static func number(_ value: Double) -> String {

@@ -1,3 +1,4 @@
+import LabPlan
 import Glibc
 import LabKernel
 

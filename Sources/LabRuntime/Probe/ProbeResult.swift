@@ -1,3 +1,4 @@
+import LabPlan
 /// A probe's result: what it was, what it saw, and the verdict. Plain data that every report
 /// renders and the JSON report carries whole (and decodes back).
 public struct ProbeResult: Sendable, Hashable, Codable {

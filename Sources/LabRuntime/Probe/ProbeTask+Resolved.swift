@@ -10,13 +10,8 @@ extension ProbeTask {
     /// pitfall 5), and a lab file's default of 0 would turn that into a failed probe.
     public init(_ resolved: ResolvedProbe, namespace: NetworkNamespace?) {
         let endpoint = resolved.address.map { ProbeEndpoint(address: $0, port: resolved.port ?? resolved.kind.port ?? 0) }
-        let expect = resolved.expect
-        let expectation = ProbeExpectation(
-            reach: expect.reach, status: expect.status, body: expect.body, servedBy: expect.servedBy,
-            clientIP: expect.clientIP?.description, rtt: expect.rtt.flatMap(MeasurementBound.rtt),
-            loss: expect.loss.flatMap(MeasurementBound.loss))
         self.init(name: resolved.name, from: resolved.from, to: resolved.to, group: resolved.group, namespace: namespace,
-                  endpoint: endpoint, action: ProbeAction(resolved.kind), expectation: expectation,
+                  endpoint: endpoint, action: ProbeAction(resolved.kind), expectation: resolved.expect,
                   repeatCount: resolved.repeatCount, timeout: .milliseconds(resolved.timeoutMilliseconds),
                   retries: max(1, resolved.retries))
     }

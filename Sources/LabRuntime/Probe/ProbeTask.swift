@@ -1,4 +1,5 @@
 import LabKernel
+import LabPlan
 import LabSpec
 
 /// One probe, resolved and ready to run: every name has become an address and a namespace.

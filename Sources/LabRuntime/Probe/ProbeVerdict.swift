@@ -1,3 +1,4 @@
+import LabPlan
 import LabSpec
 
 /// Whether a probe's tries meet its expectation, and if not, why — in one line that says what

@@ -1,3 +1,4 @@
+import LabPlan
 /// The reachability of a matrix as two grids, expected and observed: rows are sources,
 /// columns destinations, `.` reachable, `X` blocked — plus the cells that differ, which are
 /// what a reader is looking for. Pure.

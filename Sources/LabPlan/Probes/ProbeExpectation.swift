@@ -63,8 +63,8 @@ extension ProbeExpectation: Codable {
         try container.encodeIfPresent(body, forKey: .body)
         try container.encodeIfPresent(servedBy, forKey: .servedBy)
         try container.encodeIfPresent(clientIP, forKey: .clientIP)
-        try container.encodeIfPresent(rtt.map { ProbeFormat.bound($0, unit: "ms") }, forKey: .rtt)
-        try container.encodeIfPresent(loss.map { ProbeFormat.bound($0, unit: "%") }, forKey: .loss)
+        try container.encodeIfPresent(rtt.map { $0.text(unit: "ms") }, forKey: .rtt)
+        try container.encodeIfPresent(loss.map { $0.text(unit: "%") }, forKey: .loss)
     }
 
     private static func bound(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>,
