@@ -44,7 +44,9 @@ struct Down: ParsableCommand {
                 labs = [try LabController.resolveLab(nil)]
             }
             for lab in labs {
-                let result = try LabController.down(lab: lab)
+                let result = try LabController.down(lab: lab) {
+                    ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it")
+                }
                 if result.namespaces == 0 && !result.hadState {
                     print("lab \(lab) is not up; nothing to remove")
                 } else {

@@ -10,20 +10,27 @@ struct Up: ParsableCommand {
         discussion: """
         Validates the file (exit 2 and nothing touched if it is wrong), settles every name and \
         address, then creates the namespaces, links, addresses, routes and sysctls over netlink. \
-        Running it again with the same file does nothing; with a changed file the lab is rebuilt.
+        Running it again with the same file does nothing. With a changed file only the \
+        difference is applied, as kube-proxy and a CNI plugin would: added pods, nodes and \
+        services are created, removed ones deleted, changed ones replaced, and untouched pods keep \
+        their interfaces, addresses and processes; allocated addresses stay where they were. \
+        Service rules are synced partially (other chains keep their counters) and UDP flows to \
+        removed endpoints are flushed from conntrack. A lab that is damaged or half-built is \
+        rebuilt from scratch.
 
         Without FILE, ./lab.yaml is used if it exists, else the built-in demo lab (the lab of the \
         article "Tracing the path of network traffic in Kubernetes").
 
           lab up labs/demo.yaml
           lab up --dry-run labs/demo.yaml > build.sh    # the same work as ip/sysctl commands; no root needed
+          lab up --dry-run changed.yaml                  # on a running lab: only the commands that change it
         """
     )
 
     @Argument(help: "The lab file (default: ./lab.yaml, else the built-in demo).", completion: .file(extensions: ["yaml", "yml"]))
     var file: String?
 
-    @Flag(help: "Print the plan as a bash script of ip/sysctl commands and change nothing.")
+    @Flag(help: "Print the plan as a bash script of ip/sysctl commands and change nothing (for a running lab: only the difference).")
     var dryRun = false
 
     @Flag(help: "Print how long each phase of the apply took.")
@@ -36,9 +43,9 @@ struct Up: ParsableCommand {
         try ErrorReporting.run {
             let source = try LabSource.resolve(file)
             if dryRun {
-                let prepared = try LabController.prepare(text: source.text, file: source.name)
-                report(warnings: prepared.warnings)
-                print(ShellScript.render(prepared.plan), terminator: "")
+                let dryRun = try LabController.dryRun(text: source.text, file: source.name)
+                report(warnings: dryRun.warnings)
+                print(ShellScript.render(dryRun.plan), terminator: "")
                 return
             }
             Interruption.deferSignals()
@@ -63,7 +70,11 @@ struct Up: ParsableCommand {
             return
         }
         if result.replaced { print("lab \(topology.lab): removed the previous version first") }
-        print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
+        if result.changedInPlace {
+            print("lab \(topology.lab) changed in place from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(result.plan.changeSummary); now \(counts)")
+        } else {
+            print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
+        }
         if timings {
             for phase in result.timings.phases {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")

@@ -83,6 +83,43 @@ final class NetlinkSocket: @unchecked Sendable {
         }
     }
 
+    /// Sends every change of `batch` in one datagram and reads the answers (see `NetlinkBatch`).
+    /// The kernel handles all of them even when one fails; the failure of the earliest one is
+    /// thrown, worded exactly as `exchange` would word it for that change alone.
+    func exchange(_ batch: NetlinkBatch) throws {
+        guard !batch.isEmpty else { return }
+        try lastSequence.withLock { sequence in
+            let first = sequence &+ 1
+            sequence &+= UInt32(batch.count)
+            let datagram = batch.encode(firstSequence: first)
+            // The kernel reads peer namespace fds while it handles the datagram, inside `send`.
+            let sent = withExtendedLifetime(batch.changes) {
+                datagram.withUnsafeBytes { mnl_socket_sendto(socket, $0.baseAddress, $0.count) }
+            }
+            guard sent >= 0 else { throw failure(of: batch.changes[0], errno: currentErrno(), message: nil) }
+            var reply = NetlinkBatchReply(firstSequence: first, count: batch.count)
+            while !reply.finished {
+                let received = mnl_socket_recvfrom(socket, receiveBuffer, receiveBufferSize)
+                if received < 0 {
+                    let error = currentErrno()
+                    if error == EINTR { continue }
+                    // ENOBUFS: answers were dropped, so which change failed is unknown; the
+                    // batch as a whole has failed.
+                    throw KernelError(operation: "read netlink answers", object: "\(batch.count) requests from \(batch.changes[0].operation) \(batch.changes[0].object)",
+                                      namespace: namespace.name, errno: error)
+                }
+                reply.receive(UnsafeRawBufferPointer(start: receiveBuffer, count: received))
+            }
+            if let (index, ack) = reply.firstFailure {
+                throw failure(of: batch.changes[index], errno: ack.errno, message: ack.message)
+            }
+        }
+    }
+
+    private func failure(of change: RouteChange, errno: Int32, message: String?) -> KernelError {
+        KernelError(operation: change.operation, object: change.object, namespace: namespace.name, errno: errno, kernelMessage: message)
+    }
+
     /// One request and its whole reply: everything up to the ack, the error or `NLMSG_DONE`.
     private func sendAndReceive(_ request: NetlinkRequest, sequence: UInt32) -> ReplyCollector {
         let reply = ReplyCollector()
@@ -161,32 +198,16 @@ private let collectDataMessage: mnl_cb_t = { header, context in
     return MNL_CB_OK
 }
 
-/// `NLMSG_ERROR`: error 0 is the ack that ends a change; anything else is `-errno`, perhaps with
-/// the kernel's explanation in an extended-ack attribute after the `nlmsgerr`.
+/// `NLMSG_ERROR`: error 0 is the ack that ends a change; anything else is the failure
+/// (`NetlinkAck` reads the errno and the kernel's words).
 private let receiveError: mnl_cb_t = { header, context in
     let collector = Unmanaged<ReplyCollector>.fromOpaque(context!).takeUnretainedValue()
-    let header = header!
-    let payloadLength = mnl_nlmsg_get_payload_len(header)
-    guard payloadLength >= MemoryLayout<nlmsgerr>.size else {
+    guard let ack = NetlinkAck(header: header!) else {
         collector.failure = ReplyCollector.Failure(errno: EBADMSG, message: nil)
         return MNL_CB_ERROR
     }
-    let payload = UnsafeRawPointer(mnl_nlmsg_get_payload(header)!)
-    let error = payload.loadUnaligned(as: nlmsgerr.self)
-    if error.error == 0 { return MNL_CB_STOP }
-    var message: String?
-    if Int32(header.pointee.nlmsg_flags) & NLM_F_ACK_TLVS != 0 {
-        // Without NLM_F_CAPPED the kernel echoes our whole request before the attributes.
-        var offset = MemoryLayout<nlmsgerr>.size
-        if Int32(header.pointee.nlmsg_flags) & NLM_F_CAPPED == 0 {
-            offset += Int(error.msg.nlmsg_len) - MemoryLayout<nlmsghdr>.size
-        }
-        if offset < payloadLength {
-            let attributes = NetlinkAttributes(parsing: UnsafeRawBufferPointer(start: payload + offset, count: payloadLength - offset))
-            message = attributes.string(NLMSGERR_ATTR_MSG.rawValue)
-        }
-    }
-    collector.failure = ReplyCollector.Failure(errno: -error.error, message: message)
+    if ack.errno == 0 { return MNL_CB_STOP }
+    collector.failure = ReplyCollector.Failure(errno: ack.errno, message: ack.message)
     return MNL_CB_ERROR
 }
 

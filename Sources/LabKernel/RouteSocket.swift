@@ -10,7 +10,7 @@ import LabSpec
 /// and name the namespace. Safe to share between threads: requests on one socket take turns.
 public final class RouteSocket: Sendable {
     public let namespace: NetworkNamespace
-    private let socket: NetlinkSocket
+    let socket: NetlinkSocket
 
     /// Opens the socket inside `namespace` (one thread hop); later requests need none.
     public init(in namespace: NetworkNamespace) throws {
@@ -38,7 +38,7 @@ public final class RouteSocket: Sendable {
 
     /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type bridge`
     public func addBridge(name: String, mtu: Int?, mac: [UInt8]?) throws {
-        _ = try socket.exchange(.addBridge(name: name, mtu: mtu, mac: mac), operation: "add bridge", object: quoted(name))
+        try socket.exchange(.addBridge(name: name, mtu: mtu, mac: mac))
     }
 
     /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type veth peer name PEER [address PMAC] [mtu N] netns PEERNS`
@@ -47,37 +47,32 @@ public final class RouteSocket: Sendable {
     /// (never moved afterwards: a move costs ~20 ms). `mtu` applies to both ends, since a veth
     /// whose ends disagree drops the larger frames one way only.
     public func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?, peerNamespace: NetworkNamespace) throws {
-        let request = NetlinkRequest.addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC,
-                                             peerNamespaceFD: peerNamespace.fd)
-        // The fd is read by the kernel while it handles the request, so the namespace object
-        // must outlive the exchange.
-        _ = try withExtendedLifetime(peerNamespace) {
-            try socket.exchange(request, operation: "add veth",
-                                object: "\(quoted(name)) (peer \(quoted(peerName)) in \(peerNamespace.name))")
-        }
+        // The fd is read by the kernel while it handles the request; the change keeps the
+        // namespace object alive until the ack.
+        try socket.exchange(.addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC,
+                                     peerNamespace: peerNamespace))
     }
 
     /// Equivalent to: `ip link set LINK master MASTER`
     public func setMaster(link: String, master: String) throws {
         let masterIndex = try linkIndex(master)
-        _ = try socket.exchange(.setMaster(name: link, masterIndex: masterIndex), operation: "set master",
-                                object: "\(quoted(link)) (master \(quoted(master)))")
+        try socket.exchange(.setMaster(link: link, master: master, masterIndex: masterIndex))
     }
 
     /// Equivalent to: `ip link set LINK type bridge_slave hairpin on|off` — LINK must already be
     /// a bridge port (EOPNOTSUPP otherwise).
     public func setHairpin(link: String, on: Bool) throws {
-        _ = try socket.exchange(.setHairpin(name: link, on: on), operation: "set hairpin \(on ? "on" : "off")", object: quoted(link))
+        try socket.exchange(.setHairpin(link: link, on: on))
     }
 
     /// Equivalent to: `ip link set LINK up`
     public func setUp(link: String) throws {
-        _ = try socket.exchange(.setUp(name: link), operation: "set link up", object: quoted(link))
+        try socket.exchange(.setUp(link: link))
     }
 
     /// Equivalent to: `ip link set LINK mtu N`
     public func setMTU(link: String, mtu: Int) throws {
-        _ = try socket.exchange(.setMTU(name: link, mtu: mtu), operation: "set mtu", object: "\(quoted(link)) (mtu \(mtu))")
+        try socket.exchange(.setMTU(link: link, mtu: mtu))
     }
 
     // MARK: Addresses
@@ -86,8 +81,7 @@ public final class RouteSocket: Sendable {
     /// EEXIST when the link already has this address.
     public func addAddress(link: String, address: IPv4Address, prefixLength: Int) throws {
         let index = try linkIndex(link)
-        _ = try socket.exchange(.addAddress(linkIndex: index, address: address, prefixLength: prefixLength),
-                                operation: "add address", object: "\(address)/\(prefixLength) dev \(quoted(link))")
+        try socket.exchange(.addAddress(link: link, linkIndex: index, address: address, prefixLength: prefixLength))
     }
 
     /// Equivalent to: `ip -4 addr show` — every IPv4 address in the namespace.
@@ -104,12 +98,8 @@ public final class RouteSocket: Sendable {
     /// gateway is not on any connected network and `onlink` is not set; EEXIST for a duplicate.
     public func addRoute(destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool) throws {
         let outputIndex = try device.map(linkIndex)
-        var object = destination.prefixLength == 0 ? "default" : destination.description
-        if let gateway { object += " via \(gateway)" }
-        if let device { object += " dev \(quoted(device))" }
-        if onlink { object += " onlink" }
-        _ = try socket.exchange(.addRoute(destination: destination, gateway: gateway, outputIndex: outputIndex, onlink: onlink),
-                                operation: "add route", object: object)
+        try socket.exchange(.addRoute(destination: destination, gateway: gateway, device: device, deviceIndex: outputIndex,
+                                      onlink: onlink))
     }
 
     /// Equivalent to: `ip route show` — the IPv4 routes of the main table.
@@ -127,24 +117,21 @@ public final class RouteSocket: Sendable {
     public func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, device: String?,
                          learning: Bool = false, mtu: Int?, mac: [UInt8]?) throws {
         let deviceIndex = try device.map(linkIndex)
-        _ = try socket.exchange(.addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
-                                          learning: learning, mtu: mtu, mac: mac),
-                                operation: "add vxlan", object: "\(quoted(name)) (id \(vni) dstport \(port))")
+        try socket.exchange(.addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
+                                      learning: learning, mtu: mtu, mac: mac))
     }
 
     /// Equivalent to: `ip neigh replace ADDRESS lladdr MAC dev LINK nud permanent` (or
     /// `nud reachable` when not `permanent`). Replaces an existing entry instead of failing.
     public func addNeighbor(link: String, address: IPv4Address, mac: [UInt8], permanent: Bool = true) throws {
         let index = try linkIndex(link)
-        _ = try socket.exchange(.replaceNeighbor(linkIndex: index, address: address, mac: mac, permanent: permanent),
-                                operation: "add neighbour", object: "\(address) lladdr \(formatMAC(mac)) dev \(quoted(link))")
+        try socket.exchange(.addNeighbor(link: link, linkIndex: index, address: address, mac: mac, permanent: permanent))
     }
 
     /// Equivalent to: `bridge fdb append MAC dev LINK dst IP self permanent`
     public func addFDB(link: String, mac: [UInt8], destination: IPv4Address) throws {
         let index = try linkIndex(link)
-        _ = try socket.exchange(.appendForwardingEntry(linkIndex: index, mac: mac, destination: destination),
-                                operation: "add fdb entry", object: "\(formatMAC(mac)) dev \(quoted(link)) dst \(destination)")
+        try socket.exchange(.addFDB(link: link, linkIndex: index, mac: mac, destination: destination))
     }
 }
 

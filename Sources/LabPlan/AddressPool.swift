@@ -8,6 +8,9 @@ struct AddressPool {
 
     mutating func reserve(_ address: IPv4Address) { taken.insert(address.value) }
 
+    /// Takes `address` if nobody has it yet (a lab that is up keeps what it was given).
+    mutating func claim(_ address: IPv4Address) -> Bool { taken.insert(address.value).inserted }
+
     /// The lowest free host address of `network` at offset `from` or above (the broadcast
     /// address is never given out).
     mutating func next(in network: IPv4Network, from offset: UInt32) -> IPv4Address? {
@@ -41,6 +44,14 @@ struct SubnetPool {
     }
 
     mutating func reserve(_ network: IPv4Network) { reserved.append(network) }
+
+    /// Takes `network` if it is one of this pool's subnets and overlaps nothing taken.
+    mutating func claim(_ network: IPv4Network) -> Bool {
+        guard network.prefixLength == prefixLength, parent.contains(network),
+              !reserved.contains(where: { $0.overlaps(network) }) else { return false }
+        reserved.append(network)
+        return true
+    }
 
     mutating func next() -> IPv4Network? {
         let count = UInt64(1) << UInt64(prefixLength - parent.prefixLength)
@@ -90,5 +101,24 @@ struct InterfaceNameSet {
         var copy = self
         let name = copy.claim(make)
         return (name, copy)
+    }
+}
+
+/// NodePorts for service ports of type NodePort that do not name one: the lowest free port of
+/// 30000–32767 (kube-apiserver's default range), never one named explicitly anywhere in the file.
+struct NodePortPool {
+    static let range = 30000...32767
+    private var taken: Set<Int> = []
+    private var cursor = range.lowerBound
+
+    mutating func reserve(_ port: Int) { taken.insert(port) }
+    mutating func claim(_ port: Int) -> Bool { Self.range.contains(port) && taken.insert(port).inserted }
+
+    mutating func next() -> Int? {
+        while cursor <= Self.range.upperBound {
+            defer { cursor += 1 }
+            if taken.insert(cursor).inserted { return cursor }
+        }
+        return nil
     }
 }

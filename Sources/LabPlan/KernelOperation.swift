@@ -32,6 +32,26 @@ public enum KernelOperation: Sendable, Hashable {
     /// rules: one process and one atomic transaction per node, as kube-proxy loads them.
     case loadFirewall(namespace: String, loader: FirewallLoader, rules: String)
 
+    // What `lab up` of a changed lab takes back (see `Reconciler`).
+
+    /// `ip netns del NS` — with everything in it, and the far ends of its veths.
+    case deleteNamespace(String)
+    /// `ip -n NS link del LINK` — for a veth, both ends.
+    case deleteLink(namespace: String, name: String)
+    /// `ip -n NS link set LINK nomaster`
+    case clearMaster(namespace: String, link: String)
+    /// `ip -n NS addr del A/P dev LINK`
+    case deleteAddress(namespace: String, link: String, address: IPv4Address, prefixLength: Int)
+    /// `ip -n NS route del DEST [via GW] [dev LINK]`
+    case deleteRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?)
+    /// `ip -n NS neigh del ADDRESS dev LINK`
+    case deleteNeighbor(namespace: String, link: String, address: IPv4Address)
+    /// `bridge -n NS fdb del MAC dev LINK dst IP self`
+    case deleteForwardingEntry(namespace: String, link: String, mac: MACAddress, destination: IPv4Address)
+    /// `ip netns exec NS conntrack -D …`: forget flows that a changed service must not keep
+    /// (kube-proxy does this for UDP, which has no connection to end).
+    case flushConntrack(namespace: String, filter: ConntrackFilter)
+
     /// The namespace the operation acts in (for a veth: where it is created).
     public var namespace: String {
         switch self {
@@ -40,7 +60,10 @@ public enum KernelOperation: Sendable, Hashable {
              .setHairpin(let namespace, _), .addAddress(let namespace, _, _, _), .setUp(let namespace, _),
              .addRoute(let namespace, _, _, _, _), .addVxlan(let namespace, _, _, _, _, _, _, _),
              .addNeighbor(let namespace, _, _, _), .addForwardingEntry(let namespace, _, _, _),
-             .loadFirewall(let namespace, _, _):
+             .loadFirewall(let namespace, _, _), .deleteNamespace(let namespace), .deleteLink(let namespace, _),
+             .clearMaster(let namespace, _), .deleteAddress(let namespace, _, _, _), .deleteRoute(let namespace, _, _, _),
+             .deleteNeighbor(let namespace, _, _), .deleteForwardingEntry(let namespace, _, _, _),
+             .flushConntrack(let namespace, _):
             return namespace
         case .addVeth(let pair): return pair.namespace
         }
@@ -58,5 +81,32 @@ public enum FirewallLoader: String, Sendable, Hashable {
         case .iptablesRestore: return ["iptables-restore", "-w", "5", "--noflush", file]
         case .nft: return ["nft", "-f", file]
         }
+    }
+}
+
+/// Which conntrack entries to delete: those of `protocol` whose original destination (and
+/// port) and DNAT target match every field given — the filters kube-proxy passes to
+/// `conntrack -D` when a UDP service loses an endpoint or gains its first.
+public struct ConntrackFilter: Sendable, Hashable {
+    public var `protocol`: String
+    public var originalDestination: IPv4Address?
+    public var originalDestinationPort: Int?
+    public var natDestination: IPv4Address?
+
+    public init(protocol: String, originalDestination: IPv4Address? = nil, originalDestinationPort: Int? = nil,
+                natDestination: IPv4Address? = nil) {
+        self.protocol = `protocol`
+        self.originalDestination = originalDestination
+        self.originalDestinationPort = originalDestinationPort
+        self.natDestination = natDestination
+    }
+
+    /// The `conntrack` arguments after `-D`.
+    public var arguments: [String] {
+        var arguments = ["-p", self.protocol.lowercased()]
+        if let originalDestination { arguments += ["--orig-dst", originalDestination.description] }
+        if let originalDestinationPort { arguments += ["--orig-port-dst", String(originalDestinationPort)] }
+        if let natDestination { arguments += ["--dst-nat", natDestination.description] }
+        return arguments
     }
 }

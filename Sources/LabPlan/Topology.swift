@@ -94,6 +94,28 @@ public struct ContainerTopology: Sendable, Hashable, Codable {
     public var udpPorts: [Int]
     public var env: [String: String]
     public var restart: String
+    /// The container's named ports (`ports:`), for services whose `targetPort` is a name.
+    public var ports: [ContainerPortTopology] = []
+}
+
+public struct ContainerPortTopology: Sendable, Hashable, Codable {
+    public var name: String?
+    public var port: Int
+    /// `TCP`, `UDP` or `SCTP`.
+    public var `protocol`: String
+}
+
+extension PodTopology {
+    /// The port a service's `targetPort` means in this pod: a number as it is, a name looked up
+    /// in the pod's containers' `ports:` with the service port's protocol (nil when no
+    /// container declares it: the pod is then not an endpoint of that port, as in Kubernetes).
+    public func resolve(targetPort: String, protocol: String) -> Int? {
+        if let number = Int(targetPort) { return number }
+        for container in containers {
+            if let port = container.ports.first(where: { $0.name == targetPort && $0.protocol == `protocol` }) { return port.port }
+        }
+        return nil
+    }
 }
 
 public struct HostTopology: Sendable, Hashable, Codable {

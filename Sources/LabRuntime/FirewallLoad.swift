@@ -1,4 +1,3 @@
-import CProcess
 import Foundation
 import LabKernel
 import LabPlan
@@ -26,22 +25,8 @@ enum FirewallLoad {
         let outputPath = "\(directory)/\(namespace.name).log"
         try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let arguments = loader.arguments(file: rulesPath)
-        guard let program = ContainerLauncher.resolve(arguments[0]) else {
-            throw EnvironmentError.missingTool(arguments[0], package: loader == .nft ? "nftables" : "iptables")
-        }
-        let outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard outputFD >= 0 else { throw RuntimeError.io(operation: "open", path: outputPath, errno: errno) }
-        let argv = CStringArray(arguments)
-        let envp = CStringArray(["PATH=\(ContainerLauncher.basePath)"])
-        var step: Int32 = 0
-        let pid = lab_spawn(program, argv.pointers, envp.pointers, namespace.fd, nil, 0, outputFD, &step)
-        close(outputFD)
-        guard pid > 0 else {
-            throw KernelError(operation: "run \(arguments[0])", object: rulesPath, namespace: namespace.name, errno: errno)
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = exitCode(status)
+        let code = try NamespacedCommand.run(arguments, package: loader == .nft ? "nftables" : "iptables",
+                                             in: namespace, outputPath: outputPath)
         guard code == 0 else {
             let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
             throw Failure(namespace: namespace.name, command: arguments[0], status: code, output: output, rulesPath: rulesPath)

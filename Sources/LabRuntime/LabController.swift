@@ -13,6 +13,8 @@ public enum LabController {
         public var unchanged: Bool
         /// Set when an older version of the lab (or leftovers of a crash) was removed first.
         public var replaced: Bool
+        /// Set when a running lab was changed in place (`plan` is then the difference).
+        public var changedInPlace = false
         public var seconds: Double
         public var timings: PhaseTimings
         public var warnings: [LabFileError]
@@ -24,51 +26,117 @@ public enum LabController {
 
     /// Validates and plans without touching anything: the first half of `up`, all of
     /// `validate` and `up --dry-run`.
-    public static func prepare(path: String) throws -> (file: LabFile, text: String, topology: Topology, plan: Plan, warnings: [LabFileError]) {
+    public static func prepare(path: String) throws -> Prepared {
         let loaded = try LabFileLoader.load(path: path)
         let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
         return try prepare(loaded: loaded, text: text)
     }
 
-    public static func prepare(text: String, file: String) throws -> (file: LabFile, text: String, topology: Topology, plan: Plan, warnings: [LabFileError]) {
+    public static func prepare(text: String, file: String) throws -> Prepared {
         try prepare(loaded: LabFileLoader.parse(text, file: file), text: text)
     }
 
-    static func prepare(loaded: LoadedLabFile, text: String) throws -> (file: LabFile, text: String, topology: Topology, plan: Plan, warnings: [LabFileError]) {
-        let topology = try TopologyBuilder.build(loaded.lab)
-        return (loaded.lab, text, topology, Planner.plan(topology), loaded.warnings)
+    /// `running`: the topology of the lab as it is up, whose allocations are kept.
+    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil) throws -> Prepared {
+        let topology = try TopologyBuilder.build(loaded.lab, previous: running)
+        return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings)
+    }
+
+    public struct Prepared: Sendable {
+        public var file: LabFile
+        public var text: String
+        public var topology: Topology
+        public var plan: Plan
+        public var warnings: [LabFileError]
+    }
+
+    /// What `up --dry-run` prints: the whole build as a script, or — when the lab is up and
+    /// intact — only the commands that change it into what the file says.
+    public static func dryRun(text: String, file: String) throws -> (plan: Plan, warnings: [LabFileError]) {
+        let loaded = try LabFileLoader.parse(text, file: file)
+        let state = LabState(lab: loaded.lab.name)
+        let running = intactTopology(state)
+        let prepared = try prepare(loaded: loaded, text: text, running: running)
+        guard let running else { return (prepared.plan, prepared.warnings) }
+        if prepared.topology == running { return (Plan(lab: running.lab, operations: [], incremental: true), prepared.warnings) }
+        return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings)
+    }
+
+    /// The topology of the lab as it is up, if its state says it was fully applied and every
+    /// one of its namespaces exists; nil for a lab that is down, half-built or damaged.
+    static func intactTopology(_ state: LabState) -> Topology? {
+        guard state.appliedFile() != nil, let topology = try? state.topology(),
+              topology.namespaces.allSatisfy(NetworkNamespace.exists) else { return nil }
+        return topology
     }
 
     /// Builds the lab of `text` (DESIGN §7 `up`). Idempotent: the same file on a lab that is up
-    /// and intact does nothing; a changed file or a damaged lab is rebuilt.
+    /// and intact does nothing; a changed file is applied as a difference (`Reconciler`), and a
+    /// damaged lab or a crash's leftovers are rebuilt.
     public static func up(text: String, file: String, lockWaiting: () -> Void = {}) throws -> UpResult {
         let started = DispatchTime.now()
-        let prepared = try prepare(text: text, file: file)
+        let loaded = try LabFileLoader.parse(text, file: file)
+        let state = LabState(lab: loaded.lab.name)
+
+        // 1. The same file on an intact lab: nothing to plan. Checked again under the lock.
+        if state.appliedFile() == text {
+            try Privileges.check()
+            let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
+            defer { withExtendedLifetime(lock) {} }
+            if state.appliedFile() == text, let running = intactTopology(state) {
+                return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
+            }
+        }
+
+        // 2. Validate and allocate (keeping what the running lab has) before asking for root.
+        var running = intactTopology(state)
+        var prepared = try prepare(loaded: loaded, text: text, running: running)
         try Privileges.check()
         try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
         try Privileges.checkTools(for: prepared.plan)
-
-        let state = LabState(lab: prepared.topology.lab)
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         defer { withExtendedLifetime(lock) {} }
-
-        if state.exists, state.appliedFile() == text, (try? state.topology()) == prepared.topology,
-           prepared.topology.namespaces.allSatisfy(NetworkNamespace.exists) {
-            // The network is as the file says; processes are left alone if they run.
-            var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: true, replaced: false,
-                                  seconds: 0, timings: PhaseTimings(), warnings: prepared.warnings)
-            if hasContainers(prepared.topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
-                // Its containers may still run (a supervisor killed with SIGKILL): end them, so
-                // the new supervisor does not start a second copy beside them.
-                SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: prepared.topology.namespaces)
-                result.unchanged = false
-                try startContainers(prepared.topology, state: state, into: &result)
-            }
-            result.seconds = elapsed(since: started)
-            return result
+        // Another up or down may have run while we waited for the lock.
+        let current = intactTopology(state)
+        if current != running {
+            running = current
+            prepared = try prepare(loaded: loaded, text: text, running: running)
         }
 
-        // A changed file, a damaged lab or a crash's leftovers: clear the old one first.
+        // 3. A lab that is up: change it in place. If that fails half-way, rebuild it whole.
+        if let running {
+            if state.appliedFile() == text {
+                return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
+            }
+            do {
+                return try reconcile(from: running, to: prepared, state: state, started: started)
+            } catch let error as Interruption.Interrupted {
+                throw error
+            } catch {
+                ErrorReportingNotice.print("changing lab \(state.lab) in place failed (\(error)); rebuilding it from the file")
+            }
+        }
+        return try rebuild(prepared, text: text, state: state, started: started)
+    }
+
+    /// The lab is as the file says; processes are left alone if they run.
+    static func unchanged(_ topology: Topology, warnings: [LabFileError], state: LabState, started: DispatchTime) throws -> UpResult {
+        var result = UpResult(topology: topology, plan: Plan(lab: topology.lab, operations: [], incremental: true),
+                              unchanged: true, replaced: false, seconds: 0, timings: PhaseTimings(), warnings: warnings)
+        if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
+            // Its containers may still run (a supervisor killed with SIGKILL): end them, so
+            // the new supervisor does not start a second copy beside them.
+            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: topology.namespaces)
+            result.unchanged = false
+            try startContainers(topology, state: state, into: &result)
+        }
+        result.seconds = elapsed(since: started)
+        return result
+    }
+
+    /// A changed file, a damaged lab or a crash's leftovers: the old lab goes, the new one is
+    /// built from scratch; on failure everything this run made is removed again.
+    static func rebuild(_ prepared: Prepared, text: String, state: LabState, started: DispatchTime) throws -> UpResult {
         let leftovers = Teardown.namespaces(of: state.lab, journal: state.exists ? state.journal() : nil)
         let replaced = state.exists || !leftovers.isEmpty
         SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: leftovers)
@@ -96,7 +164,17 @@ public enum LabController {
         var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         if hasContainers(prepared.topology) {
-            try startContainers(prepared.topology, state: state, into: &result)
+            do {
+                try startContainers(prepared.topology, state: state, into: &result)
+                // Ctrl-C while the containers started is still Ctrl-C during `up`.
+                try Interruption.check()
+            } catch let error as Interruption.Interrupted {
+                SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: prepared.topology.namespaces)
+                _ = try? Teardown.remove(namespaces: Teardown.namespaces(of: state.lab, journal: state.journal()))
+                try? state.removeDirectory()
+                removeLockFile(state)
+                throw error
+            }
         }
         result.seconds = elapsed(since: started)
         return result

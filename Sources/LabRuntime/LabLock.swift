@@ -10,8 +10,27 @@ public final class LabLock {
     private var fd: Int32 = -1
     public let path: String
 
+    /// How long `up` and `down` wait for another run of the same lab before giving up.
+    public static let defaultTimeout: Double = 30
+    static let timeoutVariable = "LAB_LOCK_TIMEOUT"
+
+    /// `LAB_LOCK_TIMEOUT` (seconds, e.g. `1` or `0.5`) when it is a usable number, else the
+    /// default: CI and tests want a short wait, and a typo must not turn the wait into forever
+    /// or into no wait at all.
+    public static var timeoutFromEnvironment: Double {
+        timeout(parsing: ProcessInfo.processInfo.environment[timeoutVariable])
+    }
+
+    /// The timeout `text` asks for, or `defaultTimeout` when it is missing, not a number,
+    /// negative, infinite or NaN.
+    public static func timeout(parsing text: String?) -> Double {
+        guard let text, let seconds = Double(text.trimmingCharacters(in: .whitespaces)),
+              seconds.isFinite, seconds >= 0 else { return defaultTimeout }
+        return seconds
+    }
+
     /// Waits up to `timeout` seconds for the lock, calling `waiting` once if it has to wait.
-    public init(path: String, timeout: Double = 30, waiting: () -> Void = {}) throws {
+    public init(path: String, timeout: Double = LabLock.timeoutFromEnvironment, waiting: () -> Void = {}) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         let deadline = Date().addingTimeInterval(timeout)

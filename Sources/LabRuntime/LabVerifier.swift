@@ -31,7 +31,10 @@ public enum LabVerifier {
     public static func verify(text: String, file: String, options: Options,
                               onResult: (ProbeResult) -> Void = { _ in }) throws -> Outcome {
         let loaded = try LabFileLoader.parse(text, file: file)
-        let topology = try TopologyBuilder.build(loaded.lab)
+        // Built on the running lab's allocations, so a pod has the address it really has even
+        // after changes that an allocation from scratch would number differently.
+        let running = try? LabState(lab: loaded.lab.name).topology()
+        let topology = try TopologyBuilder.build(loaded.lab, previous: running)
         let lab = loaded.lab.name
         try Privileges.check()
         let up = LabController.labsUp()

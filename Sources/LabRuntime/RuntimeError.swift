@@ -18,7 +18,7 @@ public enum RuntimeError: Error, CustomStringConvertible {
         case .io(let operation, let path, let code):
             return "\(operation) \(path): \(String(cString: strerror(code)))"
         case .busy(let path, let seconds):
-            return "another `lab up` or `lab down` of this lab still holds \(path) after \(Int(seconds)) s; wait for it to finish, or find it with `fuser \(path)`"
+            return "another `lab up` or `lab down` of this lab still holds \(path) after \(seconds.formatted(.number.precision(.fractionLength(0...1)))) s; wait for it to finish, or find it with `fuser \(path)`"
         case .noLab:
             return "no lab is up; start one with `lab up FILE`"
         case .ambiguousLab(let labs):

@@ -3,7 +3,8 @@ import Yams
 /// Pods and their containers (DESIGN §2, `pods:`).
 extension LabFileDecoder {
     static let podKeys = ["name", "namespace", "node", "ip", "labels", "containers"]
-    static let containerKeys = ["name", "agent", "command", "env", "restart"]
+    static let containerKeys = ["name", "agent", "command", "env", "restart", "ports"]
+    static let containerPortKeys = ["name", "containerPort", "protocol"]
     static let agentKeys = ["http", "tcp", "udp"]
 
     static let portRange = 1...65535
@@ -53,7 +54,22 @@ extension LabFileDecoder {
         if let value = fields["restart"], let policy: RestartPolicy = reader.choice(value, at: fields.path("restart"), what: "restart policy") {
             container.restart = policy
         }
+        if let value = fields["ports"] {
+            container.ports = elements(value, at: fields.path("ports"), of: "ports", keys: Self.containerPortKeys, containerPort)
+        }
         return container
+    }
+
+    private func containerPort(_ fields: YAMLFields) -> ContainerPortSpec {
+        let path = fields.path("containerPort")
+        let number = required(fields, "containerPort", "the port number the container serves").flatMap {
+            reader.int($0, at: path, in: Self.portRange, what: "containerPort")
+        }
+        var port = ContainerPortSpec(name: optionalString(fields, "name"), containerPort: number ?? 0)
+        if let value = fields["protocol"], let proto: TransportProtocol = reader.choice(value, at: fields.path("protocol"), what: "protocol") {
+            port.protocol = proto
+        }
+        return port
     }
 
     private func agent(_ node: Node, at path: String) -> AgentSpec {

@@ -76,6 +76,7 @@ extension LabFileValidator {
     /// containers share the pod's network namespace (http and tcp are both TCP).
     private func checkContainers(_ pod: PodSpec, at path: String, _ d: inout Diagnostics) {
         var served: [String: (container: String, path: String)] = [:]
+        var names: [String: String] = [:], numbers: [String: String] = [:]
         for (j, container) in pod.containers.enumerated() {
             let containerPath = "\(path).containers[\(j)]"
             for key in container.env.keys.sorted() {
@@ -83,6 +84,7 @@ extension LabFileValidator {
                     d.keyError("\(containerPath).env.\(key)", "\"\(key)\" \(problem)")
                 }
             }
+            checkContainerPorts(container, at: containerPath, pod: pod, podPath: path, names: &names, numbers: &numbers, &d)
             guard case .agent(let agent) = container.runtime else { continue }
             for (key, proto, ports) in [("http", "TCP", agent.http), ("tcp", "TCP", agent.tcp), ("udp", "UDP", agent.udp)] {
                 let listPath = "\(containerPath).agent.\(key)"
@@ -96,6 +98,34 @@ extension LabFileValidator {
                     } else {
                         served[slot] = (container.name, portPath)
                     }
+                }
+            }
+        }
+    }
+
+    /// A container's named ports: valid names (IANA service names, as Kubernetes wants them),
+    /// each name and each protocol/number once per pod, since a service's named `targetPort`
+    /// is looked up in the whole pod.
+    private func checkContainerPorts(_ container: ContainerSpec, at containerPath: String, pod: PodSpec, podPath: String,
+                                     names: inout [String: String], numbers: inout [String: String], _ d: inout Diagnostics) {
+        for (k, port) in container.ports.enumerated() {
+            let portPath = "\(containerPath).ports[\(k)]"
+            guard usable(portPath) else { continue }
+            if let name = port.name, usable("\(portPath).name") {
+                if let problem = NameRules.portName(name) {
+                    d.error("\(portPath).name", "port name \"\(name)\" \(problem)")
+                } else if let owner = names[name] {
+                    d.error("\(portPath).name", "port name \"\(name)\" is already used in pod \"\(pod.name)\" (\(owner.dropFirst(podPath.count + 1)), \(d.line(of: owner)))")
+                } else {
+                    names[name] = "\(portPath).name"
+                }
+            }
+            let slot = "\(port.protocol.rawValue)/\(port.containerPort)"
+            if usable("\(portPath).containerPort") {
+                if let owner = numbers[slot] {
+                    d.error("\(portPath).containerPort", "\(port.protocol.rawValue) port \(port.containerPort) is already declared in pod \"\(pod.name)\" (\(owner.dropFirst(podPath.count + 1)), \(d.line(of: owner)))")
+                } else {
+                    numbers[slot] = "\(portPath).containerPort"
                 }
             }
         }

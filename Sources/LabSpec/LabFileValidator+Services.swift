@@ -101,6 +101,28 @@ extension LabFileValidator {
         }
         if !matches {
             d.warning(selectorPath, "selector \(Self.selectorText(service.selector)) matches no pod in namespace \"\(service.namespace)\", so service \"\(service.name)\" has no endpoints")
+            return
+        }
+        checkNamedTargetPorts(service, at: path, &d)
+    }
+
+    /// A named `targetPort` that none of the selected pods declares (in a container's `ports:`,
+    /// with the service port's protocol) leaves that port without endpoints: legal, as in
+    /// Kubernetes, but almost always a typo, so a warning.
+    private func checkNamedTargetPorts(_ service: ServiceSpec, at path: String, _ d: inout Diagnostics) {
+        let pods = lab.pods.filter { pod in
+            pod.namespace == service.namespace && service.selector.allSatisfy { pod.labels[$0.key] == $0.value }
+        }
+        for (k, port) in service.ports.enumerated() {
+            guard case .name(let name) = port.targetPort, usable("\(path).ports[\(k)].targetPort") else { continue }
+            let declared = pods.contains { pod in
+                pod.containers.contains { $0.ports.contains { $0.name == name && $0.protocol == port.protocol } }
+            }
+            if !declared {
+                let known = Set(pods.flatMap { $0.containers.flatMap { $0.ports.compactMap(\.name) } }).sorted()
+                d.warning("\(path).ports[\(k)].targetPort",
+                          "no pod of service \"\(service.name)\" declares a \(port.protocol.rawValue) port named \"\(name)\", so this port has no endpoints; declare it in a container's ports: [{name: \(name), containerPort: N}]\(EditDistance.hint(for: name, among: known))")
+            }
         }
     }
 }

@@ -111,4 +111,49 @@ struct ServiceTests {
             #expect(rules.contains("has no endpoints"))
         }
     }
+
+    /// A named targetPort reaches each pod on the number that pod gives the name; an SCTP port
+    /// and an allocated nodePort go into the rules like any other (SCTP traffic itself is not
+    /// sent: neither the agent nor curl/nc speak it).
+    @Test(arguments: ["iptables", "nftables"])
+    func namedTargetPortsSCTPAndAllocatedNodePorts(_ proxy: String) throws {
+        let name = uniqueLabName("svc-named")
+        let yaml = """
+        name: \(name)
+        cluster: {proxy: \(proxy)}
+        nodes: [{name: n1}, {name: n2}]
+        pods:
+          - {name: a, node: n1, labels: {app: web}, containers: [{name: s, agent: {http: [8080]}, ports: [{name: web, containerPort: 8080}, {name: sc, containerPort: 5000, protocol: SCTP}]}]}
+          - {name: b, node: n2, labels: {app: web}, containers: [{name: s, agent: {http: [9090]}, ports: [{name: web, containerPort: 9090}]}]}
+          - {name: client, node: n1}
+        services:
+          - {name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{name: http, port: 80, targetPort: web}, {name: s, port: 5000, targetPort: sc, protocol: SCTP}]}
+          - {name: np, type: NodePort, clusterIP: 10.96.0.11, selector: {app: web}, ports: [{port: 81, targetPort: web}]}
+        """
+        try withLab(yaml, name: name) { _ in
+            let client = "lab.\(name).pod.client"
+            var served = Set<String>()
+            for _ in 0..<16 { served.insert(try curl(client, "http://10.96.0.10/hostname").stdout) }
+            #expect(served == ["a", "b"], "both pods, each on its own port: \(served)")
+            // The NodePort service got 30000, the lowest free nodePort, and answers on it.
+            let status = try run([labBinary, "status", name]).stdout
+            #expect(status.contains("81:30000/TCP→web"), "\(status)")
+            #expect(try curl(client, "http://\(try nodeIP(name, "n2")):30000/hostname").succeeded)
+            let node = "lab.\(name).node.n1"
+            if proxy == "iptables" {
+                let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "nat"]).stdout
+                #expect(rules.contains("-p sctp") && rules.contains("--to-destination 10.244.1.2:5000"), "\(rules)")
+                #expect(rules.contains("--to-destination 10.244.2.2:9090"))
+            } else {
+                let table = try run(["ip", "netns", "exec", node, "nft", "list", "table", "ip", "kube-proxy"]).stdout
+                #expect(table.contains("sctp") && table.contains("dnat to 10.244.1.2:5000"), "\(table)")
+                #expect(table.contains("dnat to 10.244.2.2:9090"))
+            }
+        }
+    }
+
+    func nodeIP(_ lab: String, _ node: String) throws -> String {
+        let line = try run(["ip", "-n", "lab.\(lab).node.\(node)", "-o", "-4", "addr", "show", "eth0"]).stdout
+        return String(line.split(separator: " ").first { $0.contains("/") }?.split(separator: "/").first ?? "")
+    }
 }

@@ -120,3 +120,142 @@ func rootNamespaceSnapshot() throws -> [String: String] {
     }
     return snapshot
 }
+
+// MARK: - Helpers of the reliability tests (issue 7)
+
+/// The test's own environment plus `extra`: `lab` still finds PATH and friends.
+func environment(adding extra: [String: String]) -> [String: String] {
+    ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+}
+
+/// Writes a lab file to the temporary directory and returns its path.
+func writeLabFile(_ text: String, name: String) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).yaml")
+    try text.write(to: file, atomically: true, encoding: .utf8)
+    return file.path
+}
+
+/// The lab's namespaces as files under `/run/netns`, read directly: polling with `ip` would be
+/// slower than the `lab` it watches.
+func namespaceFiles(of lab: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("lab.\(lab).") }
+}
+
+/// `lab` running in the background, its output going to files (so no pipe can fill up while
+/// the test is busy elsewhere). `wait()` returns what it printed and how it ended.
+final class BackgroundLab {
+    let process = Process()
+    private let stdoutPath: String, stderrPath: String
+
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
+        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString)").path
+        stdoutPath = stem + ".out"
+        stderrPath = stem + ".err"
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: labBinary)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// What it has written to stderr so far.
+    var stderrSoFar: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Waits for it to end. `terminationStatus` is the signal number when it was killed, so a
+    /// killed process is reported as a shell would: 128 + the signal.
+    @discardableResult
+    func wait() -> CommandResult {
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        let result = CommandResult(status: status,
+                                   stdout: (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "",
+                                   stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+        try? FileManager.default.removeItem(atPath: stdoutPath)
+        try? FileManager.default.removeItem(atPath: stderrPath)
+        return result
+    }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; returns whether it became true.
+func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+        if try condition() { return true }
+        usleep(10_000)
+    } while Date() < deadline
+    return try condition()
+}
+
+/// A process, told apart from a later one that reuses its pid by its start time (field 22 of
+/// `/proc/PID/stat`, in clock ticks since boot).
+struct ProcessIdentity: Hashable, CustomStringConvertible {
+    var pid: Int32
+    var startTime: String
+
+    init?(pid: Int32) {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After the command's closing parenthesis: state is field 3, starttime field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19 else { return nil }
+        self.pid = pid
+        startTime = String(fields[19])
+    }
+
+    /// Still alive (and not a zombie) and still the same process.
+    var isAlive: Bool {
+        guard let now = ProcessIdentity(pid: pid), now.startTime == startTime else { return false }
+        return isRunning(Int(pid))
+    }
+
+    var description: String { "\(pid)" }
+}
+
+/// Every process on the host whose command line is `lab supervise <lab>`, found through /proc
+/// (independently of lab's pid file).
+func supervisors(of lab: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return arguments.count == 3 && arguments[1] == "supervise" && arguments[2] == lab && isRunning(Int(pid))
+    }.sorted()
+}
+
+/// The processes inside the lab's namespaces, as `ip netns pids` reports them.
+func processesInside(_ lab: String) throws -> [Int32] {
+    var pids: [Int32] = []
+    for namespace in try namespaces(of: lab) {
+        pids += try run(["ip", "netns", "pids", namespace]).stdout.split(separator: "\n").compactMap { Int32($0) }
+    }
+    return pids
+}
+
+/// How many descriptors the process has open (`ls /proc/PID/fd | wc -l`).
+func openDescriptors(of pid: Int32) -> Int? {
+    (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd"))?.count
+}
+
+/// The process's resident memory in kB (`VmRSS` of /proc/PID/status).
+func residentKilobytes(of pid: Int32) -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+    return line.split(separator: " ").compactMap { Int($0) }.first
+}
+
+/// `expectNothingLeft`, plus: no `lab supervise <lab>` anywhere in /proc and none of `processes`
+/// (what ran in the lab while it was up) still alive.
+func expectNothingLeft(of lab: String, processes: [ProcessIdentity]) throws {
+    try expectNothingLeft(of: lab)
+    #expect(supervisors(of: lab).isEmpty, "a supervisor of \(lab) is still running")
+    let alive = processes.filter(\.isAlive)
+    #expect(alive.isEmpty, "processes of \(lab) still alive: \(alive)")
+}

@@ -49,6 +49,9 @@ import Testing
             case .loadFirewall(let namespace, _, _):
                 #expect(links[namespace] != nil)
             case .setSysctl: break
+            case .deleteNamespace, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
+                 .deleteForwardingEntry, .flushConntrack:
+                Issue.record("a build plan takes nothing away: \(operation)")
             }
         }
     }

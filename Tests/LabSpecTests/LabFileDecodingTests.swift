@@ -40,7 +40,7 @@ import Testing
         node: node-2
         labels: {app: web}
         containers:
-          - {name: server, agent: {http: [8080]}}
+          - {name: server, agent: {http: [8080]}, ports: [{name: dns, containerPort: 9001, protocol: UDP}]}
       - name: client
         namespace: tools
         node: node-2
@@ -112,6 +112,7 @@ import Testing
         #expect(lab.pods[1].namespace == "default")
         #expect(lab.pods[1].ip == nil)
         #expect(lab.pods[1].containers[0].restart == .always)
+        #expect(lab.pods[1].containers[0].ports == [ContainerPortSpec(name: "dns", containerPort: 9001, protocol: .udp)])
         #expect(lab.pods[2].namespace == "tools")
         #expect(lab.pods[2].containers.isEmpty && lab.pods[2].labels.isEmpty)
 

@@ -41,7 +41,10 @@ public enum ModelCheck {
             // A client that is not itself an endpoint, so the check is not a hairpin.
             guard let client = topology.pods.first(where: { !service.endpoints.contains($0.name) }) ?? topology.pods.first else { continue }
             for port in service.ports where port.protocol == "TCP" {
-                let servesHTTP = endpoints.allSatisfy { pod in pod.containers.contains { $0.httpPorts.map(String.init).contains(port.targetPort) } }
+                let servesHTTP = endpoints.allSatisfy { pod in
+                    let target = pod.resolve(targetPort: port.targetPort, protocol: port.protocol)
+                    return pod.containers.contains { container in target.map(container.httpPorts.contains) ?? false }
+                }
                 let kind: ProbeKind = servesHTTP ? .http(port: port.port, path: "/hostname", method: "GET") : .tcp(port: port.port)
                 probes.append(ResolvedProbe(
                     name: "model: service/\(service.name):\(port.port) reaches each endpoint", group: nil, from: client.name,

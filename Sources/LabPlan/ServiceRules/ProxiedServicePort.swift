@@ -8,7 +8,7 @@ public struct ProxiedServicePort: Sendable, Hashable {
     public var name: ServicePortName
     public var clusterIP: IPv4Address
     public var port: Int
-    /// nil: no NodePort (a ClusterIP service, or a NodePort service whose port has none yet).
+    /// nil: no NodePort (a ClusterIP service; a NodePort service's ports always get one).
     public var nodePort: Int?
     /// Seconds a client stays pinned to its endpoint; nil without `sessionAffinity: ClientIP`.
     public var affinityTimeoutSeconds: Int?
@@ -18,8 +18,8 @@ public struct ProxiedServicePort: Sendable, Hashable {
     /// Every ready endpoint in the cluster, sorted by `ip:port` text as kube-proxy's
     /// EndpointSlice cache sorts them (so `10.244.1.10` comes before `10.244.1.2`).
     public var endpoints: [ServiceEndpoint]
-    /// The target port's name when it is not a number: `lab` has no pod port names yet, so such
-    /// a port has no endpoints, as in Kubernetes when no pod declares the name.
+    /// The target port's name when it is a name that no endpoint pod declares: such a port has
+    /// no endpoints, as in Kubernetes.
     public var unresolvedTargetPort: String?
 
     /// Endpoints on the node the rules are for.
@@ -41,16 +41,18 @@ public struct ProxiedServicePort: Sendable, Hashable {
             for port in service.ports {
                 let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
                                            port: port.name ?? "", protocol: port.protocol)
-                let targetPort = Int(port.targetPort)
-                let endpoints = targetPort.map { target in
-                    pods.map { ServiceEndpoint(ip: $0.ip, port: target, node: $0.node, isLocal: $0.node == node) }
-                        .sorted { $0.text < $1.text }
-                } ?? []
+                // A named targetPort is resolved pod by pod: each may serve it on another number.
+                let endpoints = pods.compactMap { pod in
+                    pod.resolve(targetPort: port.targetPort, protocol: port.protocol).map {
+                        ServiceEndpoint(ip: pod.ip, port: $0, node: pod.node, isLocal: pod.node == node)
+                    }
+                }.sorted { $0.text < $1.text }
                 ports.append(ProxiedServicePort(
                     name: name, clusterIP: clusterIP, port: port.port, nodePort: port.nodePort,
                     affinityTimeoutSeconds: service.sessionAffinity == "ClientIP" ? service.affinityTimeoutSeconds : nil,
                     externalPolicyLocal: service.externalTrafficPolicy == "Local" && port.nodePort != nil,
-                    endpoints: endpoints, unresolvedTargetPort: targetPort == nil ? port.targetPort : nil))
+                    endpoints: endpoints,
+                    unresolvedTargetPort: Int(port.targetPort) == nil && endpoints.isEmpty ? port.targetPort : nil))
             }
         }
         return ports.sorted { $0.name < $1.name }

@@ -25,6 +25,8 @@ final class AgentConnection {
     let fd: Int32
     let kind: Kind
     let pod: String
+    /// The listening socket it was accepted from: removing that port closes it too.
+    let listener: AgentPortID
     /// `ip:port` of the peer, computed once: `/clientip` answers it.
     let peer: String
     /// Index in the loop's poll set; the loop keeps it current.
@@ -41,10 +43,12 @@ final class AgentConnection {
     static let echoBacklogBytes = 64 * 1024
     static let lingerTime = Duration.seconds(2)
 
-    init(fd: Int32, kind: Kind, pod: String, peer: String, limits: AgentLimits, now: ContinuousClock.Instant) {
+    init(fd: Int32, kind: Kind, pod: String, listener: AgentPortID, peer: String, limits: AgentLimits,
+         now: ContinuousClock.Instant) {
         self.fd = fd
         self.kind = kind
         self.pod = pod
+        self.listener = listener
         self.peer = peer
         self.limits = limits
         parser = HTTPRequestParser(maxHeadBytes: limits.maxRequestHeadBytes)

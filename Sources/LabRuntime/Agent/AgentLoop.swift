@@ -6,20 +6,17 @@ import Logging
 /// serves is only a field of its entry; which namespace it lives in does not matter once it
 /// is open.
 final class AgentLoop {
-    struct Port {
-        var fd: Int32
-        var pod: String
-        var `protocol`: AgentProtocol
-    }
-
-    private let ports: [Port]
+    private let registry: AgentPortRegistry
+    private let wakeFD: Int32
+    /// The ports served now, by id: the registry's wanted set as of the last `sync`.
+    private var ports: [AgentPortID: ListeningPort] = [:]
     private let limits: AgentLimits
     private let logger: Logger
     private let clock = ContinuousClock()
     private var pollSet = PollSet()
     /// Listeners taken out of the poll set after running out of descriptors or memory, so a
     /// listener that stays readable does not spin the loop; the next sweep puts them back.
-    private var pausedListeners: [Int] = []
+    private var pausedListeners: [ListeningPort] = []
     /// One read buffer shared by every socket: a datagram or a chunk of a stream is copied out
     /// before the next socket is read. 64 KiB holds any UDP datagram.
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -28,24 +25,23 @@ final class AgentLoop {
     /// starve the others.
     private static let batch = 64
 
-    init(ports: [Port], wakeFD: Int32, limits: AgentLimits, logger: Logger) {
-        self.ports = ports
+    init(registry: AgentPortRegistry, wakeFD: Int32, limits: AgentLimits, logger: Logger) {
+        self.registry = registry
+        self.wakeFD = wakeFD
         self.limits = limits
         self.logger = logger
         pollSet.append(fd: wakeFD, events: Int16(POLLIN), owner: .wake)
-        for (index, port) in ports.enumerated() {
-            pollSet.append(fd: port.fd, events: Int16(POLLIN), owner: .listener(index))
-        }
     }
 
     deinit { scratch.deallocate() }
 
     private var connectionCount: Int { pollSet.count - 1 - ports.count }
 
-    /// Serves until the wake-up socket becomes readable, then closes every connection (the
-    /// listening sockets belong to the server).
+    /// Serves until the registry asks it to stop, then closes every connection (the listening
+    /// sockets belong to the registry). Each wake-up brings the served ports up to date first.
     func run() {
         defer { closeAllConnections() }
+        guard sync() else { return }
         // Deadlines are checked in sweeps, often enough that a timeout fires at most a quarter
         // late; a timer per connection would buy nothing a probe can notice.
         let sweepInterval = max(.milliseconds(10), min(.seconds(1), limits.idleTimeout / 4))
@@ -64,9 +60,12 @@ final class AgentLoop {
             for (owner, revents) in pollSet.ready() {
                 switch owner {
                 case .wake:
-                    return
-                case .listener(let index):
-                    ports[index].protocol == .udp ? answerDatagrams(index) : acceptConnections(index, now: now)
+                    drainWakeUps()
+                    guard sync() else { return }
+                case .listener(let port):
+                    // Removed earlier in this same turn.
+                    guard port.slot >= 0 else { continue }
+                    port.protocol == .udp ? answerDatagrams(port) : acceptConnections(port, now: now)
                 case .connection(let connection):
                     // Closed earlier in this same turn.
                     guard connection.slot >= 0 else { continue }
@@ -83,8 +82,43 @@ final class AgentLoop {
         }
     }
 
-    private func acceptConnections(_ index: Int, now: ContinuousClock.Instant) {
-        let port = ports[index]
+    /// Reads every pending wake-up byte, so the socket is quiet until the next one.
+    private func drainWakeUps() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while recv(wakeFD, &bytes, bytes.count, Int32(MSG_DONTWAIT)) > 0 {}
+    }
+
+    /// Serves exactly the registry's ports: closes the connections of removed ones and takes
+    /// them out of the poll set, adds new ones, then tells the registry (whose callers close
+    /// removed sockets only after that). False when the loop is to stop.
+    private func sync() -> Bool {
+        let wanted = registry.snapshot()
+        if wanted.stop { return false }
+        let removed = ports.values.filter { wanted.ports[$0.id] == nil }
+        if !removed.isEmpty {
+            let ids = Set(removed.map(\.id))
+            var orphans: [AgentConnection] = []
+            for owner in pollSet.owners {
+                if case .connection(let connection) = owner, ids.contains(connection.listener) { orphans.append(connection) }
+            }
+            orphans.forEach(close)
+            for port in removed {
+                pollSet.remove(slot: port.slot)
+                port.slot = -1
+                ports[port.id] = nil
+            }
+            pausedListeners.removeAll { $0.slot < 0 }
+        }
+        for (id, wantedPort) in wanted.ports.sorted(by: { $0.key < $1.key }) where ports[id] == nil {
+            let port = ListeningPort(id: id, fd: wantedPort.fd, pod: wantedPort.pod, protocol: wantedPort.protocol)
+            port.slot = pollSet.append(fd: port.fd, events: Int16(POLLIN), owner: .listener(port))
+            ports[id] = port
+        }
+        registry.acknowledge(wanted.version)
+        return true
+    }
+
+    private func acceptConnections(_ port: ListeningPort, now: ContinuousClock.Instant) {
         for _ in 0..<Self.batch {
             switch AcceptedSocket.accept(from: port.fd) {
             case .success(let socket):
@@ -93,7 +127,7 @@ final class AgentLoop {
                     continue
                 }
                 let connection = AgentConnection(fd: socket.fd, kind: port.protocol == .http ? .http : .tcp,
-                                                 pod: port.pod, peer: socket.peer.description,
+                                                 pod: port.pod, listener: port.id, peer: socket.peer.description,
                                                  limits: limits, now: now)
                 guard connection.start(now: now) == .keep else {
                     Glibc.close(socket.fd)
@@ -111,16 +145,15 @@ final class AgentLoop {
                     continue
                 default:
                     logger.warning("agent \(port.protocol) port of pod \(port.pod) cannot accept: \(String(cString: strerror(error.code))); pausing it briefly")
-                    pollSet.setEvents(0, slot: 1 + index)
-                    pausedListeners.append(index)
+                    pollSet.setEvents(0, slot: port.slot)
+                    pausedListeners.append(port)
                     return
                 }
             }
         }
     }
 
-    private func answerDatagrams(_ index: Int) {
-        let port = ports[index]
+    private func answerDatagrams(_ port: ListeningPort) {
         for _ in 0..<Self.batch {
             var peer = SocketAddress()
             let count = peer.withMutableSockaddr { address, length in
@@ -150,7 +183,7 @@ final class AgentLoop {
             if case .connection(let connection) = owner, connection.deadline <= now { expired.append(connection) }
         }
         expired.forEach(close)
-        for index in pausedListeners { pollSet.setEvents(Int16(POLLIN), slot: 1 + index) }
+        for port in pausedListeners where port.slot >= 0 { pollSet.setEvents(Int16(POLLIN), slot: port.slot) }
         pausedListeners.removeAll()
     }
 

@@ -5,8 +5,10 @@ import Logging
 /// Every built-in agent of a lab, served by one process on one thread (DESIGN §4, §5): a lab
 /// of 1,000 pods needs 1,000 listening sockets, not 1,000 servers.
 ///
-/// `init` opens every socket, each in its pod's network namespace, so a port that cannot be
-/// had fails before anything is served. `run` serves on the calling thread until `stop`.
+/// `init` opens the first listeners, each in its pod's network namespace, so a port that cannot
+/// be had fails before anything is served. `run` serves on the calling thread until `stop`.
+/// `add` and `remove` change the set of ports while it runs (a supervisor reload), without
+/// touching the others or their connections.
 ///
 /// ```swift
 /// let server = try AgentServer(listeners: [
@@ -14,28 +16,29 @@ import Logging
 ///     AgentListener(pod: "web-1", protocol: .udp, port: 5353, namespace: web1),
 /// ])
 /// Thread { server.run() }.start()
-/// …
+/// let added = server.add([[AgentListener(pod: "web-2", protocol: .http, port: 8080, namespace: web2)]])
+/// server.remove(try added[0].get())
 /// server.stop()
 /// ```
 public final class AgentServer: @unchecked Sendable {
     // Sendable because the mutable loop state lives in `AgentLoop`, owned by the thread in
-    // `run`; what other threads touch is immutable or behind `lock`.
+    // `run`; what other threads touch is immutable or inside `registry`.
 
+    /// The listeners given to `init`.
     public let listeners: [AgentListener]
-    /// The port each listener is bound to, in the order of `listeners`: the kernel's choice
-    /// where the requested port was 0.
+    /// The port each of `listeners` is bound to, in their order: the kernel's choice where the
+    /// requested port was 0.
     public let boundPorts: [Int]
+    /// The ids of `listeners`, in their order.
+    public let initialPorts: [AgentPortID]
 
-    private let sockets: [Int32]
-    /// A socket pair whose reader is in the poll set: `stop` writes a byte to wake the loop.
-    /// Both ends stay open until deinit, so `stop` never writes to a reused descriptor.
+    private let registry = AgentPortRegistry()
+    /// A socket pair whose reader is in the poll set: `stop`, `add` and `remove` write a byte to
+    /// wake the loop. Both ends stay open until deinit, so nobody writes to a reused descriptor.
     private let wakeReader: Int32
     private let wakeWriter: Int32
     private let limits: AgentLimits
     private let logger: Logger
-    private let lock = NSLock()
-    private var hasRun = false
-    private var socketsClosed = false
 
     /// Opens every listener's socket now (non-blocking, close-on-exec, `SO_REUSEADDR` for TCP).
     /// Listeners sharing a namespace are opened by one thread that entered it. Throws the
@@ -46,17 +49,17 @@ public final class AgentServer: @unchecked Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw RuntimeError.io(operation: "socketpair", path: "(agent wake-up)", errno: errno)
         }
-        let opened: [(fd: Int32, port: Int)]
+        let opened: [AgentPortRegistry.Port]
         do {
-            opened = try Self.openSockets(listeners)
+            opened = try listeners.isEmpty ? [] : AgentSocketOpener.open([listeners])[0].get()
         } catch {
             close(pair[0])
             close(pair[1])
             throw error
         }
         self.listeners = listeners
-        sockets = opened.map(\.fd)
-        boundPorts = opened.map(\.port)
+        boundPorts = opened.map(\.boundPort)
+        initialPorts = registry.insert(opened).ids
         wakeReader = pair[0]
         wakeWriter = pair[1]
         self.limits = limits
@@ -64,7 +67,7 @@ public final class AgentServer: @unchecked Sendable {
     }
 
     deinit {
-        closeSockets()
+        registry.finish().forEach { close($0.fd) }
         close(wakeReader)
         close(wakeWriter)
     }
@@ -73,77 +76,51 @@ public final class AgentServer: @unchecked Sendable {
     /// connection and listening socket. A server runs once: calling `run` again (or after
     /// `stop`) returns at once.
     public func run() {
-        let first = lock.withLock {
-            defer { hasRun = true }
-            return !hasRun
+        guard registry.begin() else {
+            registry.finish().forEach { close($0.fd) }
+            return
         }
-        guard first else { return }
-        defer { closeSockets() }
-        let ports = zip(listeners, sockets).map { AgentLoop.Port(fd: $1, pod: $0.pod, protocol: $0.protocol) }
-        AgentLoop(ports: ports, wakeFD: wakeReader, limits: limits, logger: logger).run()
+        AgentLoop(registry: registry, wakeFD: wakeReader, limits: limits, logger: logger).run()
+        registry.finish().forEach { close($0.fd) }
     }
 
     /// Ends `run` promptly, from any thread. Before `run`, it makes `run` return at once.
     public func stop() {
+        registry.requestStop()
+        wake()
+    }
+
+    /// Opens more listeners and serves them from the next turn of the loop on. Each group (one
+    /// container's ports) is opened all or nothing: a group with a port that cannot be had gets
+    /// the `AgentError` of its first failure and leaves nothing open; other groups are served.
+    /// Returns when the loop serves the new ports (at once when it is not running).
+    public func add(_ groups: [[AgentListener]]) -> [Result<[AgentPortID], AgentError>] {
+        let opened = AgentSocketOpener.open(groups)
+        let sockets = opened.flatMap { (try? $0.get()) ?? [] }
+        guard !sockets.isEmpty else { return opened.map { $0.map { _ in [] } } }
+        let (ids, version) = registry.insert(sockets)
+        wake()
+        registry.waitUntilApplied(version)
+        var next = ids.makeIterator()
+        return opened.map { result in result.map { ports in ports.map { _ in next.next()! } } }
+    }
+
+    /// Stops serving these ports: their connections and sockets are closed when this returns,
+    /// so nothing of ours keeps their namespaces alive. Unknown ids are ignored.
+    public func remove(_ ids: [AgentPortID]) {
+        guard !ids.isEmpty else { return }
+        let (taken, version) = registry.take(ids)
+        wake()
+        registry.waitUntilApplied(version)
+        taken.forEach { close($0.fd) }
+    }
+
+    /// The port a listener is bound to, while it is served.
+    public func boundPort(of id: AgentPortID) -> Int? { registry.boundPort(of: id) }
+
+    private func wake() {
         var byte: UInt8 = 1
         // EAGAIN means the pair is full of earlier wake-ups; one is enough.
         _ = send(wakeWriter, &byte, 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
-    }
-
-    private func closeSockets() {
-        let mustClose = lock.withLock {
-            defer { socketsClosed = true }
-            return !socketsClosed
-        }
-        if mustClose { sockets.forEach { close($0) } }
-    }
-
-    /// Opens the listeners, one namespace at a time, and returns them in the original order.
-    private static func openSockets(_ listeners: [AgentListener]) throws -> [(fd: Int32, port: Int)] {
-        // Group by namespace so entering each one costs one thread, not one per port.
-        var groups: [(namespace: NetworkNamespace?, indices: [Int])] = []
-        var groupOf: [ObjectIdentifier?: Int] = [:]
-        for (index, listener) in listeners.enumerated() {
-            let key = listener.namespace.map(ObjectIdentifier.init)
-            if let group = groupOf[key] {
-                groups[group].indices.append(index)
-            } else {
-                groupOf[key] = groups.count
-                groups.append((listener.namespace, [index]))
-            }
-        }
-        var opened = [(fd: Int32, port: Int)?](repeating: nil, count: listeners.count)
-        do {
-            for group in groups {
-                let members = group.indices.map { listeners[$0] }
-                let sockets: [(fd: Int32, port: Int)]
-                if let namespace = group.namespace {
-                    do {
-                        sockets = try namespace.perform { try openAll(members) }
-                    } catch let error as KernelError {
-                        throw AgentError(listener: members[0], operation: "enter namespace", errno: error.errno)
-                    }
-                } else {
-                    sockets = try openAll(members)
-                }
-                for (index, socket) in zip(group.indices, sockets) { opened[index] = socket }
-            }
-        } catch {
-            for socket in opened { if let socket { close(socket.fd) } }
-            throw error
-        }
-        return opened.map { $0! }
-    }
-
-    /// Opens each listener in the calling thread's namespace; all or none.
-    private static func openAll(_ listeners: [AgentListener]) throws -> [(fd: Int32, port: Int)] {
-        var opened: [(fd: Int32, port: Int)] = []
-        do {
-            for listener in listeners { opened.append(try ListeningSocket.open(listener)) }
-        } catch {
-            opened.forEach { close($0.fd) }
-            throw error
-        }
-        return opened
     }
 }

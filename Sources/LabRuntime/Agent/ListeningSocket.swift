@@ -14,7 +14,7 @@ enum ListeningSocket {
     ///    two turns of the loop), then `getsockname` for the port the kernel chose for port 0.
     ///
     /// Returns the descriptor and the bound port; on failure nothing stays open.
-    static func open(_ listener: AgentListener) throws -> (fd: Int32, port: Int) {
+    static func open(_ listener: AgentListener) throws(AgentError) -> (fd: Int32, port: Int) {
         guard let address = SocketAddress(ip: listener.address, port: listener.port) else {
             throw AgentError(listener: listener, operation: "parse address", errno: EINVAL)
         }

@@ -11,8 +11,7 @@ struct PollSet {
     enum Owner {
         /// The read end of the wake-up socket pair: `stop()` was called.
         case wake
-        /// Index into the server's listeners.
-        case listener(Int)
+        case listener(ListeningPort)
         case connection(AgentConnection)
     }
 
@@ -30,13 +29,18 @@ struct PollSet {
     }
 
     /// Removes the entry in `slot` by moving the last entry into it, so removal costs O(1);
-    /// the moved connection learns its new slot.
+    /// the moved listener or connection learns its new slot.
     mutating func remove(slot: Int) {
         descriptors.swapAt(slot, descriptors.count - 1)
         owners.swapAt(slot, owners.count - 1)
         descriptors.removeLast()
         owners.removeLast()
-        if slot < owners.count, case .connection(let moved) = owners[slot] { moved.slot = slot }
+        guard slot < owners.count else { return }
+        switch owners[slot] {
+        case .wake: break
+        case .listener(let moved): moved.slot = slot
+        case .connection(let moved): moved.slot = slot
+        }
     }
 
     mutating func setEvents(_ events: Int16, slot: Int) {

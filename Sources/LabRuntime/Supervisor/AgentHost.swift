@@ -3,60 +3,47 @@ import LabKernel
 import LabPlan
 
 /// The supervisor's side of the built-in agent: one `AgentServer` for every agent container of
-/// the lab, its loop on one thread.
+/// the lab, its loop on one thread. Containers come and go with reloads; each one's ports are
+/// opened and closed together.
 final class AgentHost: @unchecked Sendable {
+    /// One agent container to serve, with its pod's namespace opened by the caller (who also
+    /// records which namespace that was).
+    struct Request {
+        var key: String
+        var pod: PodTopology
+        var container: ContainerTopology
+        var namespace: NetworkNamespace
+    }
+
     private let server: AgentServer
     private let thread: Thread
 
-    private init(server: AgentServer) {
+    init() throws {
+        let server = try AgentServer(listeners: [])
         self.server = server
         thread = Thread { server.run() }
         thread.name = "agents"
         thread.start()
     }
 
-    /// Opens every agent port inside its pod's namespace and starts serving. A container whose
-    /// port cannot be opened (taken by another container, say) is left out and reported in
-    /// `failures` under `pod/container`; the others are served all the same.
-    static func start(entries: [(PodTopology, ContainerTopology)], namespace: (PodTopology) throws -> NetworkNamespace,
-                      failures: inout [String: String]) -> AgentHost? {
-        var remaining = entries
-        while !remaining.isEmpty {
-            var listeners: [AgentListener] = []
-            var owners: [String] = []
-            for (pod, container) in remaining {
-                let key = "\(pod.name)/\(container.name)"
-                let handle: NetworkNamespace
-                do {
-                    handle = try namespace(pod)
-                } catch {
-                    failures[key] = "\(error)"
-                    continue
-                }
-                let ports: [(AgentProtocol, Int)] = container.httpPorts.map { (.http, $0) } + container.tcpPorts.map { (.tcp, $0) }
-                    + container.udpPorts.map { (.udp, $0) }
-                for (proto, port) in ports {
-                    listeners.append(AgentListener(pod: pod.name, protocol: proto, port: port, namespace: handle))
-                    owners.append(key)
-                }
-            }
-            remaining.removeAll { failures["\($0.0.name)/\($0.1.name)"] != nil }
-            do {
-                return AgentHost(server: try AgentServer(listeners: listeners))
-            } catch let error as AgentError {
-                // Leave out the container that owns the port and try the rest again.
-                guard let index = listeners.firstIndex(where: { $0.pod == error.pod && $0.protocol == error.protocol && $0.port == error.port }) else {
-                    for key in owners { failures[key] = "\(error)" }
-                    return nil
-                }
-                failures[owners[index]] = "\(error)"
-                remaining.removeAll { "\($0.0.name)/\($0.1.name)" == owners[index] }
-            } catch {
-                for key in owners { failures[key] = "\(error)" }
-                return nil
-            }
+    /// Opens every port of each container inside its pod's namespace and serves them. A
+    /// container whose port cannot be had (taken by another container, say) gets the error and
+    /// leaves nothing open; the others are served all the same.
+    func open(_ requests: [Request]) -> [String: Result<[AgentPortID], AgentError>] {
+        let groups = requests.map { request in
+            let container = request.container
+            let ports: [(AgentProtocol, Int)] = container.httpPorts.map { (.http, $0) } + container.tcpPorts.map { (.tcp, $0) }
+                + container.udpPorts.map { (.udp, $0) }
+            return ports.map { AgentListener(pod: request.pod.name, protocol: $0.0, port: $0.1, namespace: request.namespace) }
         }
-        return nil
+        let results = server.add(groups)
+        return Dictionary(zip(requests.map(\.key), results), uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Closes these ports and every connection they accepted before returning: an open socket
+    /// keeps its namespace alive after `ip netns del`.
+    func close(_ ports: [AgentPortID]) {
+        server.remove(ports)
     }
 
     func stop() {

@@ -40,5 +40,20 @@ public struct SupervisorReport: Sendable, Codable {
     public var supervisorPID: Int32
     /// True once every container has been started once (or failed to): what `lab up` waits for.
     public var settled: Bool
+    /// How many reloads (SIGHUP) the supervisor has handled: `SupervisorProcess.reload` waits
+    /// for it to pass the value it saw before signalling, so it never takes an older report
+    /// for the answer to its reload.
+    public var generation: Int
+    /// Why the last reload changed nothing (`topology.json` unreadable); nil when it worked.
+    public var reloadError: String?
     public var containers: [ContainerStatus]
+
+    public init(supervisorPID: Int32, settled: Bool, generation: Int = 0, reloadError: String? = nil,
+                containers: [ContainerStatus]) {
+        self.supervisorPID = supervisorPID
+        self.settled = settled
+        self.generation = generation
+        self.reloadError = reloadError
+        self.containers = containers
+    }
 }

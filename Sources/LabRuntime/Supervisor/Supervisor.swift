@@ -4,19 +4,26 @@ import LabPlan
 
 /// The one long-lived process of a lab (DESIGN §4): it starts every container of every pod,
 /// restarts them per their policy, serves every agent itself, and reports to
-/// `/run/lab/<lab>/containers.json`. `lab up` starts it detached; `lab down` stops it.
+/// `/run/lab/<lab>/containers.json`. `lab up` starts it detached; `lab down` stops it; a
+/// reconciling `lab up` rewrites `topology.json` and sends SIGHUP (`SupervisorProcess.reload`).
 ///
 /// Its main thread blocks SIGTERM/SIGINT/SIGHUP/SIGCHLD and waits for them with
 /// `sigtimedwait`, so signals are handled as ordinary events of one loop — no handler runs
 /// in the middle of Swift code.
 public final class Supervisor {
     final class Entry {
-        let pod: PodTopology
+        var pod: PodTopology
         let container: ContainerTopology
         var status: ContainerStatus
         var startedAt = Date.distantPast
         var nextStart: Date? = Date.distantPast
         var backoff = RestartBackoff()
+        /// The namespace the process (or the agent's sockets) was started in.
+        var namespace: NamespaceIdentity?
+        /// An agent's listening sockets, while it is served.
+        var agentPorts: [AgentPortID] = []
+
+        var key: String { ContainerChanges.key(pod: pod.name, container: container.name) }
 
         init(pod: PodTopology, container: ContainerTopology) {
             self.pod = pod
@@ -27,24 +34,31 @@ public final class Supervisor {
     }
 
     let state: LabState
-    let topology: Topology
+    private(set) var topology: Topology
+    /// In topology order, which is the report's order.
     private var entries: [Entry] = []
-    private var namespaces: [String: NetworkNamespace] = [:]
-    private var lastReport: Data?
-    private var settled = false
+    private var byPID: [Int32: Entry] = [:]
     private var agents: AgentHost?
+    private var settled = false
+    /// Reloads handled; `SupervisorProcess.reload` waits for it to pass the value it saw.
+    private var generation = 0
+    private var reloadError: String?
+    /// Whether the report is out of date: encoding 1,000 containers every turn of the loop
+    /// would cost more than everything else the loop does.
+    private var reportIsStale = true
+
+    /// How long a stopped container gets between SIGTERM and SIGKILL.
+    static let grace = 2.0
 
     public init(state: LabState, topology: Topology) {
         self.state = state
         self.topology = topology
-        for pod in topology.pods {
-            for container in pod.containers { entries.append(Entry(pod: pod, container: container)) }
-        }
     }
 
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
-    /// Runs until SIGTERM (or SIGINT/SIGHUP), then stops every container and returns.
+    /// Runs until SIGTERM or SIGINT, or until a reload leaves no container; then stops every
+    /// container and returns. SIGHUP reloads `topology.json`.
     public func run() throws {
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -55,43 +69,148 @@ public final class Supervisor {
         _ = chdir("/")
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
-        try startAgents()
-        while true {
+        converge(to: topology)
+        while !entries.isEmpty {
             startDueContainers()
-            if !settled, entries.allSatisfy({ $0.status.state != .starting }) { settled = true }
+            if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
+                settled = true
+                reportIsStale = true
+            }
             writeReport()
             var info = siginfo_t()
             var timeout = timespec(tv_sec: 0, tv_nsec: 50_000_000)
             let signal = sigtimedwait(&mask, &info, &timeout)
             reapChildren()
-            if signal == SIGTERM || signal == SIGINT || signal == SIGHUP { break }
+            if signal == SIGTERM || signal == SIGINT { break }
+            if signal == SIGHUP { reload() }
         }
         shutdown()
     }
 
-    private func startAgents() throws {
-        let agentEntries = entries.filter { $0.container.isAgent }
-        guard !agentEntries.isEmpty else { return }
-        var failures: [String: String] = [:]
-        agents = AgentHost.start(entries: agentEntries.map { ($0.pod, $0.container) }, namespace: namespace(of:), failures: &failures)
-        for entry in agentEntries {
-            if let failure = failures["\(entry.pod.name)/\(entry.container.name)"] {
-                entry.status.state = .exited
-                entry.status.error = failure
-                entry.status.exitCode = 1
-            } else {
+    /// Re-reads `topology.json` and converges to it; a file that cannot be read changes nothing
+    /// and is reported (the reload still counts, so its waiter is not left hanging).
+    private func reload() {
+        generation += 1
+        reportIsStale = true
+        let next: Topology
+        do {
+            next = try state.topology()
+        } catch {
+            let reason = "cannot read \(state.topologyPath): \(error)"
+            reloadError = reason
+            log("reload: \(reason)")
+            return
+        }
+        reloadError = nil
+        converge(to: next)
+        topology = next
+    }
+
+    /// Makes the running containers those of `desired` (see `ContainerChanges`): stops what is
+    /// gone or changed, and starts what is new or changed now rather than on the next turn, so
+    /// the report written after a reload already shows them.
+    private func converge(to desired: Topology) {
+        var running: [String: (pod: PodTopology, container: ContainerTopology)] = [:]
+        var replaced = Set<String>()
+        for entry in entries {
+            running[entry.key] = (entry.pod, entry.container)
+            if let recorded = entry.namespace, NamespaceIdentity(path: namespacePath(entry.pod.namespace)) != recorded {
+                replaced.insert(entry.pod.namespace)
+            }
+        }
+        let changes = ContainerChanges.between(running: running, desired: desired, replacedNamespaces: replaced)
+        var byKey = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+
+        stop(changes.stopped.compactMap { byKey.removeValue(forKey: $0) }, desired: desired)
+
+        let pods = Dictionary(desired.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for key in changes.kept {
+            guard let entry = byKey[key], let pod = pods[entry.pod.name] else { continue }
+            entry.pod = pod
+            // A start that failed (its namespace did not exist yet, say) is retried at once:
+            // a reload is the moment the namespace may have appeared.
+            if !entry.container.isAgent, entry.status.state == .restarting, entry.status.error != nil {
+                entry.nextStart = Date.distantPast
+            }
+        }
+        var next: [Entry] = []
+        for pod in desired.pods {
+            for container in pod.containers {
+                let key = ContainerChanges.key(pod: pod.name, container: container.name)
+                next.append(byKey[key] ?? Entry(pod: pod, container: container))
+            }
+        }
+        entries = next
+        startAgents(entries.filter { $0.container.isAgent && $0.agentPorts.isEmpty && $0.status.state != .running })
+        startDueContainers()
+        if !changes.isEmpty {
+            log("converged: \(changes.kept.count) kept, \(changes.stopped.count) stopped, \(changes.started.count) started")
+        }
+        reportIsStale = true
+    }
+
+    /// Stops containers a reload removed or changed: agent sockets first (with their
+    /// connections), then processes, then whatever is left in namespaces of pods that are gone.
+    private func stop(_ stopping: [Entry], desired: Topology) {
+        agents?.close(stopping.flatMap(\.agentPorts))
+        stopProcesses(stopping)
+        // Only pods that are gone: a changed pod's other containers run on, and a replaced
+        // pod's name already stands for its new namespace.
+        endStragglers(in: Set(stopping.map(\.pod.namespace)).subtracting(desired.pods.map(\.namespace)))
+    }
+
+    /// Where iproute2 (and `NetworkNamespace`) keep a named namespace.
+    private func namespacePath(_ name: String) -> String { "/run/netns/\(name)" }
+
+    /// Opens the ports of agent containers, in one batch (one thread per namespace).
+    private func startAgents(_ starting: [Entry]) {
+        guard !starting.isEmpty else { return }
+        if agents == nil {
+            do {
+                agents = try AgentHost()
+            } catch {
+                for entry in starting { failAgent(entry, "\(error)") }
+                return
+            }
+        }
+        var requests: [AgentHost.Request] = []
+        var handles: [String: NetworkNamespace] = [:]
+        for entry in starting {
+            do {
+                let handle = try handles[entry.pod.namespace] ?? NetworkNamespace.open(entry.pod.namespace)
+                handles[entry.pod.namespace] = handle
+                entry.namespace = NamespaceIdentity(descriptor: handle.fd)
+                requests.append(AgentHost.Request(key: entry.key, pod: entry.pod, container: entry.container, namespace: handle))
+            } catch {
+                failAgent(entry, "\(error)")
+            }
+        }
+        let results = agents?.open(requests) ?? [:]
+        for entry in starting {
+            switch results[entry.key] {
+            case .success(let ports):
+                entry.agentPorts = ports
                 entry.status.state = .running
                 entry.status.pid = getpid()
+                entry.status.error = nil
+                entry.status.exitCode = nil
+                entry.nextStart = nil
+            case .failure(let error):
+                failAgent(entry, "\(error)")
+            case nil:
+                break
             }
-            entry.nextStart = nil
         }
     }
 
-    private func namespace(of pod: PodTopology) throws -> NetworkNamespace {
-        if let handle = namespaces[pod.namespace] { return handle }
-        let handle = try NetworkNamespace.open(pod.namespace)
-        namespaces[pod.namespace] = handle
-        return handle
+    /// An agent whose ports cannot be opened is reported as exited; a reload tries again.
+    private func failAgent(_ entry: Entry, _ reason: String) {
+        entry.status.state = .exited
+        entry.status.error = reason
+        entry.status.exitCode = 1
+        entry.status.pid = nil
+        entry.nextStart = nil
+        entry.agentPorts = []
     }
 
     private func startDueContainers() {
@@ -99,14 +218,20 @@ public final class Supervisor {
         for entry in entries where !entry.container.isAgent {
             guard let due = entry.nextStart, due <= now else { continue }
             entry.nextStart = nil
+            reportIsStale = true
             do {
                 try FileManager.default.createDirectory(atPath: state.logDirectory(pod: entry.pod.name), withIntermediateDirectories: true)
-                let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: namespace(of: entry.pod),
+                // Opened for this start only: a descriptor kept open would keep the namespace
+                // alive after the pod is deleted.
+                let handle = try NetworkNamespace.open(entry.pod.namespace)
+                let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: handle,
                                                        logPath: state.logPath(pod: entry.pod.name, container: entry.container.name))
+                entry.namespace = NamespaceIdentity(descriptor: handle.fd)
                 entry.status.pid = pid
                 entry.status.state = .running
                 entry.status.error = nil
                 entry.startedAt = now
+                byPID[pid] = entry
             } catch {
                 // A start that fails counts as an exit with status 127, as a shell would say.
                 appendToLog(entry, "lab: cannot start container: \(error)")
@@ -117,17 +242,21 @@ public final class Supervisor {
     }
 
     private func reapChildren() {
-        while true {
+        for _ in 0..<100_000 {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
-            guard let entry = entries.first(where: { $0.status.pid == pid && $0.status.state == .running }) else { continue }
-            let code = exitCode(status)
-            exited(entry, status: code, ranFor: Date().timeIntervalSince(entry.startedAt))
+            childExited(pid: pid, status: status)
         }
     }
 
+    private func childExited(pid: Int32, status: Int32) {
+        guard let entry = byPID.removeValue(forKey: pid), entry.status.pid == pid, entry.status.state == .running else { return }
+        exited(entry, status: exitCode(status), ranFor: Date().timeIntervalSince(entry.startedAt))
+    }
+
     private func exited(_ entry: Entry, status: Int32, ranFor seconds: Double) {
+        reportIsStale = true
         entry.status.pid = nil
         entry.status.exitCode = status
         if shouldRestart(policy: entry.container.restart, exitStatus: status) {
@@ -137,6 +266,45 @@ public final class Supervisor {
         } else {
             entry.status.state = .exited
         }
+    }
+
+    /// SIGTERM to each running process, SIGKILL to what is left after `grace`, every one reaped
+    /// before returning. Other children that exit meanwhile are handled as usual.
+    private func stopProcesses(_ stopping: [Entry]) {
+        var pending = Set<Int32>()
+        for entry in stopping where !entry.container.isAgent {
+            // An agent's pid is the supervisor's own.
+            guard let pid = entry.status.pid, entry.status.state == .running else { continue }
+            byPID[pid] = nil
+            kill(pid, SIGTERM)
+            pending.insert(pid)
+        }
+        let deadline = Date().addingTimeInterval(Supervisor.grace)
+        while !pending.isEmpty, Date() < deadline {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid > 0 {
+                if pending.remove(pid) == nil { childExited(pid: pid, status: status) }
+            } else {
+                usleep(5_000)
+            }
+        }
+        for pid in pending {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+
+    /// Ends what is left in namespaces that are no longer the lab's (a container's own children,
+    /// a `lab exec` shell), as `lab down` does: any process there keeps the namespace alive.
+    private func endStragglers(in namespaces: Set<String>) {
+        var pids: [Int32] = []
+        for name in namespaces.sorted() {
+            if let handle = try? NetworkNamespace.open(name) { pids += handle.pids() }
+        }
+        pids.removeAll { $0 == getpid() }
+        _ = SupervisorProcess.terminate(pids, grace: Supervisor.grace)
     }
 
     private func appendToLog(_ entry: Entry, _ line: String) {
@@ -152,37 +320,32 @@ public final class Supervisor {
         }
     }
 
+    /// A line in supervisor.log (the supervisor's stderr).
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data("lab supervise \(state.lab): \(line)\n".utf8))
+    }
+
     /// SIGTERM to every container, SIGKILL to what is left after a grace period.
     private func shutdown() {
         agents?.stop()
-        let running = entries.compactMap { $0.container.isAgent ? nil : $0.status.pid }
-        for pid in running { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(2)
-        var remaining = Set(running)
-        while !remaining.isEmpty, Date() < deadline {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid > 0 { remaining.remove(pid) } else { usleep(20_000) }
-        }
-        for pid in remaining {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        stopProcesses(entries)
         for entry in entries where entry.status.state == .running || entry.status.state == .restarting {
             entry.status.state = .exited
             entry.status.pid = nil
         }
+        reportIsStale = true
         writeReport()
         unlink(state.supervisorPIDPath)
     }
 
     private func writeReport() {
-        let report = SupervisorReport(supervisorPID: getpid(), settled: settled, containers: entries.map(\.status))
+        guard reportIsStale else { return }
+        reportIsStale = false
+        let report = SupervisorReport(supervisorPID: getpid(), settled: settled, generation: generation,
+                                      reloadError: reloadError, containers: entries.map(\.status))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(report), data != lastReport else { return }
-        lastReport = data
+        guard let data = try? encoder.encode(report) else { return }
         try? data.write(to: URL(fileURLWithPath: state.containersPath), options: .atomic)
     }
 }

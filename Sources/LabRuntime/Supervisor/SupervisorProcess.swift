@@ -54,12 +54,72 @@ public enum SupervisorProcess {
             if let report = state.supervisorReport(), report.supervisorPID == pid, report.settled {
                 // A container that dies at once (a typo in its command, a crash on start) should
                 // be reported by `up` itself, not discovered later: give it a moment to do so.
+                // Agents live in the supervisor and have already opened their ports or failed.
+                guard startedSomething(before: nil, after: report) else { return report }
                 usleep(300_000)
                 return state.supervisorReport() ?? report
             }
             usleep(20_000)
         }
         return state.supervisorReport()
+    }
+
+    /// Tells the running supervisor of `lab` to converge to `state.topology()` — rewrite
+    /// `topology.json` first — and waits until it has; returns its new report.
+    ///
+    /// The supervisor (on SIGHUP) leaves a container whose pod and `ContainerTopology` are
+    /// unchanged untouched (same pid, restart count kept); stops (SIGTERM, SIGKILL after 2 s,
+    /// reaped) a container gone from the topology or changed, and starts a changed or new one;
+    /// closes the agent ports of removed containers and their connections before answering, so
+    /// nothing of it keeps a deleted pod's namespace alive; and ends any process left in a
+    /// namespace no pod of the topology uses any more. A pod whose namespace was deleted and
+    /// created again since its containers started counts as changed. A container whose pod's
+    /// namespace does not exist is reported as failed (and retried on the next reload).
+    ///
+    /// With no containers left, the supervisor stops everything and exits, and this returns nil
+    /// once it has. With no supervisor running, it starts one (as `start`) if there are
+    /// containers, else returns nil. Throws if the supervisor dies, cannot read the topology, or
+    /// has not answered within `timeout` seconds.
+    public static func reload(lab: String, state: LabState, timeout: Double = 15) throws -> SupervisorReport? {
+        let topology = try state.topology()
+        let wanted = topology.pods.contains { !$0.containers.isEmpty }
+        guard let pid = running(lab: lab, state: state) else {
+            return wanted ? try start(lab: lab, state: state, timeout: timeout) : nil
+        }
+        let before = state.supervisorReport().flatMap { $0.supervisorPID == pid ? $0 : nil }
+        let seen = before?.generation ?? 0
+        guard kill(pid, SIGHUP) == 0 else { throw RuntimeError.io(operation: "signal supervisor", path: "pid \(pid)", errno: errno) }
+
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let report = state.supervisorReport(), report.supervisorPID == pid, report.generation > seen {
+                if let reason = report.reloadError { throw SupervisorReloadError.unreadableTopology(lab: lab, reason: reason) }
+                if wanted {
+                    guard startedSomething(before: before, after: report) else { return report }
+                    // As `start`: a container that dies at once is for `up` to report.
+                    usleep(300_000)
+                    return state.supervisorReport() ?? report
+                }
+            }
+            if !isAlive(pid) {
+                var status: Int32 = 0
+                waitpid(pid, &status, WNOHANG)
+                if wanted { throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath) }
+                return nil
+            }
+            usleep(10_000)
+        }
+        throw SupervisorReloadError.timedOut(lab: lab, seconds: timeout)
+    }
+
+    /// Whether a process was started since `before` (nil: ever): a non-agent container that is
+    /// new or has a new pid. Only then is it worth waiting to see whether it dies at once.
+    static func startedSomething(before: SupervisorReport?, after: SupervisorReport) -> Bool {
+        var previous: [String: Int32] = [:]
+        for status in before?.containers ?? [] { previous["\(status.pod)/\(status.container)"] = status.pid }
+        return after.containers.contains { status in
+            !status.isAgent && status.pid != nil && previous["\(status.pod)/\(status.container)"] != status.pid
+        }
     }
 
     /// Stops the supervisor (it stops its containers), then ends any process still inside the

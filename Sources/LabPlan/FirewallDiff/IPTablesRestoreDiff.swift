@@ -1,0 +1,73 @@
+/// The `iptables-restore --noflush` input that turns one loaded ruleset into another, as
+/// kube-proxy's partial sync writes it: a declared chain (`:CHAIN - [0:0]`) is flushed and
+/// refilled, an undeclared one is left alone with its counters. So the input declares only the
+/// user chains whose rules changed (and writes their rules), flushes then deletes (`-X`) the
+/// chains that are gone, and edits the built-in chains' hook rules one by one (`-D`/`-A`),
+/// since declaring a built-in chain would not flush it.
+enum IPTablesRestoreDiff {
+    static func change(from old: String, to new: String) -> String {
+        let before = Ruleset(old), after = Ruleset(new)
+        var text = ""
+        for table in after.tableOrder + before.tableOrder.filter({ !after.tableOrder.contains($0) }) {
+            let was = before.tables[table] ?? Table(), now = after.tables[table] ?? Table()
+            let rewritten = now.declared.filter { !was.declared.contains($0) || was.rules[$0] != now.rules[$0] }
+            let gone = was.declared.filter { !now.declared.contains($0) }
+            var hookLines: [String] = []
+            for chain in was.builtinOrder + now.builtinOrder.filter({ !was.builtinOrder.contains($0) }) {
+                let oldRules = was.rules[chain] ?? [], newRules = now.rules[chain] ?? []
+                hookLines += oldRules.filter { !newRules.contains($0) }.map { "-D \(chain) \($0)" }
+                hookLines += newRules.filter { !oldRules.contains($0) }.map { "-A \(chain) \($0)" }
+            }
+            guard !rewritten.isEmpty || !gone.isEmpty || !hookLines.isEmpty else { continue }
+            var lines = ["*\(table)"]
+            lines += (rewritten + gone).map { ":\($0) - [0:0]" }
+            for chain in rewritten { lines += (now.rules[chain] ?? []).map { "-A \(chain) \($0)" } }
+            lines += hookLines
+            lines += gone.map { "-X \($0)" }
+            lines.append("COMMIT")
+            text += lines.joined(separator: "\n") + "\n"
+        }
+        return text
+    }
+
+    /// One table of an `iptables-restore` input: declared (user) chains in order, rules by
+    /// chain (the text after `-A CHAIN `), and the built-in chains that have rules.
+    struct Table {
+        var declared: [String] = []
+        var builtinOrder: [String] = []
+        var rules: [String: [String]] = [:]
+    }
+
+    struct Ruleset {
+        var tableOrder: [String] = []
+        var tables: [String: Table] = [:]
+
+        init(_ text: String) {
+            var current: String?
+            for line in text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
+                if line.hasPrefix("*") {
+                    let name = String(line.dropFirst())
+                    current = name
+                    if tables[name] == nil { tables[name] = Table(); tableOrder.append(name) }
+                } else if let table = current, line.hasPrefix(":") {
+                    let chain = String(line.dropFirst().split(separator: " ")[0])
+                    tables[table]?.declared.append(chain)
+                } else if let table = current, line.hasPrefix("-A ") {
+                    let rest = line.dropFirst(3)
+                    let chain = String(rest.prefix { $0 != " " })
+                    let rule = String(rest.dropFirst(chain.count + 1))
+                    if tables[table]?.rules[chain] == nil, tables[table]?.declared.contains(chain) == false {
+                        tables[table]?.builtinOrder.append(chain)
+                    }
+                    tables[table]?.rules[chain, default: []].append(rule)
+                }
+            }
+            // A chain declared after its first rule (kube-proxy's two buffers) is not built in.
+            for name in tableOrder {
+                guard var table = tables[name] else { continue }
+                table.builtinOrder.removeAll { table.declared.contains($0) }
+                tables[name] = table
+            }
+        }
+    }
+}

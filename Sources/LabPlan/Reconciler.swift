@@ -1,0 +1,188 @@
+import LabSpec
+
+/// The plan that turns a lab that is up (`old`) into what a changed file says (`new`), without
+/// rebuilding it: the difference of the two full plans, worked out per namespace.
+///
+/// - A namespace only in `old` is deleted (with everything in it); one only in `new` is
+///   created and built completely.
+/// - A namespace in both whose operations are the same is not touched at all: its links keep
+///   their ifindex, its processes and sockets live on.
+/// - A namespace in both whose operations differ ("changed") has what is gone removed
+///   (routes, neighbours, FDB entries, addresses, masters, links — in that order), then all
+///   of its new operations applied again; settings that are still there count as done
+///   (`Plan.incremental`). Setting them all again, not just the new ones, covers what the
+///   kernel removes by itself, e.g. routes through an address that was deleted.
+/// - A link is recreated only when the operation that creates it changed (a veth that moved
+///   to another node, a bridge with a new MTU); a veth whose other end's namespace is
+///   deleted goes with it and needs no removal of its own.
+/// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
+///   service lost are flushed from conntrack, as kube-proxy does.
+public enum Reconciler {
+    public static func plan(from old: Topology, to new: Topology) -> Plan {
+        let before = Planner.plan(old).operations
+        let after = Planner.plan(new).operations
+        let oldNamespaces = Set(old.namespaces), newNamespaces = Set(new.namespaces)
+        let added = newNamespaces.subtracting(oldNamespaces)
+        let removed = old.namespaces.filter { !newNamespaces.contains($0) }
+
+        let beforeByNamespace = grouped(before), afterByNamespace = grouped(after)
+        let changed = Set(newNamespaces.intersection(oldNamespaces).filter {
+            beforeByNamespace[$0, default: []] != afterByNamespace[$0, default: []]
+        })
+
+        // Links of the old plan that will not exist afterwards, by (namespace, name).
+        let surviving = Set(after.filter(\.createsLink))
+        var vanishing = Set<LinkKey>()
+        for operation in before where operation.createsLink {
+            let keys = operation.createdLinks
+            if !surviving.contains(operation) || keys.contains(where: { !newNamespaces.contains($0.namespace) }) {
+                vanishing.formUnion(keys)
+            }
+        }
+
+        var operations: [KernelOperation] = removed.map { .deleteNamespace($0) }
+        operations += removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
+
+        // Additions, in the new plan's order (which is the kernel's dependency order).
+        let survivingInKept = Set(before.filter { $0.createsLink && surviving.contains($0) && $0.createdLinks.allSatisfy { newNamespaces.contains($0.namespace) } })
+        for operation in after {
+            switch operation {
+            case .createNamespace(let name):
+                if added.contains(name) { operations.append(operation) }
+            case .loadFirewall:
+                continue
+            default:
+                if operation.createsLink {
+                    if !survivingInKept.contains(operation) { operations.append(operation) }
+                } else if operation.owners.contains(where: { added.contains($0) || changed.contains($0) }) {
+                    operations.append(operation)
+                }
+            }
+        }
+
+        operations += FirewallDiff.operations(before: before, after: after, added: added)
+        operations += conntrackFlushes(old: old, new: new)
+        return Plan(lab: new.lab, operations: operations, incremental: true)
+    }
+
+    /// Operations by the namespaces they touch (a veth touches both of its namespaces).
+    static func grouped(_ operations: [KernelOperation]) -> [String: [KernelOperation]] {
+        var result: [String: [KernelOperation]] = [:]
+        for operation in operations where !operation.isFirewallLoad {
+            for owner in operation.owners { result[owner, default: []].append(operation) }
+        }
+        return result
+    }
+
+    /// What the old plan made in changed namespaces that the new plan does not make, taken
+    /// back in reverse dependency order. Nothing is removed that goes anyway with its link or
+    /// namespace.
+    static func removals(in before: [KernelOperation], remaining: Set<KernelOperation>, changed: Set<String>,
+                         vanishing: Set<LinkKey>, kept: Set<String>) -> [KernelOperation] {
+        var byRank: [[KernelOperation]] = Array(repeating: [], count: 5)
+        var seen = Set<KernelOperation>()
+        for operation in before.reversed() where operation.owners.contains(where: changed.contains) {
+            guard !remaining.contains(operation) || operation.createsLink, seen.insert(operation).inserted else { continue }
+            if let (rank, inverse) = inverse(of: operation, vanishing: vanishing, kept: kept) {
+                byRank[rank].append(inverse)
+            }
+        }
+        return byRank.flatMap { $0 }
+    }
+
+    /// The removal of `operation` and its rank (routes first, links last), or nil when it
+    /// needs none: it still exists in the new plan, it goes with its link or namespace, or it
+    /// is a setting that only matters while its link exists.
+    static func inverse(of operation: KernelOperation, vanishing: Set<LinkKey>, kept: Set<String>) -> (Int, KernelOperation)? {
+        func gone(_ namespace: String, _ link: String) -> Bool { vanishing.contains(LinkKey(namespace: namespace, name: link)) }
+        switch operation {
+        case .addRoute(let namespace, let destination, let gateway, let device, _):
+            if let device, gone(namespace, device) { return nil }
+            return (0, .deleteRoute(namespace: namespace, destination: destination, gateway: gateway, device: device))
+        case .addNeighbor(let namespace, let link, let address, _):
+            return gone(namespace, link) ? nil : (1, .deleteNeighbor(namespace: namespace, link: link, address: address))
+        case .addForwardingEntry(let namespace, let link, let mac, let destination):
+            return gone(namespace, link) ? nil : (1, .deleteForwardingEntry(namespace: namespace, link: link, mac: mac, destination: destination))
+        case .addAddress(let namespace, let link, let address, let prefixLength):
+            return gone(namespace, link) ? nil : (2, .deleteAddress(namespace: namespace, link: link, address: address, prefixLength: prefixLength))
+        case .setMaster(let namespace, let link, let master):
+            return gone(namespace, link) || gone(namespace, master) ? nil : (3, .clearMaster(namespace: namespace, link: link))
+        case .addBridge(let namespace, let name, _, _), .addVxlan(let namespace, let name, _, _, _, _, _, _):
+            return gone(namespace, name) && kept.contains(namespace) ? (4, .deleteLink(namespace: namespace, name: name)) : nil
+        case .addVeth(let pair):
+            // Deleting one end deletes both; if either namespace goes, the pair goes with it.
+            guard gone(pair.namespace, pair.name), kept.contains(pair.namespace), kept.contains(pair.peerNamespace) else { return nil }
+            return (4, .deleteLink(namespace: pair.namespace, name: pair.name))
+        default:
+            return nil
+        }
+    }
+
+    /// kube-proxy's conntrack cleanup after a sync, for UDP service ports on every node that
+    /// stays: flows DNATed to an endpoint the port lost, and flows to a ClusterIP whose port
+    /// had no endpoints (answered by REJECT) or no longer exists.
+    static func conntrackFlushes(old: Topology, new: Topology) -> [KernelOperation] {
+        var operations: [KernelOperation] = []
+        for node in new.nodes where old.node(named: node.name)?.namespace == node.namespace {
+            let before = Dictionary(ProxiedServicePort.all(in: old, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let after = Dictionary(ProxiedServicePort.all(in: new, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for (name, port) in before.sorted(by: { $0.key < $1.key }) where name.protocol.uppercased() == "UDP" {
+                let filter = { (destination: IPv4Address?, port: Int?, endpoint: IPv4Address?) in
+                    KernelOperation.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+                        protocol: "udp", originalDestination: destination, originalDestinationPort: port, natDestination: endpoint))
+                }
+                guard let now = after[name], now.clusterIP == port.clusterIP else {
+                    operations.append(filter(port.clusterIP, nil, nil))
+                    continue
+                }
+                if !port.hasEndpoints, now.hasEndpoints {
+                    operations.append(filter(port.clusterIP, nil, nil))
+                    continue
+                }
+                let remaining = Set(now.endpoints.map(\.ip))
+                for endpoint in port.endpoints where !remaining.contains(endpoint.ip) {
+                    operations.append(filter(port.clusterIP, nil, endpoint.ip))
+                    if let nodePort = port.nodePort { operations.append(filter(nil, nodePort, endpoint.ip)) }
+                }
+            }
+        }
+        return operations
+    }
+}
+
+/// A link by where it lives and its name.
+struct LinkKey: Hashable {
+    var namespace: String
+    var name: String
+}
+
+extension KernelOperation {
+    /// The namespaces whose contents the operation changes (both ends for a veth).
+    var owners: [String] {
+        if case .addVeth(let pair) = self { return [pair.namespace, pair.peerNamespace] }
+        return [namespace]
+    }
+
+    var createsLink: Bool {
+        switch self {
+        case .addBridge, .addVeth, .addVxlan: return true
+        default: return false
+        }
+    }
+
+    var createdLinks: [LinkKey] {
+        switch self {
+        case .addBridge(let namespace, let name, _, _), .addVxlan(let namespace, let name, _, _, _, _, _, _):
+            return [LinkKey(namespace: namespace, name: name)]
+        case .addVeth(let pair):
+            return [LinkKey(namespace: pair.namespace, name: pair.name), LinkKey(namespace: pair.peerNamespace, name: pair.peerName)]
+        default:
+            return []
+        }
+    }
+
+    var isFirewallLoad: Bool {
+        if case .loadFirewall = self { return true }
+        return false
+    }
+}

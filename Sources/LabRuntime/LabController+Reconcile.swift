@@ -1,0 +1,69 @@
+import Foundation
+import LabKernel
+import LabPlan
+
+extension LabController {
+    /// `lab up` of a changed file on a lab that is up: applies only the difference
+    /// (`Reconciler`), so untouched pods keep their interfaces, addresses and processes.
+    ///
+    /// 1. The applied file is removed first: until the new one is written at the end, the lab
+    ///    counts as half-built, so a crash in between makes the next `up` rebuild it.
+    /// 2. Containers of pods that go away are stopped before their namespaces are deleted (a
+    ///    process or an agent socket inside a namespace would keep it alive).
+    /// 3. The kernel difference, with existing settings of changed namespaces counting as done.
+    /// 4. The new topology is saved and the supervisor converges on it: new containers start,
+    ///    changed ones restart, unchanged ones keep their pids.
+    ///
+    /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
+    /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
+    static func reconcile(from running: Topology, to prepared: Prepared, state: LabState, started: DispatchTime) throws -> UpResult {
+        let target = prepared.topology
+        let plan = prepared.topology == running
+            ? Plan(lab: target.lab, operations: [], incremental: true)
+            : Reconciler.plan(from: running, to: target)
+
+        // 1.
+        unlink(state.appliedFilePath)
+
+        // 2.
+        let supervised = SupervisorProcess.running(lab: state.lab, state: state) != nil
+        let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.namespace != $0.namespace }.map(\.name))
+        if supervised, !leaving.isEmpty {
+            var interim = running
+            interim.pods.removeAll { leaving.contains($0.name) }
+            try state.saveTopology(interim)
+            _ = try SupervisorProcess.reload(lab: state.lab, state: state)
+        }
+
+        // 3.
+        let applier = Applier(journal: state.journal(), rulesDirectory: state.rulesDirectory)
+        applier.toleratesExisting = true
+        do {
+            try applier.apply(plan)
+            applier.close()
+        } catch let error as Interruption.Interrupted {
+            applier.close()
+            _ = try? Teardown.remove(namespaces: applier.created)
+            throw error
+        } catch {
+            applier.close()
+            throw error
+        }
+
+        // 4.
+        try state.saveTopology(target)
+        var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
+                              seconds: 0, timings: applier.timings, warnings: prepared.warnings)
+        result.changedInPlace = true
+        if hasContainers(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
+            let began = DispatchTime.now()
+            let report = try SupervisorProcess.reload(lab: state.lab, state: state)
+            result.timings.add("containers", since: began, count: report?.containers.count ?? 0)
+            result.containerCount = report?.containers.count ?? 0
+            result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
+        }
+        try state.saveAppliedFile(prepared.text)
+        result.seconds = elapsed(since: started)
+        return result
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Glibc
+import LabKernel
+import LabSpec
+import Testing
+
+/// Batched changes against the kernel: they build what one request at a time builds, and a
+/// failure in the middle of a batch names its own request.
+@Suite(.enabled(if: isRoot, "needs root")) struct RouteBatchTests {
+    /// A node with `cni0` and two pods wired the CNI way, by `build`, seen through `ip`
+    /// (interface indexes dropped: they differ between two builds).
+    static func wiredNode(_ build: (_ node: NetworkNamespace, _ pods: [NetworkNamespace]) throws -> Void) throws -> [String] {
+        try withTestNamespaces("node", "pod1", "pod2") { namespaces in
+            try build(namespaces[0], Array(namespaces[1...]))
+            var view: [String] = []
+            for (index, namespace) in namespaces.enumerated() {
+                // Links: what a plan decides (bridge timers and ids change by the second).
+                for line in try run(["ip", "-n", namespace.name, "-d", "-o", "link", "show"]).output.split(separator: "\n") {
+                    let words = line.split(separator: " ").map(String.init)
+                    var summary = "\(index): \(words.count > 1 ? words[1].replacingOccurrences(of: #"@if\d+"#, with: "@peer", options: .regularExpression) : "")"
+                    for (position, word) in words.enumerated()
+                    where ["mtu", "master", "state", "link/ether", "hairpin", "veth", "bridge"].contains(word) && position + 1 < words.count {
+                        summary += " \(word) \(words[position + 1])"
+                    }
+                    view.append(summary)
+                }
+                for arguments in [["-4", "-o", "addr", "show"], ["route", "show"]] {
+                    view += try run(["ip", "-n", namespace.name] + arguments).output.split(separator: "\n").map {
+                        "\(index): " + String($0).replacingOccurrences(of: #"^\d+: "#, with: "", options: .regularExpression)
+                            .replacingOccurrences(of: #"\s+valid_lft.*$"#, with: "", options: .regularExpression)
+                    }
+                }
+            }
+            return view
+        }
+    }
+
+    static let podMAC: [UInt8] = [0x02, 0x42, 0, 0, 0, 0x10]
+
+    @Test func aBatchBuildsWhatOneRequestAtATimeBuilds() throws {
+        let one = try Self.wiredNode { node, pods in
+            let socket = try RouteSocket(in: node)
+            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
+            try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            try socket.setUp(link: "cni0")
+            for (number, pod) in pods.enumerated() {
+                let veth = "vethbatch\(number)"
+                try socket.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
+                try socket.setMaster(link: veth, master: "cni0")
+                try socket.setHairpin(link: veth, on: true)
+                try socket.setUp(link: veth)
+                let podSocket = try RouteSocket(in: pod)
+                try podSocket.setUp(link: "lo")
+                try podSocket.addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24)
+                try podSocket.setUp(link: "eth0")
+                try podSocket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
+                                       device: "eth0", onlink: false)
+            }
+        }
+        let batched = try Self.wiredNode { node, pods in
+            let batch = RouteBatch(socket: try RouteSocket(in: node))
+            try batch.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
+            // Looks cni0 up: the queued bridge is sent first.
+            try batch.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            try batch.setUp(link: "cni0")
+            for (number, pod) in pods.enumerated() {
+                let veth = "vethbatch\(number)"
+                try batch.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
+                try batch.setMaster(link: veth, master: "cni0")
+                try batch.setHairpin(link: veth, on: true)
+                try batch.setUp(link: veth)
+            }
+            #expect(batch.pendingCount == 10, "cni0's address and up and both pods' node side, in one datagram")
+            // The pods address the peers the node's batch creates: it must be sent first.
+            try batch.flush()
+            for (number, pod) in pods.enumerated() {
+                let podBatch = RouteBatch(socket: try RouteSocket(in: pod))
+                try podBatch.setUp(link: "lo")
+                try podBatch.addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24)
+                try podBatch.setUp(link: "eth0")
+                try podBatch.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
+                                      device: "eth0", onlink: false)
+                try podBatch.flush()
+                #expect(podBatch.pendingCount == 0)
+            }
+        }
+        #expect(one.count > 10)
+        #expect(batched == one)
+    }
+
+    @Test func aFailureInTheMiddleOfABatchNamesItsRequestAndTheRestIsStillApplied() throws {
+        try withTestNamespaces("node") { namespaces in
+            let node = namespaces[0]
+            let batch = RouteBatch(socket: try RouteSocket(in: node))
+            try batch.addBridge(name: "br-first", mtu: nil, mac: nil)
+            try batch.setUp(link: "no-such-link")
+            try batch.addBridge(name: "br-first", mtu: nil, mac: nil)
+            try batch.addBridge(name: "br-last", mtu: nil, mac: nil)
+            #expect(batch.pendingCount == 4)
+            do {
+                try batch.flush()
+                Issue.record("a batch with a missing link succeeded")
+            } catch let error as KernelError {
+                // The earliest failure, not the EEXIST of the second br-first after it.
+                #expect(error.operation == "set link up")
+                #expect(error.object == "\"no-such-link\"")
+                #expect(error.namespace == node.name)
+                #expect(error.errno == ENODEV)
+            }
+            #expect(batch.pendingCount == 0)
+            // The kernel went on after the failure, as netlink does.
+            let links = try ip(in: node, "-o", "link", "show")
+            #expect(links.contains("br-first") && links.contains("br-last"))
+            // The socket is in step afterwards: the next exchange reads its own answer.
+            try batch.setUp(link: "br-last")
+            try batch.flush()
+            #expect(try RouteSocket(in: node).links().first { $0.name == "br-last" }?.isUp == true)
+        }
+    }
+
+    @Test func aFailedLastRequestIsReportedToo() throws {
+        try withTestNamespaces("node") { namespaces in
+            let batch = RouteBatch(socket: try RouteSocket(in: namespaces[0]))
+            try batch.addBridge(name: "br-a", mtu: nil, mac: nil)
+            try batch.addBridge(name: "br-a", mtu: nil, mac: nil)
+            #expect(throws: KernelError(operation: "add bridge", object: "\"br-a\"", namespace: namespaces[0].name, errno: EEXIST,
+                                        kernelMessage: nil)) {
+                do { try batch.flush() } catch var error as KernelError {
+                    error.kernelMessage = nil  // the kernel's words vary between versions
+                    throw error
+                }
+            }
+        }
+    }
+
+    @Test func aFullBatchIsSentOnItsOwn() throws {
+        try withTestNamespaces("node") { namespaces in
+            let batch = RouteBatch(socket: try RouteSocket(in: namespaces[0]))
+            try batch.addBridge(name: "br-many", mtu: nil, mac: nil)
+            for _ in 0..<150 { try batch.setUp(link: "br-many") }
+            #expect(batch.pendingCount < 64)
+            try batch.flush()
+            #expect(try ip(in: namespaces[0], "link", "show", "br-many").contains("UP"))
+        }
+    }
+}
