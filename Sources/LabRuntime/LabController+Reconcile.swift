@@ -22,6 +22,8 @@ extension LabController {
             ? Plan(lab: target.lab, operations: [], incremental: true)
             : Reconciler.plan(from: running, to: target)
 
+        try Privileges.checkTools(for: plan)
+
         // 1.
         unlink(state.appliedFilePath)
 

@@ -68,5 +68,10 @@ extension Privileges {
                 throw EnvironmentError.missingTool(tool, package: loader == .nft ? "nftables" : "iptables")
             }
         }
+        // A change that forgets UDP flows runs conntrack(8).
+        let flushes = plan.operations.contains { if case .flushConntrack = $0 { return true } else { return false } }
+        if flushes, ContainerLauncher.resolve("conntrack") == nil {
+            throw EnvironmentError.missingTool("conntrack", package: "conntrack")
+        }
     }
 }

@@ -242,3 +242,47 @@ struct ReconcileTests {
         }
     }
 }
+
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct OverlayReconcileTests {
+    /// flannel's per-remote-node entries follow the nodes: a node added to a vxlan lab is
+    /// written into every other node (neighbour, FDB entry, onlink route), a removed one is
+    /// taken out of them, and the nodes that stay keep their `flannel.1`.
+    @Test func nodesComeAndGoInAnOverlayLab() throws {
+        let name = uniqueLabName("rec-vx")
+        func file(_ nodes: [String]) -> String {
+            """
+            name: \(name)
+            cluster: {network: vxlan}
+            nodes: [\(nodes.map { "{name: \($0)}" }.joined(separator: ", "))]
+            pods:
+            \(nodes.map { "  - {name: p-\($0), node: \($0)}" }.joined(separator: "\n"))
+            """
+        }
+        try withLab(file(["n1", "n2"]), name: name) { _ in
+            let n1 = "lab.\(name).node.n1"
+            let vtep = try linkIdentity(n1, "flannel.1")
+            let n2IP = try run(["ip", "-n", "lab.\(name).node.n2", "-o", "-4", "addr", "show", "eth0"]).stdout
+                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            #expect(try run(["bridge", "-n", n1, "fdb", "show", "dev", "flannel.1"]).stdout.contains("dst \(n2IP)"))
+
+            let three = try writeLabFile(file(["n1", "n2", "n3"]), name: "\(name)-3")
+            defer { try? FileManager.default.removeItem(atPath: three) }
+            #expect(try lab("up", three).stdout.contains("changed in place"))
+            let p3 = try run(["ip", "-n", "lab.\(name).pod.p-n3", "-o", "-4", "addr", "show", "eth0"]).stdout
+                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            #expect(try ping(from: "lab.\(name).pod.p-n1", to: p3), "n1's pod reaches the new node's pod through the overlay")
+            #expect(try linkIdentity(n1, "flannel.1") == vtep, "n1 keeps its VXLAN device")
+
+            let without2 = try writeLabFile(file(["n1", "n3"]), name: "\(name)-13")
+            defer { try? FileManager.default.removeItem(atPath: without2) }
+            let up = try lab("up", without2)
+            #expect(up.stdout.contains("changed in place"), "\(up.stdout)\(up.stderr)")
+            let fdb = try run(["bridge", "-n", n1, "fdb", "show", "dev", "flannel.1"]).stdout
+            #expect(!fdb.contains("dst \(n2IP)"), "the removed node's FDB entry is gone: \(fdb)")
+            #expect(!(try run(["ip", "-n", n1, "route", "show"]).stdout.contains("10.244.2.0/24")), "and its route")
+            #expect(!(try run(["ip", "-n", n1, "neigh", "show", "dev", "flannel.1"]).stdout.contains("10.244.2.0")), "and its neighbour")
+            #expect(try ping(from: "lab.\(name).pod.p-n1", to: p3))
+        }
+    }
+}
