@@ -286,3 +286,67 @@ struct OverlayReconcileTests {
         }
     }
 }
+
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct FirewallReconcileTests {
+    func lab(_ name: String, proxy: String, services: Bool) -> String {
+        """
+        name: \(name)
+        cluster: {proxy: \(proxy)}
+        nodes: [{name: n1}]
+        pods:
+          - {name: web, node: n1, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
+          - {name: client, node: n1}
+        \(services ? "services: [{name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}]" : "")
+        """
+    }
+
+    func iptablesKubeRules(_ namespace: String) throws -> [String] {
+        try run(["ip", "netns", "exec", namespace, "iptables-save"]).stdout.split(separator: "\n")
+            .filter { $0.contains("KUBE-") }.map(String.init)
+    }
+
+    func nftTables(_ namespace: String) throws -> String {
+        try run(["ip", "netns", "exec", namespace, "nft", "list", "tables"]).stdout
+    }
+
+    /// Switching `cluster.proxy` takes the old mode's rules out completely (hook rules
+    /// deleted one by one, chains flushed and deleted) and loads the new mode's whole; removing
+    /// the last service removes every rule.
+    @Test func proxyModeSwitchesAndTheLastServiceGoesAway() throws {
+        let name = uniqueLabName("rec-fw")
+        let node = "lab.\(name).node.n1", client = "lab.\(name).pod.client"
+        try withLab(lab(name, proxy: "iptables", services: true), name: name) { _ in
+            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            #expect(try !iptablesKubeRules(node).isEmpty)
+
+            let nft = try writeLabFile(lab(name, proxy: "nftables", services: true), name: "\(name)-nft")
+            defer { try? FileManager.default.removeItem(atPath: nft) }
+            let switched = try self.runLab("up", nft)
+            #expect(switched.stdout.contains("changed in place"), "\(switched.stdout)\(switched.stderr)")
+            #expect(try iptablesKubeRules(node).isEmpty, "no iptables rule of kube-proxy is left")
+            #expect(try nftTables(node).contains("table ip kube-proxy"))
+            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+
+            let none = try writeLabFile(lab(name, proxy: "nftables", services: false), name: "\(name)-none")
+            defer { try? FileManager.default.removeItem(atPath: none) }
+            #expect(try self.runLab("up", none).stdout.contains("changed in place"))
+            #expect(try !nftTables(node).contains("kube-proxy"), "the table is gone with the last service")
+            #expect(try !curl(client, "http://10.96.0.10/hostname").succeeded)
+
+            let back = try writeLabFile(lab(name, proxy: "iptables", services: true), name: "\(name)-back")
+            defer { try? FileManager.default.removeItem(atPath: back) }
+            #expect(try self.runLab("up", back).stdout.contains("changed in place"))
+            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            let iptablesOnly = try writeLabFile(lab(name, proxy: "iptables", services: false), name: "\(name)-ipt-none")
+            defer { try? FileManager.default.removeItem(atPath: iptablesOnly) }
+            #expect(try self.runLab("up", iptablesOnly).stdout.contains("changed in place"))
+            let left = try iptablesKubeRules(node)
+            #expect(left.isEmpty, "hooks and chains removed: \(left)")
+        }
+    }
+
+    func runLab(_ arguments: String...) throws -> CommandResult {
+        try run([labBinary] + arguments)
+    }
+}
