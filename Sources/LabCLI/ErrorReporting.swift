@@ -7,11 +7,17 @@ import LabSpec
 /// Maps every failure to DESIGN §7's exit codes after printing it to stderr in the one format
 /// users learn: `lab: <what went wrong>` (lab file errors print as `file:line:column: …`).
 enum ErrorReporting {
+    /// How many lab file errors are printed before the rest are only counted.
+    static let maximumErrorsShown = 50
+
     static func run(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as LabFileErrors {
-            for item in error.errors { printError(item.description) }
+            // A generated file can have thousands; the first ones say what is wrong.
+            for item in error.errors.prefix(maximumErrorsShown) { printError(item.description) }
+            let hidden = error.errors.count - maximumErrorsShown
+            if hidden > 0 { printError("lab: … and \(hidden) more error\(hidden == 1 ? "" : "s") not shown") }
             printError("lab: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in the lab file; nothing was changed")
             throw ExitCode(2)
         } catch let error as EnvironmentError {

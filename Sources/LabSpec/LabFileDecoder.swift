@@ -54,6 +54,9 @@ struct LabFileDecoder {
         }
         if let node = top["hosts"] { lab.hosts = elements(node, at: "hosts", of: "hosts", keys: Self.hostKeys, host) }
         if let node = top["probes"] { lab.probes = elements(node, at: "probes", of: "probes", keys: Self.probeKeys, probe) }
+        // A misspelt section (`node:` for `nodes:`) was reported once, as an unknown key; what
+        // is missing because of it (no nodes, pods naming unknown nodes) would only repeat it.
+        for key in top.suggested where top[key] == nil { reader.markFailed(key) }
         lab.sourceMap = reader.diagnostics.sourceMap
         return DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)
     }

@@ -63,6 +63,20 @@ import Testing
         #expect(down.status == 3)
     }
 
+    /// A generated file with hundreds of mistakes prints the first 50 and counts the rest.
+    @Test func thousandsOfErrorsArePrintedAsTheFirstFiftyAndACount() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueLabName("many")).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let pods = (0..<300).map { "  - {name: p\($0), node: n9}" }.joined(separator: "\n")
+        try "name: many\nnodes: [{name: n1}]\npods:\n\(pods)\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try lab("validate", file.path)
+        #expect(result.status == 2)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 52, "\(lines.count) lines")
+        #expect(lines[50] == "lab: … and 250 more errors not shown")
+        #expect(lines[51] == "lab: 300 errors in the lab file; nothing was changed")
+    }
+
     @Test func badUsageExits64() throws {
         #expect(try lab("up", "--no-such-flag").status == 64)
         #expect(try lab("exec", "pod-a").status == 64)

@@ -9,6 +9,12 @@ import Testing
         #expect(error?.description == "lab.yaml:4:1: servises: unknown key \"servises\"; did you mean \"services\"?")
     }
 
+    /// A misspelt `nodes:` is one mistake: not also "a lab needs a node" and "unknown node".
+    @Test func aMisspeltSectionIsReportedOnceNotAsWhatIsMissingBecauseOfIt() {
+        let errors = Lab.errors("name: demo\nnode:\n  - {name: n1}\npods: [{name: p, node: n1}]\n")
+        #expect(errors.map(\.description) == ["lab.yaml:2:1: node: unknown key \"node\"; did you mean \"nodes\"?"])
+    }
+
     @Test func unknownKeyWithTheWrongCaseSuggestsTheRightCase() {
         let error = Lab.error(Lab.minimal + "cluster:\n  podCidr: 10.244.0.0/16\n")
         #expect(error?.description == "lab.yaml:5:3: cluster.podCidr: unknown key \"podCidr\"; did you mean \"podCIDR\"?")
