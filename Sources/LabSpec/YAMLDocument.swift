@@ -71,6 +71,12 @@ struct YAMLDocument {
         }
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _):
+            if character(at: mark, in: text) == "\t" {
+                return located(mark, "a tab cannot indent YAML; use spaces here")
+            }
+            if problem.contains("max_nest_level") || problem.lowercased().contains("nesting level") {
+                return located(mark, "the file nests too deep here for a lab file (libyaml's limit); a lab file needs only a few levels")
+            }
             return located(mark, explained(problem, context))
         case let .composer(context, problem, mark, _):
             if problem == "but found another document" {
@@ -90,5 +96,14 @@ struct YAMLDocument {
             return LabFileError(file: file, position: SourcePosition(line: 1, column: 1), path: "",
                                 message: "cannot read the file as YAML: \(error)")
         }
+    }
+
+    /// The character at a 1-based line and column of `text` (columns count Unicode scalars).
+    private static func character(at mark: Mark, in text: String) -> Unicode.Scalar? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        let scalars = Array(lines[mark.line - 1].unicodeScalars)
+        guard mark.column >= 1, mark.column <= scalars.count else { return nil }
+        return scalars[mark.column - 1]
     }
 }
