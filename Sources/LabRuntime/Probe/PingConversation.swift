@@ -16,6 +16,8 @@ final class PingConversation: ProbeConversation {
     private let token: UInt64
     private var started = ProbeInstant(nanoseconds: 0)
     private var sentAt: [ProbeInstant] = []
+    /// The same sends on the wall clock, the clock of the kernel's receive timestamps.
+    private var sentAtWall: [ProbeInstant] = []
     private var rtts: [Double?] = []
     private var nextSend = ProbeInstant(nanoseconds: 0)
     /// The error the socket reported (an ICMP unreachable, a local route error), if any.
@@ -57,6 +59,9 @@ final class PingConversation: ProbeConversation {
     private func sendEcho(_ now: ProbeInstant) -> ProbeStep? {
         let sequence = UInt16(truncatingIfNeeded: sentAt.count + 1)
         let packet = ICMPEcho.request(identifier: identifier, sequence: sequence, token: token)
+        // The clocks are read before the send, as ping reads them: on loopback the reply is
+        // already queued (and stamped) when send returns.
+        let sendingAt = ProbeInstant.now(), sendingAtWall = ProbeInstant.wallClock()
         let sent = ProbeSocket.send(fd, packet[...])
         // A full queue (EAGAIN, ENOBUFS) is a lost echo, as for ping; anything else (no
         // route, EPERM from a firewall rule) is the answer.
@@ -65,9 +70,10 @@ final class PingConversation: ProbeConversation {
             failure = code
             return finish(now)
         }
-        // The clock read at the send itself, not the loop's: with many probes in one loop
+        // The clocks read at the send itself, not the loop's: with many probes in one loop
         // iteration, the loop's time can be milliseconds old and would inflate every RTT.
-        sentAt.append(ProbeInstant.now())
+        sentAt.append(sendingAt)
+        sentAtWall.append(sendingAtWall)
         rtts.append(nil)
         nextSend = now.advanced(by: interval)
         return nil
@@ -76,7 +82,7 @@ final class PingConversation: ProbeConversation {
     /// Reads every queued reply; a step only if the socket reported an error.
     private func receive(_ now: ProbeInstant) -> ProbeStep? {
         while true {
-            let count = ProbeSocket.receive(fd, into: &buffer)
+            let (count, received) = ProbeSocket.receiveStamped(fd, into: &buffer)
             if count < 0 {
                 let code = Int32(-count)
                 if code == EAGAIN || code == EWOULDBLOCK { return nil }
@@ -90,7 +96,10 @@ final class PingConversation: ProbeConversation {
             let index = Int(reply.sequence) - 1
             guard sentAt.indices.contains(index), rtts[index] == nil,
                   now < sentAt[index].advanced(by: timeout) else { continue }
-            rtts[index] = ProbeInstant.now().milliseconds(since: sentAt[index])
+            // The kernel's receive stamp, so the time the reply waited for this loop does not
+            // count; the clock now if the stamp is missing.
+            let arrival = received ?? ProbeInstant.wallClock()
+            rtts[index] = max(0, arrival.milliseconds(since: sentAtWall[index]))
         }
     }
 

@@ -12,6 +12,21 @@ struct ProbeInstant: Comparable, Sendable {
         return ProbeInstant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
     }
 
+    /// The wall clock (`CLOCK_REALTIME`): the clock of the kernel's receive timestamps
+    /// (`SO_TIMESTAMPNS`), for round trips measured against them. Only differences of two
+    /// such instants taken milliseconds apart are meaningful.
+    static func wallClock() -> ProbeInstant {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return ProbeInstant(time)
+    }
+
+    init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    init(_ time: timespec) {
+        nanoseconds = Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
     func advanced(by nanoseconds: Int64) -> ProbeInstant {
         ProbeInstant(nanoseconds: self.nanoseconds + nanoseconds)
     }

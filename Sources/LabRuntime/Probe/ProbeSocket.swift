@@ -51,6 +51,16 @@ enum ProbeSocket {
                 close(fd)
                 return .failed(errno: code, step: "set ICMP_FILTER")
             }
+            // The kernel stamps each reply as it arrives, so a round trip does not include
+            // the time the reply waited for our event loop (as ping measures it). When no
+            // socket on the host had timestamps on, the kernel switches them on a moment later
+            // (a work item); replies before that are stamped when read, as without the option.
+            var on: Int32 = 1
+            if setsockopt(fd, SOL_SOCKET, timestampOption, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+                let code = errno
+                close(fd)
+                return .failed(errno: code, step: "set SO_TIMESTAMPNS")
+            }
         }
         return .socket(fd)
     }
@@ -94,5 +104,58 @@ enum ProbeSocket {
             if count >= 0 { return count }
             if errno != EINTR { return -Int(errno) }
         }
+    }
+
+    /// `SO_TIMESTAMPNS` (asm-generic/socket.h; also the control message type
+    /// `SCM_TIMESTAMPNS`): a `timespec` of `CLOCK_REALTIME` with every datagram.
+    static let timestampOption: Int32 = 35
+
+    /// `recvmsg(2)` into `buffer`: the number of bytes (or the negated errno, EINTR retried)
+    /// and the kernel's receive time when the socket has `SO_TIMESTAMPNS` on.
+    static func receiveStamped(_ fd: Int32, into buffer: inout [UInt8]) -> (count: Int, received: ProbeInstant?) {
+        // cmsghdr (len: size_t, level: int, type: int) + a timespec, with room to spare.
+        var control = [UInt8](repeating: 0, count: 64)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { data in
+                control.withUnsafeMutableBytes { controlBytes in
+                    var vector = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                    return withUnsafeMutablePointer(to: &vector) { vectorPointer in
+                        var message = msghdr()
+                        message.msg_iov = vectorPointer
+                        message.msg_iovlen = 1
+                        message.msg_control = controlBytes.baseAddress
+                        message.msg_controllen = controlBytes.count
+                        let count = recvmsg(fd, &message, Int32(MSG_DONTWAIT))
+                        return count >= 0 ? (count, message.msg_controllen) : (count, 0)
+                    }
+                }
+            }
+            if count.0 < 0 {
+                if errno == EINTR { continue }
+                return (-Int(errno), nil)
+            }
+            return (count.0, timestamp(in: control.prefix(count.1)))
+        }
+    }
+
+    /// The `SCM_TIMESTAMPNS` control message among `control`'s, walked by hand: the CMSG_*
+    /// macros are not visible to Swift.
+    static func timestamp(in control: ArraySlice<UInt8>) -> ProbeInstant? {
+        let bytes = Array(control)
+        let headerSize = MemoryLayout<Int>.size + 2 * MemoryLayout<Int32>.size
+        let align = MemoryLayout<Int>.size
+        var offset = 0
+        while offset + headerSize <= bytes.count {
+            let length = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int.self) }
+            let level = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + align, as: Int32.self) }
+            let type = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + align + 4, as: Int32.self) }
+            guard length >= headerSize, offset + length <= bytes.count else { return nil }
+            if level == SOL_SOCKET, type == timestampOption, length >= headerSize + MemoryLayout<timespec>.size {
+                let time = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + headerSize, as: timespec.self) }
+                return ProbeInstant(time)
+            }
+            offset += (length + align - 1) / align * align
+        }
+        return nil
     }
 }
