@@ -39,12 +39,24 @@ public enum Reconciler {
                 vanishing.formUnion(keys)
             }
         }
+        // A VXLAN device dies with its lower device (the node's eth0).
+        for case .addVxlan(let namespace, let name, _, _, _, let device, _, _) in before
+        where vanishing.contains(LinkKey(namespace: namespace, name: device)) {
+            vanishing.insert(LinkKey(namespace: namespace, name: name))
+        }
 
-        var operations: [KernelOperation] = removed.map { .deleteNamespace($0) }
-        operations += removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
+        // Removals first, then the namespaces that go. A veth whose other end is in a
+        // namespace being deleted is deleted explicitly from the end that stays: the kernel
+        // tears a deleted namespace down later (and never while a process is inside), so its
+        // veths could still hold their names when the additions reuse them.
+        var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
+        operations += removed.map { .deleteNamespace($0) }
 
         // Additions, in the new plan's order (which is the kernel's dependency order).
-        let survivingInKept = Set(before.filter { $0.createsLink && surviving.contains($0) && $0.createdLinks.allSatisfy { newNamespaces.contains($0.namespace) } })
+        let survivingInKept = Set(before.filter { operation in
+            operation.createsLink && surviving.contains(operation)
+                && operation.createdLinks.allSatisfy { newNamespaces.contains($0.namespace) && !vanishing.contains($0) }
+        })
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -107,42 +119,52 @@ public enum Reconciler {
             return gone(namespace, link) ? nil : (2, .deleteAddress(namespace: namespace, link: link, address: address, prefixLength: prefixLength))
         case .setMaster(let namespace, let link, let master):
             return gone(namespace, link) || gone(namespace, master) ? nil : (3, .clearMaster(namespace: namespace, link: link))
-        case .addBridge(let namespace, let name, _, _), .addVxlan(let namespace, let name, _, _, _, _, _, _):
+        case .addBridge(let namespace, let name, _, _):
             return gone(namespace, name) && kept.contains(namespace) ? (4, .deleteLink(namespace: namespace, name: name)) : nil
+        case .addVxlan(let namespace, let name, _, _, _, let device, _, _):
+            // It goes by itself with its lower device.
+            guard gone(namespace, name), kept.contains(namespace), !gone(namespace, device) else { return nil }
+            return (4, .deleteLink(namespace: namespace, name: name))
         case .addVeth(let pair):
-            // Deleting one end deletes both; if either namespace goes, the pair goes with it.
-            guard gone(pair.namespace, pair.name), kept.contains(pair.namespace), kept.contains(pair.peerNamespace) else { return nil }
-            return (4, .deleteLink(namespace: pair.namespace, name: pair.name))
+            // Deleting one end deletes both, so from whichever end's namespace stays.
+            guard gone(pair.namespace, pair.name) else { return nil }
+            if kept.contains(pair.namespace) { return (4, .deleteLink(namespace: pair.namespace, name: pair.name)) }
+            if kept.contains(pair.peerNamespace) { return (4, .deleteLink(namespace: pair.peerNamespace, name: pair.peerName)) }
+            return nil
         default:
             return nil
         }
     }
 
     /// kube-proxy's conntrack cleanup after a sync, for UDP service ports on every node that
-    /// stays: flows DNATed to an endpoint the port lost, and flows to a ClusterIP whose port
-    /// had no endpoints (answered by REJECT) or no longer exists.
+    /// stays: flows DNATed to an endpoint the port lost, and flows to a port that had no
+    /// endpoints (answered by REJECT) or no longer exists — by ClusterIP and port, and by
+    /// nodePort.
     static func conntrackFlushes(old: Topology, new: Topology) -> [KernelOperation] {
         var operations: [KernelOperation] = []
         for node in new.nodes where old.node(named: node.name)?.namespace == node.namespace {
             let before = Dictionary(ProxiedServicePort.all(in: old, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let after = Dictionary(ProxiedServicePort.all(in: new, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            for (name, port) in before.sorted(by: { $0.key < $1.key }) where name.protocol.uppercased() == "UDP" {
-                let filter = { (destination: IPv4Address?, port: Int?, endpoint: IPv4Address?) in
-                    KernelOperation.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
-                        protocol: "udp", originalDestination: destination, originalDestinationPort: port, natDestination: endpoint))
+            func flush(_ port: ProxiedServicePort, endpoint: IPv4Address?) {
+                operations.append(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+                    protocol: "udp", originalDestination: port.clusterIP, originalDestinationPort: port.port, natDestination: endpoint)))
+                if let nodePort = port.nodePort {
+                    operations.append(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+                        protocol: "udp", originalDestinationPort: nodePort, natDestination: endpoint)))
                 }
-                guard let now = after[name], now.clusterIP == port.clusterIP else {
-                    operations.append(filter(port.clusterIP, nil, nil))
+            }
+            for (name, port) in before.sorted(by: { $0.key < $1.key }) where name.protocol.uppercased() == "UDP" {
+                guard let now = after[name], now.clusterIP == port.clusterIP, now.port == port.port, now.nodePort == port.nodePort else {
+                    flush(port, endpoint: nil)
                     continue
                 }
                 if !port.hasEndpoints, now.hasEndpoints {
-                    operations.append(filter(port.clusterIP, nil, nil))
+                    flush(now, endpoint: nil)
                     continue
                 }
-                let remaining = Set(now.endpoints.map(\.ip))
-                for endpoint in port.endpoints where !remaining.contains(endpoint.ip) {
-                    operations.append(filter(port.clusterIP, nil, endpoint.ip))
-                    if let nodePort = port.nodePort { operations.append(filter(nil, nodePort, endpoint.ip)) }
+                let remaining = Set(now.endpoints.map(\.text))
+                for endpoint in port.endpoints where !remaining.contains(endpoint.text) {
+                    flush(port, endpoint: endpoint.ip)
                 }
             }
         }

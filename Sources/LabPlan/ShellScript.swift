@@ -103,8 +103,8 @@ public enum ShellScript {
         case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
             return "bridge -n \(namespace) fdb del \(mac) dev \(link) dst \(destination) self"
         case .flushConntrack(let namespace, let filter):
-            // conntrack exits 1 when nothing matched, which is fine here.
-            return "ip netns exec \(namespace) conntrack -D \(filter.arguments.joined(separator: " ")) || true"
+            // conntrack exits 1 when nothing matched, which is fine here (127, not found, is not).
+            return "ip netns exec \(namespace) conntrack -D \(filter.arguments.joined(separator: " ")) || [ $? -eq 1 ]"
         }
     }
 }

@@ -47,7 +47,7 @@ public enum TopologyBuilder {
             + file.hosts.map { ("host/\($0.name)", $0.network ?? defaultNetwork.name, $0.ip) }
         for (object, networkName, explicit) in specUnderlay where explicit == nil {
             guard let old = previousUnderlay.first(where: { $0.0 == object }), old.1 == networkName,
-                  networks.first(where: { $0.name == networkName })?.cidr.contains(old.2) == true,
+                  networks.first(where: { $0.name == networkName })?.cidr.usableHostRange?.contains(old.2.value) == true,
                   underlay.claim(old.2) else { continue }
             kept[object] = old.2
         }
@@ -114,7 +114,7 @@ public enum TopologyBuilder {
         var keptPodIPs: [String: IPv4Address] = [:]
         for pod in file.pods where pod.ip == nil {
             guard let old = previous?.pod(named: pod.name), old.node == pod.node,
-                  nodes.first(where: { $0.name == pod.node })?.podCIDR.contains(old.ip) == true,
+                  nodes.first(where: { $0.name == pod.node })?.podCIDR.usableHostRange?.contains(old.ip.value) == true,
                   podAddresses.claim(old.ip) else { continue }
             keptPodIPs[pod.name] = old.ip
         }
@@ -167,7 +167,7 @@ public enum TopologyBuilder {
         for (index, spec) in file.services.enumerated() {
             guard let old = previousService(spec) else { continue }
             if spec.clusterIP == .automatic, spec.type != .headless, let ip = old.clusterIP,
-               file.cluster.serviceCIDR.contains(ip), serviceAddresses.claim(ip) {
+               file.cluster.serviceCIDR.usableHostRange?.contains(ip.value) == true, serviceAddresses.claim(ip) {
                 keptClusterIPs[index] = ip
             }
             guard spec.type == .nodePort else { continue }

@@ -331,9 +331,14 @@ public final class Applier {
         case .loadFirewall(let namespace, let loader, let rules):
             try FirewallLoad.run(loader, rules: rules, in: namespaceHandle(namespace), directory: rulesDirectory)
         case .deleteNamespace(let name):
-            // Our own descriptors would keep it alive after the unmount.
+            // Our own descriptors, and any process still inside (a `lab exec` shell), would
+            // keep it alive after the unmount, with its veths and addresses.
             sockets[name] = nil
             namespaces[name] = nil
+            if let handle = try? NetworkNamespace.open(name) {
+                let pids = handle.pids().filter { $0 != getpid() }
+                _ = SupervisorProcess.terminate(pids, grace: 1)
+            }
             try Teardown.remove(namespaces: [name])
         case .deleteLink(let namespace, let name):
             try socket(namespace).deleteLink(name)

@@ -16,19 +16,19 @@ extension LabController {
     ///
     /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
     /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
-    static func reconcile(from running: Topology, to prepared: Prepared, state: LabState, started: DispatchTime) throws -> UpResult {
+    static func reconcile(from running: Topology, to prepared: Prepared, change plan: Plan, state: LabState,
+                          started: DispatchTime) throws -> UpResult {
         let target = prepared.topology
-        let plan = prepared.topology == running
-            ? Plan(lab: target.lab, operations: [], incremental: true)
-            : Reconciler.plan(from: running, to: target)
-
-        try Privileges.checkTools(for: plan)
 
         // 1.
         unlink(state.appliedFilePath)
 
-        // 2.
+        // 2. Containers whose supervisor died (SIGKILL) would run on beside the copies a new
+        //    supervisor starts, and keep removed pods' namespaces alive: they end first.
         let supervised = SupervisorProcess.running(lab: state.lab, state: state) != nil
+        if !supervised, hasContainers(running) {
+            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.namespaces)
+        }
         let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.namespace != $0.namespace }.map(\.name))
         if supervised, !leaving.isEmpty {
             var interim = running
@@ -54,6 +54,7 @@ extension LabController {
 
         // 4.
         try state.saveTopology(target)
+        saveRules(of: plan, target: target, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
@@ -67,5 +68,23 @@ extension LabController {
         try state.saveAppliedFile(prepared.text)
         result.seconds = elapsed(since: started)
         return result
+    }
+
+    /// `rules/<namespace>.rules` holds each node's whole rules, as after a build — not the
+    /// partial input a change loaded; the files of nodes that are gone, or lost their last
+    /// service, go.
+    static func saveRules(of change: Plan, target: Topology, state: LabState) {
+        let whole = Dictionary(Planner.plan(target).operations.compactMap { operation -> (String, String)? in
+            if case .loadFirewall(let namespace, _, let rules) = operation { return (namespace, rules) }
+            return nil
+        }, uniquingKeysWith: { _, last in last })
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: state.rulesDirectory)) ?? []
+        for file in files where file.hasSuffix(".rules") {
+            let namespace = String(file.dropLast(".rules".count))
+            if whole[namespace] == nil { unlink("\(state.rulesDirectory)/\(file)") }
+        }
+        for (namespace, rules) in whole {
+            try? rules.write(toFile: "\(state.rulesDirectory)/\(namespace).rules", atomically: true, encoding: .utf8)
+        }
     }
 }

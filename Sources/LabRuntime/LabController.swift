@@ -108,8 +108,13 @@ public enum LabController {
             if state.appliedFile() == text {
                 return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
             }
+            let change = prepared.topology == running
+                ? Plan(lab: running.lab, operations: [], incremental: true)
+                : Reconciler.plan(from: running, to: prepared.topology)
+            // What the change needs (conntrack) is checked before anything is touched.
+            try Privileges.checkTools(for: change)
             do {
-                return try reconcile(from: running, to: prepared, state: state, started: started)
+                return try reconcile(from: running, to: prepared, change: change, state: state, started: started)
             } catch let error as Interruption.Interrupted {
                 throw error
             } catch {

@@ -350,3 +350,80 @@ struct FirewallReconcileTests {
         try run([labBinary] + arguments)
     }
 }
+
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct RemovalReconcileTests {
+    /// A deleted namespace is torn down by the kernel later, and never while a process is
+    /// inside: a change must not trip over what is still there. Node n3 goes and its pod moves
+    /// to n2 (a new veth whose peer is the same pod's eth0); pod `gone` goes while a process
+    /// started in it (as `lab exec` would) still runs.
+    @Test func removedNamespacesDoNotLingerInTheWayOfAChange() throws {
+        let name = uniqueLabName("rec-rm")
+        func file(_ removed: Bool) -> String {
+            """
+            name: \(name)
+            nodes: [{name: n1}, {name: n2}\(removed ? "" : ", {name: n3}")]
+            pods:
+              - {name: client, node: n1}
+              - {name: wanderer, node: \(removed ? "n2" : "n3")}
+            \(removed ? "" : "  - {name: gone, node: n1}")
+            """
+        }
+        try withLab(file(false), name: name) { _ in
+            let lingering = Process()
+            lingering.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            lingering.arguments = ["ip", "netns", "exec", "lab.\(name).pod.gone", "sleep", "60"]
+            try lingering.run()
+            defer { if lingering.isRunning { kill(lingering.processIdentifier, SIGKILL) }; lingering.waitUntilExit() }
+            #expect(eventually(within: 5) { (try? run(["ip", "netns", "pids", "lab.\(name).pod.gone"]).stdout.isEmpty) == false })
+            let goneVeth = try run(["ip", "-n", "lab.\(name).node.n1", "-o", "link", "show", "master", "cni0"]).stdout
+                .split(separator: "\n").count
+
+            let changed = try writeLabFile(file(true), name: "\(name)-b")
+            defer { try? FileManager.default.removeItem(atPath: changed) }
+            let up = try lab("up", changed)
+            #expect(up.succeeded && up.stdout.contains("changed in place"), "\(up.stdout)\(up.stderr)")
+            #expect(!up.stderr.contains("in place failed"), "\(up.stderr)")
+            // The moved pod answers from n2.
+            let address = try run(["ip", "-n", "lab.\(name).pod.wanderer", "-o", "-4", "addr", "show", "eth0"]).stdout
+                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            #expect(address.hasPrefix("10.244.2."), "\(address)")
+            #expect(try ping(from: "lab.\(name).pod.client", to: address))
+            // The removed pod: its process ended, its veth gone from n1's cni0 at once.
+            #expect(eventually(within: 5) { !lingering.isRunning })
+            let ports = try run(["ip", "-n", "lab.\(name).node.n1", "-o", "link", "show", "master", "cni0"]).stdout
+                .split(separator: "\n").count
+            #expect(ports == goneVeth - 1, "n1's cni0 had \(goneVeth) ports, now \(ports)")
+            #expect(try !namespaces(of: name).contains("lab.\(name).pod.gone"))
+        }
+    }
+
+    /// A change after the supervisor was killed (SIGKILL): its orphaned containers end before
+    /// the new supervisor starts, so there is one copy of each, not two.
+    @Test func aChangeAfterTheSupervisorWasKilledLeavesOneCopyOfEachContainer() throws {
+        let name = uniqueLabName("rec-orph")
+        func file(_ extra: Bool) -> String {
+            """
+            name: \(name)
+            nodes: [{name: n1}]
+            pods:
+              - {name: a, node: n1, containers: [{name: s, command: [sleep, infinity]}]}
+            \(extra ? "  - {name: b, node: n1, containers: [{name: s, command: [sleep, infinity]}]}" : "")
+            """
+        }
+        try withLab(file(false), name: name) { _ in
+            let supervisor = try #require(Int32(try String(contentsOfFile: "/run/lab/\(name)/supervisor.pid", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(supervisor, SIGKILL)
+            #expect(eventually(within: 5) { kill(supervisor, 0) != 0 || !isRunning(Int(supervisor)) })
+            let changed = try writeLabFile(file(true), name: "\(name)-b")
+            defer { try? FileManager.default.removeItem(atPath: changed) }
+            let up = try lab("up", changed)
+            #expect(up.succeeded && up.stdout.contains("changed in place"), "\(up.stdout)\(up.stderr)")
+            for pod in ["a", "b"] {
+                let pids = try run(["ip", "netns", "pids", "lab.\(name).pod.\(pod)"]).stdout.split(separator: "\n")
+                #expect(pids.count == 1, "pod \(pod) runs \(pids.count) processes")
+            }
+        }
+    }
+}

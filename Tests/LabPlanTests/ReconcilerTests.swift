@@ -49,13 +49,32 @@ import Testing
         #expect(new.pod(named: "first")?.ip == IPv4Address("10.244.2.5"), "the next free address of node-1's podCIDR (a .3, b .2, c .4)")
     }
 
-    @Test func aRemovedPodIsOneNamespaceDeletionAndNoLinkRemoval() throws {
+    @Test func aRemovedPodLosesItsVethAtOnceThenItsNamespace() throws {
         let gone = try #require(old.pod(named: "e"))
         let (_, plan) = try changed { $0.pods.removeAll { $0.name == "e" } }
-        #expect(plan.operations.first == .deleteNamespace(gone.namespace))
-        // The node-side veth dies with the pod's namespace; asking to delete it would fail.
-        #expect(!plan.operations.contains { if case .deleteLink = $0 { return true } else { return false } })
+        // The kernel tears a deleted namespace down later (never while a process is inside),
+        // so the veth is deleted from the node first: its name is free at once.
+        let veth = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: gone.veth.namespace, name: gone.veth.name)))
+        let namespace = try #require(plan.operations.firstIndex(of: .deleteNamespace(gone.namespace)))
+        #expect(veth < namespace)
+        #expect(plan.operations.filter { if case .deleteLink = $0 { return true } else { return false } }.count == 1)
         #expect(!plan.operations.contains { if case .createNamespace = $0 { return true } else { return false } })
+    }
+
+    @Test func aRemovedNodeWhosePodMovesFreesTheVethNameBeforeItIsReused() throws {
+        // Pod e moves from node-4 (removed) to node-3: the pod's eth0 must be gone before
+        // node-3 creates a new veth whose peer is eth0 in the same pod namespace.
+        let pod = try #require(old.pod(named: "e"))
+        let (new, plan) = try changed { file in
+            file.nodes.removeAll { $0.name == "node-4" }
+            let index = file.pods.firstIndex { $0.name == "e" }!
+            file.pods[index].node = "node-3"
+        }
+        let moved = try #require(new.pod(named: "e"))
+        let deletion = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: pod.veth.peerNamespace, name: pod.veth.peerName)))
+        let creation = try #require(plan.operations.firstIndex(of: .addVeth(moved.veth)))
+        #expect(deletion < creation)
+        #expect(plan.operations.contains(.deleteNamespace(pod.veth.namespace)))
     }
 
     @Test func aPodThatMovesNodeGetsANewVethAndKeepsItsNamespace() throws {
@@ -114,7 +133,7 @@ import Testing
         })
         for node in new.nodes {
             #expect(plan.operations.contains(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
-                protocol: "udp", originalDestination: dns, natDestination: gone.ip))))
+                protocol: "udp", originalDestination: dns, originalDestinationPort: 53, natDestination: gone.ip))))
         }
         // The partial rules declare (flush) only the chains that changed: the untouched
         // service's chains are not in the input.
