@@ -51,6 +51,9 @@ public enum KernelOperation: Sendable, Hashable {
     /// `ip netns exec NS conntrack -D …`: forget flows that a changed service must not keep
     /// (kube-proxy does this for UDP, which has no connection to end).
     case flushConntrack(namespace: String, filter: ConntrackFilter)
+    /// `ip -n NS neigh flush to ADDRESS dev LINK`: forget a neighbour entry that may point at
+    /// the address's previous owner (nothing to forget is fine).
+    case forgetNeighbor(namespace: String, link: String, address: IPv4Address)
 
     /// The namespace the operation acts in (for a veth: where it is created).
     public var namespace: String {
@@ -63,7 +66,7 @@ public enum KernelOperation: Sendable, Hashable {
              .loadFirewall(let namespace, _, _), .deleteNamespace(let namespace), .deleteLink(let namespace, _),
              .clearMaster(let namespace, _), .deleteAddress(let namespace, _, _, _), .deleteRoute(let namespace, _, _, _),
              .deleteNeighbor(let namespace, _, _), .deleteForwardingEntry(let namespace, _, _, _),
-             .flushConntrack(let namespace, _):
+             .flushConntrack(let namespace, _), .forgetNeighbor(let namespace, _, _):
             return namespace
         case .addVeth(let pair): return pair.namespace
         }

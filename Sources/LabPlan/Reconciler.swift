@@ -72,9 +72,47 @@ public enum Reconciler {
             }
         }
 
+        operations += staleNeighbors(old: old, new: new)
         operations += FirewallDiff.operations(before: before, after: after, added: added)
         operations += conntrackFlushes(old: old, new: new)
         return Plan(lab: new.lab, operations: operations, incremental: true)
+    }
+
+    /// An address that now belongs to another pod (or node, or host) may still be cached with
+    /// the old owner's MAC by its neighbours on the same segment, which would send traffic to
+    /// the wrong interface until the entry expires (tens of seconds). A fresh build has no such
+    /// entries, so a change forgets them: in the node's `cni0` and the other pods of that node
+    /// for a pod address; in the fabric's bridge and the other machines of the network for a
+    /// node or host address.
+    static func staleNeighbors(old: Topology, new: Topology) -> [KernelOperation] {
+        var operations: [KernelOperation] = []
+        let previousPodOwner = Dictionary(old.pods.map { ($0.ip, $0.name) }, uniquingKeysWith: { a, _ in a })
+        for pod in new.pods {
+            guard let owner = previousPodOwner[pod.ip], owner != pod.name, let node = new.node(named: pod.node) else { continue }
+            operations.append(.forgetNeighbor(namespace: node.namespace, link: Naming.podBridge, address: pod.ip))
+            for neighbour in new.pods where neighbour.node == pod.node && neighbour.name != pod.name
+            && old.pod(named: neighbour.name)?.namespace == neighbour.namespace {
+                operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.podInterface, address: pod.ip))
+            }
+        }
+        typealias Machine = (object: String, namespace: String, network: String, ip: IPv4Address)
+        func machines(_ topology: Topology) -> [Machine] {
+            topology.nodes.map { ("node/\($0.name)", $0.namespace, $0.network, $0.ip) }
+                + topology.hosts.map { ("host/\($0.name)", $0.namespace, $0.network, $0.ip) }
+        }
+        let before = machines(old), after = machines(new)
+        let previousOwner = Dictionary(before.map { ($0.ip, $0.object) }, uniquingKeysWith: { a, _ in a })
+        let kept = Set(before.map(\.namespace))
+        for machine in after {
+            guard let owner = previousOwner[machine.ip], owner != machine.object,
+                  let network = new.network(named: machine.network) else { continue }
+            operations.append(.forgetNeighbor(namespace: new.fabricNamespace, link: network.bridge, address: machine.ip))
+            for neighbour in after where neighbour.network == machine.network && neighbour.object != machine.object
+            && kept.contains(neighbour.namespace) {
+                operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.uplink, address: machine.ip))
+            }
+        }
+        return operations
     }
 
     /// Operations by the namespaces they touch (a veth touches both of its namespaces).

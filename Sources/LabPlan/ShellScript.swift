@@ -102,6 +102,8 @@ public enum ShellScript {
             return "ip -n \(namespace) neigh del \(address) dev \(link)"
         case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
             return "bridge -n \(namespace) fdb del \(mac) dev \(link) dst \(destination) self"
+        case .forgetNeighbor(let namespace, let link, let address):
+            return "ip -n \(namespace) neigh flush to \(address) dev \(link)"
         case .flushConntrack(let namespace, let filter):
             // conntrack exits 1 when nothing matched, which is fine here (127, not found, is not).
             return "ip netns exec \(namespace) conntrack -D \(filter.arguments.joined(separator: " ")) || [ $? -eq 1 ]"

@@ -352,6 +352,12 @@ public final class Applier {
             try socket(namespace).deleteNeighbor(link: link, address: address)
         case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
             try socket(namespace).deleteFDB(link: link, mac: mac.bytes, destination: destination)
+        case .forgetNeighbor(let namespace, let link, let address):
+            do {
+                try socket(namespace).deleteNeighbor(link: link, address: address)
+            } catch let error as KernelError where error.errno == ENOENT {
+                // Nothing cached: nothing to forget.
+            }
         case .flushConntrack(let namespace, let filter):
             try ConntrackFlush.run(filter, in: namespaceHandle(namespace), directory: rulesDirectory)
         }
@@ -365,7 +371,8 @@ public final class Applier {
         case .addNeighbor, .addForwardingEntry: return "overlay entries"
         case .loadFirewall: return "service rules"
         case .deleteNamespace: return "removed namespaces"
-        case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry: return "removals"
+        case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor:
+            return "removals"
         case .flushConntrack: return "conntrack"
         case .setMaster, .setHairpin, .setUp: return "link settings"
         case .addAddress: return "addresses"

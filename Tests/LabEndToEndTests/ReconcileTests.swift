@@ -426,4 +426,34 @@ struct RemovalReconcileTests {
             }
         }
     }
+
+    /// Two pods swap addresses: the client's neighbour cache, which had each address with the
+    /// other pod's MAC, is cleared by the change, so the very next request reaches the pod that
+    /// has the address now (a fresh build would have no stale entries either).
+    @Test func podsThatSwapAddressesAreReachedAtOnce() throws {
+        let name = uniqueLabName("rec-swap")
+        func file(_ swapped: Bool) -> String {
+            """
+            name: \(name)
+            nodes: [{name: n1}]
+            pods:
+              - {name: client, node: n1, ip: 10.244.1.2}
+              - {name: a, node: n1, ip: 10.244.1.\(swapped ? 11 : 10), containers: [{name: s, agent: {http: [8080]}}]}
+              - {name: b, node: n1, ip: 10.244.1.\(swapped ? 10 : 11), containers: [{name: s, agent: {http: [8080]}}]}
+            """
+        }
+        try withLab(file(false), name: name) { _ in
+            let client = "lab.\(name).pod.client"
+            #expect(try curl(client, "http://10.244.1.10:8080/hostname").stdout == "a")
+            #expect(try curl(client, "http://10.244.1.11:8080/hostname").stdout == "b")
+            let changed = try writeLabFile(file(true), name: "\(name)-b")
+            defer { try? FileManager.default.removeItem(atPath: changed) }
+            let up = try lab("up", changed)
+            #expect(up.succeeded && up.stdout.contains("changed in place"), "\(up.stdout)\(up.stderr)")
+            let cache = try run(["ip", "-n", client, "neigh", "show"]).stdout
+            #expect(!cache.contains("10.244.1.10 ") && !cache.contains("10.244.1.11 "), "stale entries left: \(cache)")
+            #expect(try curl(client, "http://10.244.1.10:8080/hostname").stdout == "b")
+            #expect(try curl(client, "http://10.244.1.11:8080/hostname").stdout == "a")
+        }
+    }
 }

@@ -50,7 +50,7 @@ import Testing
                 #expect(links[namespace] != nil)
             case .setSysctl: break
             case .deleteNamespace, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
-                 .deleteForwardingEntry, .flushConntrack:
+                 .deleteForwardingEntry, .flushConntrack, .forgetNeighbor:
                 Issue.record("a build plan takes nothing away: \(operation)")
             }
         }

@@ -112,6 +112,28 @@ import Testing
         #expect(fabricRoute)
     }
 
+    @Test func anAddressThatChangesOwnerIsForgottenByItsNeighbours() throws {
+        let a = try #require(old.pod(named: "a")), c = try #require(old.pod(named: "c"))
+        let (_, plan) = try changed { file in
+            file.pods[file.pods.firstIndex { $0.name == "a" }!].ip = c.ip
+            file.pods[file.pods.firstIndex { $0.name == "c" }!].ip = a.ip
+        }
+        let node = try #require(old.node(named: "node-1"))
+        let b = try #require(old.pod(named: "b"))
+        for address in [a.ip, c.ip] {
+            #expect(plan.operations.contains(.forgetNeighbor(namespace: node.namespace, link: "cni0", address: address)))
+            #expect(plan.operations.contains(.forgetNeighbor(namespace: b.namespace, link: "eth0", address: address)))
+        }
+        // A pod is not asked about the address it now has, and pods elsewhere are not asked.
+        #expect(!plan.operations.contains(.forgetNeighbor(namespace: a.namespace, link: "eth0", address: c.ip)))
+        #expect(!plan.operations.contains { operation in
+            if case .forgetNeighbor(let namespace, _, _) = operation { return namespace == old.pod(named: "e")!.namespace }
+            return false
+        })
+        // An unchanged lab forgets nothing.
+        #expect(Reconciler.staleNeighbors(old: old, new: old).isEmpty)
+    }
+
     @Test func servicesChangeOnlyTheirRulesAndFlushUDPFlowsOfLostEndpoints() throws {
         var file = self.file
         file.services.append(ServiceSpec(name: "dns", selector: ["app": "web"],
