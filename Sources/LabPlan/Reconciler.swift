@@ -87,11 +87,12 @@ public enum Reconciler {
     static func staleNeighbors(old: Topology, new: Topology) -> [KernelOperation] {
         var operations: [KernelOperation] = []
         let previousPodOwner = Dictionary(old.pods.map { ($0.ip, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let keptPods = Set(old.pods.map(\.namespace))
+        let podsByNode = Dictionary(grouping: new.pods.filter { keptPods.contains($0.namespace) }, by: \.node)
         for pod in new.pods {
             guard let owner = previousPodOwner[pod.ip], owner != pod.name, let node = new.node(named: pod.node) else { continue }
             operations.append(.forgetNeighbor(namespace: node.namespace, link: Naming.podBridge, address: pod.ip))
-            for neighbour in new.pods where neighbour.node == pod.node && neighbour.name != pod.name
-            && old.pod(named: neighbour.name)?.namespace == neighbour.namespace {
+            for neighbour in podsByNode[pod.node, default: []] where neighbour.name != pod.name {
                 operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.podInterface, address: pod.ip))
             }
         }

@@ -54,7 +54,7 @@ extension LabController {
 
         // 4.
         try state.saveTopology(target)
-        saveRules(of: plan, target: target, state: state)
+        saveRules(prepared.plan, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
@@ -70,11 +70,11 @@ extension LabController {
         return result
     }
 
-    /// `rules/<namespace>.rules` holds each node's whole rules, as after a build — not the
-    /// partial input a change loaded; the files of nodes that are gone, or lost their last
-    /// service, go.
-    static func saveRules(of change: Plan, target: Topology, state: LabState) {
-        let whole = Dictionary(Planner.plan(target).operations.compactMap { operation -> (String, String)? in
+    /// `rules/<namespace>.rules` holds each node's whole rules (those of `build`, the full plan
+    /// of the new file), as after a build — not the partial input a change loaded; the files of
+    /// nodes that are gone, or lost their last service, go.
+    static func saveRules(_ build: Plan, state: LabState) {
+        let whole = Dictionary(build.operations.compactMap { operation -> (String, String)? in
             if case .loadFirewall(let namespace, _, let rules) = operation { return (namespace, rules) }
             return nil
         }, uniquingKeysWith: { _, last in last })

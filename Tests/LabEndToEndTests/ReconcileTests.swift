@@ -327,11 +327,15 @@ struct FirewallReconcileTests {
             #expect(try iptablesKubeRules(node).isEmpty, "no iptables rule of kube-proxy is left")
             #expect(try nftTables(node).contains("table ip kube-proxy"))
             #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            // The state keeps the node's whole rules, not the partial input of the change.
+            let kept = "/run/lab/\(name)/rules/\(node).rules"
+            #expect((try? String(contentsOfFile: kept, encoding: .utf8))?.contains("add table ip kube-proxy { comment") == true)
 
             let none = try writeLabFile(lab(name, proxy: "nftables", services: false), name: "\(name)-none")
             defer { try? FileManager.default.removeItem(atPath: none) }
             #expect(try self.runLab("up", none).stdout.contains("changed in place"))
             #expect(try !nftTables(node).contains("kube-proxy"), "the table is gone with the last service")
+            #expect(!FileManager.default.fileExists(atPath: kept), "and so are its kept rules")
             #expect(try !curl(client, "http://10.96.0.10/hostname").succeeded)
 
             let back = try writeLabFile(lab(name, proxy: "iptables", services: true), name: "\(name)-back")
