@@ -19,6 +19,7 @@ import LabSpec
 ///   service lost are flushed from conntrack, as kube-proxy does.
 public enum Reconciler {
     public static func plan(from old: Topology, to new: Topology) -> Plan {
+        if old == new { return Plan(lab: new.lab, operations: [], incremental: true) }
         let before = Planner.plan(old).operations
         let after = Planner.plan(new).operations
         let oldNamespaces = Set(old.namespaces), newNamespaces = Set(new.namespaces)
@@ -52,11 +53,9 @@ public enum Reconciler {
         var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
         operations += removed.map { .deleteNamespace($0) }
 
-        // Additions, in the new plan's order (which is the kernel's dependency order).
-        let survivingInKept = Set(before.filter { operation in
-            operation.createsLink && surviving.contains(operation)
-                && operation.createdLinks.allSatisfy { newNamespaces.contains($0.namespace) && !vanishing.contains($0) }
-        })
+        // Additions, in the new plan's order (which is the kernel's dependency order). A link
+        // is created unless the very same link is there and stays.
+        let existing = Set(before.filter(\.createsLink))
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -65,7 +64,9 @@ public enum Reconciler {
                 continue
             default:
                 if operation.createsLink {
-                    if !survivingInKept.contains(operation) { operations.append(operation) }
+                    if !existing.contains(operation) || operation.createdLinks.contains(where: vanishing.contains) {
+                        operations.append(operation)
+                    }
                 } else if operation.owners.contains(where: { added.contains($0) || changed.contains($0) }) {
                     operations.append(operation)
                 }

@@ -335,10 +335,7 @@ public final class Applier {
             // keep it alive after the unmount, with its veths and addresses.
             sockets[name] = nil
             namespaces[name] = nil
-            if let handle = try? NetworkNamespace.open(name) {
-                let pids = handle.pids().filter { $0 != getpid() }
-                _ = SupervisorProcess.terminate(pids, grace: 1)
-            }
+            SupervisorProcess.endProcesses(in: [name], grace: 1)
             try Teardown.remove(namespaces: [name])
         case .deleteLink(let namespace, let name):
             try socket(namespace).deleteLink(name)

@@ -26,12 +26,6 @@ public enum LabController {
 
     /// Validates and plans without touching anything: the first half of `up`, all of
     /// `validate` and `up --dry-run`.
-    public static func prepare(path: String) throws -> Prepared {
-        let loaded = try LabFileLoader.load(path: path)
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        return try prepare(loaded: loaded, text: text)
-    }
-
     public static func prepare(text: String, file: String) throws -> Prepared {
         try prepare(loaded: LabFileLoader.parse(text, file: file), text: text)
     }
@@ -58,7 +52,6 @@ public enum LabController {
         let running = intactTopology(state)
         let prepared = try prepare(loaded: loaded, text: text, running: running)
         guard let running else { return (prepared.plan, prepared.warnings) }
-        if prepared.topology == running { return (Plan(lab: running.lab, operations: [], incremental: true), prepared.warnings) }
         return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings)
     }
 
@@ -108,9 +101,7 @@ public enum LabController {
             if state.appliedFile() == text {
                 return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
             }
-            let change = prepared.topology == running
-                ? Plan(lab: running.lab, operations: [], incremental: true)
-                : Reconciler.plan(from: running, to: prepared.topology)
+            let change = Reconciler.plan(from: running, to: prepared.topology)
             // What the change needs (conntrack) is checked before anything is touched.
             try Privileges.checkTools(for: change)
             do {

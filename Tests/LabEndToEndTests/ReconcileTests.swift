@@ -18,7 +18,7 @@ func reconcileLab(_ name: String, proxy: String, changed: Bool) -> String {
         : """
           - {name: keep, node: n1, ip: 10.244.1.10, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
           - {name: stay, node: n2, ip: 10.244.2.10, labels: {app: web, tier: stable}, containers: [{name: s, command: [sleep, infinity]}, {name: a, agent: {http: [8080]}}]}
-          - {name: gone, node: n2, ip: 10.244.2.11, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
+          - {name: gone, node: n2, ip: 10.244.2.11, labels: {app: web}, containers: [{name: s, command: [sleep, infinity]}, {name: a, agent: {http: [8080]}}]}
           - {name: mover, node: n1, ip: 10.244.1.12, containers: [{name: a, agent: {http: [8080]}}]}
           - {name: client, node: n1, ip: 10.244.1.20}
         """
@@ -98,7 +98,8 @@ struct ReconcileTests {
             let identities = try ["keep", "stay", "client"].map { try linkIdentity("lab.\(name).pod.\($0)", "eth0") }
             let pids = try [("keep", "a"), ("stay", "s"), ("stay", "a")].map { try containerPID(name, pod: $0.0, container: $0.1) }
             #expect(pids.allSatisfy { $0 != nil })
-            let gonePID = try #require(try containerPID(name, pod: "gone", container: "a"))
+            // A process container: agents run inside the supervisor, which stays.
+            let gonePID = try #require(try containerPID(name, pod: "gone", container: "s"))
             let supervisor = try String(contentsOfFile: "/run/lab/\(name)/supervisor.pid", encoding: .utf8)
 
             let up = try lab("up", changedFile)
@@ -111,7 +112,7 @@ struct ReconcileTests {
             #expect(try String(contentsOfFile: "/run/lab/\(name)/supervisor.pid", encoding: .utf8) == supervisor)
             // The removed pod: namespace and processes gone.
             #expect(try !namespaces(of: name).contains("lab.\(name).pod.gone"))
-            #expect(!isRunning(gonePID) || gonePID == Int(supervisor.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(!isRunning(gonePID), "the removed pod's container \(gonePID) still runs")
             // The moved pod hangs off n2 now and answers; the new pod serves its service.
             #expect(try run(["ip", "-n", "lab.\(name).pod.mover", "-o", "link", "show", "eth0"]).stdout.contains("link-netns lab.\(name).node.n2"))
             #expect(try curl(client, "http://10.244.2.12:8080/hostname").stdout == "mover")
@@ -262,15 +263,13 @@ struct OverlayReconcileTests {
         try withLab(file(["n1", "n2"]), name: name) { _ in
             let n1 = "lab.\(name).node.n1"
             let vtep = try linkIdentity(n1, "flannel.1")
-            let n2IP = try run(["ip", "-n", "lab.\(name).node.n2", "-o", "-4", "addr", "show", "eth0"]).stdout
-                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            let n2IP = try ipv4Address(in: "lab.\(name).node.n2")
             #expect(try run(["bridge", "-n", n1, "fdb", "show", "dev", "flannel.1"]).stdout.contains("dst \(n2IP)"))
 
             let three = try writeLabFile(file(["n1", "n2", "n3"]), name: "\(name)-3")
             defer { try? FileManager.default.removeItem(atPath: three) }
             #expect(try lab("up", three).stdout.contains("changed in place"))
-            let p3 = try run(["ip", "-n", "lab.\(name).pod.p-n3", "-o", "-4", "addr", "show", "eth0"]).stdout
-                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            let p3 = try ipv4Address(in: "lab.\(name).pod.p-n3")
             #expect(try ping(from: "lab.\(name).pod.p-n1", to: p3), "n1's pod reaches the new node's pod through the overlay")
             #expect(try linkIdentity(n1, "flannel.1") == vtep, "n1 keeps its VXLAN device")
 
@@ -389,8 +388,7 @@ struct RemovalReconcileTests {
             #expect(up.succeeded && up.stdout.contains("changed in place"), "\(up.stdout)\(up.stderr)")
             #expect(!up.stderr.contains("in place failed"), "\(up.stderr)")
             // The moved pod answers from n2.
-            let address = try run(["ip", "-n", "lab.\(name).pod.wanderer", "-o", "-4", "addr", "show", "eth0"]).stdout
-                .split(separator: " ").first { $0.contains("/") }.map { String($0.split(separator: "/")[0]) } ?? ""
+            let address = try ipv4Address(in: "lab.\(name).pod.wanderer")
             #expect(address.hasPrefix("10.244.2."), "\(address)")
             #expect(try ping(from: "lab.\(name).pod.client", to: address))
             // The removed pod: its process ended, its veth gone from n1's cni0 at once.

@@ -138,7 +138,7 @@ struct ServiceTests {
             // The NodePort service got 30000, the lowest free nodePort, and answers on it.
             let status = try run([labBinary, "status", name]).stdout
             #expect(status.contains("81:30000/TCP→web"), "\(status)")
-            #expect(try curl(client, "http://\(try nodeIP(name, "n2")):30000/hostname").succeeded)
+            #expect(try curl(client, "http://\(try ipv4Address(in: "lab.\(name).node.n2")):30000/hostname").succeeded)
             let node = "lab.\(name).node.n1"
             if proxy == "iptables" {
                 let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "nat"]).stdout
@@ -150,10 +150,5 @@ struct ServiceTests {
                 #expect(table.contains("dnat to 10.244.2.2:9090"))
             }
         }
-    }
-
-    func nodeIP(_ lab: String, _ node: String) throws -> String {
-        let line = try run(["ip", "-n", "lab.\(lab).node.\(node)", "-o", "-4", "addr", "show", "eth0"]).stdout
-        return String(line.split(separator: " ").first { $0.contains("/") }?.split(separator: "/").first ?? "")
     }
 }

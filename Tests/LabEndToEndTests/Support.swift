@@ -95,6 +95,12 @@ func expectNothingLeft(of lab: String) throws {
     #expect(supervisors.isEmpty, "supervisor left running: \(supervisors)")
 }
 
+/// The IPv4 address of `link` in `namespace`, as `ip -4 addr` shows it ("" if it has none).
+func ipv4Address(in namespace: String, link: String = "eth0") throws -> String {
+    let line = try run(["ip", "-n", namespace, "-o", "-4", "addr", "show", link]).stdout
+    return String(line.split(separator: " ").first { $0.contains("/") }?.split(separator: "/").first ?? "")
+}
+
 /// One ping, with one retry: a brand-new veth may drop the very first packet (measured.md).
 func ping(from namespace: String, to address: String) throws -> Bool {
     for _ in 0..<2 {

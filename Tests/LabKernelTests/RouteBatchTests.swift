@@ -15,7 +15,10 @@ import Testing
             var view: [String] = []
             for (index, namespace) in namespaces.enumerated() {
                 // Links: what a plan decides (bridge timers and ids change by the second).
-                for line in try run(["ip", "-n", namespace.name, "-d", "-o", "link", "show"]).output.split(separator: "\n") {
+                // Only `N: …` lines: `ip` also writes "Peer netns reference is invalid." when
+                // another test deletes a namespace while it maps peer namespaces.
+                for line in try run(["ip", "-n", namespace.name, "-d", "-o", "link", "show"]).output.split(separator: "\n")
+                where line.first?.isNumber == true {
                     let words = line.split(separator: " ").map(String.init)
                     var summary = "\(index): \(words.count > 1 ? words[1].replacingOccurrences(of: #"@if\d+"#, with: "@peer", options: .regularExpression) : "")"
                     for (position, word) in words.enumerated()

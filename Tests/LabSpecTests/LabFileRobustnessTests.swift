@@ -4,17 +4,6 @@ import Testing
 /// Damaged input of every kind must produce errors, never a crash or a hang: the loader runs
 /// on whatever file a user points it at.
 @Suite struct LabFileRobustnessTests {
-    /// A small deterministic generator, so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     @Test func randomlyDamagedLabsNeverCrash() {
         var generator = SplitMix(state: 42)

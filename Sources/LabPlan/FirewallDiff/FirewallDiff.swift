@@ -24,11 +24,12 @@ enum FirewallDiff {
             }
         }
         // Nodes that stay but lost their last service.
-        for (namespace, previous) in old.ordered where new.byNamespace[namespace] == nil && !added.contains(namespace) {
-            if after.contains(where: { $0 == .createNamespace(namespace) }) {
-                operations.append(.loadFirewall(namespace: namespace, loader: previous.loader,
-                                                rules: change(previous.loader, from: previous.rules, to: "")))
-            }
+        let staying = Set(after.compactMap { operation -> String? in
+            if case .createNamespace(let name) = operation { return name } else { return nil }
+        })
+        for (namespace, previous) in old.ordered where new.byNamespace[namespace] == nil && staying.contains(namespace) {
+            operations.append(.loadFirewall(namespace: namespace, loader: previous.loader,
+                                            rules: change(previous.loader, from: previous.rules, to: "")))
         }
         return operations
     }

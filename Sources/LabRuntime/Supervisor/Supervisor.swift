@@ -299,12 +299,7 @@ public final class Supervisor {
     /// Ends what is left in namespaces that are no longer the lab's (a container's own children,
     /// a `lab exec` shell), as `lab down` does: any process there keeps the namespace alive.
     private func endStragglers(in namespaces: Set<String>) {
-        var pids: [Int32] = []
-        for name in namespaces.sorted() {
-            if let handle = try? NetworkNamespace.open(name) { pids += handle.pids() }
-        }
-        pids.removeAll { $0 == getpid() }
-        _ = SupervisorProcess.terminate(pids, grace: Supervisor.grace)
+        SupervisorProcess.endProcesses(in: namespaces.sorted(), grace: Supervisor.grace)
     }
 
     private func appendToLog(_ entry: Entry, _ line: String) {

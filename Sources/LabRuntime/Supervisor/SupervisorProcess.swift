@@ -128,15 +128,22 @@ public enum SupervisorProcess {
     public static func stopEverything(lab: String, state: LabState, namespaces: [String], grace: Double = 2) -> Int {
         var supervisors = Set(all(lab: lab))
         if let pid = running(lab: lab, state: state) { supervisors.insert(pid) }
-        var ended = terminate(Array(supervisors), grace: grace + 1)
+        let ended = terminate(Array(supervisors), grace: grace + 1)
         // Containers of a supervisor that was SIGKILLed, and anything started with `lab exec`.
+        return ended + endProcesses(in: namespaces, grace: grace)
+    }
+
+    /// Ends every process inside `namespaces` but ourselves (SIGTERM, SIGKILL after `grace`
+    /// seconds): a process in a namespace keeps it alive after `ip netns del`, with its veths
+    /// and addresses. Returns how many there were.
+    @discardableResult
+    static func endProcesses(in namespaces: [String], grace: Double) -> Int {
         var pids = Set<Int32>()
         for name in namespaces {
             if let handle = try? NetworkNamespace.open(name) { pids.formUnion(handle.pids()) }
         }
         pids.remove(getpid())
-        ended += terminate(Array(pids), grace: grace)
-        return ended
+        return terminate(pids.sorted(), grace: grace)
     }
 
     /// SIGTERM, wait up to `grace` seconds, SIGKILL what is left.
