@@ -8,7 +8,22 @@ import LabSpec
 public enum ModelCheck {
     public static let reachGroup = "model: pod → pod"
 
-    public static func probes(_ topology: Topology) -> [ResolvedProbe] {
+    /// How many pod pairs the check probes.
+    public enum Coverage: Sendable {
+        /// A set that grows with pods × nodes: every pod to one pod on every node.
+        case covering
+        /// Every ordered pod pair (quadratic).
+        case allPairs
+    }
+
+    /// The report's first line: what the check covers, e.g.
+    /// `1,000 pods: 10,000 of 999,000 pod pairs, every pod to every node; --all-pairs for all`.
+    public static func summary(_ topology: Topology, coverage: Coverage) -> String {
+        let pods = topology.pods.count
+        return "\(pods) pods: all \(pods * max(0, pods - 1)) pod pairs"
+    }
+
+    public static func probes(_ topology: Topology, coverage: Coverage = .covering) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
         let timeout = 2000
         for source in topology.pods {
