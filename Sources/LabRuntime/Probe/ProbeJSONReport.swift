@@ -7,23 +7,62 @@ public enum ProbeJSONReport {
     public struct Document: Sendable, Hashable, Codable {
         public var passed: Int
         public var failed: Int
+        /// Probes that never finished because the run was interrupted; absent otherwise.
+        public var notRun: Int?
         public var probes: [ProbeResult]
 
-        public init(_ results: [ProbeResult]) {
+        public init(_ results: [ProbeResult], notRun: Int? = nil) {
             passed = results.filter(\.passed).count
             failed = results.count - passed
+            self.notRun = notRun
             probes = results
         }
     }
 
     /// The document, pretty-printed, ending in a newline.
     public static func render(_ results: [ProbeResult]) -> String {
+        let passed = results.filter(\.passed).count
+        return assemble(passed: passed, failed: results.count - passed, notRun: nil, probes: results.map(fragment))
+    }
+
+    /// One probe's object as it appears in the document's `probes` array (indented to its
+    /// place, no trailing comma or newline): what a streaming run keeps of a finished probe
+    /// when JSON is asked for, instead of the result itself.
+    public static func fragment(_ result: ProbeResult) -> [UInt8] {
+        guard let data = try? encoder.encode(result) else { return Array("    {}".utf8) }
+        var out: [UInt8] = [0x20, 0x20, 0x20, 0x20]
+        out.reserveCapacity(data.count + data.count / 8)
+        for byte in data {
+            out.append(byte)
+            if byte == 0x0a { out += [0x20, 0x20, 0x20, 0x20] }
+        }
+        return out
+    }
+
+    /// The document from counts and `fragment`s, byte for byte what encoding the whole
+    /// `Document` gives.
+    public static func assemble(passed: Int, failed: Int, notRun: Int?, probes: [[UInt8]]) -> String {
+        guard !probes.isEmpty else {
+            // Encoding plain structs of strings and numbers cannot fail; `try!` would say the
+            // same less kindly.
+            guard let data = try? encoder.encode(Document([], notRun: notRun)) else { return "{}\n" }
+            return String(decoding: data, as: UTF8.self) + "\n"
+        }
+        var out = Array("{\n  \"failed\" : \(failed),\n".utf8)
+        if let notRun { out += Array("  \"notRun\" : \(notRun),\n".utf8) }
+        out += Array("  \"passed\" : \(passed),\n  \"probes\" : [\n".utf8)
+        for (index, probe) in probes.enumerated() {
+            out += probe
+            out += Array((index == probes.count - 1 ? "\n" : ",\n").utf8)
+        }
+        out += Array("  ]\n}\n".utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain structs of strings and numbers cannot fail; `try!` would say the same
-        // less kindly.
-        guard let data = try? encoder.encode(Document(results)) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return encoder
     }
 
     /// Reads a document back (what a CI step consuming `--output json` does).

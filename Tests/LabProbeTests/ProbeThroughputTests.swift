@@ -1,0 +1,162 @@
+import Foundation
+import Glibc
+import LabKernel
+import LabPlan
+@testable import LabRuntime
+import Testing
+
+/// The engine under load: failures must not hold up the probes around them, and results
+/// come one by one as they finish.
+struct ProbeThroughputTests {
+    /// An HTTP probe to the agent that passes.
+    private func passing(_ index: Int, port: Int) -> ProbeTask {
+        loopbackTask(.http(path: "/hostname", method: "GET"), name: "pass \(index)", port: port,
+                     expect: ProbeExpectation(status: 200))
+    }
+
+    /// One connect that can never complete (the listener's queue is full, SYNs are dropped),
+    /// with a 2 s timeout and one retry, ahead of 500 probes that pass: the 500 finish long
+    /// before the failing probe gives up, in much less than the sum of its timeouts.
+    @Test func aTimingOutProbeDoesNotStallTheOthers() throws {
+        let silent = try SilentSocket(fillBacklog: true)
+        try withAgents([AgentListener(pod: "web-1", protocol: .http, port: 0)]) { server in
+            var failing = loopbackTask(.tcp, name: "stuck", port: silent.port, timeout: .seconds(2))
+            failing.retries = 1
+            let tasks = [failing] + (0..<500).map { passing($0, port: server.boundPorts[0]) }
+            var order: [Int] = []
+            var lastPassAt = 0.0
+            let started = Date()
+            let engine = ProbeEngine(options: .init(parallel: 4, retryDelay: .milliseconds(100), hostNeighbours: .none))
+            engine.stream(tasks) { index, result in
+                order.append(index)
+                if index > 0 {
+                    #expect(result.passed, "\(result.name): \(result.explanation ?? "")")
+                    lastPassAt = Date().timeIntervalSince(started)
+                }
+            }
+            let total = Date().timeIntervalSince(started)
+            #expect(order.count == 501)
+            #expect(order.last == 0, "the stuck probe finishes last")
+            #expect(lastPassAt < 1.5, "500 passing probes took \(lastPassAt) s beside a stuck one")
+            // Two tries of 2 s and the retry delay: the others add nothing to it.
+            #expect(total < 4.1 + 1.5, "took \(total) s")
+        }
+    }
+
+    /// With a window of one, a refused probe waiting for its retry holds no place: the other
+    /// probes run during the delay, and the run takes about the delay, not the delay plus them.
+    @Test func aRetryWaitingHoldsNoPlaceInTheWindow() throws {
+        let closed = try closedPort()
+        try withAgents([AgentListener(pod: "web-1", protocol: .http, port: 0)]) { server in
+            var refused = loopbackTask(.tcp, name: "refused", port: closed)
+            refused.retries = 1
+            let tasks = [refused] + (0..<50).map { passing($0, port: server.boundPorts[0]) }
+            var order: [Int] = []
+            let started = Date()
+            let engine = ProbeEngine(options: .init(parallel: 1, retryDelay: .milliseconds(800), hostNeighbours: .none))
+            engine.stream(tasks) { index, _ in order.append(index) }
+            let total = Date().timeIntervalSince(started)
+            #expect(order.last == 0)
+            #expect(order.count == 51)
+            #expect(total < 1.6, "took \(total) s")
+        }
+    }
+
+    /// Thousands in flight at once by default, each with its own socket.
+    @Test func twoThousandProbesAtOnce() throws {
+        try withAgents([AgentListener(pod: "web-1", protocol: .http, port: 0),
+                        AgentListener(pod: "web-1", protocol: .udp, port: 0)]) { server in
+            let tasks = (0..<2000).map { index in
+                index % 2 == 0 ? passing(index, port: server.boundPorts[0])
+                    : loopbackTask(.udp(payload: "\(index)"), name: "udp \(index)", port: server.boundPorts[1])
+            }
+            let engine = ProbeEngine(options: .init(hostNeighbours: .none))
+            #expect(engine.options.parallel >= 1000)
+            let results = engine.run(tasks)
+            let failures = results.filter { !$0.passed }.map { "\($0.name): \($0.explanation ?? "")" }
+            #expect(failures.isEmpty, "\(failures.prefix(5))")
+        }
+    }
+
+    /// A stop descriptor that becomes readable ends the run: what finished was reported, the
+    /// rest was not, and the engine says it stopped.
+    @Test func aStopEndsTheRunEarly() throws {
+        let silent = try SilentSocket(fillBacklog: true)
+        var ends: [Int32] = [-1, -1]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        let tasks = (0..<20).map { loopbackTask(.tcp, name: "stuck \($0)", port: silent.port, timeout: .seconds(30)) }
+        let writer = ends[1]
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) {
+            var byte: UInt8 = 1
+            _ = write(writer, &byte, 1)
+        }
+        var reported = 0
+        var ticks = 0
+        let started = Date()
+        let completed = ProbeEngine(options: .init(hostNeighbours: .none))
+            .stream(tasks, stop: ends[0], tickInterval: .milliseconds(50), tick: { ticks += 1 }) { _, _ in reported += 1 }
+        #expect(!completed)
+        #expect(reported == 0)
+        #expect(ticks >= 2)
+        #expect(Date().timeIntervalSince(started) < 2)
+    }
+}
+
+/// The host's neighbour table blamed for failures only when it overflowed during the run.
+struct NeighbourOverflowTests {
+    static let sample = """
+    entries  allocs   destroys hash_grows lookups  hits     res_failed rcv_probes_mcast rcv_probes_ucast periodic_gc_runs forced_gc_runs unresolved_discards table_fulls
+    000003ff 00000008 00000000 00000001   00000c3e 00000000 00000000   00000000         00000000         00000030         00000000       00000000            0000000a
+    000003ff 00000010 0000000b 00000000   000012fc 00000002 00000000   00000000         00000000         00000000         00000000       00000000            00000105
+
+    """
+
+    @Test func theCountersAreParsedFromHex() throws {
+        let counters = try #require(NeighbourTableCounters.parse(Self.sample))
+        #expect(counters.entries == 1023)
+        #expect(counters.tableFulls == 10 + 261)
+    }
+
+    @Test func textWithoutTheColumnsIsNotCounters() {
+        #expect(NeighbourTableCounters.parse("") == nil)
+        #expect(NeighbourTableCounters.parse("entries allocs\n00000001 00000002\n") == nil)
+        #expect(NeighbourTableCounters.parse("entries table_fulls\nzz 01\n") == nil)
+    }
+
+    /// Counters that move once the run has begun, as a full table makes them.
+    final class MovingCounters: @unchecked Sendable {
+        private let lock = NSLock()
+        private var reads = 0
+        let moves: Bool
+        init(moves: Bool) { self.moves = moves }
+        func read() -> NeighbourTableCounters? {
+            lock.lock()
+            defer { lock.unlock() }
+            reads += 1
+            return NeighbourTableCounters(entries: 1024, tableFulls: moves && reads > 1 ? 7 : 3)
+        }
+    }
+
+    private func run(moves: Bool) throws -> [ProbeResult] {
+        let counters = MovingCounters(moves: moves)
+        let watch = ProbeEngine.HostNeighbours(counters: { counters.read() }, hardLimit: 1024)
+        let engine = ProbeEngine(options: .init(parallel: 4, hostNeighbours: watch))
+        return try withAgents([AgentListener(pod: "web-1", protocol: .http, port: 0)]) { server in
+            engine.run([loopbackTask(.tcp, name: "refused", port: try closedPort()),
+                        loopbackTask(.http(path: "/hostname", method: "GET"), name: "fine", port: server.boundPorts[0])])
+        }
+    }
+
+    @Test func aFailureWhileTheTableOverflowedSaysSo() throws {
+        let results = try run(moves: true)
+        #expect(results[0].explanation == "host neighbour table full (gc_thresh3 1024): the lab needs cluster.neighbours: static, or raise net.ipv4.neigh.default.gc_thresh3; expected an answer, got refused (ECONNREFUSED)")
+        #expect(results[1].passed)
+        #expect(results[1].explanation == nil)
+    }
+
+    @Test func aFailureWithoutOverflowIsTheLabs() throws {
+        let results = try run(moves: false)
+        #expect(results[0].explanation == "expected an answer, got refused (ECONNREFUSED)")
+    }
+}
