@@ -45,6 +45,8 @@ public final class AgentServer: @unchecked Sendable {
     /// `AgentError` of the first listener that fails, after closing the ones already open.
     public init(listeners: [AgentListener], limits: AgentLimits = AgentLimits(),
                 logger: Logger = Logger(label: "lab.agent")) throws {
+        // Every connection in flight is a descriptor; a model check keeps thousands open.
+        DescriptorLimit.raise()
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw RuntimeError.io(operation: "socketpair", path: "(agent wake-up)", errno: errno)
@@ -80,7 +82,11 @@ public final class AgentServer: @unchecked Sendable {
             registry.finish().forEach { close($0.fd) }
             return
         }
-        AgentLoop(registry: registry, wakeFD: wakeReader, limits: limits, logger: logger).run()
+        do {
+            try AgentLoop(registry: registry, wakeFD: wakeReader, limits: limits, logger: logger).run()
+        } catch {
+            logger.error("agent event loop cannot start: \(error)")
+        }
         registry.finish().forEach { close($0.fd) }
     }
 
