@@ -190,6 +190,12 @@ private final class SignalPipe {
             action.sa_flags = SA_RESTART
             sigaction(signal, &action, nil)
         }
+        // A parent may have started us with them blocked (a blocked mask is inherited across
+        // exec); threads started from here on, the probe loop's among them, inherit this.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for signal in signals { sigaddset(&mask, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
     }
 
     /// The signal that arrived (0 if none).
