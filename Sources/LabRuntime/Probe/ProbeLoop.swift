@@ -82,9 +82,24 @@ final class ProbeLoop {
         poll = try EventPoll()
         home = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         neighbours = NeighbourWatch(options.hostNeighbours)
+        stampHolder = tasks.contains { if case .ping = $0.action { true } else { false } } ? Self.holdTimestamps() : -1
+    }
+
+    /// The kernel stamps received packets only while some socket asks for it, and switches
+    /// stamping on a moment after the first one does (a work item): asking before the first
+    /// echo is sent means even the first replies carry the kernel's time.
+    private let stampHolder: Int32
+
+    private static func holdTimestamps() -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, ProbeSocket.timestampOption, &on, socklen_t(MemoryLayout<Int32>.size))
+        return fd
     }
 
     deinit {
+        if stampHolder >= 0 { close(stampHolder) }
         if current != nil { _ = lab_enter_network_namespace(home) }
         if home >= 0 { close(home) }
     }
@@ -102,7 +117,8 @@ final class ProbeLoop {
             admit(onResult)
             if reported == tasks.count { break }
             let now = ProbeInstant.now()
-            let wake = min(timers.earliest ?? .max, nextTick.nanoseconds)
+            // More to admit: only look at what is ready, then admit the next batch.
+            let wake = canAdmit ? now.nanoseconds : min(timers.earliest ?? .max, nextTick.nanoseconds)
             // Rounded up to whole milliseconds, so a deadline never wakes the loop just before it.
             let timeout = Int32(clamping: max(0, (wake - now.nanoseconds + 999_999) / 1_000_000))
             var woken: [(Flight, UInt32)] = []
@@ -141,9 +157,18 @@ final class ProbeLoop {
         return !stopped
     }
 
-    /// Fills the window: due retries first, then new tasks in order.
+    /// Probes started per turn of the loop at most: between batches the loop reads what
+    /// came back, so replies are read (and stamped, when the kernel's timestamps are not on
+    /// yet) as they arrive rather than after thousands of sends.
+    static let admissionBatch = 128
+
+    private var canAdmit: Bool { open < window && (readyHead < ready.count || nextTask < tasks.count) }
+
+    /// Fills the window, a batch at a time: due retries first, then new tasks in order.
     private func admit(_ onResult: (Int, ProbeResult) -> Void) {
-        while open < window {
+        var admitted = 0
+        while open < window, admitted < Self.admissionBatch {
+            admitted += 1
             if readyHead < ready.count {
                 let flight = ready[readyHead]
                 readyHead += 1
