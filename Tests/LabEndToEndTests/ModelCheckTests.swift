@@ -5,7 +5,7 @@ import Testing
 /// from one node behind lab's back makes it fail on exactly that pod's probes.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct ModelCheckTests {
-    static func lab(_ name: String) -> String {
+    static func labFile(_ name: String) -> String {
         var text = "name: \(name)\nnodes: [{name: node-1}, {name: node-2}, {name: node-3}]\npods:\n"
         for pod in 1...12 {
             text += "  - {name: pod-\(pod), node: node-\((pod - 1) % 3 + 1), containers: [{name: a, agent: {http: [8080]}}]}\n"
@@ -15,7 +15,7 @@ struct ModelCheckTests {
 
     @Test func aPodCutOffFromOneNodeFailsTheCoveringCheck() throws {
         let name = uniqueLabName("cover")
-        try withLab(Self.lab(name), name: name) { _ in
+        try withLab(Self.labFile(name), name: name) { _ in
             let healthy = try lab("verify", name)
             #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
             #expect(healthy.stdout.contains("12 pods: "), "\(healthy.stdout)")
