@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // SHA-256 for kube-proxy's chain names: a kept library instead of a hand-written hash.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libmnl from the system (Debian: libmnl-dev).
@@ -31,7 +33,7 @@ let package = Package(
         // Topology (names, addresses) and the plan of kernel operations. Pure.
         .target(
             name: "LabPlan",
-            dependencies: ["LabSpec"]
+            dependencies: ["LabSpec", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Netlink over libmnl, namespaces, sysctls.
         .target(

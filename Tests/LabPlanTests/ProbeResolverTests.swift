@@ -74,7 +74,7 @@ import Testing
 
     @Test func theModelCheckCoversPodsNodesNATAndServices() throws {
         let (topology, _) = try Self.resolved()
-        let probes = ModelCheck.probes(topology)
+        let probes = ModelCheck.probes(topology, coverage: .allPairs)
         #expect(probes.filter { $0.group == ModelCheck.reachGroup }.count == 6)
         #expect(probes.filter { $0.to.hasPrefix("node/") }.count == 3)
         let noNAT = probes.filter { $0.name.hasPrefix("model: no NAT") }

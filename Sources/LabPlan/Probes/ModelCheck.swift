@@ -1,12 +1,20 @@
 import LabSpec
 
-/// The probes that check a lab against the Kubernetes network model itself (DESIGN §6), for a
-/// lab without probes or `lab verify --model`:
-/// - every pod reaches every other pod, and its own node;
+/// The probes that check a lab against the Kubernetes network model itself, for a lab without
+/// probes or `lab verify --model`:
+/// - every pod reaches pods on every node, and its own node;
 /// - without NAT: where the target runs an HTTP agent, it sees the caller's own pod IP;
 /// - every service reaches each of its endpoints (over its ClusterIP, `servedBy` all of them).
+///
+/// All pairs grow with the square of the pods (2 million probes at 1,000 pods), so by default
+/// the check probes a covering set that grows with pods × nodes and still finds a pod cut off
+/// from any one node: see `CoveringSet`. `--all-pairs` asks for every ordered pair.
 public enum ModelCheck {
     public static let reachGroup = "model: pod → pod"
+
+    /// A truth table of more sources than this is too wide to read; the reach probes of larger
+    /// labs are reported line by line only.
+    public static let largestTable = 60
 
     /// How many pod pairs the check probes.
     public enum Coverage: Sendable {
@@ -20,16 +28,28 @@ public enum ModelCheck {
     /// `1,000 pods: 10,000 of 999,000 pod pairs, every pod to every node; --all-pairs for all`.
     public static func summary(_ topology: Topology, coverage: Coverage) -> String {
         let pods = topology.pods.count
-        return "\(pods) pods: all \(pods * max(0, pods - 1)) pod pairs"
+        let all = pods * max(0, pods - 1)
+        let podsText = "\(grouped(pods)) \(pods == 1 ? "pod" : "pods")"
+        switch coverage {
+        case .allPairs:
+            return "\(podsText): all \(grouped(all)) pod pairs"
+        case .covering:
+            let probed = Set(reachPairs(topology, coverage: .covering).map { "\($0.source)>\($0.target)" }).count
+            if probed == all { return "\(podsText): all \(grouped(all)) pod pairs" }
+            return "\(podsText): \(grouped(probed)) of \(grouped(all)) pod pairs, every pod to every node; --all-pairs for all"
+        }
     }
 
     public static func probes(_ topology: Topology, coverage: Coverage = .covering) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
         let timeout = 2000
-        for source in topology.pods {
-            for target in topology.pods where target.name != source.name {
+        let group = topology.pods.count <= largestTable ? reachGroup : nil
+        let reach = Dictionary(grouping: reachPairs(topology, coverage: coverage), by: \.source)
+        for (index, source) in topology.pods.enumerated() {
+            for pair in reach[index] ?? [] {
+                let target = topology.pods[pair.target]
                 probes.append(ResolvedProbe(
-                    name: "\(reachGroup): \(source.name) → \(target.name)", group: reachGroup, from: source.name, to: target.name,
+                    name: "\(reachGroup): \(source.name) → \(target.name)", group: group, from: source.name, to: target.name,
                     fromNamespace: source.namespace, address: target.ip, port: nil, kind: .ping(count: 1),
                     expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
@@ -40,15 +60,14 @@ public enum ModelCheck {
                     expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
-        for source in topology.pods {
-            for target in topology.pods where target.name != source.name {
-                guard let port = httpAgentPort(target) else { continue }
-                probes.append(ResolvedProbe(
-                    name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
-                    fromNamespace: source.namespace, address: target.ip, port: port,
-                    kind: .http(port: port, path: "/clientip", method: "GET"),
-                    expect: ProbeExpectation(clientIP: source.ip.description), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
-            }
+        for pair in noNATPairs(topology, coverage: coverage) {
+            let source = topology.pods[pair.source], target = topology.pods[pair.target]
+            guard let port = httpAgentPort(target) else { continue }
+            probes.append(ResolvedProbe(
+                name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
+                fromNamespace: source.namespace, address: target.ip, port: port,
+                kind: .http(port: port, path: "/clientip", method: "GET"),
+                expect: ProbeExpectation(clientIP: source.ip.description), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
         }
         for service in topology.services {
             guard let clusterIP = service.clusterIP, !service.endpoints.isEmpty else { continue }
@@ -71,7 +90,38 @@ public enum ModelCheck {
         return probes
     }
 
+    /// The ping pairs (indices into `topology.pods`), sources in file order.
+    static func reachPairs(_ topology: Topology, coverage: Coverage) -> [CoveringSet.Pair] {
+        switch coverage {
+        case .allPairs: return CoveringSet.allPairs(count: topology.pods.count)
+        case .covering: return CoveringSet.reach(nodeOf: CoveringSet.nodeIndices(topology))
+        }
+    }
+
+    /// The pairs whose no-NAT check runs: every ordered pair, or the covering set's, with a
+    /// target that runs an HTTP agent.
+    static func noNATPairs(_ topology: Topology, coverage: Coverage) -> [CoveringSet.Pair] {
+        let pairs: [CoveringSet.Pair]
+        switch coverage {
+        case .allPairs: pairs = CoveringSet.allPairs(count: topology.pods.count)
+        case .covering:
+            pairs = CoveringSet.noNAT(nodeOf: CoveringSet.nodeIndices(topology), eligible: topology.pods.map { httpAgentPort($0) != nil })
+        }
+        return pairs.filter { httpAgentPort(topology.pods[$0.target]) != nil }
+    }
+
     static func httpAgentPort(_ pod: PodTopology) -> Int? {
         pod.containers.first { $0.isAgent && !$0.httpPorts.isEmpty }?.httpPorts.first
+    }
+
+    /// `1,000`, `999,000`.
+    static func grouped(_ number: Int) -> String {
+        let digits = Array(String(number.magnitude))
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return number < 0 ? "-" + out : out
     }
 }

@@ -41,6 +41,6 @@ public enum IPTablesChainNames {
     }
 
     private static func first16(_ text: String) -> String {
-        String(Base32.encode(SHA256.digest(text)).prefix(16))
+        KubeProxyHash.base32SHA256(text, length: 16)
     }
 }

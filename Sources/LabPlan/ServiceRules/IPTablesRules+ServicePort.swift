@@ -48,26 +48,7 @@ extension IPTablesRules {
             + ["!", "-s", "\(clusterCIDR)", "-j", names.markMasquerade])
 
         // 4. External traffic enters KUBE-EXT first.
-        if port.externallyAccessible {
-            nat.declare(externalChain)
-            if !port.externalPolicyLocal {
-                // Cluster policy may forward to another node: masquerade so the reply returns here.
-                nat.append(externalChain, "-m", "comment", "--comment", "masquerade traffic for \(service) external destinations",
-                           "-j", names.markMasquerade)
-            } else {
-                // Local policy keeps the client's address; pods and the node itself are sent to
-                // all endpoints, as if they had gone out to a load balancer and come back.
-                nat.append(externalChain, "-m", "comment", "--comment", "pod traffic for \(service) external destinations",
-                           "-s", "\(clusterCIDR)", "-j", clusterChain)
-                nat.append(externalChain, "-m", "comment", "--comment", "masquerade LOCAL traffic for \(service) external destinations",
-                           "-m", "addrtype", "--src-type", "LOCAL", "-j", names.markMasquerade)
-                nat.append(externalChain, "-m", "comment", "--comment", "route LOCAL traffic for \(service) external destinations",
-                           "-m", "addrtype", "--src-type", "LOCAL", "-j", clusterChain)
-            }
-            if port.hasExternalEndpoints {
-                nat.append(externalChain, "-j", port.externalPolicyLocal ? localChain : clusterChain)
-            }
-        }
+        if port.externallyAccessible { writeExternalChain(port, clusterCIDR: clusterCIDR, nat: &nat) }
 
         // 5. Load balancing: KUBE-SVC over every endpoint, KUBE-SVL over this node's.
         nat.declare(clusterChain)
@@ -77,9 +58,44 @@ extension IPTablesRules {
             writeEndpointJumps(port, from: localChain, to: port.localEndpoints, nat: &nat)
         }
 
-        // 6. One KUBE-SEP per endpoint: mark hairpin traffic (a pod reaching itself through the
-        //    VIP must not see its own address as the source), remember the client for
-        //    affinity, DNAT.
+        // 6. One KUBE-SEP per endpoint.
+        writeEndpointChains(port, nat: &nat)
+    }
+
+    /// `KUBE-EXT-…`: masquerade (cluster policy) or keep the client (local policy), then on to
+    /// the policy chain.
+    static func writeExternalChain(_ port: ProxiedServicePort, clusterCIDR: IPv4Network, nat: inout IPTablesTableText) {
+        let names = IPTablesChainNames.self
+        let service = port.name.description
+        let clusterChain = names.serviceChain(port.name)
+        let localChain = names.localChain(port.name)
+        let externalChain = names.externalChain(port.name)
+        nat.declare(externalChain)
+        if !port.externalPolicyLocal {
+            // Cluster policy may forward to another node: masquerade so the reply returns here.
+            nat.append(externalChain, "-m", "comment", "--comment", "masquerade traffic for \(service) external destinations",
+                       "-j", names.markMasquerade)
+        } else {
+            // Local policy keeps the client's address; pods and the node itself are sent to
+            // all endpoints, as if they had gone out to a load balancer and come back.
+            nat.append(externalChain, "-m", "comment", "--comment", "pod traffic for \(service) external destinations",
+                       "-s", "\(clusterCIDR)", "-j", clusterChain)
+            nat.append(externalChain, "-m", "comment", "--comment", "masquerade LOCAL traffic for \(service) external destinations",
+                       "-m", "addrtype", "--src-type", "LOCAL", "-j", names.markMasquerade)
+            nat.append(externalChain, "-m", "comment", "--comment", "route LOCAL traffic for \(service) external destinations",
+                       "-m", "addrtype", "--src-type", "LOCAL", "-j", clusterChain)
+        }
+        if port.hasExternalEndpoints {
+            nat.append(externalChain, "-j", port.externalPolicyLocal ? localChain : clusterChain)
+        }
+    }
+
+    /// One `KUBE-SEP-…` per endpoint: mark hairpin traffic (a pod reaching itself through the
+    /// VIP must not see its own address as the source), remember the client for affinity, DNAT.
+    static func writeEndpointChains(_ port: ProxiedServicePort, nat: inout IPTablesTableText) {
+        let names = IPTablesChainNames.self
+        let service = port.name.description
+        let proto = port.name.protocol
         for endpoint in port.endpoints {
             let chain = names.endpointChain(port.name, endpoint: endpoint.text)
             nat.declare(chain)

@@ -32,7 +32,7 @@ public enum NFTablesChainNames {
     /// `hashAndTruncate`: base32(sha256(name))[:8] + "-" + name, cut to 240 with "..." (which
     /// valid Kubernetes names never reach, but the rule is kept so the names stay identical).
     static func hashAndTruncate(_ name: String) -> String {
-        let full = String(Base32.encode(SHA256.digest(name)).prefix(8)) + "-" + name
+        let full = KubeProxyHash.base32SHA256(name, length: 8) + "-" + name
         guard full.utf8.count > baseLengthMax else { return full }
         return String(decoding: Array(full.utf8.prefix(baseLengthMax - 3)), as: UTF8.self) + "..."
     }

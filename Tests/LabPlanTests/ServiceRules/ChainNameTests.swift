@@ -13,7 +13,7 @@ extension ServiceRulesTests {
 
         @Test func theHashIsOfNamePortAndLowercaseProtocol() {
             // By hand with the primitives: the recipe, not just the function, is kube-proxy's.
-            #expect(String(Base32.encode(SHA256.digest("ns1/svc1:p80tcp")).prefix(16)) == "XPGD46QRK7WJZT7O")
+            #expect(KubeProxyHash.base32SHA256("ns1/svc1:p80tcp", length: 16) == "XPGD46QRK7WJZT7O")
             #expect(IPTablesChainNames.servicePortChainHash(namespace: "ns1", name: "svc1", portName: "p80", protocol: "TCP")
                 == "XPGD46QRK7WJZT7O")
             #expect(IPTablesChainNames.servicePortChainHash(namespace: "ns1", name: "svc1", portName: "p80", protocol: "udp")
@@ -59,7 +59,7 @@ extension ServiceRulesTests {
             let unnamed = Self.port("default", "web", "")
             #expect(unnamed.description == "default/web")
             #expect(IPTablesChainNames.serviceChain(unnamed)
-                == "KUBE-SVC-" + String(Base32.encode(SHA256.digest("default/webtcp")).prefix(16)))
+                == "KUBE-SVC-" + KubeProxyHash.base32SHA256("default/webtcp", length: 16))
         }
 
         @Test(arguments: [
