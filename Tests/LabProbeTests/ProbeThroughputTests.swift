@@ -160,3 +160,47 @@ struct NeighbourOverflowTests {
         #expect(results[0].explanation == "expected an answer, got refused (ECONNREFUSED)")
     }
 }
+
+/// A scale run against agents on 127.0.0.1, only when asked for (`LAB_PROBE_SCALE=80000`):
+/// prints probes per second and the resident memory before and after.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["LAB_PROBE_SCALE"] != nil, "set LAB_PROBE_SCALE to run"))
+struct ProbeScaleRun {
+    static func residentKilobytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    @Test func manyHTTPProbesStreamInBoundedMemory() throws {
+        let count = Int(ProcessInfo.processInfo.environment["LAB_PROBE_SCALE"] ?? "") ?? 80_000
+        let listeners = (0..<200).map { AgentListener(pod: "p\($0)", protocol: .http, port: 0) }
+        try withAgents(listeners) { server in
+            let tasks = (0..<count).map { index in
+                loopbackTask(.http(path: "/clientip", method: "GET"), name: "probe \(index)",
+                             port: server.boundPorts[index % 200], expect: ProbeExpectation(clientIP: "127.0.0.1"))
+            }
+            let before = Self.residentKilobytes()
+            var peak = before
+            let stream = ProbeReportStream(tasks: tasks, options: .init()) { _ in }
+            let started = Date()
+            ProbeEngine(options: .init(hostNeighbours: .none)).stream(tasks, tick: { peak = max(peak, Self.residentKilobytes()) }) {
+                stream.record($0, $1)
+            }
+            let seconds = Date().timeIntervalSince(started)
+            stream.finish()
+            print("scale: \(count) probes in \(seconds) s = \(Int(Double(count) / seconds))/s; RSS \(before) → peak \(peak) KB; \(stream.failed) failed")
+            #expect(stream.failed == 0)
+        }
+    }
+}
+
+/// Exec probes are processes: only `commandLimit` run at once, and all of them finish.
+struct CommandLimitTests {
+    @Test func moreCommandsThanTheLimitAllRun() {
+        let count = ProbeLoop.commandLimit * 2 + 3
+        let tasks = (0..<count).map { ProbeTask(name: "exec \($0)", from: "here", to: "", endpoint: nil, action: .exec(["true"]), retries: 0) }
+        let results = ProbeEngine(options: .init(hostNeighbours: .none)).run(tasks)
+        #expect(results.count == count)
+        #expect(results.filter { !$0.passed }.isEmpty)
+    }
+}

@@ -60,6 +60,11 @@ final class ProbeLoop {
     /// Flights holding a socket or a process.
     private var open = 0
     private var nextTask = 0
+    /// Exec probes running their command, and those waiting for one of `commandLimit` places
+    /// (they hold no socket meanwhile).
+    private var commandsRunning = 0
+    private var commandsWaiting: [Flight] = []
+    static let commandLimit = 64
     private var reported = 0
     /// Serials of conversations and stamps of timers, unique across flights, so a slot reused
     /// by another probe never takes the readiness or the timer of the one before.
@@ -197,6 +202,12 @@ final class ProbeLoop {
                                                       elapsedMilliseconds: 0), before, onResult)
         }
         if case .exec(let argv) = task.action {
+            // A command is a process, not a socket: thousands at once would swamp the host.
+            guard commandsRunning < Self.commandLimit else {
+                commandsWaiting.append(flight)
+                return
+            }
+            commandsRunning += 1
             let conversation = ExecConversation(argv: argv, namespace: task.namespace, timeout: timeout(of: task))
             return begin(flight, conversation, ProbeInstant.now(), onResult)
         }
@@ -283,6 +294,10 @@ final class ProbeLoop {
             flight.conversation = nil
             open -= 1
             finishTry(flight, observation, now, onResult)
+            if case .exec = flight.task.action {
+                commandsRunning -= 1
+                if !commandsWaiting.isEmpty { startTry(commandsWaiting.removeFirst(), onResult) }
+            }
         }
     }
 
