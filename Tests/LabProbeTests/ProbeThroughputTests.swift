@@ -204,3 +204,19 @@ struct CommandLimitTests {
         #expect(results.filter { !$0.passed }.isEmpty)
     }
 }
+
+/// Pings to one address from one namespace share the kernel's delivery: every connected raw
+/// socket to that address gets a clone of each reply before its filter drops it. Only when
+/// asked for (`LAB_PROBE_SCALE`): prints the cost at two windows.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["LAB_PROBE_SCALE"] != nil && rawSocketsAllowed, "set LAB_PROBE_SCALE to run"))
+struct PingFanOutRun {
+    @Test func pingsToOneAddress() {
+        let tasks = (0..<4000).map { loopbackTask(.ping(count: 1), name: "ping \($0)") }
+        for window in [64, 4096] {
+            let started = Date()
+            let results = ProbeEngine(options: .init(parallel: window, hostNeighbours: .none)).run(tasks)
+            let seconds = Date().timeIntervalSince(started)
+            print("fan-out: 4000 pings to 127.0.0.1, window \(window): \(seconds) s, \(results.filter { !$0.passed }.count) failed")
+        }
+    }
+}
