@@ -135,7 +135,7 @@ final class ProbeLoop {
                 let slot = Int(tag & 0xffff_ffff)
                 guard slot < slots.count, let flight = slots[slot], flight.tag == tag else { return }
                 woken.append((flight, events))
-            }) else { break }
+            }) else { return false }
             if stopped { return false }
             let after = ProbeInstant.now()
             for (flight, events) in woken {
@@ -385,9 +385,11 @@ final class NeighbourWatch {
         baseline = source.counters()
     }
 
-    /// Adds the overflow reason to a failed result's explanation if the table overflowed.
+    /// Adds the overflow reason to a failed result's explanation if the table overflowed and
+    /// the probe saw what a dropped packet looks like (a timeout, an unreachable): an answer
+    /// that came back (a refusal, a wrong status) was not lost to the table.
     func blame(_ result: inout ProbeResult) {
-        guard let baseline else { return }
+        guard let baseline, result.tries.contains(where: { $0.outcome == .timeout || $0.outcome == .unreachable }) else { return }
         // Read at most every 20 ms: a run where everything fails must not read /proc per probe.
         let now = ProbeInstant.now()
         if !overflowed, lastRead.map({ now.nanoseconds - $0.nanoseconds >= 20_000_000 }) ?? true {
