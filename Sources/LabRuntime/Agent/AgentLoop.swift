@@ -25,8 +25,8 @@ final class AgentLoop {
     /// starve the others.
     private static let batch = 64
 
-    init(registry: AgentPortRegistry, wakeFD: Int32, limits: AgentLimits, logger: Logger) throws(KernelErrno) {
-        pollSet = try AgentEventSet()
+    init(registry: AgentPortRegistry, events: AgentEventSet, wakeFD: Int32, limits: AgentLimits, logger: Logger) {
+        pollSet = events
         self.registry = registry
         self.wakeFD = wakeFD
         self.limits = limits
