@@ -45,7 +45,7 @@ struct Up: ParsableCommand {
             if dryRun {
                 let dryRun = try LabController.dryRun(text: source.text, file: source.name)
                 report(warnings: dryRun.warnings)
-                print(ShellScript.render(dryRun.plan), terminator: "")
+                print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
                 return
             }
             Interruption.deferSignals()
@@ -67,6 +67,7 @@ struct Up: ParsableCommand {
         let counts = "\(topology.nodes.count) nodes, \(topology.pods.count) pods, \(topology.hosts.count) hosts, \(topology.networks.count) networks"
         if result.unchanged {
             print("lab \(topology.lab) is up to date (\(counts)); nothing to do")
+            if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
             return
         }
         if result.replaced { print("lab \(topology.lab): removed the previous version first") }
@@ -75,6 +76,7 @@ struct Up: ParsableCommand {
         } else {
             print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
         }
+        if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
         if timings {
             for phase in result.timings.phases {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")

@@ -15,6 +15,10 @@ import LabSpec
 /// - A link is recreated only when the operation that creates it changed (a veth that moved
 ///   to another node, a bridge with a new MTU); a veth whose other end's namespace is
 ///   deleted goes with it and needs no removal of its own.
+/// - Neighbour entries (flannel's, and in `static` mode one per on-link peer) are the
+///   exception to "all again": an entry stays as long as its link does, so only new ones and
+///   those whose MAC changed are written (with replace, in place); the entries of peers that
+///   are gone are deleted.
 /// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
 ///   service lost are flushed from conntrack, as kube-proxy does.
 public enum Reconciler {
@@ -50,12 +54,15 @@ public enum Reconciler {
         // namespace being deleted is deleted explicitly from the end that stays: the kernel
         // tears a deleted namespace down later (and never while a process is inside), so its
         // veths could still hold their names when the additions reuse them.
-        var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
+        let neighboursAfter = Set(after.compactMap(\.neighbourKey))
+        var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces,
+                                  replaced: neighboursAfter)
         operations += removed.map { .deleteNamespace($0) }
 
         // Additions, in the new plan's order (which is the kernel's dependency order). A link
         // is created unless the very same link is there and stays.
         let existing = Set(before.filter(\.createsLink))
+        let neighboursBefore = Set(before.filter { $0.neighbourKey != nil })
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -68,12 +75,23 @@ public enum Reconciler {
                         operations.append(operation)
                     }
                 } else if operation.owners.contains(where: { added.contains($0) || changed.contains($0) }) {
+                    // A neighbour entry stays as long as its link does (no address or route
+                    // change takes it): only new and changed ones are written, so a pod added
+                    // to a node of a static lab writes its entries, not every entry of the node.
+                    if let key = operation.neighbourKey, neighboursBefore.contains(operation),
+                       !vanishing.contains(LinkKey(namespace: key.namespace, name: key.link)) {
+                        continue
+                    }
                     operations.append(operation)
                 }
             }
         }
 
-        operations += staleNeighbors(old: old, new: new)
+        // A permanent entry the change writes already points at the new owner.
+        operations += staleNeighbors(old: old, new: new).filter { operation in
+            guard case .forgetNeighbor(let namespace, let link, let address) = operation else { return true }
+            return !neighboursAfter.contains(NeighbourKey(namespace: namespace, link: link, address: address))
+        }
         operations += FirewallDiff.operations(before: before, after: after, added: added)
         operations += conntrackFlushes(old: old, new: new)
         return Plan(lab: new.lab, operations: operations, incremental: true)
@@ -129,12 +147,15 @@ public enum Reconciler {
     /// What the old plan made in changed namespaces that the new plan does not make, taken
     /// back in reverse dependency order. Nothing is removed that goes anyway with its link or
     /// namespace.
+    /// A neighbour entry the new plan writes again (`replaced`, with another MAC) is replaced in
+    /// place, not removed first.
     static func removals(in before: [KernelOperation], remaining: Set<KernelOperation>, changed: Set<String>,
-                         vanishing: Set<LinkKey>, kept: Set<String>) -> [KernelOperation] {
+                         vanishing: Set<LinkKey>, kept: Set<String>, replaced: Set<NeighbourKey> = []) -> [KernelOperation] {
         var byRank: [[KernelOperation]] = Array(repeating: [], count: 5)
         var seen = Set<KernelOperation>()
         for operation in before.reversed() where operation.owners.contains(where: changed.contains) {
             guard !remaining.contains(operation) || operation.createsLink, seen.insert(operation).inserted else { continue }
+            if let key = operation.neighbourKey, replaced.contains(key) { continue }
             if let (rank, inverse) = inverse(of: operation, vanishing: vanishing, kept: kept) {
                 byRank[rank].append(inverse)
             }
@@ -218,6 +239,13 @@ struct LinkKey: Hashable {
     var name: String
 }
 
+/// A neighbour entry by what the kernel keys it on: the link and the address.
+struct NeighbourKey: Hashable {
+    var namespace: String
+    var link: String
+    var address: IPv4Address
+}
+
 extension KernelOperation {
     /// The namespaces whose contents the operation changes (both ends for a veth).
     var owners: [String] {
@@ -241,6 +269,14 @@ extension KernelOperation {
         default:
             return []
         }
+    }
+
+    /// The entry a permanent neighbour operation writes, by link and address.
+    var neighbourKey: NeighbourKey? {
+        if case .addNeighbor(let namespace, let link, let address, _) = self {
+            return NeighbourKey(namespace: namespace, link: link, address: address)
+        }
+        return nil
     }
 
     var isFirewallLoad: Bool {
