@@ -76,11 +76,13 @@ public struct NeighbourDecision: Sendable, Hashable {
             return "\(mode.rawValue) (\(numbers))"
         case .kept:
             return "\(mode.rawValue) (auto, kept from when the lab was built; \(numbers))"
+        case .file where mode == .static:
+            return "static (cluster.neighbours; \(Self.grouped(need)) permanent entr\(need == 1 ? "y" : "ies"))"
         case .file:
-            if mode == .arp, !Self.fitsComfortably(need: need, host: host) {
+            if !Self.fitsComfortably(need: need, host: host) {
                 return "arp (cluster.neighbours; \(numbers): probes may fail when the table is full; static avoids it)"
             }
-            return "\(mode.rawValue) (cluster.neighbours; \(numbers))"
+            return "arp (cluster.neighbours; \(numbers))"
         }
     }
 

@@ -16,9 +16,9 @@ import LabSpec
 ///   to another node, a bridge with a new MTU); a veth whose other end's namespace is
 ///   deleted goes with it and needs no removal of its own.
 /// - Neighbour entries (flannel's, and in `static` mode one per on-link peer) are the
-///   exception to "all again": an entry stays as long as its link does, so only new ones and
-///   those whose MAC changed are written (with replace, in place); the entries of peers that
-///   are gone are deleted.
+///   exception to "all again": an entry stays as long as its link and the link's address do,
+///   so only new ones, those whose MAC changed and those of a link that loses its address are
+///   written (with replace, in place); the entries of peers that are gone are deleted.
 /// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
 ///   service lost are flushed from conntrack, as kube-proxy does.
 public enum Reconciler {
@@ -63,6 +63,12 @@ public enum Reconciler {
         // is created unless the very same link is there and stays.
         let existing = Set(before.filter(\.createsLink))
         let neighboursBefore = Set(before.filter { $0.neighbourKey != nil })
+        // Deleting a link's last IPv4 address flushes its neighbour entries, permanent ones too
+        // (the kernel's `fib_disable_ip` → `arp_ifdown`): those are written again.
+        let flushed = Set(operations.compactMap { operation -> LinkKey? in
+            if case .deleteAddress(let namespace, let link, _, _) = operation { return LinkKey(namespace: namespace, name: link) }
+            return nil
+        })
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -78,9 +84,9 @@ public enum Reconciler {
                     // A neighbour entry stays as long as its link does (no address or route
                     // change takes it): only new and changed ones are written, so a pod added
                     // to a node of a static lab writes its entries, not every entry of the node.
-                    if let key = operation.neighbourKey, neighboursBefore.contains(operation),
-                       !vanishing.contains(LinkKey(namespace: key.namespace, name: key.link)) {
-                        continue
+                    if let key = operation.neighbourKey, neighboursBefore.contains(operation) {
+                        let link = LinkKey(namespace: key.namespace, name: key.link)
+                        if !vanishing.contains(link), !flushed.contains(link) { continue }
                     }
                     operations.append(operation)
                 }

@@ -190,10 +190,13 @@ import Testing
     @Test func theFileDecidesWhenItNamesAMode() {
         let statik = NeighbourDecision.decide(setting: .static, need: 18, host: table)
         #expect(statik.mode == .static && statik.reason == .file)
-        #expect(statik.explanation == "static (cluster.neighbours; the lab may need 18 entries; the host's table holds 1,024, 12 in use)")
+        #expect(statik.explanation == "static (cluster.neighbours; 18 permanent entries)")
         let arp = NeighbourDecision.decide(setting: .arp, need: 101_110, host: table)
         #expect(arp.mode == .arp)
-        #expect(arp.explanation.hasSuffix("probes may fail when the table is full; static avoids it)"))
+        #expect(arp.explanation == "arp (cluster.neighbours; the lab may need 101,110 entries; the host's table holds 1,024, 12 in use: "
+            + "probes may fail when the table is full; static avoids it)")
+        #expect(NeighbourDecision.decide(setting: .arp, need: 40, host: table).explanation
+            == "arp (cluster.neighbours; the lab may need 40 entries; the host's table holds 1,024, 12 in use)")
     }
 
     @Test func aLabThatIsUpKeepsItsModeUnlessItNowNeedsMoreThanFits() {
@@ -224,7 +227,8 @@ import Testing
 
     /// The permanent entries the kernel would hold after applying `plan` to a lab built by
     /// `old`'s full plan: links and namespaces take their entries with them, as in the kernel
-    /// (a veth's two ends go together; a VXLAN device goes with its lower device).
+    /// (a veth's two ends go together; a VXLAN device goes with its lower device), and so does
+    /// the deletion of a link's address (every lab link has one).
     func entriesAfter(_ plan: Plan, from old: Topology, to new: Topology) throws -> [NeighbourKey: MACAddress] {
         var table: [NeighbourKey: MACAddress] = [:]
         for case .addNeighbor(let namespace, let link, let address, let mac) in Planner.plan(old).operations {
@@ -253,6 +257,9 @@ import Testing
                 let link = LinkKey(namespace: namespace, name: name)
                 dropLink(link)
                 if let peer = peers[link] { dropLink(peer) }
+            case .deleteAddress(let namespace, let link, _, _):
+                // Its last address: the kernel flushes the link's entries, permanent ones too.
+                dropLinkOnly(LinkKey(namespace: namespace, name: link))
             case .addNeighbor(let namespace, let link, let address, let mac):
                 table[NeighbourKey(namespace: namespace, link: link, address: address)] = mac
             case .deleteNeighbor(let namespace, let link, let address):
@@ -351,6 +358,7 @@ import Testing
         try change { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].ip = IPv4Address("192.168.1.77")! }
         try change { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].network = "rack-2" }
         try change { file in file.hosts.append(HostSpec(name: "desk", network: "rack-1")) }
+        try change { file in file.hosts[0].ip = IPv4Address("172.16.9.9")! }
         try change { file in file.hosts.removeAll() }
         try change { file in file.nodes.removeAll { $0.name == "node-4" }; file.pods.removeAll { $0.name == "e" } }
     }
