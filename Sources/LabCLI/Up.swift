@@ -18,6 +18,11 @@ struct Up: ParsableCommand {
         removed endpoints are flushed from conntrack. A lab that is damaged or half-built is \
         rebuilt from scratch.
 
+        The namespaces of a lab share the host's one neighbour (ARP) table; with \
+        cluster.neighbours: auto (the default) a lab whose worst case would not fit comfortably \
+        gets permanent neighbour entries instead of ARP (static). The choice and its numbers are \
+        printed, and kept while the lab is up.
+
         Without FILE, ./lab.yaml is used if it exists, else the built-in demo lab (the lab of the \
         article "Tracing the path of network traffic in Kubernetes").
 

@@ -18,7 +18,8 @@ import LabSpec
 /// - Neighbour entries (flannel's, and in `static` mode one per on-link peer) are the
 ///   exception to "all again": an entry stays as long as its link and the link's address do,
 ///   so only new ones, those whose MAC changed and those of a link that loses its address are
-///   written (with replace, in place); the entries of peers that are gone are deleted.
+///   written (with replace, in place); the entries of peers that are gone are deleted. A
+///   namespace where nothing but neighbour entries changed gets only those.
 /// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
 ///   service lost are flushed from conntrack, as kube-proxy does.
 public enum Reconciler {
@@ -33,6 +34,13 @@ public enum Reconciler {
         let beforeByNamespace = grouped(before), afterByNamespace = grouped(after)
         let changed = Set(newNamespaces.intersection(oldNamespaces).filter {
             beforeByNamespace[$0, default: []] != afterByNamespace[$0, default: []]
+        })
+        // Of those, the ones where more than neighbour entries changed: only they have their
+        // settings applied again. (In a static lab a pod added to a node changes the entries of
+        // every pod of that node, and nothing else of theirs.)
+        let settingsChanged = Set(changed.filter { namespace in
+            !beforeByNamespace[namespace, default: []].filter({ $0.neighbourKey == nil })
+                .elementsEqual(afterByNamespace[namespace, default: []].filter({ $0.neighbourKey == nil }))
         })
 
         // Links of the old plan that will not exist afterwards, by (namespace, name).
@@ -80,14 +88,15 @@ public enum Reconciler {
                     if !existing.contains(operation) || operation.createdLinks.contains(where: vanishing.contains) {
                         operations.append(operation)
                     }
-                } else if operation.owners.contains(where: { added.contains($0) || changed.contains($0) }) {
-                    // A neighbour entry stays as long as its link does (no address or route
-                    // change takes it): only new and changed ones are written, so a pod added
-                    // to a node of a static lab writes its entries, not every entry of the node.
-                    if let key = operation.neighbourKey, neighboursBefore.contains(operation) {
-                        let link = LinkKey(namespace: key.namespace, name: key.link)
-                        if !vanishing.contains(link), !flushed.contains(link) { continue }
-                    }
+                } else if let key = operation.neighbourKey {
+                    // A neighbour entry stays as long as its link and the link's address do:
+                    // only new and changed ones are written, so a pod added to a node of a
+                    // static lab writes its entries and its peers' entries about it, no others.
+                    guard added.contains(key.namespace) || changed.contains(key.namespace) else { continue }
+                    let link = LinkKey(namespace: key.namespace, name: key.link)
+                    if neighboursBefore.contains(operation), !vanishing.contains(link), !flushed.contains(link) { continue }
+                    operations.append(operation)
+                } else if operation.owners.contains(where: { added.contains($0) || settingsChanged.contains($0) }) {
                     operations.append(operation)
                 }
             }

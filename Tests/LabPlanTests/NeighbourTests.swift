@@ -314,6 +314,13 @@ import Testing
         #expect(written(plan).count == 4 + 1 + 3)
         #expect(written(plan).filter { $0.namespace == f.namespace }.count == 4)
         #expect(!plan.operations.contains { if case .deleteNeighbor = $0 { true } else { false } })
+        // The other pods of node-1 get their new entry and nothing else: their settings,
+        // addresses and routes are not applied again.
+        for name in ["a", "b", "c"] {
+            let pod = try #require(new.pod(named: name))
+            #expect(plan.operations.filter { $0.owners.contains(pod.namespace) }
+                == [.addNeighbor(namespace: pod.namespace, link: "eth0", address: f.ip, mac: f.veth.peerMAC)])
+        }
     }
 
     @Test(arguments: [NetworkMode.routed, .vxlan])
