@@ -361,13 +361,19 @@ import Testing
         #expect(!plan.operations.contains(.forgetNeighbor(namespace: b.namespace, link: "eth0", address: a.ip)))
     }
 
-    @Test func aChangedNodeAddressIsUpdatedOnItsNetwork() throws {
-        try change { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].ip = IPv4Address("192.168.1.77")! }
-        try change { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].network = "rack-2" }
-        try change { file in file.hosts.append(HostSpec(name: "desk", network: "rack-1")) }
-        try change { file in file.hosts[0].ip = IPv4Address("172.16.9.9")! }
-        try change { file in file.hosts.removeAll() }
-        try change { file in file.nodes.removeAll { $0.name == "node-4" }; file.pods.removeAll { $0.name == "e" } }
+    @Test(arguments: [NetworkMode.routed, .vxlan])
+    func changedNodesAndHostsAreUpdatedOnTheirNetworks(_ network: NetworkMode) throws {
+        try change(network: network) { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].ip = IPv4Address("192.168.1.77")! }
+        try change(network: network) { file in file.nodes[file.nodes.firstIndex { $0.name == "node-2" }!].network = "rack-2" }
+        try change(network: network) { file in file.nodes.append(NodeSpec(name: "node-5", network: "rack-3")) }
+        try change(network: network) { file in file.hosts.append(HostSpec(name: "desk", network: "rack-1")) }
+        try change(network: network) { file in file.hosts[0].ip = IPv4Address("172.16.9.9")! }
+        try change(network: network) { file in file.hosts.removeAll() }
+        try change(network: network) { file in file.nodes.removeAll { $0.name == "node-4" }; file.pods.removeAll { $0.name == "e" } }
+        try change(network: network) { file in
+            file.networks[2].cidr = IPv4Network("10.11.0.0/24")!
+            file.nodes[3].ip = nil
+        }
     }
 
     @Test func switchingModesWritesOrDeletesEveryEntry() throws {
