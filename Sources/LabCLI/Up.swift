@@ -18,6 +18,11 @@ struct Up: ParsableCommand {
         removed endpoints are flushed from conntrack. A lab that is damaged or half-built is \
         rebuilt from scratch.
 
+        The namespaces of a lab share the host's one neighbour (ARP) table; with \
+        cluster.neighbours: auto (the default) a lab whose worst case would not fit comfortably \
+        gets permanent neighbour entries instead of ARP (static). The choice and its numbers are \
+        printed, and kept while the lab is up.
+
         Without FILE, ./lab.yaml is used if it exists, else the built-in demo lab (the lab of the \
         article "Tracing the path of network traffic in Kubernetes").
 
@@ -45,7 +50,7 @@ struct Up: ParsableCommand {
             if dryRun {
                 let dryRun = try LabController.dryRun(text: source.text, file: source.name)
                 report(warnings: dryRun.warnings)
-                print(ShellScript.render(dryRun.plan), terminator: "")
+                print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
                 return
             }
             Interruption.deferSignals()
@@ -67,6 +72,7 @@ struct Up: ParsableCommand {
         let counts = "\(topology.nodes.count) nodes, \(topology.pods.count) pods, \(topology.hosts.count) hosts, \(topology.networks.count) networks"
         if result.unchanged {
             print("lab \(topology.lab) is up to date (\(counts)); nothing to do")
+            if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
             return
         }
         if result.replaced { print("lab \(topology.lab): removed the previous version first") }
@@ -75,6 +81,7 @@ struct Up: ParsableCommand {
         } else {
             print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
         }
+        if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
         if timings {
             for phase in result.timings.phases {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")

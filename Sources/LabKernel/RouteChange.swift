@@ -9,10 +9,22 @@ import LabSpec
 struct RouteChange {
     let request: NetlinkRequest
     let operation: String
-    let object: String
     /// What the kernel reads while it handles the request (a veth's peer namespace, by fd):
     /// kept alive until the request has been answered.
     var keepAlive: NetworkNamespace?
+    /// The object's words are only needed when the change fails: formatting them for every
+    /// request (a MAC, an address) cost as much as the kernel's work for a permanent neighbour
+    /// entry, and a lab may write 100,000 of those.
+    private let describeObject: () -> String
+    var object: String { describeObject() }
+
+    init(request: NetlinkRequest, operation: String, object: @autoclosure @escaping () -> String,
+         keepAlive: NetworkNamespace? = nil) {
+        self.request = request
+        self.operation = operation
+        self.describeObject = object
+        self.keepAlive = keepAlive
+    }
 
     /// `ip link add NAME [address MAC] [mtu N] type bridge`
     static func addBridge(name: String, mtu: Int?, mac: [UInt8]?) -> RouteChange {

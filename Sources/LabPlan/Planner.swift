@@ -65,6 +65,7 @@ public enum Planner {
         case .routed: ops += routedPodRoutes(topology)
         case .vxlan: ops += overlay(topology)
         }
+        ops += permanentNeighbours(topology)
         ops += serviceRules(topology)
 
         return Plan(lab: topology.lab, operations: ops)
@@ -112,6 +113,17 @@ public enum Planner {
             }
         }
         return ops
+    }
+
+    /// `cluster.neighbours: static`: a permanent entry for every on-link peer the lab knows
+    /// (`NeighbourEntries`), so no namespace resolves with ARP and none of them takes a slot of
+    /// the host's shared neighbour table — the kernel does not count permanent entries against
+    /// its limits. Each namespace's entries are consecutive, so they are sent together.
+    static func permanentNeighbours(_ topology: Topology) -> [KernelOperation] {
+        guard topology.neighbours == .static else { return [] }
+        return NeighbourEntries.all(in: topology).map {
+            .addNeighbor(namespace: $0.namespace, link: $0.link, address: $0.address, mac: $0.mac)
+        }
     }
 
     /// kube-proxy's rules for every node, when the lab has services with a ClusterIP: the

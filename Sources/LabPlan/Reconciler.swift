@@ -15,6 +15,11 @@ import LabSpec
 /// - A link is recreated only when the operation that creates it changed (a veth that moved
 ///   to another node, a bridge with a new MTU); a veth whose other end's namespace is
 ///   deleted goes with it and needs no removal of its own.
+/// - Neighbour entries (flannel's, and in `static` mode one per on-link peer) are the
+///   exception to "all again": an entry stays as long as its link and the link's address do,
+///   so only new ones, those whose MAC changed and those of a link that loses its address are
+///   written (with replace, in place); the entries of peers that are gone are deleted. A
+///   namespace where nothing but neighbour entries changed gets only those.
 /// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
 ///   service lost are flushed from conntrack, as kube-proxy does.
 public enum Reconciler {
@@ -29,6 +34,13 @@ public enum Reconciler {
         let beforeByNamespace = grouped(before), afterByNamespace = grouped(after)
         let changed = Set(newNamespaces.intersection(oldNamespaces).filter {
             beforeByNamespace[$0, default: []] != afterByNamespace[$0, default: []]
+        })
+        // Of those, the ones where more than neighbour entries changed: only they have their
+        // settings applied again. (In a static lab a pod added to a node changes the entries of
+        // every pod of that node, and nothing else of theirs.)
+        let settingsChanged = Set(changed.filter { namespace in
+            !beforeByNamespace[namespace, default: []].filter({ $0.neighbourKey == nil })
+                .elementsEqual(afterByNamespace[namespace, default: []].filter({ $0.neighbourKey == nil }))
         })
 
         // Links of the old plan that will not exist afterwards, by (namespace, name).
@@ -50,12 +62,21 @@ public enum Reconciler {
         // namespace being deleted is deleted explicitly from the end that stays: the kernel
         // tears a deleted namespace down later (and never while a process is inside), so its
         // veths could still hold their names when the additions reuse them.
-        var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces)
+        let neighboursAfter = Set(after.compactMap(\.neighbourKey))
+        var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces,
+                                  replaced: neighboursAfter)
         operations += removed.map { .deleteNamespace($0) }
 
         // Additions, in the new plan's order (which is the kernel's dependency order). A link
         // is created unless the very same link is there and stays.
         let existing = Set(before.filter(\.createsLink))
+        let neighboursBefore = Set(before.filter { $0.neighbourKey != nil })
+        // Deleting a link's last IPv4 address flushes its neighbour entries, permanent ones too
+        // (the kernel's `fib_disable_ip` → `arp_ifdown`): those are written again.
+        let flushed = Set(operations.compactMap { operation -> LinkKey? in
+            if case .deleteAddress(let namespace, let link, _, _) = operation { return LinkKey(namespace: namespace, name: link) }
+            return nil
+        })
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -67,13 +88,25 @@ public enum Reconciler {
                     if !existing.contains(operation) || operation.createdLinks.contains(where: vanishing.contains) {
                         operations.append(operation)
                     }
-                } else if operation.owners.contains(where: { added.contains($0) || changed.contains($0) }) {
+                } else if let key = operation.neighbourKey {
+                    // A neighbour entry stays as long as its link and the link's address do:
+                    // only new and changed ones are written, so a pod added to a node of a
+                    // static lab writes its entries and its peers' entries about it, no others.
+                    guard added.contains(key.namespace) || changed.contains(key.namespace) else { continue }
+                    let link = LinkKey(namespace: key.namespace, name: key.link)
+                    if neighboursBefore.contains(operation), !vanishing.contains(link), !flushed.contains(link) { continue }
+                    operations.append(operation)
+                } else if operation.owners.contains(where: { added.contains($0) || settingsChanged.contains($0) }) {
                     operations.append(operation)
                 }
             }
         }
 
-        operations += staleNeighbors(old: old, new: new)
+        // A permanent entry the change writes already points at the new owner.
+        operations += staleNeighbors(old: old, new: new).filter { operation in
+            guard case .forgetNeighbor(let namespace, let link, let address) = operation else { return true }
+            return !neighboursAfter.contains(NeighbourKey(namespace: namespace, link: link, address: address))
+        }
         operations += FirewallDiff.operations(before: before, after: after, added: added)
         operations += conntrackFlushes(old: old, new: new)
         return Plan(lab: new.lab, operations: operations, incremental: true)
@@ -129,12 +162,15 @@ public enum Reconciler {
     /// What the old plan made in changed namespaces that the new plan does not make, taken
     /// back in reverse dependency order. Nothing is removed that goes anyway with its link or
     /// namespace.
+    /// A neighbour entry the new plan writes again (`replaced`, with another MAC) is replaced in
+    /// place, not removed first.
     static func removals(in before: [KernelOperation], remaining: Set<KernelOperation>, changed: Set<String>,
-                         vanishing: Set<LinkKey>, kept: Set<String>) -> [KernelOperation] {
+                         vanishing: Set<LinkKey>, kept: Set<String>, replaced: Set<NeighbourKey> = []) -> [KernelOperation] {
         var byRank: [[KernelOperation]] = Array(repeating: [], count: 5)
         var seen = Set<KernelOperation>()
         for operation in before.reversed() where operation.owners.contains(where: changed.contains) {
             guard !remaining.contains(operation) || operation.createsLink, seen.insert(operation).inserted else { continue }
+            if let key = operation.neighbourKey, replaced.contains(key) { continue }
             if let (rank, inverse) = inverse(of: operation, vanishing: vanishing, kept: kept) {
                 byRank[rank].append(inverse)
             }
@@ -218,6 +254,13 @@ struct LinkKey: Hashable {
     var name: String
 }
 
+/// A neighbour entry by what the kernel keys it on: the link and the address.
+struct NeighbourKey: Hashable {
+    var namespace: String
+    var link: String
+    var address: IPv4Address
+}
+
 extension KernelOperation {
     /// The namespaces whose contents the operation changes (both ends for a veth).
     var owners: [String] {
@@ -241,6 +284,14 @@ extension KernelOperation {
         default:
             return []
         }
+    }
+
+    /// The entry a permanent neighbour operation writes, by link and address.
+    var neighbourKey: NeighbourKey? {
+        if case .addNeighbor(let namespace, let link, let address, _) = self {
+            return NeighbourKey(namespace: namespace, link: link, address: address)
+        }
+        return nil
     }
 
     var isFirewallLoad: Bool {

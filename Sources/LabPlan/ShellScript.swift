@@ -7,7 +7,8 @@ public enum ShellScript {
     /// A build plan as the script that builds the lab; a reconcile plan (`Plan.incremental`,
     /// `lab up --dry-run` on a lab that is up) as the script that changes it: removals first,
     /// then what is added or set again (with `replace`, since some of it may still be there).
-    public static func render(_ plan: Plan, topology: Topology? = nil) -> String {
+    /// `notes` are written as comments under the header (why the plan is what it is).
+    public static func render(_ plan: Plan, topology: Topology? = nil, notes: [String] = []) -> String {
         var lines = ["#!/usr/bin/env bash"]
         if plan.incremental {
             lines += [
@@ -24,6 +25,7 @@ public enum ShellScript {
                 "[ -e /proc/sys/net/bridge ] || modprobe br_netfilter",
             ]
         }
+        lines += notes.map { "# \($0)" }
         var lastSection = ""
         for operation in plan.operations {
             let section = sectionTitle(operation)

@@ -7,6 +7,11 @@ public struct Topology: Sendable, Hashable, Codable {
     public var lab: String
     public var mode: NetworkMode
     public var proxy: ProxyMode
+    /// The neighbour mode in force: `arp` or `static`, never `auto` — `auto` is settled before
+    /// planning (`NeighbourDecision`) and kept while the lab is up.
+    public var neighbours: NeighbourMode
+    /// `cluster.neighbours` as the file says it (`auto` included), for `lab status`.
+    public var neighbourSetting: NeighbourMode
     public var podCIDR: IPv4Network
     public var serviceCIDR: IPv4Network
     /// The underlay MTU (`cluster.mtu`).

@@ -211,7 +211,11 @@ public enum TopologyBuilder {
         }
 
         if !errors.isEmpty { throw LabFileErrors(errors) }
-        return Topology(lab: lab, mode: file.cluster.network, proxy: file.cluster.proxy, podCIDR: file.cluster.podCIDR,
+        // `auto` needs the host's neighbour table, which is the runtime's to read
+        // (`NeighbourDecision`); until it has decided, the lab is planned as `arp`.
+        let neighbours: NeighbourMode = file.cluster.neighbours == .static ? .static : .arp
+        return Topology(lab: lab, mode: file.cluster.network, proxy: file.cluster.proxy, neighbours: neighbours,
+                        neighbourSetting: file.cluster.neighbours, podCIDR: file.cluster.podCIDR,
                         serviceCIDR: file.cluster.serviceCIDR, mtu: file.cluster.mtu, podMTU: podMTU,
                         fabricNamespace: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
                         services: services)

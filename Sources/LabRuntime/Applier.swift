@@ -365,7 +365,8 @@ public final class Applier {
         case .createNamespace: return "namespaces"
         case .setSysctl: return "sysctls"
         case .addBridge, .addVeth, .addVxlan: return "links"
-        case .addNeighbor, .addForwardingEntry: return "overlay entries"
+        case .addNeighbor: return "neighbours"
+        case .addForwardingEntry: return "overlay entries"
         case .loadFirewall: return "service rules"
         case .deleteNamespace: return "removed namespaces"
         case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor:

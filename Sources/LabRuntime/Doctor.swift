@@ -54,6 +54,8 @@ public enum Doctor {
             }
         }
 
+        findings += neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read())
+
         // Leftovers.
         let withState = Set(LabState.labs())
         var withNamespaces: [String: Int] = [:]
@@ -82,6 +84,40 @@ public enum Doctor {
             if withNamespaces[arguments[2]] == nil {
                 add(.warning, "supervisor \(pid)", "of lab \(arguments[2]), which has no namespaces; remove with lab down \(arguments[2])")
             }
+        }
+        return findings
+    }
+
+    /// The host's neighbour table, which every namespace of every lab shares: its thresholds,
+    /// the entries in use and how often it was full. Flagged when the entries in use come near
+    /// `gc_thresh3` (three quarters of it) or the table has been full.
+    static func neighbourTable(limits: NeighbourTableLimits?, counters: NeighbourTableCounters?) -> [Finding] {
+        let grouped = NeighbourDecision.grouped
+        guard let limits else {
+            return [Finding(level: .warning, check: "neighbour table",
+                            detail: "\(NeighbourTableLimits.directory)/gc_thresh* cannot be read (run lab doctor in the host's root namespace)")]
+        }
+        var findings = [Finding(level: .ok, check: "neighbour table",
+                                detail: "gc_thresh1 \(grouped(limits.gcThresh1)), gc_thresh2 \(grouped(limits.gcThresh2)), "
+                                    + "gc_thresh3 \(grouped(limits.gcThresh3)) (one table for every namespace of the host)")]
+        guard let counters else {
+            findings.append(Finding(level: .warning, check: "neighbour entries", detail: "\(NeighbourTableCounters.path) cannot be read"))
+            return findings
+        }
+        let remedy = "labs in arp mode may lose packets; use cluster.neighbours: static (or auto), "
+            + "or raise net.ipv4.neigh.default.gc_thresh3 (root namespace)"
+        let entries = "\(grouped(counters.entries)) in use (permanent ones included, which do not count against gc_thresh3)"
+        if counters.entries * 4 >= limits.gcThresh3 * 3 {
+            findings.append(Finding(level: .warning, check: "neighbour entries",
+                                    detail: "\(entries): near gc_thresh3 \(grouped(limits.gcThresh3)); \(remedy)"))
+        } else {
+            findings.append(Finding(level: .ok, check: "neighbour entries", detail: entries))
+        }
+        if counters.tableFulls > 0 {
+            findings.append(Finding(level: .warning, check: "neighbour overflows",
+                                    detail: "the table was full \(grouped(counters.tableFulls)) times since boot (table_fulls); \(remedy)"))
+        } else {
+            findings.append(Finding(level: .ok, check: "neighbour overflows", detail: "0 (table_fulls: never full since boot)"))
         }
         return findings
     }

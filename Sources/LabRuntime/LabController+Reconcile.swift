@@ -58,6 +58,7 @@ extension LabController {
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
+        result.neighbours = prepared.neighbours
         if hasContainers(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
             let began = DispatchTime.now()
             let report = try SupervisorProcess.reload(lab: state.lab, state: state)

@@ -22,6 +22,8 @@ public enum LabController {
         /// succeeds, as `kubectl apply` does while a pod crash-loops.
         public var troubledContainers: [ContainerStatus] = []
         public var containerCount = 0
+        /// The neighbour mode of the lab, and why.
+        public var neighbours: NeighbourDecision?
     }
 
     /// Validates and plans without touching anything: the first half of `up`, all of
@@ -30,10 +32,18 @@ public enum LabController {
         try prepare(loaded: LabFileLoader.parse(text, file: file), text: text)
     }
 
-    /// `running`: the topology of the lab as it is up, whose allocations are kept.
-    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil) throws -> Prepared {
-        let topology = try TopologyBuilder.build(loaded.lab, previous: running)
-        return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings)
+    /// `running`: the topology of the lab as it is up, whose allocations (and neighbour mode)
+    /// are kept. `cluster.neighbours: auto` is settled here, before planning, from the host's
+    /// neighbour table as it is now.
+    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil,
+                        host: @autoclosure () -> HostNeighbourTable? = .current()) throws -> Prepared {
+        var topology = try TopologyBuilder.build(loaded.lab, previous: running)
+        let neighbours = NeighbourDecision.decide(
+            setting: loaded.lab.cluster.neighbours, need: NeighbourEntries.worstCase(topology), host: host(),
+            running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
+        topology.neighbours = neighbours.mode
+        return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,
+                        neighbours: neighbours)
     }
 
     public struct Prepared: Sendable {
@@ -42,17 +52,19 @@ public enum LabController {
         public var topology: Topology
         public var plan: Plan
         public var warnings: [LabFileError]
+        /// The neighbour mode the lab is planned with, and why.
+        public var neighbours: NeighbourDecision
     }
 
     /// What `up --dry-run` prints: the whole build as a script, or — when the lab is up and
     /// intact — only the commands that change it into what the file says.
-    public static func dryRun(text: String, file: String) throws -> (plan: Plan, warnings: [LabFileError]) {
+    public static func dryRun(text: String, file: String) throws -> (plan: Plan, warnings: [LabFileError], neighbours: NeighbourDecision) {
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
         let running = intactTopology(state)
         let prepared = try prepare(loaded: loaded, text: text, running: running)
-        guard let running else { return (prepared.plan, prepared.warnings) }
-        return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings)
+        guard let running else { return (prepared.plan, prepared.warnings, prepared.neighbours) }
+        return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings, prepared.neighbours)
     }
 
     /// The topology of the lab as it is up, if its state says it was fully applied and every
@@ -119,6 +131,7 @@ public enum LabController {
     static func unchanged(_ topology: Topology, warnings: [LabFileError], state: LabState, started: DispatchTime) throws -> UpResult {
         var result = UpResult(topology: topology, plan: Plan(lab: topology.lab, operations: [], incremental: true),
                               unchanged: true, replaced: false, seconds: 0, timings: PhaseTimings(), warnings: warnings)
+        result.neighbours = NeighbourDecision.current(of: topology)
         if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
             // Its containers may still run (a supervisor killed with SIGKILL): end them, so
             // the new supervisor does not start a second copy beside them.
@@ -159,6 +172,7 @@ public enum LabController {
         }
         var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
+        result.neighbours = prepared.neighbours
         if hasContainers(prepared.topology) {
             do {
                 try startContainers(prepared.topology, state: state, into: &result)

@@ -28,6 +28,11 @@ public struct LabStatus: Sendable, Codable {
     public var proxy: String
     public var mtu: Int
     public var podMTU: Int
+    /// The neighbour mode in force (`arp` or `static`), `cluster.neighbours` as written, and
+    /// the permanent entries `static` keeps (0 in `arp`).
+    public var neighbours: String
+    public var neighbourSetting: String
+    public var permanentNeighbours: Int
     public var healthy: Bool
     public var networks: [String]
     public var nodes: [Namespaced]
@@ -79,7 +84,9 @@ public struct LabStatus: Sendable, Codable {
             }
         }
         return LabStatus(lab: lab, network: topology.mode.rawValue, proxy: topology.proxy.rawValue, mtu: topology.mtu,
-                         podMTU: topology.podMTU,
+                         podMTU: topology.podMTU, neighbours: topology.neighbours.rawValue,
+                         neighbourSetting: topology.neighbourSetting.rawValue,
+                         permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
                          healthy: present.contains(topology.fabricNamespace) && all.allSatisfy(\.present)
                              && (containers.isEmpty || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },

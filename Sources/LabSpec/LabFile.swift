@@ -42,6 +42,19 @@ public enum ProxyMode: String, Sendable, Codable, CaseIterable {
     case nftables
 }
 
+/// How the lab's namespaces learn their on-link neighbours' MACs (`cluster.neighbours`). Every
+/// namespace's entries count against one neighbour table for the whole host
+/// (`net.ipv4.neigh.default.gc_thresh3`); permanent entries do not.
+public enum NeighbourMode: String, Sendable, Codable, CaseIterable {
+    /// `arp` while the lab's worst case fits comfortably in the host's table, else `static`;
+    /// settled when the lab is built.
+    case auto
+    /// The kernel resolves with ARP, as on a real node (the CNI bridge plugin's behaviour).
+    case arp
+    /// Permanent entries, written by `lab up`, for every on-link peer whose MAC the lab sets.
+    case `static`
+}
+
 public struct ClusterSpec: Sendable, Hashable {
     public var podCIDR: IPv4Network
     public var serviceCIDR: IPv4Network
@@ -49,17 +62,20 @@ public struct ClusterSpec: Sendable, Hashable {
     public var proxy: ProxyMode
     /// Underlay MTU; pods get `mtu - 50` in vxlan mode.
     public var mtu: Int
+    public var neighbours: NeighbourMode
 
     public static let defaultPodCIDR = IPv4Network("10.244.0.0/16")!
     public static let defaultServiceCIDR = IPv4Network("10.96.0.0/16")!
 
     public init(podCIDR: IPv4Network = ClusterSpec.defaultPodCIDR, serviceCIDR: IPv4Network = ClusterSpec.defaultServiceCIDR,
-                network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500) {
+                network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500,
+                neighbours: NeighbourMode = .auto) {
         self.podCIDR = podCIDR
         self.serviceCIDR = serviceCIDR
         self.network = network
         self.proxy = proxy
         self.mtu = mtu
+        self.neighbours = neighbours
     }
 }
 

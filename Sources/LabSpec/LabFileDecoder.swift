@@ -29,7 +29,7 @@ struct LabFileDecoder {
     let reader: YAMLReader
 
     static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes"]
-    static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu"]
+    static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours"]
     static let networkKeys = ["name", "cidr"]
     static let nodeKeys = ["name", "network", "ip", "podCIDR"]
     static let hostKeys = ["name", "network", "ip"]
@@ -77,6 +77,10 @@ struct LabFileDecoder {
         }
         if let value = fields["proxy"], let mode: ProxyMode = reader.choice(value, at: fields.path("proxy"), what: "proxy mode") {
             cluster.proxy = mode
+        }
+        if let value = fields["neighbours"],
+           let mode: NeighbourMode = reader.choice(value, at: fields.path("neighbours"), what: "neighbour mode") {
+            cluster.neighbours = mode
         }
         if let value = fields["mtu"], let mtu = reader.int(value, at: fields.path("mtu"), in: Self.mtuRange, what: "mtu") {
             cluster.mtu = mtu

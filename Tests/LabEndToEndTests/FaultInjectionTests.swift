@@ -15,10 +15,13 @@ func crowdLab(_ name: String, pods: Int, containers: Bool) -> String {
 }
 
 /// A small lab with two networks, a service and an agent, so its plan holds every kind of
-/// operation of a routed lab, firewall loads included.
+/// operation of a routed lab, firewall loads and permanent neighbour entries included. The
+/// neighbour mode is named: under `auto` the test's plan and `lab up`'s could differ when the
+/// host's shared table changes in between, and the operation indexes with them.
 func faultLab(_ name: String) -> String {
     """
     name: \(name)
+    cluster: {neighbours: static}
     networks:
       - {name: rack-1, cidr: 192.168.1.0/24}
       - {name: rack-2, cidr: 172.16.0.0/16}

@@ -1,0 +1,107 @@
+import LabSpec
+
+/// One on-link peer a namespace may talk to, with the MAC the peer's interface has: what
+/// `ip -n NAMESPACE neigh show dev LINK` lists for it once the namespace has talked to it.
+public struct NeighbourEntry: Sendable, Hashable {
+    public var namespace: String
+    public var link: String
+    public var address: IPv4Address
+    public var mac: MACAddress
+
+    public init(namespace: String, link: String, address: IPv4Address, mac: MACAddress) {
+        self.namespace = namespace
+        self.link = link
+        self.address = address
+        self.mac = mac
+    }
+}
+
+/// The neighbour entries a lab may need, which all of its namespaces hold in the one neighbour
+/// table the host's kernel keeps for every namespace (`net.ipv4.neigh.default.gc_thresh3`).
+/// On a real cluster each node has its own kernel and table; here they all add up.
+///
+/// Per namespace, the peers on its links that it may talk to:
+/// - a pod's `eth0`: its gateway (`cni0`) and every other pod on its node (same L2 segment);
+/// - a node's `cni0`: its pods;
+/// - a node's or host's `eth0`: the gateway and every other node and host on its network;
+/// - the fabric's bridge of a network: every node and host on it.
+///
+/// Traffic to anything else leaves through one of these (a gateway), so this is the worst case
+/// of an all-pairs check. flannel's entries on `flannel.1` (vxlan mode) are permanent already
+/// and not counted. The MACs are the ones the lab sets on every interface, derived from names,
+/// so `static` mode can write all of them before any packet is sent.
+public enum NeighbourEntries {
+    /// Every entry, grouped by namespace (fabric, nodes, hosts, pods: the plan's order), so an
+    /// apply sends each namespace's entries together.
+    public static func all(in topology: Topology) -> [NeighbourEntry] {
+        var entries: [NeighbourEntry] = []
+        let machines = underlayMachines(topology)
+        let machinesByNetwork = Dictionary(grouping: machines, by: \.network)
+        let podsByNode = Dictionary(grouping: topology.pods, by: \.node)
+
+        for network in topology.networks {
+            for machine in machinesByNetwork[network.name, default: []] {
+                entries.append(NeighbourEntry(namespace: topology.fabricNamespace, link: network.bridge,
+                                              address: machine.ip, mac: machine.mac))
+            }
+        }
+        func underlayPeers(of machine: UnderlayMachine) {
+            guard let network = topology.network(named: machine.network) else { return }
+            entries.append(NeighbourEntry(namespace: machine.namespace, link: Naming.uplink, address: network.gateway,
+                                          mac: network.bridgeMAC))
+            for peer in machinesByNetwork[machine.network, default: []] where peer.namespace != machine.namespace {
+                entries.append(NeighbourEntry(namespace: machine.namespace, link: Naming.uplink, address: peer.ip, mac: peer.mac))
+            }
+        }
+        for (node, machine) in zip(topology.nodes, machines) {
+            underlayPeers(of: machine)
+            for pod in podsByNode[node.name, default: []] {
+                entries.append(NeighbourEntry(namespace: node.namespace, link: Naming.podBridge, address: pod.ip,
+                                              mac: pod.veth.peerMAC))
+            }
+        }
+        for machine in machines.dropFirst(topology.nodes.count) { underlayPeers(of: machine) }
+        let nodes = Dictionary(topology.nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for pod in topology.pods {
+            guard let node = nodes[pod.node] else { continue }
+            entries.append(NeighbourEntry(namespace: pod.namespace, link: Naming.podInterface, address: node.bridgeAddress,
+                                          mac: node.bridgeMAC))
+            for peer in podsByNode[pod.node, default: []] where peer.name != pod.name {
+                entries.append(NeighbourEntry(namespace: pod.namespace, link: Naming.podInterface, address: peer.ip,
+                                              mac: peer.veth.peerMAC))
+            }
+        }
+        return entries
+    }
+
+    /// How many entries `all(in:)` lists, counted without listing them (`auto` asks this of
+    /// labs that will not need the list): with m machines on a network, its bridge holds m and
+    /// each machine m (the gateway and the m − 1 others); with k pods on a node, its `cni0`
+    /// holds k and each pod k.
+    public static func worstCase(_ topology: Topology) -> Int {
+        var machinesPerNetwork: [String: Int] = [:]
+        for node in topology.nodes { machinesPerNetwork[node.network, default: 0] += 1 }
+        for host in topology.hosts { machinesPerNetwork[host.network, default: 0] += 1 }
+        let nodeNames = Set(topology.nodes.map(\.name))
+        var podsPerNode: [String: Int] = [:]
+        for pod in topology.pods where nodeNames.contains(pod.node) { podsPerNode[pod.node, default: 0] += 1 }
+        let known = Set(topology.networks.map(\.name))
+        let underlay = machinesPerNetwork.filter { known.contains($0.key) }.values.reduce(0) { $0 + $1 + $1 * $1 }
+        let pods = podsPerNode.values.reduce(0) { $0 + $1 + $1 * $1 }
+        return underlay + pods
+    }
+
+    /// A node or host as its network sees it: nodes first, then hosts, in file order.
+    struct UnderlayMachine {
+        var namespace: String
+        var network: String
+        var ip: IPv4Address
+        /// Its `eth0`'s MAC.
+        var mac: MACAddress
+    }
+
+    static func underlayMachines(_ topology: Topology) -> [UnderlayMachine] {
+        topology.nodes.map { UnderlayMachine(namespace: $0.namespace, network: $0.network, ip: $0.ip, mac: $0.uplink.mac) }
+            + topology.hosts.map { UnderlayMachine(namespace: $0.namespace, network: $0.network, ip: $0.ip, mac: $0.uplink.mac) }
+    }
+}
