@@ -118,12 +118,6 @@ struct NeighbourOverflowTests {
         #expect(counters.tableFulls == 10 + 261)
     }
 
-    @Test func textWithoutTheColumnsIsNotCounters() {
-        #expect(NeighbourTableCounters.parse("") == nil)
-        #expect(NeighbourTableCounters.parse("entries allocs\n00000001 00000002\n") == nil)
-        #expect(NeighbourTableCounters.parse("entries table_fulls\nzz 01\n") == nil)
-    }
-
     /// Counters that move once the run has begun, as a full table makes them.
     final class MovingCounters: @unchecked Sendable {
         private let lock = NSLock()

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LabKernel
 import LabPlan
 
 /// Runs resolved probes natively and in parallel: sockets are opened inside each probe's
@@ -50,7 +51,7 @@ public final class ProbeEngine: Sendable {
 
         /// `/proc/net/stat/arp_cache` and `gc_thresh3`, read in the root namespace.
         public static var host: HostNeighbours {
-            HostNeighbours(counters: { NeighbourTableCounters.read() }, hardLimit: NeighbourTableCounters.hardLimit())
+            HostNeighbours(counters: { NeighbourTableCounters.read() }, hardLimit: NeighbourTableLimits.read()?.gcThresh3)
         }
 
         /// No watching (nothing is ever blamed on the host).
