@@ -101,13 +101,41 @@ struct Verify: ParsableCommand {
         signals.restore()
         progress(true)
         stream.finish()
-        if output == .json { out.print(stream.json()) }
         out.flush()
-        if let junit {
-            try stream.junit(seconds: Date().timeIntervalSince(started)).write(toFile: junit, atomically: true, encoding: .utf8)
-        }
+        if output == .json { stream.json { out.write($0) } }
+        if let junit { try Self.writeJUnit(stream, seconds: Date().timeIntervalSince(started), to: junit) }
         if !completed { return 128 + signals.received }
         return stream.failed > 0 ? 1 : 0
+    }
+
+    /// Writes the JUnit file a testcase at a time to a temporary file beside it, then renames
+    /// it into place, so a reader never sees half a file.
+    private static func writeJUnit(_ stream: ProbeReportStream, seconds: Double, to path: String) throws {
+        let temporary = path + ".lab-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
+            throw RuntimeError.io(operation: "create", path: temporary, errno: errno)
+        }
+        var failure: Error?
+        var buffer = ""
+        stream.junit(seconds: seconds) { piece in
+            buffer += piece
+            guard buffer.utf8.count >= 1 << 16, failure == nil else { return }
+            do { try file.write(contentsOf: Data(buffer.utf8)) } catch { failure = error }
+            buffer = ""
+        }
+        do {
+            if failure == nil { try file.write(contentsOf: Data(buffer.utf8)) }
+            try file.close()
+        } catch { failure = failure ?? error }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw RuntimeError.io(operation: "rename", path: path, errno: code)
+        }
     }
 
     /// `12,345`.
@@ -134,24 +162,30 @@ private final class TerminalOutput {
 
     func progress(_ line: String, final: Bool) {
         if onTerminal, shown {
-            Self.write("\r\u{1B}[K", to: STDERR_FILENO)
+            Self.write(Array("\r\u{1B}[K".utf8)[...], to: STDERR_FILENO)
             shown = false
         }
         flush()
         guard onTerminal, !final else { return }
-        Self.write(line, to: STDERR_FILENO)
+        Self.write(Array(line.utf8)[...], to: STDERR_FILENO)
         shown = true
     }
 
     func flush() {
         guard !pending.isEmpty else { return }
-        Self.write(pending, to: STDOUT_FILENO)
+        Self.write(Array(pending.utf8)[...], to: STDOUT_FILENO)
         pending = ""
     }
 
-    /// All of `text`, past short writes and EINTR; a closed pipe ends the attempt.
-    private static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)[...]
+    /// Bytes straight to stdout (after whatever is pending).
+    func write(_ bytes: [UInt8]) {
+        flush()
+        Self.write(bytes[...], to: STDOUT_FILENO)
+    }
+
+    /// All of `bytes`, past short writes and EINTR; a closed pipe ends the attempt.
+    private static func write(_ bytes: ArraySlice<UInt8>, to fd: Int32) {
+        var bytes = bytes
         while !bytes.isEmpty {
             let count = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if count < 0 {

@@ -42,21 +42,29 @@ public enum ProbeJSONReport {
     /// The document from counts and `fragment`s, byte for byte what encoding the whole
     /// `Document` gives.
     public static func assemble(passed: Int, failed: Int, notRun: Int?, probes: [[UInt8]]) -> String {
-        guard !probes.isEmpty else {
+        var out: [UInt8] = []
+        assemble(passed: passed, failed: failed, notRun: notRun, count: probes.count, probe: { probes[$0] }) { out += $0 }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same, written piece by piece to `write`: `probe(i)` gives the i-th fragment, so the
+    /// fragments need not all be in memory at once.
+    public static func assemble(passed: Int, failed: Int, notRun: Int?, count: Int, probe: (Int) -> [UInt8],
+                                write: ([UInt8]) -> Void) {
+        guard count > 0 else {
             // Encoding plain structs of strings and numbers cannot fail; `try!` would say the
             // same less kindly.
-            guard let data = try? encoder.encode(Document([], notRun: notRun)) else { return "{}\n" }
-            return String(decoding: data, as: UTF8.self) + "\n"
+            guard let data = try? encoder.encode(Document([], notRun: notRun)) else { return write(Array("{}\n".utf8)) }
+            return write(Array(data) + [0x0a])
         }
-        var out = Array("{\n  \"failed\" : \(failed),\n".utf8)
-        if let notRun { out += Array("  \"notRun\" : \(notRun),\n".utf8) }
-        out += Array("  \"passed\" : \(passed),\n  \"probes\" : [\n".utf8)
-        for (index, probe) in probes.enumerated() {
-            out += probe
-            out += Array((index == probes.count - 1 ? "\n" : ",\n").utf8)
+        var head = Array("{\n  \"failed\" : \(failed),\n".utf8)
+        if let notRun { head += Array("  \"notRun\" : \(notRun),\n".utf8) }
+        head += Array("  \"passed\" : \(passed),\n  \"probes\" : [\n".utf8)
+        write(head)
+        for index in 0..<count {
+            write(probe(index) + Array((index == count - 1 ? "\n" : ",\n").utf8))
         }
-        out += Array("  ]\n}\n".utf8)
-        return String(decoding: out, as: UTF8.self)
+        write(Array("  ]\n}\n".utf8))
     }
 
     private static var encoder: JSONEncoder {

@@ -18,10 +18,19 @@ public enum ProbeJUnitReport {
     /// `skipped` counts the `notRun` among them.
     public static func document(suite: String, failures: Int, errors: Int, skipped: Int = 0, seconds: Double,
                                 testcases: [String]) -> String {
-        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuite name=\"\(escape(suite))\" tests=\"\(testcases.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(secondsText(seconds))\">\n"
-        for testcase in testcases { out += testcase }
-        return out + "</testsuite>\n"
+        var out = ""
+        document(suite: suite, tests: testcases.count, failures: failures, errors: errors, skipped: skipped, seconds: seconds,
+                 testcase: { testcases[$0] }) { out += $0 }
+        return out
+    }
+
+    /// The same, written piece by piece: `testcase(i)` gives the i-th element.
+    public static func document(suite: String, tests: Int, failures: Int, errors: Int, skipped: Int, seconds: Double,
+                                testcase: (Int) -> String, write: (String) -> Void) {
+        write("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            + "<testsuite name=\"\(escape(suite))\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(secondsText(seconds))\">\n")
+        for index in 0..<tests { write(testcase(index)) }
+        write("</testsuite>\n")
     }
 
     /// One probe's `testcase` element: what a streaming run keeps of a finished probe when

@@ -34,8 +34,8 @@ public final class ProbeReportStream {
     /// (task index, entry), in the order they finished.
     private var groupOrder: [String] = []
     private var cells: [String: [(Int, TruthTable.Entry)]] = [:]
-    private var jsonObjects: [[UInt8]?]
-    private var testcases: [String?]
+    private let jsonObjects: FragmentStore?
+    private let testcases: FragmentStore?
     private var errors = 0
 
     public private(set) var passed = 0
@@ -50,8 +50,8 @@ public final class ProbeReportStream {
         self.write = write
         widths = options.quiet || options.json ? [] : ProbeTextReport.widths(for: tasks)
         finished = Array(repeating: false, count: tasks.count)
-        jsonObjects = options.json ? Array(repeating: nil, count: tasks.count) : []
-        testcases = options.junitSuite != nil ? Array(repeating: nil, count: tasks.count) : []
+        jsonObjects = options.json ? FragmentStore(count: tasks.count) : nil
+        testcases = options.junitSuite != nil ? FragmentStore(count: tasks.count) : nil
         var seen = Set<String>()
         for task in tasks {
             if let group = task.group, seen.insert(group).inserted { groupOrder.append(group) }
@@ -69,9 +69,9 @@ public final class ProbeReportStream {
             if (entry.observedReachable ?? !entry.expectedReach) == entry.expectedReach { entry.detail = "" }
             cells[group, default: []].append((index, entry))
         }
-        if options.json { jsonObjects[index] = ProbeJSONReport.fragment(result) }
+        jsonObjects?.store(index, ProbeJSONReport.fragment(result))
         if let suite = options.junitSuite {
-            testcases[index] = ProbeJUnitReport.testcase(result, suite: suite)
+            testcases?.store(index, Array(ProbeJUnitReport.testcase(result, suite: suite).utf8))
             if !result.passed, ProbeJUnitReport.isError(result) { errors += 1 }
         }
         guard !options.json else { return }
@@ -110,22 +110,35 @@ public final class ProbeReportStream {
 
     /// The JSON document (`--output json`), with `notRun` when some probes never finished.
     public func json() -> String {
+        var out: [UInt8] = []
+        json { out += $0 }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same, written piece by piece (one probe's object at a time).
+    public func json(write: ([UInt8]) -> Void) {
+        guard let jsonObjects else { return }
         let notRun = total - done
-        return ProbeJSONReport.assemble(passed: passed, failed: failed, notRun: notRun > 0 ? notRun : nil,
-                                        probes: jsonObjects.compactMap { $0 })
+        let present = (0..<total).filter(jsonObjects.has)
+        ProbeJSONReport.assemble(passed: passed, failed: failed, notRun: notRun > 0 ? notRun : nil, count: present.count,
+                                 probe: { jsonObjects.fragment(present[$0]) ?? Array("    {}".utf8) }, write: write)
     }
 
     /// The JUnit document; probes that never finished are skipped testcases.
     public func junit(seconds: Double) -> String {
-        guard let suite = options.junitSuite else { return "" }
-        var skipped = 0
-        let cases = testcases.indices.map { index in
-            testcases[index] ?? {
-                skipped += 1
-                return ProbeJUnitReport.notRun(tasks[index], suite: suite)
-            }()
-        }
-        return ProbeJUnitReport.document(suite: suite, failures: failed - errors, errors: errors, skipped: skipped,
-                                         seconds: seconds, testcases: cases)
+        var out = ""
+        junit(seconds: seconds) { out += $0 }
+        return out
+    }
+
+    /// The same, written piece by piece (one testcase at a time).
+    public func junit(seconds: Double, write: (String) -> Void) {
+        guard let suite = options.junitSuite, let testcases else { return }
+        let skipped = (0..<total).filter { !testcases.has($0) }.count
+        ProbeJUnitReport.document(suite: suite, tests: total, failures: failed - errors, errors: errors, skipped: skipped,
+                                  seconds: seconds, testcase: { index in
+                                      testcases.fragment(index).map { String(decoding: $0, as: UTF8.self) }
+                                          ?? ProbeJUnitReport.notRun(tasks[index], suite: suite)
+                                  }, write: write)
     }
 }
