@@ -108,7 +108,24 @@ public final class NetworkNamespace: Sendable {
     public func pids() -> [Int32] {
         var own = stat()
         guard fstat(fd, &own) == 0 else { return [] }
-        guard let proc = opendir("/proc") else { return [] }
+        return NetworkNamespace.pids(in: [NamespaceFileIdentity(own)])
+    }
+
+    /// The processes inside any of the named namespaces, sorted: one pass over /proc however
+    /// many namespaces there are (a pass per namespace made `lab down` of 1,000 pods take a
+    /// second), and no descriptor held per namespace. A name that is gone is skipped.
+    public static func pids(inNamespacesNamed names: [String]) -> [Int32] {
+        var wanted = Set<NamespaceFileIdentity>()
+        for name in names {
+            var mounted = stat()
+            // The bind mount covers the placeholder file: stat sees the namespace's nsfs inode.
+            if stat(NamespaceDirectory.path(of: name), &mounted) == 0 { wanted.insert(NamespaceFileIdentity(mounted)) }
+        }
+        return pids(in: wanted)
+    }
+
+    private static func pids(in wanted: Set<NamespaceFileIdentity>) -> [Int32] {
+        guard !wanted.isEmpty, let proc = opendir("/proc") else { return [] }
         defer { closedir(proc) }
         var found: [Int32] = []
         while let entry = readdir(proc) {
@@ -119,8 +136,19 @@ public final class NetworkNamespace: Sendable {
             var other = stat()
             // Processes come and go while we scan; one that vanished simply is not listed.
             guard stat("/proc/\(pid)/ns/net", &other) == 0 else { continue }
-            if other.st_dev == own.st_dev && other.st_ino == own.st_ino { found.append(pid) }
+            if wanted.contains(NamespaceFileIdentity(other)) { found.append(pid) }
         }
         return found.sorted()
+    }
+}
+
+/// A namespace as the kernel tells them apart: the device and inode of its nsfs file.
+private struct NamespaceFileIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(_ status: stat) {
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
     }
 }

@@ -13,6 +13,9 @@ public final class Applier {
     /// Namespaces this run created (recorded before creation), for rollback.
     public private(set) var created: [String] = []
     public private(set) var timings = PhaseTimings()
+    /// Operations per progress phase in the plan, and how many are done.
+    private var progressTotals: [String: Int] = [:]
+    private var progressDone: [String: Int] = [:]
     /// Set for a reconcile plan (`Plan.incremental`): an address, route or FDB entry that is
     /// already there counts as done, since a reconcile sets a changed namespace's settings again.
     public var toleratesExisting = false
@@ -29,6 +32,11 @@ public final class Applier {
     /// which tolerates what exists request by request and is small, goes one request at a time,
     /// as does every plan under `LAB_APPLY_UNBATCHED=1` (for comparison).
     public func apply(_ plan: Plan) throws {
+        progressTotals = [:]
+        progressDone = [:]
+        for operation in plan.operations {
+            progressTotals[progressPhase(of: operation).name, default: 0] += 1
+        }
         if ApplyTuning.batching && !plan.incremental && !toleratesExisting {
             try applyBatched(plan)
         } else {
@@ -59,10 +67,12 @@ public final class Applier {
                 }
                 try namespaceHandle(namespace).writeSysctls(settings)
                 timings.add("sysctls", since: started, count: settings.count)
+                noteProgress(operation, count: settings.count)
                 continue
             }
             try perform(operation)
             timings.add(phase(of: operation), since: started, count: 1)
+            noteProgress(operation, count: 1)
             index += 1
         }
     }
@@ -115,6 +125,7 @@ public final class Applier {
                 }
                 try enqueue(operation, on: pending!.batch)
                 pending!.phases.append(phase(of: operation))
+                noteProgress(operation, count: 1)
                 index += 1
                 continue
             }
@@ -124,6 +135,7 @@ public final class Applier {
             case .createNamespace:
                 let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
                     .map(\.namespace)
+                noteProgress(operation, count: 0)
                 try createNamespaces(names.isEmpty ? [operation.namespace] : names)
                 index += max(1, names.count)
                 timings.add("namespaces", since: started, count: max(1, names.count))
@@ -137,9 +149,12 @@ public final class Applier {
                     settings = [(index, namespace, key, value)]
                     index += 1
                 }
+                noteProgress(operation, count: 0)
                 try writeSysctls(settings)
                 timings.add("sysctls", since: started, count: settings.count)
+                noteProgress(operation, count: settings.count)
             case .loadFirewall:
+                noteProgress(operation, count: 0)
                 if let outcome = try firewall?.wait().get()[index] {
                     let seconds = try outcome.get()
                     timings.add(phase(of: operation), since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds - UInt64(seconds * 1e9)),
@@ -148,10 +163,12 @@ public final class Applier {
                     try perform(operation)
                     timings.add(phase(of: operation), since: started, count: 1)
                 }
+                noteProgress(operation, count: 1)
                 index += 1
             default:
                 try perform(operation)
                 timings.add(phase(of: operation), since: started, count: 1)
+                noteProgress(operation, count: 1)
                 index += 1
             }
         }
@@ -241,10 +258,13 @@ public final class Applier {
     private func createNamespaces(_ names: [String]) throws {
         try journal.record(namespaces: names)
         created += names
+        let progress = UpDownProgress.shared
         let results = ParallelWork.map(names, workers: ApplyTuning.workers) { name in
             let namespace = try NetworkNamespace.create(name)
+            defer { progress.advance() }
             return (namespace, try RouteSocket(in: namespace))
         }
+        progressDone["namespaces", default: 0] += names.count
         for (name, result) in zip(names, results) {
             guard case .success(let (namespace, socket)) = result else { continue }
             namespaces[name] = namespace
@@ -358,6 +378,29 @@ public final class Applier {
         case .flushConntrack(let namespace, let filter):
             try ConntrackFlush.run(filter, in: namespaceHandle(namespace), directory: rulesDirectory)
         }
+    }
+
+    /// What the progress line calls the operation's part of the work, and what it counts:
+    /// coarser than `phase(of:)`, since a pod's links, addresses and routes alternate.
+    private func progressPhase(of operation: KernelOperation) -> (name: String, unit: String) {
+        switch operation {
+        case .createNamespace: return ("namespaces", "namespaces")
+        case .setSysctl: return ("sysctls", "settings")
+        case .loadFirewall: return ("service rules", "nodes")
+        case .deleteNamespace: return ("removals", "changes")
+        case .flushConntrack: return ("conntrack", "flushes")
+        default: return ("links", "changes")
+        }
+    }
+
+    /// Counts `count` operations of `operation`'s progress phase as done (0: only enters it).
+    private func noteProgress(_ operation: KernelOperation, count: Int) {
+        let phase = progressPhase(of: operation)
+        let progress = UpDownProgress.shared
+        progress.enter(phase.name, total: progressTotals[phase.name] ?? 0, unit: phase.unit)
+        guard count > 0 else { return }
+        progressDone[phase.name, default: 0] += count
+        progress.setDone(progressDone[phase.name]!, of: phase.name)
     }
 
     private func phase(of operation: KernelOperation) -> String {

@@ -70,6 +70,8 @@ public enum LabController {
         let started = DispatchTime.now()
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
+        UpDownProgress.shared.setLab(loaded.lab.name)
+        UpDownProgress.shared.begin("planning")
 
         // 1. The same file on an intact lab: nothing to plan. Checked again under the lock.
         if state.appliedFile() == text {
@@ -181,6 +183,7 @@ public enum LabController {
     /// Starts the supervisor and waits until each container has started (or failed to).
     static func startContainers(_ topology: Topology, state: LabState, into result: inout UpResult) throws {
         let started = DispatchTime.now()
+        UpDownProgress.shared.begin("starting containers")
         let report = try SupervisorProcess.start(lab: topology.lab, state: state)
         var timings = result.timings
         timings.add("containers", since: started, count: report?.containers.count ?? 0)
@@ -210,6 +213,8 @@ public enum LabController {
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         let hadState = state.exists
         let namespaces = Teardown.namespaces(of: lab, journal: hadState ? state.journal() : nil)
+        UpDownProgress.shared.setLab(lab)
+        UpDownProgress.shared.begin("stopping processes")
         // Processes first: a container must not outlive its pod.
         SupervisorProcess.stopEverything(lab: lab, state: state, namespaces: namespaces)
         let removed = try Teardown.remove(namespaces: namespaces)

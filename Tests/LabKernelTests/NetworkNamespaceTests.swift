@@ -90,6 +90,38 @@ import Testing
         }
     }
 
+    @Test func pidsInNamedNamespacesFindsEachProcessInOnePass() throws {
+        try withTestNamespaces("a", "b", "c") { namespaces in
+            var sleepers: [Process] = []
+            defer {
+                for sleeper in sleepers {
+                    kill(sleeper.processIdentifier, SIGKILL)
+                    sleeper.waitUntilExit()
+                }
+            }
+            // One process in a and one in b; c is empty and must add nothing.
+            for namespace in namespaces.prefix(2) {
+                let sleeper = Process()
+                sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                sleeper.arguments = ["ip", "netns", "exec", namespace.name, "sleep", "30"]
+                try sleeper.run()
+                sleepers.append(sleeper)
+            }
+            let expected = sleepers.map(\.processIdentifier).sorted()
+            let names = namespaces.map(\.name) + ["labtest-000000-gone"]
+            var found: [Int32] = []
+            for _ in 0..<100 {
+                found = NetworkNamespace.pids(inNamespacesNamed: names)
+                if found == expected { break }
+                usleep(20_000)
+            }
+            #expect(found == expected)
+            #expect(NetworkNamespace.pids(inNamespacesNamed: [namespaces[2].name]) == [])
+            #expect(NetworkNamespace.pids(inNamespacesNamed: [namespaces[1].name]) == [sleepers[1].processIdentifier])
+            #expect(NetworkNamespace.pids(inNamespacesNamed: []) == [])
+        }
+    }
+
     @Test func namespaceExecReportsAMissingNamespaceBeforeChangingAnything() {
         let error = #expect(throws: KernelError.self) {
             try NamespaceExec.exec(namespace: "labtest-000000-missing", argv: ["true"], hostname: nil, environment: [:])
