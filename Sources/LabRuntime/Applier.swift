@@ -135,10 +135,28 @@ public final class Applier {
             case .createNamespace:
                 let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
                     .map(\.namespace)
+                let run = names.isEmpty ? [operation.namespace] : names
+                index += run.count
+                // The sysctls right after, of namespaces of this run, are written by the
+                // thread that creates each namespace while it is still inside.
+                let creating = Set(run)
+                var settings: [String: [(key: String, value: String)]] = [:]
+                var settingCount = 0
+                while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index], creating.contains(namespace) {
+                    settings[namespace, default: []].append((key, value))
+                    settingCount += 1
+                    index += 1
+                }
                 noteProgress(operation, count: 0)
-                try createNamespaces(names.isEmpty ? [operation.namespace] : names)
-                index += max(1, names.count)
-                timings.add("namespaces", since: started, count: max(1, names.count))
+                let sysctlSeconds = try createNamespaces(run, sysctls: settings)
+                let now = DispatchTime.now().uptimeNanoseconds
+                let sysctlNanoseconds = UInt64(sysctlSeconds * 1e9)
+                timings.add("namespaces", since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + sysctlNanoseconds),
+                            count: run.count)
+                if settingCount > 0 {
+                    timings.add("sysctls", since: DispatchTime(uptimeNanoseconds: now - sysctlNanoseconds), count: settingCount)
+                    progressDone["sysctls", default: 0] += settingCount
+                }
             case .setSysctl:
                 var settings: [(index: Int, namespace: String, key: String, value: String)] = []
                 while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index] {
@@ -253,24 +271,39 @@ public final class Applier {
         }
     }
 
-    /// Journals `names` (one fsync), then creates them and opens their sockets on
-    /// `ApplyTuning.workers` threads; throws the first failure in plan order.
-    private func createNamespaces(_ names: [String]) throws {
+    /// Journals `names` (one fsync), then creates them on `ApplyTuning.workers` threads, each
+    /// thread also opening the namespace's socket and writing its `sysctls` before it leaves the
+    /// namespace. Throws the first failure in plan order: creations (and sockets) first, then
+    /// sysctls in the order of their namespaces. Returns the seconds spent on sysctls, per thread.
+    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]]) throws -> Double {
         try journal.record(namespaces: names)
         created += names
         let progress = UpDownProgress.shared
-        let results = ParallelWork.map(names, workers: ApplyTuning.workers) { name in
-            let namespace = try NetworkNamespace.create(name)
+        let work = names.map { (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }) }
+        let results = ParallelWork.map(work, workers: ApplyTuning.workers) { item in
             defer { progress.advance() }
-            return (namespace, try RouteSocket(in: namespace))
+            return try NetworkNamespace.create(item.name) { namespace -> (RouteSocket, sysctlFailure: (any Error)?, seconds: Double) in
+                let socket = try RouteSocket(fromThreadInside: namespace)
+                let started = DispatchTime.now()
+                // Kept apart from a creation failure: it comes later in the plan.
+                let failure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
+                    .failure
+                return (socket, failure, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+            }
         }
         progressDone["namespaces", default: 0] += names.count
+        var sysctlSeconds = 0.0
         for (name, result) in zip(names, results) {
-            guard case .success(let (namespace, socket)) = result else { continue }
+            guard case .success(let (namespace, (socket, _, seconds))) = result else { continue }
             namespaces[name] = namespace
             sockets[name] = socket
+            sysctlSeconds += seconds
         }
         for result in results { _ = try result.get() }
+        for result in results {
+            if case .success(let (_, (_, failure?, _))) = result { throw failure }
+        }
+        return sysctlSeconds / Double(max(1, min(ApplyTuning.workers, names.count)))
     }
 
     /// Writes a run of sysctls: each namespace's in one thread hop and in plan order, the
@@ -447,6 +480,19 @@ public final class Applier {
     public func close() {
         sockets.removeAll()
         namespaces.removeAll()
+    }
+}
+
+/// A sysctl as plain Sendable data, to cross into a namespace's creating thread.
+private struct SysctlPair: Sendable {
+    var key: String
+    var value: String
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
 

@@ -90,6 +90,30 @@ import Testing
         }
     }
 
+    @Test func createThenInsideWorksInTheNewNamespaceAndUndoesAFailure() throws {
+        let name = "labtest-" + String(format: "%06x", UInt32.random(in: 0...0xffffff)) + "-in"
+        defer { try? NetworkNamespace.delete(name) }
+        let callerBefore = try netnsInode("/proc/thread-self/ns/net")
+        let (namespace, inside) = try NetworkNamespace.create(name) { namespace in
+            // What the applier does there: the socket and the sysctls, with no thread hop.
+            let socket = try RouteSocket(fromThreadInside: namespace)
+            try namespace.writeSysctlsFromThreadInside([("net.ipv4.ip_forward", "1")])
+            return (try netnsInode("/proc/thread-self/ns/net"), socket)
+        }
+        #expect(inside.0 == (try netnsInode("/run/netns/\(name)")))
+        #expect(inside.0 != callerBefore)
+        #expect(try netnsInode("/proc/thread-self/ns/net") == callerBefore)
+        #expect(try namespace.readSysctl("net.ipv4.ip_forward") == "1")
+        #expect(try inside.1.linkIndex("lo") == 1)
+        #expect(try run("ip", "netns", "exec", name, "sysctl", "-n", "net.ipv4.ip_forward").output == "1\n")
+
+        struct Marker: Error {}
+        let failing = name + "x"
+        #expect(throws: Marker.self) { try NetworkNamespace.create(failing) { _ in throw Marker() } }
+        #expect(!NetworkNamespace.exists(failing))
+        #expect(!NetworkNamespace.list().contains(failing))
+    }
+
     @Test func pidsInNamedNamespacesFindsEachProcessInOnePass() throws {
         try withTestNamespaces("a", "b", "c") { namespaces in
             var sleepers: [Process] = []
