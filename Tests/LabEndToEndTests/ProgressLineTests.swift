@@ -76,3 +76,52 @@ struct ProgressLineTests {
         try expectNothingLeft(of: name)
     }
 }
+
+/// An `up` of the very text a lab is up from skips parsing it, but says and does exactly what
+/// the full path does — including repeating the file's warnings, which is why a text with
+/// warnings still takes the full path.
+@Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
+struct UnchangedUpTests {
+    @Test func theSameTextIsUpToDateWithAndWithoutWarnings() throws {
+        let name = uniqueLabName("same")
+        let clean = """
+            name: \(name)
+            nodes: [{name: n1}]
+            pods: [{name: a, node: n1}]
+            """
+        let file = try writeLabFile(clean, name: name)
+        defer {
+            _ = try? lab("down", name)
+            try? FileManager.default.removeItem(atPath: file)
+        }
+        try #require(try lab("up", file).succeeded)
+        let again = try lab("up", file)
+        #expect(again.succeeded)
+        #expect(again.stdout == "lab \(name) is up to date (1 nodes, 1 pods, 0 hosts, 1 networks); nothing to do\n")
+        #expect(again.stderr == "")
+        #expect(FileManager.default.fileExists(atPath: "/run/lab/\(name)/lab.yaml.clean"))
+
+        // A selector that matches nothing is a warning: said again on every up.
+        let warned = clean + "\nservices: [{name: s, selector: {app: none}, ports: [{port: 80}]}]\n"
+        try warned.write(toFile: file, atomically: true, encoding: .utf8)
+        let changed = try lab("up", file)
+        #expect(changed.succeeded, "\(changed.stderr)")
+        #expect(changed.stderr.contains("matches no pod"))
+        #expect(!FileManager.default.fileExists(atPath: "/run/lab/\(name)/lab.yaml.clean"))
+        let warnedAgain = try lab("up", file)
+        #expect(warnedAgain.stdout.contains("is up to date"))
+        #expect(warnedAgain.stderr == changed.stderr)
+
+        // A lab whose namespaces were removed behind its back is rebuilt, not taken as up.
+        try #require(try lab("down", name).succeeded)
+        try clean.write(toFile: file, atomically: true, encoding: .utf8)
+        try #require(try lab("up", file).succeeded)
+        _ = try run(["ip", "netns", "delete", "lab.\(name).pod.a"])
+        let repaired = try lab("up", file)
+        #expect(repaired.succeeded)
+        #expect(repaired.stdout.contains("is up from"))
+        #expect(try namespaces(of: name).contains("lab.\(name).pod.a"))
+        try #require(try lab("down", name).succeeded)
+        try expectNothingLeft(of: name)
+    }
+}
