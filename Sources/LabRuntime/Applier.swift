@@ -417,7 +417,7 @@ public final class Applier {
     /// coarser than `phase(of:)`, since a pod's links, addresses and routes alternate.
     private func progressPhase(of operation: KernelOperation) -> (name: String, unit: String) {
         switch operation {
-        case .createNamespace: return ("namespaces", "namespaces")
+        case .createNamespace: return ("namespaces", "")
         case .setSysctl: return ("sysctls", "settings")
         case .loadFirewall: return ("service rules", "nodes")
         case .deleteNamespace: return ("removals", "changes")

@@ -27,7 +27,7 @@ public enum Teardown {
     @discardableResult
     public static func remove(namespaces: [String]) throws -> Int {
         let progress = UpDownProgress.shared
-        progress.begin("removing namespaces", total: namespaces.count, unit: "namespaces")
+        progress.begin("removing namespaces", total: namespaces.count)
         let results = ParallelWork.map(Array(namespaces.reversed()), workers: removalThreads) { name -> Bool in
             defer { progress.advance() }
             do {
