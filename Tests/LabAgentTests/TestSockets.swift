@@ -225,3 +225,18 @@ func loopback(_ pod: String, _ kind: AgentProtocol) -> AgentListener {
 func openDescriptorCount() throws -> Int {
     try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
 }
+
+/// What the kernel says a descriptor is (device and inode), or nil when it is closed. A number
+/// closed and then reused by other code in the process gets another identity, so "closed" can
+/// be checked while other suites open and close descriptors of their own.
+struct DescriptorIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(_ fd: Int32) {
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return nil }
+        device = UInt64(status.st_dev)
+        inode = UInt64(status.st_ino)
+    }
+}

@@ -26,6 +26,9 @@ final class AgentEventSet {
 
     var count: Int { descriptors.count }
 
+    /// The epoll set's own descriptor.
+    var pollDescriptor: Int32 { poll.fd }
+
     /// Adds an entry at the end and returns its slot.
     @discardableResult
     func append(fd: Int32, events: Int16, owner: Owner) -> Int {

@@ -93,6 +93,13 @@ public final class AgentServer: @unchecked Sendable {
         registry.finish().forEach { close($0.fd) }
     }
 
+    /// The descriptors the server holds before `run`: its listeners, the wake-up pair and the
+    /// epoll set. Tests check by the kernel's identity of each that all are closed after the
+    /// server is gone, which stays true while other code in the process opens descriptors.
+    public var descriptors: [Int32] {
+        registry.snapshot().ports.values.map(\.fd).sorted() + [wakeReader, wakeWriter, events.pollDescriptor]
+    }
+
     /// Ends `run` promptly, from any thread. Before `run`, it makes `run` return at once.
     public func stop() {
         registry.requestStop()
