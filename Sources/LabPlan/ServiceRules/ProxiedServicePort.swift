@@ -36,11 +36,11 @@ public struct ProxiedServicePort: Sendable, Hashable {
     public static func all(in topology: Topology, node: String) -> [ProxiedServicePort] {
         var ports: [ProxiedServicePort] = []
         for service in topology.services {
-            guard service.type != "Headless", let clusterIP = service.clusterIP else { continue }
+            guard service.type != .headless, let clusterIP = service.clusterIP else { continue }
             let pods = service.endpoints.compactMap { topology.pod(named: $0) }
             for port in service.ports {
                 let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
-                                           port: port.name ?? "", protocol: port.protocol)
+                                           port: port.name ?? "", protocol: port.protocol.rawValue)
                 // A named targetPort is resolved pod by pod: each may serve it on another number.
                 let endpoints = pods.compactMap { pod in
                     pod.resolve(targetPort: port.targetPort, protocol: port.protocol).map {
@@ -49,10 +49,10 @@ public struct ProxiedServicePort: Sendable, Hashable {
                 }.sorted { $0.text < $1.text }
                 ports.append(ProxiedServicePort(
                     name: name, clusterIP: clusterIP, port: port.port, nodePort: port.nodePort,
-                    affinityTimeoutSeconds: service.sessionAffinity == "ClientIP" ? service.affinityTimeoutSeconds : nil,
-                    externalPolicyLocal: service.externalTrafficPolicy == "Local" && port.nodePort != nil,
+                    affinityTimeoutSeconds: service.sessionAffinity == .clientIP ? service.affinityTimeoutSeconds : nil,
+                    externalPolicyLocal: service.externalTrafficPolicy == .local && port.nodePort != nil,
                     endpoints: endpoints,
-                    unresolvedTargetPort: Int(port.targetPort) == nil && endpoints.isEmpty ? port.targetPort : nil))
+                    unresolvedTargetPort: port.targetPort.name.flatMap { endpoints.isEmpty ? $0 : nil }))
             }
         }
         return ports.sorted { $0.name < $1.name }
