@@ -30,6 +30,11 @@ public struct Topology: Sendable, Hashable, Codable {
         [fabricNamespace] + nodes.map(\.namespace) + hosts.map(\.namespace) + pods.map(\.namespace)
     }
 
+    /// Everything with an address on the underlay: nodes, then hosts, in file order.
+    public var machines: [any UnderlayMachine] {
+        nodes.map { $0 as any UnderlayMachine } + hosts.map { $0 as any UnderlayMachine }
+    }
+
     public func node(named name: String) -> NodeTopology? { nodes.first { $0.name == name } }
     public func pod(named name: String) -> PodTopology? { pods.first { $0.name == name } }
     public func host(named name: String) -> HostTopology? { hosts.first { $0.name == name } }
