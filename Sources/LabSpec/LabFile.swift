@@ -147,9 +147,18 @@ public struct AgentSpec: Sendable, Hashable {
         self.udp = udp
     }
 
+    /// The list of one kind, in file order.
+    public func ports(_ kind: AgentPort.Kind) -> [Int] {
+        switch kind {
+        case .http: return http
+        case .tcp: return tcp
+        case .udp: return udp
+        }
+    }
+
     /// Every port, http first, then tcp, then udp, each in file order.
     public var ports: [AgentPort] {
-        http.map { AgentPort(.http, $0) } + tcp.map { AgentPort(.tcp, $0) } + udp.map { AgentPort(.udp, $0) }
+        AgentPort.Kind.allCases.flatMap { kind in ports(kind).map { AgentPort(kind, $0) } }
     }
 }
 
@@ -162,6 +171,9 @@ public struct AgentPort: Sendable, Hashable {
         case tcp
         /// Each datagram answered with `<pod> <client ip:port>`.
         case udp
+
+        /// The transport the port is opened with.
+        public var transport: TransportProtocol { self == .udp ? .udp : .tcp }
     }
 
     public var kind: Kind
