@@ -130,12 +130,7 @@ public enum Reconciler {
                 operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.podInterface, address: pod.ip))
             }
         }
-        typealias Machine = (object: String, namespace: String, network: String, ip: IPv4Address)
-        func machines(_ topology: Topology) -> [Machine] {
-            topology.nodes.map { ("node/\($0.name)", $0.namespace, $0.network, $0.ip) }
-                + topology.hosts.map { ("host/\($0.name)", $0.namespace, $0.network, $0.ip) }
-        }
-        let before = machines(old), after = machines(new)
+        let before = old.machines, after = new.machines
         let previousOwner = Dictionary(before.map { ($0.ip, $0.object) }, uniquingKeysWith: { a, _ in a })
         let kept = Set(before.map(\.namespace))
         for machine in after {

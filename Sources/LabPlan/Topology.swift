@@ -76,12 +76,16 @@ public struct UnderlayAttachment: Sendable, Hashable, Codable {
 /// A node or a host: a namespace on the underlay. Code that plugs either into the underlay
 /// (addresses, routes, neighbour entries) reads `underlay` and need not know which it is.
 public protocol UnderlayMachine: Sendable {
+    /// `node` or `host`, as references and derived MACs spell it.
+    static var kind: String { get }
     var name: String { get }
     var namespace: String { get }
     var underlay: UnderlayAttachment { get }
 }
 
 extension UnderlayMachine {
+    /// `node/NAME` or `host/NAME`: what MACs are derived from and allocations are kept by.
+    public var object: String { "\(Self.kind)/\(name)" }
     public var network: String { underlay.network }
     public var ip: IPv4Address { underlay.ip }
     public var prefixLength: Int { underlay.prefixLength }
@@ -90,6 +94,7 @@ extension UnderlayMachine {
 }
 
 public struct NodeTopology: UnderlayMachine, Hashable {
+    public static let kind = "node"
     public var name: String
     public var namespace: String
     public var underlay: UnderlayAttachment
@@ -157,6 +162,7 @@ extension PodTopology {
 }
 
 public struct HostTopology: UnderlayMachine, Hashable {
+    public static let kind = "host"
     public var name: String
     public var namespace: String
     public var underlay: UnderlayAttachment

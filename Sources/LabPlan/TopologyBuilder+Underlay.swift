@@ -12,11 +12,9 @@ struct UnderlayAddresses {
         for node in file.nodes { if let ip = node.ip { pool.reserve(ip) } }
         for host in file.hosts { if let ip = host.ip { pool.reserve(ip) } }
         let defaultNetwork = networks[0].name
-        let running: [(object: String, network: String, ip: IPv4Address)] =
-            (previous?.nodes.map { ("node/\($0.name)", $0.network, $0.ip) } ?? [])
-            + (previous?.hosts.map { ("host/\($0.name)", $0.network, $0.ip) } ?? [])
-        let wanted = file.nodes.filter { $0.ip == nil }.map { ("node/\($0.name)", $0.network ?? defaultNetwork) }
-            + file.hosts.filter { $0.ip == nil }.map { ("host/\($0.name)", $0.network ?? defaultNetwork) }
+        let running = previous?.machines ?? []
+        let wanted = file.nodes.filter { $0.ip == nil }.map { ("\(NodeTopology.kind)/\($0.name)", $0.network ?? defaultNetwork) }
+            + file.hosts.filter { $0.ip == nil }.map { ("\(HostTopology.kind)/\($0.name)", $0.network ?? defaultNetwork) }
         for (object, network) in wanted {
             guard let old = running.first(where: { $0.object == object }), old.network == network,
                   networks.first(where: { $0.name == network })?.cidr.usableHostRange?.contains(old.ip.value) == true,
@@ -44,7 +42,7 @@ extension TopologyBuild {
         let lab = lab
         var nodes: [NodeTopology] = []
         for (index, spec) in file.nodes.enumerated() {
-            let object = "node/\(spec.name)"
+            let object = "\(NodeTopology.kind)/\(spec.name)"
             guard let (network, ip) = place(object, network: spec.network, ip: spec.ip, path: "nodes[\(index)]",
                                             networks: networks, underlay: &underlay) else { continue }
             guard let podCIDR = spec.podCIDR ?? keptPodCIDRs[spec.name] ?? podCIDRs.next() else {
@@ -68,7 +66,7 @@ extension TopologyBuild {
         let lab = lab
         var hosts: [HostTopology] = []
         for (index, spec) in file.hosts.enumerated() {
-            let object = "host/\(spec.name)"
+            let object = "\(HostTopology.kind)/\(spec.name)"
             guard let (network, ip) = place(object, network: spec.network, ip: spec.ip, path: "hosts[\(index)]",
                                             networks: networks, underlay: &underlay) else { continue }
             let namespace = Naming.hostNamespace(lab: lab, host: spec.name)
