@@ -23,6 +23,8 @@ let package = Package(
         ),
         // fork+exec into a namespace: the async-signal-safe part must be C.
         .target(name: "CProcess"),
+        // epoll and setns for the probe and agent event loops (not exported by Glibc).
+        .systemLibrary(name: "CEpoll"),
         // Decoding and validating lab files. Pure: no kernel, no root.
         .target(
             name: "LabSpec",
@@ -42,7 +44,7 @@ let package = Package(
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabSpec", "LabPlan", "LabKernel", "CProcess",
+                "LabSpec", "LabPlan", "LabKernel", "CProcess", "CEpoll",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -44,9 +44,15 @@ struct Down: ParsableCommand {
                 labs = [try LabController.resolveLab(nil)]
             }
             for lab in labs {
-                let result = try LabController.down(lab: lab) {
-                    ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it")
+                let progress = ProgressLine.start(verb: "down")
+                let downed = Result {
+                    try LabController.down(lab: lab) {
+                        let notice = { ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it") }
+                        if let progress { progress.interject(notice) } else { notice() }
+                    }
                 }
+                progress?.stop()
+                let result = try downed.get()
                 if result.namespaces == 0 && !result.hadState {
                     print("lab \(lab) is not up; nothing to remove")
                 } else {

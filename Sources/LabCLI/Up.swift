@@ -54,9 +54,15 @@ struct Up: ParsableCommand {
                 return
             }
             Interruption.deferSignals()
-            let result = try LabController.up(text: source.text, file: source.name) {
-                ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it")
+            let progress = quiet ? nil : ProgressLine.start(verb: "up")
+            let upped = Result {
+                try LabController.up(text: source.text, file: source.name) {
+                    let notice = { ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it") }
+                    if let progress { progress.interject(notice) } else { notice() }
+                }
             }
+            progress?.stop()
+            let result = try upped.get()
             report(warnings: result.warnings)
             if quiet { return }
             printSummary(result, source: source)

@@ -11,16 +11,21 @@ enum NamespaceDirectory {
     static let path = "/run/netns"
 
     /// Serialises preparation: two threads that both find the directory not yet a mount point
-    /// would otherwise both bind-mount it, stacking two mounts.
-    private static let preparation = Mutex(())
+    /// would otherwise both bind-mount it, stacking two mounts. True once prepared.
+    private static let preparation = Mutex(false)
 
     static func path(of name: String) -> String { "\(path)/\(name)" }
 
     /// 1. `mkdir -p /run/netns`
     /// 2. `mount --make-rshared /run/netns`; if that fails with EINVAL the directory is not a
     ///    mount point yet: `mount --rbind /run/netns /run/netns` and try again once.
+    ///
+    /// Done once per process: `--make-rshared` walks every mount under the directory, so
+    /// repeating it for each of 1,000 new namespaces was quadratic (and holds the host's mount
+    /// lock while it walks).
     static func prepare() throws {
-        try preparation.withLock { _ in
+        try preparation.withLock { prepared in
+            if prepared { return }
             if mkdir(path, 0o755) != 0 {
                 let error = currentErrno()
                 guard error == EEXIST else {
@@ -38,6 +43,7 @@ enum NamespaceDirectory {
                 }
                 madeMountPoint = true
             }
+            prepared = true
         }
     }
 

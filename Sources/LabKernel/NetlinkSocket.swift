@@ -24,14 +24,18 @@ final class NetlinkSocket: @unchecked Sendable {
     /// 2. Hand it to libmnl and bind with an automatic port id.
     /// 3. Ask for extended acks (the kernel's reason in words) with the request itself left out
     ///    of error replies (`NETLINK_CAP_ACK`): we have the request already.
-    init(in namespace: NetworkNamespace) throws {
-        let fd = try namespace.perform { () throws -> Int32 in
+    ///
+    /// `alreadyInside`: the calling thread is inside `namespace` (`NetworkNamespace.create`'s
+    /// body), so step 1 needs no thread of its own.
+    init(in namespace: NetworkNamespace, alreadyInside: Bool = false) throws {
+        let open: @Sendable () throws -> Int32 = {
             let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_ROUTE)
             guard fd >= 0 else {
                 throw KernelError(operation: "open netlink socket", object: "NETLINK_ROUTE", namespace: namespace.name, errno: currentErrno())
             }
             return fd
         }
+        let fd = try alreadyInside ? open() : namespace.perform(open)
         guard let socket = mnl_socket_fdopen(fd) else {
             let error = currentErrno()
             close(fd)

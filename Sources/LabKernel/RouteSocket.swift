@@ -18,6 +18,13 @@ public final class RouteSocket: Sendable {
         self.socket = try NetlinkSocket(in: namespace)
     }
 
+    /// Opens the socket on the calling thread, which must be inside `namespace` (the body of
+    /// `NetworkNamespace.create(_:thenInside:)`): no thread hop at all.
+    public init(fromThreadInside namespace: NetworkNamespace) throws {
+        self.namespace = namespace
+        self.socket = try NetlinkSocket(in: namespace, alreadyInside: true)
+    }
+
     // MARK: Links
 
     /// Equivalent to: `ip link show NAME` — its index. ENODEV when there is no such link.

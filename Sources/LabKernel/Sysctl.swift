@@ -35,6 +35,14 @@ extension NetworkNamespace {
         }
     }
 
+    /// `writeSysctls` from a thread that is already inside this namespace (the body of
+    /// `create(_:thenInside:)`), without a thread of its own.
+    public func writeSysctlsFromThreadInside(_ settings: [(key: String, value: String)]) throws {
+        for (key, value) in settings {
+            try SysctlSetting(key: key, value: value).write(namespace: name)
+        }
+    }
+
     /// Equivalent to: `ip netns exec NAME sysctl -n KEY` — the value without its trailing newline.
     public func readSysctl(_ key: String) throws -> String {
         let namespace = name

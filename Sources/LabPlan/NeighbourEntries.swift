@@ -74,6 +74,16 @@ public enum NeighbourEntries {
         return entries
     }
 
+    /// The permanent entries a lab that is up holds in the host's table: its own in `static`
+    /// mode, and flannel's one per remote node on every node in vxlan mode. The kernel counts
+    /// them in `/proc/net/stat/arp_cache`'s entries but never against `gc_thresh3` (permanent
+    /// entries are exempt from its garbage collection), so `auto` takes them off what is in use.
+    public static func permanent(in topology: Topology) -> Int {
+        let own = topology.neighbours == .static ? worstCase(topology) : 0
+        let flannel = topology.mode == .vxlan ? topology.nodes.count * max(0, topology.nodes.count - 1) : 0
+        return own + flannel
+    }
+
     /// How many entries `all(in:)` lists, counted without listing them (`auto` asks this of
     /// labs that will not need the list): with m machines on a network, its bridge holds m and
     /// each machine m (the gateway and the m − 1 others); with k pods on a node, its `cni0`

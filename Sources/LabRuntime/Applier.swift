@@ -13,6 +13,9 @@ public final class Applier {
     /// Namespaces this run created (recorded before creation), for rollback.
     public private(set) var created: [String] = []
     public private(set) var timings = PhaseTimings()
+    /// Operations per progress phase in the plan, and how many are done.
+    private var progressTotals: [String: Int] = [:]
+    private var progressDone: [String: Int] = [:]
     /// Set for a reconcile plan (`Plan.incremental`): an address, route or FDB entry that is
     /// already there counts as done, since a reconcile sets a changed namespace's settings again.
     public var toleratesExisting = false
@@ -29,6 +32,11 @@ public final class Applier {
     /// which tolerates what exists request by request and is small, goes one request at a time,
     /// as does every plan under `LAB_APPLY_UNBATCHED=1` (for comparison).
     public func apply(_ plan: Plan) throws {
+        progressTotals = [:]
+        progressDone = [:]
+        for operation in plan.operations {
+            progressTotals[progressPhase(of: operation).name, default: 0] += 1
+        }
         if ApplyTuning.batching && !plan.incremental && !toleratesExisting {
             try applyBatched(plan)
         } else {
@@ -59,10 +67,12 @@ public final class Applier {
                 }
                 try namespaceHandle(namespace).writeSysctls(settings)
                 timings.add("sysctls", since: started, count: settings.count)
+                noteProgress(operation, count: settings.count)
                 continue
             }
             try perform(operation)
             timings.add(phase(of: operation), since: started, count: 1)
+            noteProgress(operation, count: 1)
             index += 1
         }
     }
@@ -115,6 +125,7 @@ public final class Applier {
                 }
                 try enqueue(operation, on: pending!.batch)
                 pending!.phases.append(phase(of: operation))
+                noteProgress(operation, count: 1)
                 index += 1
                 continue
             }
@@ -124,9 +135,28 @@ public final class Applier {
             case .createNamespace:
                 let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
                     .map(\.namespace)
-                try createNamespaces(names.isEmpty ? [operation.namespace] : names)
-                index += max(1, names.count)
-                timings.add("namespaces", since: started, count: max(1, names.count))
+                let run = names.isEmpty ? [operation.namespace] : names
+                index += run.count
+                // The sysctls right after, of namespaces of this run, are written by the
+                // thread that creates each namespace while it is still inside.
+                let creating = Set(run)
+                var settings: [String: [(key: String, value: String)]] = [:]
+                var settingCount = 0
+                while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index], creating.contains(namespace) {
+                    settings[namespace, default: []].append((key, value))
+                    settingCount += 1
+                    index += 1
+                }
+                noteProgress(operation, count: 0)
+                let sysctlSeconds = try createNamespaces(run, sysctls: settings)
+                let now = DispatchTime.now().uptimeNanoseconds
+                let sysctlNanoseconds = UInt64(sysctlSeconds * 1e9)
+                timings.add("namespaces", since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + sysctlNanoseconds),
+                            count: run.count)
+                if settingCount > 0 {
+                    timings.add("sysctls", since: DispatchTime(uptimeNanoseconds: now - sysctlNanoseconds), count: settingCount)
+                    progressDone["sysctls", default: 0] += settingCount
+                }
             case .setSysctl:
                 var settings: [(index: Int, namespace: String, key: String, value: String)] = []
                 while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index] {
@@ -137,9 +167,12 @@ public final class Applier {
                     settings = [(index, namespace, key, value)]
                     index += 1
                 }
+                noteProgress(operation, count: 0)
                 try writeSysctls(settings)
                 timings.add("sysctls", since: started, count: settings.count)
+                noteProgress(operation, count: settings.count)
             case .loadFirewall:
+                noteProgress(operation, count: 0)
                 if let outcome = try firewall?.wait().get()[index] {
                     let seconds = try outcome.get()
                     timings.add(phase(of: operation), since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds - UInt64(seconds * 1e9)),
@@ -148,10 +181,12 @@ public final class Applier {
                     try perform(operation)
                     timings.add(phase(of: operation), since: started, count: 1)
                 }
+                noteProgress(operation, count: 1)
                 index += 1
             default:
                 try perform(operation)
                 timings.add(phase(of: operation), since: started, count: 1)
+                noteProgress(operation, count: 1)
                 index += 1
             }
         }
@@ -236,21 +271,39 @@ public final class Applier {
         }
     }
 
-    /// Journals `names` (one fsync), then creates them and opens their sockets on
-    /// `ApplyTuning.workers` threads; throws the first failure in plan order.
-    private func createNamespaces(_ names: [String]) throws {
+    /// Journals `names` (one fsync), then creates them on `ApplyTuning.workers` threads, each
+    /// thread also opening the namespace's socket and writing its `sysctls` before it leaves the
+    /// namespace. Throws the first failure in plan order: creations (and sockets) first, then
+    /// sysctls in the order of their namespaces. Returns the seconds spent on sysctls, per thread.
+    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]]) throws -> Double {
         try journal.record(namespaces: names)
         created += names
-        let results = ParallelWork.map(names, workers: ApplyTuning.workers) { name in
-            let namespace = try NetworkNamespace.create(name)
-            return (namespace, try RouteSocket(in: namespace))
+        let progress = UpDownProgress.shared
+        let work = names.map { (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }) }
+        let results = ParallelWork.map(work, workers: ApplyTuning.workers) { item in
+            defer { progress.advance() }
+            return try NetworkNamespace.create(item.name) { namespace -> (RouteSocket, sysctlFailure: (any Error)?, seconds: Double) in
+                let socket = try RouteSocket(fromThreadInside: namespace)
+                let started = DispatchTime.now()
+                // Kept apart from a creation failure: it comes later in the plan.
+                let failure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
+                    .failure
+                return (socket, failure, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+            }
         }
+        progressDone["namespaces", default: 0] += names.count
+        var sysctlSeconds = 0.0
         for (name, result) in zip(names, results) {
-            guard case .success(let (namespace, socket)) = result else { continue }
+            guard case .success(let (namespace, (socket, _, seconds))) = result else { continue }
             namespaces[name] = namespace
             sockets[name] = socket
+            sysctlSeconds += seconds
         }
         for result in results { _ = try result.get() }
+        for result in results {
+            if case .success(let (_, (_, failure?, _))) = result { throw failure }
+        }
+        return sysctlSeconds / Double(max(1, min(ApplyTuning.workers, names.count)))
     }
 
     /// Writes a run of sysctls: each namespace's in one thread hop and in plan order, the
@@ -360,6 +413,29 @@ public final class Applier {
         }
     }
 
+    /// What the progress line calls the operation's part of the work, and what it counts:
+    /// coarser than `phase(of:)`, since a pod's links, addresses and routes alternate.
+    private func progressPhase(of operation: KernelOperation) -> (name: String, unit: String) {
+        switch operation {
+        case .createNamespace: return ("namespaces", "")
+        case .setSysctl: return ("sysctls", "settings")
+        case .loadFirewall: return ("service rules", "nodes")
+        case .deleteNamespace: return ("removals", "changes")
+        case .flushConntrack: return ("conntrack", "flushes")
+        default: return ("links", "changes")
+        }
+    }
+
+    /// Counts `count` operations of `operation`'s progress phase as done (0: only enters it).
+    private func noteProgress(_ operation: KernelOperation, count: Int) {
+        let phase = progressPhase(of: operation)
+        let progress = UpDownProgress.shared
+        progress.enter(phase.name, total: progressTotals[phase.name] ?? 0, unit: phase.unit)
+        guard count > 0 else { return }
+        progressDone[phase.name, default: 0] += count
+        progress.setDone(progressDone[phase.name]!, of: phase.name)
+    }
+
     private func phase(of operation: KernelOperation) -> String {
         switch operation {
         case .createNamespace: return "namespaces"
@@ -405,6 +481,19 @@ public final class Applier {
     public func close() {
         sockets.removeAll()
         namespaces.removeAll()
+    }
+}
+
+/// A sysctl as plain Sendable data, to cross into a namespace's creating thread.
+private struct SysctlPair: Sendable {
+    var key: String
+    var value: String
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
 }
 

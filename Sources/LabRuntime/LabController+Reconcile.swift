@@ -66,7 +66,7 @@ extension LabController {
             result.containerCount = report?.containers.count ?? 0
             result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
         }
-        try state.saveAppliedFile(prepared.text)
+        try state.saveAppliedFile(prepared.text, hadWarnings: !prepared.warnings.isEmpty)
         result.seconds = elapsed(since: started)
         return result
     }

@@ -58,8 +58,30 @@ public struct LabState: Sendable {
 
     public func appliedFile() -> String? { try? String(contentsOfFile: appliedFilePath, encoding: .utf8) }
 
-    public func saveAppliedFile(_ text: String) throws {
+    /// `hadWarnings: false` also marks the text as one that parses without warnings, so an `up`
+    /// of the same text can skip parsing it (`isCleanAppliedFile`).
+    public func saveAppliedFile(_ text: String, hadWarnings: Bool = true) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: appliedFilePath), options: .atomic)
+        if hadWarnings {
+            unlink(cleanMarkPath)
+        } else {
+            try? Data(LabState.cleanMark(text).utf8).write(to: URL(fileURLWithPath: cleanMarkPath), options: .atomic)
+        }
+    }
+
+    /// Whether `text` is the applied file and was marked as parsing without warnings. The mark
+    /// names the text it is for (length and hash), so a stale one never matches another text.
+    public func isCleanAppliedFile(_ text: String) -> Bool {
+        guard let mark = try? String(contentsOfFile: cleanMarkPath, encoding: .utf8), mark == LabState.cleanMark(text) else {
+            return false
+        }
+        return appliedFile() == text
+    }
+
+    var cleanMarkPath: String { "\(directory)/lab.yaml.clean" }
+
+    static func cleanMark(_ text: String) -> String {
+        "\(text.utf8.count) \(String(StableHash.fnv1a64([text]), radix: 16))\n"
     }
 
     public func topology() throws -> Topology {

@@ -8,14 +8,28 @@ import LabSpec
 public enum LabVerifier {
     public struct Options: Sendable {
         public var model = false
+        /// The model check over every ordered pod pair instead of the covering set.
+        public var allPairs = false
         public var only: String?
         public var parallel: Int?
 
-        public init(model: Bool = false, only: String? = nil, parallel: Int? = nil) {
+        public init(model: Bool = false, allPairs: Bool = false, only: String? = nil, parallel: Int? = nil) {
             self.model = model
+            self.allPairs = allPairs
             self.only = only
             self.parallel = parallel
         }
+    }
+
+    /// What is about to run: the probes, resolved, in the report's order.
+    public struct Plan: Sendable {
+        public var lab: String
+        public var tasks: [ProbeTask]
+        /// True when the lab had no probes (or `--model`) and the model check runs.
+        public var modelCheck: Bool
+        /// The model check's first line: what it covers.
+        public var coverage: String?
+        public var parallel: Int?
     }
 
     public struct Outcome: Sendable {
@@ -28,8 +42,7 @@ public enum LabVerifier {
 
     /// The probes of a lab that is up. `text` is the lab file to take probes from (the applied
     /// one by default); its name must be the lab's.
-    public static func verify(text: String, file: String, options: Options,
-                              onResult: (ProbeResult) -> Void = { _ in }) throws -> Outcome {
+    public static func plan(text: String, file: String, options: Options) throws -> Plan {
         let loaded = try LabFileLoader.parse(text, file: file)
         // Built on the running lab's allocations, so a pod has the address it really has even
         // after changes that an allocation from scratch would number differently.
@@ -40,20 +53,41 @@ public enum LabVerifier {
         let up = LabController.labsUp()
         guard up.contains(lab) else { throw RuntimeError.unknownLab(lab, known: up) }
         let modelCheck = options.model || loaded.lab.probes.isEmpty
-        var probes = modelCheck ? ModelCheck.probes(topology) : ProbeResolver.resolve(loaded.lab, topology: topology)
+        let coverage: ModelCheck.Coverage = options.allPairs ? .allPairs : .covering
+        var probes = modelCheck ? ModelCheck.probes(topology, coverage: coverage) : ProbeResolver.resolve(loaded.lab, topology: topology)
         if let only = options.only {
             let pattern = try NSRegularExpression(pattern: only)
             probes = probes.filter { pattern.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil }
         }
         var namespaces: [String: NetworkNamespace] = [:]
-        for name in Set(probes.map(\.fromNamespace)) {
-            namespaces[name] = try NetworkNamespace.open(name)
+        for probe in probes where namespaces[probe.fromNamespace] == nil {
+            namespaces[probe.fromNamespace] = try NetworkNamespace.open(probe.fromNamespace)
         }
         let tasks = probes.map { ProbeTask($0, namespace: namespaces[$0.fromNamespace]) }
+        return Plan(lab: lab, tasks: tasks, modelCheck: modelCheck,
+                    coverage: modelCheck ? ModelCheck.summary(topology, coverage: coverage) : nil, parallel: options.parallel)
+    }
+
+    /// Runs a plan, streaming: see `ProbeEngine.stream`. False when `stop` ended it early.
+    @discardableResult
+    public static func run(_ plan: Plan, stop: Int32? = nil, tick: () -> Void = {},
+                           onResult: (Int, ProbeResult) -> Void) -> Bool {
         var engineOptions = ProbeEngine.Options()
-        if let parallel = options.parallel { engineOptions.parallel = parallel }
+        if let parallel = plan.parallel { engineOptions.parallel = parallel }
+        return ProbeEngine(options: engineOptions).stream(plan.tasks, stop: stop, tick: tick, onResult: onResult)
+    }
+
+    /// Plans and runs, keeping every result (for callers that want them all).
+    public static func verify(text: String, file: String, options: Options,
+                              onResult: (ProbeResult) -> Void = { _ in }) throws -> Outcome {
+        let plan = try plan(text: text, file: file, options: options)
+        var results = [ProbeResult?](repeating: nil, count: plan.tasks.count)
         let started = Date()
-        let results = ProbeEngine(options: engineOptions).run(tasks, onResult: onResult)
-        return Outcome(lab: lab, results: results, seconds: Date().timeIntervalSince(started), modelCheck: modelCheck)
+        run(plan) { index, result in
+            results[index] = result
+            onResult(result)
+        }
+        return Outcome(lab: plan.lab, results: results.map { $0! }, seconds: Date().timeIntervalSince(started),
+                       modelCheck: plan.modelCheck)
     }
 }

@@ -224,7 +224,7 @@ import Testing
         let before = try openDescriptorCount()
         do {
             let running = try RunningServer([loopback("web-1", .http), loopback("db-0", .tcp), loopback("dns", .udp)])
-            #expect(try openDescriptorCount() == before + 5, "three listeners and the wake-up pair")
+            #expect(try openDescriptorCount() == before + 6, "three listeners, the wake-up pair and the epoll set")
             let idle = try TestSocket.connect(port: running.port(0))
             let echo = try TestSocket.connect(port: running.port(1))
             #expect(try echo.readLine() == "db-0")

@@ -19,7 +19,10 @@ import Testing
         let builtIn = try run(["sh", "-c", "cd / && exec \"$0\" up --dry-run", labBinary])
         let file = try lab("up", "--dry-run", repositoryRoot.appendingPathComponent("labs/demo.yaml").path)
         #expect(builtIn.succeeded, "\(builtIn.stderr)")
-        #expect(builtIn.stdout == file.stdout)
+        // The neighbour comment quotes the host's table at that moment, which other labs change.
+        func plan(_ text: String) -> [Substring] { text.split(separator: "\n").filter { !$0.hasPrefix("# neighbours:") } }
+        #expect(plan(builtIn.stdout) == plan(file.stdout))
+        #expect(builtIn.stdout.contains("# neighbours:"))
     }
 
     @Test func anInvalidFileExitsTwoWithItsPositionAndTouchesNothing() throws {

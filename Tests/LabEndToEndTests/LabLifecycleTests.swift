@@ -147,7 +147,13 @@ struct InterruptTests {
         func built() -> Int {
             ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("lab.\(name).") }.count
         }
-        for _ in 0..<2000 where built() < 3 { usleep(1_000) }
+        // (`for … where` would not stop at 3: it lists the directory 2,000 times, and a fast
+        // `up` is done before the signal is sent.)
+        var waited = 0
+        while built() < 3, waited < 2000 {
+            usleep(1_000)
+            waited += 1
+        }
         kill(up.processIdentifier, SIGINT)
         up.waitUntilExit()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -99,11 +99,17 @@ struct VerifyTests {
     @Test func aLabWithoutProbesIsCheckedAgainstTheKubernetesModel() throws {
         let name = uniqueLabName("model")
         try withLab(fourNodeLab(name), name: name) { _ in
+            // By default the covering set; its first line says what it covers.
             let result = try lab("verify", name)
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            #expect(result.stdout.hasPrefix("5 pods: "), "\(result.stdout)")
+            #expect(result.stdout.contains("--all-pairs for all"))
             #expect(result.stdout.contains("checking the Kubernetes network model"))
-            // 5 pods: 20 pod pairs and 5 pod → node probes.
-            #expect(result.stdout.hasSuffix("25 passed, 0 failed\n"), "\(result.stdout)")
+            // --all-pairs: 20 pod pairs and 5 pod → node probes.
+            let all = try lab("verify", name, "--all-pairs")
+            #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
+            #expect(all.stdout.hasPrefix("5 pods: all 20 pod pairs"), "\(all.stdout)")
+            #expect(all.stdout.hasSuffix("25 passed, 0 failed\n"), "\(all.stdout)")
         }
     }
 

@@ -90,6 +90,62 @@ import Testing
         }
     }
 
+    @Test func createThenInsideWorksInTheNewNamespaceAndUndoesAFailure() throws {
+        let name = "labtest-" + String(format: "%06x", UInt32.random(in: 0...0xffffff)) + "-in"
+        defer { try? NetworkNamespace.delete(name) }
+        let callerBefore = try netnsInode("/proc/thread-self/ns/net")
+        let (namespace, inside) = try NetworkNamespace.create(name) { namespace in
+            // What the applier does there: the socket and the sysctls, with no thread hop.
+            let socket = try RouteSocket(fromThreadInside: namespace)
+            try namespace.writeSysctlsFromThreadInside([("net.ipv4.ip_forward", "1")])
+            return (try netnsInode("/proc/thread-self/ns/net"), socket)
+        }
+        #expect(inside.0 == (try netnsInode("/run/netns/\(name)")))
+        #expect(inside.0 != callerBefore)
+        #expect(try netnsInode("/proc/thread-self/ns/net") == callerBefore)
+        #expect(try namespace.readSysctl("net.ipv4.ip_forward") == "1")
+        #expect(try inside.1.linkIndex("lo") == 1)
+        #expect(try run("ip", "netns", "exec", name, "sysctl", "-n", "net.ipv4.ip_forward").output == "1\n")
+
+        struct Marker: Error {}
+        let failing = name + "x"
+        #expect(throws: Marker.self) { try NetworkNamespace.create(failing) { _ in throw Marker() } }
+        #expect(!NetworkNamespace.exists(failing))
+        #expect(!NetworkNamespace.list().contains(failing))
+    }
+
+    @Test func pidsInNamedNamespacesFindsEachProcessInOnePass() throws {
+        try withTestNamespaces("a", "b", "c") { namespaces in
+            var sleepers: [Process] = []
+            defer {
+                for sleeper in sleepers {
+                    kill(sleeper.processIdentifier, SIGKILL)
+                    sleeper.waitUntilExit()
+                }
+            }
+            // One process in a and one in b; c is empty and must add nothing.
+            for namespace in namespaces.prefix(2) {
+                let sleeper = Process()
+                sleeper.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                sleeper.arguments = ["ip", "netns", "exec", namespace.name, "sleep", "30"]
+                try sleeper.run()
+                sleepers.append(sleeper)
+            }
+            let expected = sleepers.map(\.processIdentifier).sorted()
+            let names = namespaces.map(\.name) + ["labtest-000000-gone"]
+            var found: [Int32] = []
+            for _ in 0..<100 {
+                found = NetworkNamespace.pids(inNamespacesNamed: names)
+                if found == expected { break }
+                usleep(20_000)
+            }
+            #expect(found == expected)
+            #expect(NetworkNamespace.pids(inNamespacesNamed: [namespaces[2].name]) == [])
+            #expect(NetworkNamespace.pids(inNamespacesNamed: [namespaces[1].name]) == [sleepers[1].processIdentifier])
+            #expect(NetworkNamespace.pids(inNamespacesNamed: []) == [])
+        }
+    }
+
     @Test func namespaceExecReportsAMissingNamespaceBeforeChangingAnything() {
         let error = #expect(throws: KernelError.self) {
             try NamespaceExec.exec(namespace: "labtest-000000-missing", argv: ["true"], hostname: nil, environment: [:])

@@ -38,6 +38,20 @@ import Testing
         #expect(NeighbourEntries.all(in: vxlan).count == NeighbourEntries.worstCase(vxlan))
     }
 
+    /// What a lab that is up holds permanently, which `auto` takes off the host's count.
+    @Test func permanentEntriesOfALabThatIsUp() throws {
+        var routed = try TopologyBuilder.build(Self.generated(nodes: 3, pods: 7))
+        routed.neighbours = .arp
+        #expect(NeighbourEntries.permanent(in: routed) == 0)
+        routed.neighbours = .static
+        #expect(NeighbourEntries.permanent(in: routed) == NeighbourEntries.all(in: routed).count)
+        var vxlan = try TopologyBuilder.build(Self.generated(nodes: 3, pods: 7, network: .vxlan))
+        vxlan.neighbours = .arp
+        #expect(NeighbourEntries.permanent(in: vxlan) == 3 * 2, "flannel's: one per remote node on each node")
+        vxlan.neighbours = .static
+        #expect(NeighbourEntries.permanent(in: vxlan) == 3 * 2 + NeighbourEntries.all(in: vxlan).count)
+    }
+
     @Test func severalNetworksWithAHostCountEachSegmentApart() throws {
         let topology = try TopologyBuilder.build(Self.threeNetworks())
         // rack-1: node-1, node-2 (2 + 4); rack-2: node-3, laptop (2 + 4); rack-3: node-4 (1 + 1);

@@ -224,9 +224,16 @@ struct ProbeEngineTests {
     }
 
     @Test func parallelismIsBounded() {
-        #expect(ProbeEngine(options: .init(parallel: 1000)).options.parallel == ProbeEngine.maximumParallelism)
+        // Other tests open descriptors meanwhile: the bound moves a little.
+        let maximum = ProbeEngine.maximumParallelism
+        #expect(abs(ProbeEngine(options: .init(parallel: 10_000_000)).options.parallel - maximum) < 200)
         #expect(ProbeEngine(options: .init(parallel: 0)).options.parallel == 1)
-        #expect((1...ProbeEngine.maximumParallelism).contains(ProbeEngine.defaultParallelism))
+        // The window follows the descriptor limit, which the engine raised to the hard limit.
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #expect(limit.rlim_cur == min(limit.rlim_max, 1 << 20))
+        #expect(maximum < Int(limit.rlim_cur))
+        #expect(ProbeEngine.defaultParallelism >= 1000)
     }
 }
 

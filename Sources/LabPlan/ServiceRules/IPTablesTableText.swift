@@ -29,6 +29,8 @@ struct IPTablesTableText {
     /// iptables-restore splits on blanks unless quoted; kube-proxy quotes exactly the comments
     /// that contain spaces (`"ns1/svc1:p80 cluster IP"`) and leaves `ns1/svc1:p80` bare.
     static func quoted(_ argument: String) -> String {
-        argument.contains(" ") ? "\"\(argument)\"" : argument
+        // Byte by byte: `contains(" ")` goes through Foundation's string search, which was a
+        // third of planning a 1,000-pod lab.
+        argument.utf8.contains(UInt8(ascii: " ")) ? "\"\(argument)\"" : argument
     }
 }

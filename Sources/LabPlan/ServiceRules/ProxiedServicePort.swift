@@ -35,9 +35,11 @@ public struct ProxiedServicePort: Sendable, Hashable {
     /// Headless services have no VIP and are skipped, as `ShouldSkipService` skips them.
     public static func all(in topology: Topology, node: String) -> [ProxiedServicePort] {
         var ports: [ProxiedServicePort] = []
+        // Looked up by name once: a search per endpoint is quadratic in the lab's pods.
+        let podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for service in topology.services {
             guard service.type != .headless, let clusterIP = service.clusterIP else { continue }
-            let pods = service.endpoints.compactMap { topology.pod(named: $0) }
+            let pods = service.endpoints.compactMap { podsByName[$0] }
             for port in service.ports {
                 let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
                                            port: port.name ?? "", protocol: port.protocol.rawValue)

@@ -1,7 +1,7 @@
 import Glibc
 import Logging
 
-/// The one event loop behind every agent port of a lab: a `poll(2)` over the wake-up socket,
+/// The one event loop behind every agent port of a lab: an epoll set of the wake-up socket,
 /// every listening socket and every open connection, on a single thread. Which pod a socket
 /// serves is only a field of its entry; which namespace it lives in does not matter once it
 /// is open.
@@ -13,7 +13,7 @@ final class AgentLoop {
     private let limits: AgentLimits
     private let logger: Logger
     private let clock = ContinuousClock()
-    private var pollSet = PollSet()
+    private let pollSet: AgentEventSet
     /// Listeners taken out of the poll set after running out of descriptors or memory, so a
     /// listener that stays readable does not spin the loop; the next sweep puts them back.
     private var pausedListeners: [ListeningPort] = []
@@ -25,7 +25,8 @@ final class AgentLoop {
     /// starve the others.
     private static let batch = 64
 
-    init(registry: AgentPortRegistry, wakeFD: Int32, limits: AgentLimits, logger: Logger) {
+    init(registry: AgentPortRegistry, events: AgentEventSet, wakeFD: Int32, limits: AgentLimits, logger: Logger) {
+        pollSet = events
         self.registry = registry
         self.wakeFD = wakeFD
         self.limits = limits
@@ -188,8 +189,8 @@ final class AgentLoop {
     }
 
     private func close(_ connection: AgentConnection) {
-        Glibc.close(connection.fd)
         pollSet.remove(slot: connection.slot)
+        Glibc.close(connection.fd)
         connection.slot = -1
     }
 

@@ -38,6 +38,8 @@ public final class AgentServer: @unchecked Sendable {
     private let wakeReader: Int32
     private let wakeWriter: Int32
     private let limits: AgentLimits
+    /// The loop's epoll set, made here so a server that cannot have one fails to start.
+    private let events: AgentEventSet
     private let logger: Logger
 
     /// Opens every listener's socket now (non-blocking, close-on-exec, `SO_REUSEADDR` for TCP).
@@ -45,6 +47,13 @@ public final class AgentServer: @unchecked Sendable {
     /// `AgentError` of the first listener that fails, after closing the ones already open.
     public init(listeners: [AgentListener], limits: AgentLimits = AgentLimits(),
                 logger: Logger = Logger(label: "lab.agent")) throws {
+        // Every connection in flight is a descriptor; a model check keeps thousands open.
+        DescriptorLimit.raise()
+        do {
+            events = try AgentEventSet()
+        } catch {
+            throw RuntimeError.io(operation: "epoll_create1", path: "(agent event loop)", errno: error.code)
+        }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw RuntimeError.io(operation: "socketpair", path: "(agent wake-up)", errno: errno)
@@ -80,7 +89,7 @@ public final class AgentServer: @unchecked Sendable {
             registry.finish().forEach { close($0.fd) }
             return
         }
-        AgentLoop(registry: registry, wakeFD: wakeReader, limits: limits, logger: logger).run()
+        AgentLoop(registry: registry, events: events, wakeFD: wakeReader, limits: limits, logger: logger).run()
         registry.finish().forEach { close($0.fd) }
     }
 

@@ -18,7 +18,6 @@ final class HTTPConversation: ProbeConversation {
     private var deadline = ProbeInstant(nanoseconds: 0)
     private var sent = 0
     private var response: [UInt8] = []
-    private var buffer = [UInt8](repeating: 0, count: 16384)
 
     var fd: Int32 { socket.fd }
 
@@ -84,6 +83,8 @@ final class HTTPConversation: ProbeConversation {
     }
 
     private func receive(_ now: ProbeInstant) -> ProbeStep {
+        // Allocated per read, not per probe: thousands of probes wait at once, few read.
+        var buffer = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = ProbeSocket.receive(fd, into: &buffer)
             if count < 0 {

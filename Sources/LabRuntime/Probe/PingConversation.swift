@@ -1,6 +1,7 @@
 import Glibc
 
-/// One ping try: `count` echo requests on a connected raw socket.
+/// One ping try: `count` echo requests on a connected raw socket that a BPF filter limits to
+/// replies with this try's identifier.
 ///
 /// The next echo goes out as soon as the previous one is answered, or `interval` after it was
 /// sent if it was not (like `ping -A`): on a healthy lab three echoes take three round trips,
@@ -39,6 +40,7 @@ final class PingConversation: ProbeConversation {
 
     func start(now: ProbeInstant) -> ProbeStep {
         started = now
+        ProbeSocket.keepEchoReplies(fd, identifier: identifier)
         let code = ProbeSocket.connect(fd, to: endpoint)
         if code != 0 {
             failure = code

@@ -1,125 +1,243 @@
-import LabPlan
+import CEpoll
 import Glibc
 import LabKernel
+import LabPlan
 
-/// The scheduler behind `ProbeEngine`: at most `parallel` probes in flight, each running its
-/// tries one after another (`repeat`), attempts again while failing (`retries`), all driven
-/// by one `poll(2)` loop on the calling thread.
+/// The scheduler behind `ProbeEngine`: up to `window` probes holding a socket at once, each
+/// running its tries one after another (`repeat`), attempts again while failing (`retries`),
+/// all driven by one `epoll` loop on one thread.
 ///
-/// Per iteration: admit probes up to the limit; open the sockets of every try that is due —
-/// one thread hop per source namespace, not per socket; start them; poll every descriptor
-/// until the earliest deadline; advance whoever was woken.
+/// What keeps failures from stalling the rest:
+/// - a wake-up costs the descriptors that are ready, not those in flight, so thousands of
+///   probes waiting for their timeouts cost nothing until they expire;
+/// - deadlines live in a heap: the loop sleeps until the earliest, whichever probe owns it;
+/// - a probe waiting to be retried holds no socket and no place in the window: it is only a
+///   timer, and takes a place again when it runs.
+///
+/// The loop's own thread enters each source namespace with `setns(2)` to open a socket there
+/// (consecutive probes mostly share a source, so that is rare) — which is why `ProbeEngine`
+/// runs it on a thread of its own.
 final class ProbeLoop {
     /// A probe between admission and its result.
     private final class Flight {
         let index: Int
         let task: ProbeTask
-        let started: ProbeInstant
+        let slot: Int
+        var started: ProbeInstant
         var attempt = 0
         var tries: [ProbeObservation] = []
-        /// With no conversation: when the next try may start.
-        var due: ProbeInstant
         var conversation: ProbeConversation?
-        /// With a conversation: what it waits for, and until when.
-        var events: Int16 = 0
-        var until: ProbeInstant
-        /// Its entry in this iteration's poll array, or -1.
-        var slot = -1
-        var done = false
+        /// The descriptor registered with epoll for `conversation`, and its events.
+        var registered: Int32 = -1
+        var registeredEvents: UInt32 = 0
+        /// New for every conversation, so readiness of an older one is never misdelivered.
+        var serial: UInt32 = 0
+        /// The time asked for (a conversation's wake-up, or when a retry is due) and the stamp
+        /// of its timer entry.
+        var until = ProbeInstant(nanoseconds: .min)
+        var stamp: UInt32 = 0
 
-        init(index: Int, task: ProbeTask, now: ProbeInstant) {
+        init(index: Int, task: ProbeTask, slot: Int, now: ProbeInstant) {
             self.index = index
             self.task = task
+            self.slot = slot
             started = now
-            due = now
-            until = now
         }
+
+        var tag: UInt64 { UInt64(serial) << 32 | UInt64(slot) }
     }
 
     private let tasks: [ProbeTask]
     private let options: ProbeEngine.Options
-    private var results: [ProbeResult?]
+    private let window: Int
+    private let poll: EventPoll
+    private var slots: [Flight?] = []
+    private var freeSlots: [Int] = []
+    private var timers = ProbeTimers()
+    /// Retries that are due, waiting for a place in the window (first come, first served).
+    private var ready: [Flight] = []
+    private var readyHead = 0
+    /// Flights holding a socket or a process.
+    private var open = 0
     private var nextTask = 0
-    private var flights: [Flight] = []
-    private var descriptors: [pollfd] = []
-    /// Ping identifiers, unique among this loop's pings in flight (at most 64 of 65,536).
+    /// Exec probes running their command, and those waiting for one of `commandLimit` places
+    /// (they hold no socket meanwhile).
+    private var commandsRunning = 0
+    private var commandsWaiting: [Flight] = []
+    static let commandLimit = 64
+    private var reported = 0
+    /// Serials of conversations and stamps of timers, unique across flights, so a slot reused
+    /// by another probe never takes the readiness or the timer of the one before.
+    private var serial: UInt32 = 0
+    /// Ping identifiers, unique among this loop's pings in flight (far fewer than 65,536).
     private var nextIdentifier = UInt16.random(in: .min ... .max)
     /// Marks our echoes apart from those of another process using the same identifier.
     private let token = UInt64.random(in: .min ... .max)
+    /// The namespace this thread is in: nil for the one it started in (`home`).
+    private var current: NetworkNamespace?
+    private let home: Int32
+    private let neighbours: NeighbourWatch
 
-    init(tasks: [ProbeTask], options: ProbeEngine.Options) {
+    private static let stopTag = UInt64.max
+
+    init(tasks: [ProbeTask], options: ProbeEngine.Options, window: Int) throws(KernelErrno) {
         self.tasks = tasks
         self.options = options
-        results = Array(repeating: nil, count: tasks.count)
+        self.window = max(1, window)
+        poll = try EventPoll()
+        home = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
+        neighbours = NeighbourWatch(options.hostNeighbours)
+        stampHolder = tasks.contains { if case .ping = $0.action { true } else { false } } ? Self.holdTimestamps() : -1
     }
 
-    func run(onResult: (ProbeResult) -> Void) -> [ProbeResult] {
-        while nextTask < tasks.count || !flights.isEmpty {
-            admit(ProbeInstant.now())
-            startDueTries(ProbeInstant.now(), onResult)
-            flights.removeAll { $0.done }
-            guard !flights.isEmpty else { continue }
-            wait()
+    /// The kernel stamps received packets only while some socket asks for it, and switches
+    /// stamping on a moment after the first one does (a work item): asking before the first
+    /// echo is sent means even the first replies carry the kernel's time.
+    private let stampHolder: Int32
+
+    private static func holdTimestamps() -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, ProbeSocket.timestampOption, &on, socklen_t(MemoryLayout<Int32>.size))
+        return fd
+    }
+
+    deinit {
+        if stampHolder >= 0 { close(stampHolder) }
+        if current != nil { _ = lab_enter_network_namespace(home) }
+        if home >= 0 { close(home) }
+    }
+
+    /// Runs until every task has a result or `stop` becomes readable; calls `onResult` with
+    /// each task's index as it finishes (in the order they finish) and `tick` at least every
+    /// `tickInterval`. False if stopped early.
+    func run(stop: Int32?, tickInterval: Duration, tick: () -> Void, onResult: (Int, ProbeResult) -> Void) -> Bool {
+        if let stop { poll.add(stop, events: EventPoll.readable, tag: Self.stopTag) }
+        defer { abandon() }
+        var stopped = false
+        let tickNanoseconds = max(1_000_000, tickInterval.probeNanoseconds)
+        var nextTick = ProbeInstant.now().advanced(by: tickNanoseconds)
+        while reported < tasks.count {
+            admit(onResult)
+            if reported == tasks.count { break }
             let now = ProbeInstant.now()
-            for flight in flights {
-                guard let conversation = flight.conversation else { continue }
-                let revents = flight.slot >= 0 ? descriptors[flight.slot].revents : 0
-                if revents != 0 || now >= flight.until {
-                    apply(conversation.advance(revents: revents, now: now), to: flight, now, onResult)
+            // More to admit: only look at what is ready, then admit the next batch.
+            let wake = canAdmit ? now.nanoseconds : min(timers.earliest ?? .max, nextTick.nanoseconds)
+            // Rounded up to whole milliseconds, so a deadline never wakes the loop just before it.
+            let timeout = Int32(clamping: max(0, (wake - now.nanoseconds + 999_999) / 1_000_000))
+            var woken: [(Flight, UInt32)] = []
+            guard poll.wait(timeoutMilliseconds: timeout, { tag, events in
+                if tag == Self.stopTag {
+                    stopped = true
+                    return
+                }
+                let slot = Int(tag & 0xffff_ffff)
+                guard slot < slots.count, let flight = slots[slot], flight.tag == tag else { return }
+                woken.append((flight, events))
+            }) else { return false }
+            if stopped { return false }
+            let after = ProbeInstant.now()
+            for (flight, events) in woken {
+                // Finished or moved on to another conversation earlier in this batch.
+                guard flight.conversation != nil, flight.registered >= 0 else { continue }
+                let revents = Int16(truncatingIfNeeded: events & (EventPoll.readable | EventPoll.writable | EventPoll.error | EventPoll.hangUp))
+                advance(flight, revents: revents, after, onResult)
+            }
+            while let entry = timers.popDue(ProbeInstant.now().nanoseconds) {
+                guard Int(entry.slot) < slots.count, let flight = slots[Int(entry.slot)], flight.stamp == entry.stamp else { continue }
+                // Consumed: asking for the same time again must push a new entry.
+                flight.until = ProbeInstant(nanoseconds: .min)
+                if flight.conversation != nil {
+                    advance(flight, revents: 0, ProbeInstant.now(), onResult)
+                } else {
+                    ready.append(flight)
                 }
             }
-            flights.removeAll { $0.done }
+            if ProbeInstant.now() >= nextTick {
+                tick()
+                nextTick = ProbeInstant.now().advanced(by: tickNanoseconds)
+            }
         }
-        return results.map { $0! }
+        return !stopped
     }
 
-    private func admit(_ now: ProbeInstant) {
-        while flights.count < options.parallel, nextTask < tasks.count {
-            flights.append(Flight(index: nextTask, task: tasks[nextTask], now: now))
+    /// Probes started per turn of the loop at most: between batches the loop reads what
+    /// came back, so replies are read (and stamped, when the kernel's timestamps are not on
+    /// yet) as they arrive rather than after thousands of sends.
+    static let admissionBatch = 128
+
+    private var canAdmit: Bool { open < window && (readyHead < ready.count || nextTask < tasks.count) }
+
+    /// Fills the window, a batch at a time: due retries first, then new tasks in order.
+    private func admit(_ onResult: (Int, ProbeResult) -> Void) {
+        var admitted = 0
+        while open < window, admitted < Self.admissionBatch {
+            admitted += 1
+            if readyHead < ready.count {
+                let flight = ready[readyHead]
+                readyHead += 1
+                if readyHead > 1024, readyHead * 2 > ready.count {
+                    ready.removeFirst(readyHead)
+                    readyHead = 0
+                }
+                startTry(flight, onResult)
+                continue
+            }
+            guard nextTask < tasks.count else { return }
+            let slot = freeSlots.popLast() ?? slots.count
+            let flight = Flight(index: nextTask, task: tasks[nextTask], slot: slot, now: ProbeInstant.now())
+            if slot == slots.count { slots.append(flight) } else { slots[slot] = flight }
             nextTask += 1
+            startTry(flight, onResult)
         }
     }
 
-    /// Starts the next try of every idle probe whose time has come.
-    private func startDueTries(_ now: ProbeInstant, _ onResult: (ProbeResult) -> Void) {
-        let due = flights.filter { !$0.done && $0.conversation == nil && $0.due <= now }
-        guard !due.isEmpty else { return }
-        var groups: [(namespace: NetworkNamespace?, flights: [Flight], kinds: [ProbeSocket.Kind])] = []
-        var groupOf: [ObjectIdentifier?: Int] = [:]
-        for flight in due {
-            if case .exec(let argv) = flight.task.action {
-                let conversation = ExecConversation(argv: argv, namespace: flight.task.namespace, timeout: timeout(of: flight.task))
-                begin(flight, conversation, now, onResult)
-                continue
-            }
-            guard flight.task.endpoint != nil, let kind = Self.socketKind(flight.task.action) else {
-                finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0), now, onResult)
-                continue
-            }
-            let key = flight.task.namespace.map(ObjectIdentifier.init)
-            if groupOf[key] == nil {
-                groupOf[key] = groups.count
-                groups.append((flight.task.namespace, [], []))
-            }
-            groups[groupOf[key]!].flights.append(flight)
-            groups[groupOf[key]!].kinds.append(kind)
+    /// Opens what the next try needs (in the source namespace) and starts it.
+    private func startTry(_ flight: Flight, _ onResult: (Int, ProbeResult) -> Void) {
+        let task = flight.task
+        let before = ProbeInstant.now()
+        if let failure = enter(task.namespace) {
+            return finishTry(flight, ProbeObservation(outcome: .error, errno: ProbeErrno.name(failure.errno), detail: failure.step,
+                                                      elapsedMilliseconds: 0), before, onResult)
         }
-        for group in groups {
-            let opened = ProbeSocket.open(group.kinds, in: group.namespace)
-            // The tries start now, not before the hop into the namespace: timeouts are about
+        if case .exec(let argv) = task.action {
+            // A command is a process, not a socket: thousands at once would swamp the host.
+            guard commandsRunning < Self.commandLimit else {
+                commandsWaiting.append(flight)
+                return
+            }
+            commandsRunning += 1
+            let conversation = ExecConversation(argv: argv, namespace: task.namespace, timeout: timeout(of: task))
+            return begin(flight, conversation, ProbeInstant.now(), onResult)
+        }
+        guard task.endpoint != nil, let kind = Self.socketKind(task.action) else {
+            return finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0),
+                             before, onResult)
+        }
+        switch ProbeSocket.open([kind])[0] {
+        case .socket(let fd):
+            // The try starts now, not before the hop into the namespace: timeouts are about
             // the network.
-            let started = ProbeInstant.now()
-            for (flight, socket) in zip(group.flights, opened) {
-                switch socket {
-                case .socket(let fd):
-                    begin(flight, conversation(for: flight.task, socket: ProbeDescriptor(fd)), started, onResult)
-                case .failed(let code, let step):
-                    let observation = ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step,
-                                                       elapsedMilliseconds: started.milliseconds(since: now))
-                    finishTry(flight, observation, started, onResult)
-                }
-            }
+            begin(flight, conversation(for: task, socket: ProbeDescriptor(fd)), ProbeInstant.now(), onResult)
+        case .failed(let code, let step):
+            let now = ProbeInstant.now()
+            finishTry(flight, ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step,
+                                               elapsedMilliseconds: now.milliseconds(since: before)), now, onResult)
         }
+    }
+
+    /// Moves this thread into `namespace` (nil: back where it started); the failure if it
+    /// could not.
+    private func enter(_ namespace: NetworkNamespace?) -> (errno: Int32, step: String)? {
+        if namespace === current { return nil }
+        let target = namespace?.fd ?? home
+        guard target >= 0, lab_enter_network_namespace(target) == 0 else {
+            let code = target >= 0 ? errno : EBADF
+            return (code, "enter namespace \(namespace?.name ?? "of lab verify")")
+        }
+        current = namespace
+        return nil
     }
 
     /// The socket a try of `action` needs; nil for exec, which runs a command instead.
@@ -153,64 +271,133 @@ final class ProbeLoop {
 
     private func timeout(of task: ProbeTask) -> Int64 { max(1_000_000, task.timeout.probeNanoseconds) }
 
-    private func begin(_ flight: Flight, _ conversation: ProbeConversation, _ now: ProbeInstant, _ onResult: (ProbeResult) -> Void) {
+    private func begin(_ flight: Flight, _ conversation: ProbeConversation, _ now: ProbeInstant, _ onResult: (Int, ProbeResult) -> Void) {
         flight.conversation = conversation
+        serial &+= 1
+        flight.serial = serial
+        open += 1
         apply(conversation.start(now: now), to: flight, now, onResult)
     }
 
-    private func apply(_ step: ProbeStep, to flight: Flight, _ now: ProbeInstant, _ onResult: (ProbeResult) -> Void) {
+    private func advance(_ flight: Flight, revents: Int16, _ now: ProbeInstant, _ onResult: (Int, ProbeResult) -> Void) {
+        guard let conversation = flight.conversation else { return }
+        apply(conversation.advance(revents: revents, now: now), to: flight, now, onResult)
+    }
+
+    private func apply(_ step: ProbeStep, to flight: Flight, _ now: ProbeInstant, _ onResult: (Int, ProbeResult) -> Void) {
         switch step {
         case .wait(let events, let until):
-            flight.events = events
-            flight.until = until
+            watch(flight, events: UInt32(UInt16(bitPattern: events)))
+            schedule(flight, at: until)
         case .finished(let observation):
+            unwatch(flight)
             flight.conversation = nil
+            open -= 1
             finishTry(flight, observation, now, onResult)
+            if case .exec = flight.task.action {
+                commandsRunning -= 1
+                if !commandsWaiting.isEmpty { startTry(commandsWaiting.removeFirst(), onResult) }
+            }
         }
     }
 
-    /// Records a try; then the next try, another attempt, or the result.
-    private func finishTry(_ flight: Flight, _ observation: ProbeObservation, _ now: ProbeInstant, _ onResult: (ProbeResult) -> Void) {
+    /// Registers the conversation's descriptor for `events`, or takes it out of the set when
+    /// it waits only for time (as poll did, so a hang-up does not wake a timer-only wait).
+    private func watch(_ flight: Flight, events: UInt32) {
+        let fd = flight.conversation?.fd ?? -1
+        if fd < 0 || events == 0 {
+            unwatch(flight)
+            return
+        }
+        if flight.registered != fd {
+            unwatch(flight)
+            if poll.add(fd, events: events, tag: flight.tag) == 0 {
+                flight.registered = fd
+                flight.registeredEvents = events
+            }
+        } else if flight.registeredEvents != events {
+            poll.modify(fd, events: events, tag: flight.tag)
+            flight.registeredEvents = events
+        }
+    }
+
+    private func unwatch(_ flight: Flight) {
+        guard flight.registered >= 0 else { return }
+        poll.remove(flight.registered)
+        flight.registered = -1
+        flight.registeredEvents = 0
+    }
+
+    private func schedule(_ flight: Flight, at until: ProbeInstant) {
+        guard until != flight.until else { return }
+        flight.until = until
+        serial &+= 1
+        flight.stamp = serial
+        timers.push(.init(when: until.nanoseconds, slot: Int32(flight.slot), stamp: flight.stamp))
+    }
+
+    /// Records a try; then the next try, another attempt (after the retry delay, holding
+    /// nothing), or the result.
+    private func finishTry(_ flight: Flight, _ observation: ProbeObservation, _ now: ProbeInstant, _ onResult: (Int, ProbeResult) -> Void) {
         let task = flight.task
         flight.tries.append(observation)
         if flight.tries.count < max(1, task.repeatCount) {
-            flight.due = now
-            return
+            return startTry(flight, onResult)
         }
         let verdict = ProbeVerdict.evaluate(task.expectation, action: task.action, tries: flight.tries)
         if !verdict.passed, flight.attempt < task.retries {
             flight.attempt += 1
             flight.tries = []
-            flight.due = now.advanced(by: options.retryDelay.probeNanoseconds)
+            schedule(flight, at: now.advanced(by: options.retryDelay.probeNanoseconds))
             return
         }
-        let result = ProbeResult(task: task, tries: flight.tries, attempts: flight.attempt + 1,
+        var result = ProbeResult(task: task, tries: flight.tries, attempts: flight.attempt + 1,
                                  elapsedMilliseconds: now.milliseconds(since: flight.started))
-        results[flight.index] = result
-        flight.done = true
-        onResult(result)
+        if !result.passed { neighbours.blame(&result) }
+        slots[flight.slot] = nil
+        freeSlots.append(flight.slot)
+        reported += 1
+        onResult(flight.index, result)
     }
 
-    /// Polls every waiting descriptor until the earliest time a probe asked to be woken.
-    private func wait() {
-        descriptors.removeAll(keepingCapacity: true)
-        var wake: ProbeInstant?
-        for flight in flights {
-            flight.slot = -1
-            guard let conversation = flight.conversation else {
-                wake = min(wake ?? flight.due, flight.due)
-                continue
-            }
-            wake = min(wake ?? flight.until, flight.until)
-            if flight.events != 0, conversation.fd >= 0 {
-                flight.slot = descriptors.count
-                descriptors.append(pollfd(fd: conversation.fd, events: flight.events, revents: 0))
-            }
+    /// Ends every try still running (closing its socket, killing its command).
+    private func abandon() {
+        for case let flight? in slots {
+            unwatch(flight)
+            flight.conversation = nil
         }
-        // Rounded up to whole milliseconds, so a deadline never wakes the loop just before it.
-        let remaining = (wake ?? ProbeInstant.now().advanced(by: 1_000_000_000)).nanoseconds - ProbeInstant.now().nanoseconds
-        let timeout = Int32(max(0, min(1000, (remaining + 999_999) / 1_000_000)))
-        // EINTR: the loop simply goes round again.
-        _ = poll(&descriptors, nfds_t(descriptors.count), timeout)
+        slots.removeAll()
+        if current != nil, home >= 0, lab_enter_network_namespace(home) == 0 { current = nil }
+    }
+}
+
+/// Watches the host's neighbour table during a run: a probe that fails after the table
+/// refused entries (its `table_fulls` moved since the run began) says so first, since the
+/// host dropped its packets whatever the lab does.
+final class NeighbourWatch {
+    private let source: ProbeEngine.HostNeighbours
+    private let baseline: NeighbourTableCounters?
+    private var lastRead: ProbeInstant?
+    private var overflowed = false
+
+    init(_ source: ProbeEngine.HostNeighbours) {
+        self.source = source
+        baseline = source.counters()
+    }
+
+    /// Adds the overflow reason to a failed result's explanation if the table overflowed and
+    /// the probe saw what a dropped packet looks like (a timeout, an unreachable): an answer
+    /// that came back (a refusal, a wrong status) was not lost to the table.
+    func blame(_ result: inout ProbeResult) {
+        guard let baseline, result.tries.contains(where: { $0.outcome == .timeout || $0.outcome == .unreachable }) else { return }
+        // Read at most every 20 ms: a run where everything fails must not read /proc per probe.
+        let now = ProbeInstant.now()
+        if !overflowed, lastRead.map({ now.nanoseconds - $0.nanoseconds >= 20_000_000 }) ?? true {
+            lastRead = now
+            if let counters = source.counters(), counters.tableFulls > baseline.tableFulls { overflowed = true }
+        }
+        guard overflowed else { return }
+        let reason = NeighbourTableCounters.overflowReason(hardLimit: source.hardLimit)
+        result.explanation = result.explanation.map { "\(reason); \($0)" } ?? reason
     }
 }

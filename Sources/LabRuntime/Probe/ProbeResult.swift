@@ -50,7 +50,10 @@ public struct ProbeResult: Sendable, Hashable, Codable {
 
     /// The kind and where it went: `ping 10.0.0.5 ×3`, `http GET 10.96.0.1:80/hostname`,
     /// `tcp 10.0.0.5:9000`, `exec curl -sf …`.
-    public var kindDescription: String {
+    public var kindDescription: String { Self.kindDescription(action: action, endpoint: endpoint) }
+
+    /// `kindDescription` of a probe before it ran.
+    static func kindDescription(action: ProbeAction, endpoint: ProbeEndpoint?) -> String {
         let target = endpoint?.description ?? "(no target)"
         switch action {
         case .ping(let count): return "ping \(endpoint?.address.description ?? target) ×\(count)"

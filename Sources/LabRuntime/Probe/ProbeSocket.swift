@@ -65,6 +65,41 @@ enum ProbeSocket {
         return .socket(fd)
     }
 
+    /// Attaches a classic BPF program that keeps only echo replies carrying `identifier`, so
+    /// the kernel drops another ping's replies before they are queued or wake us. Connecting
+    /// a raw socket already limits it to replies from its peer (`raw_v4_match` compares the
+    /// remote address); the filter covers pings to the same address from the same namespace
+    /// (repeats, services, loopback). The userspace check stays: this is only a fast path.
+    @discardableResult
+    static func keepEchoReplies(_ fd: Int32, identifier: UInt16) -> Bool {
+        // Raw IPv4 sockets see the packet from its IP header: X = header length, then the
+        // 16-bit identifier at offset 4 of the ICMP header. ICMP_FILTER already passes only
+        // echo replies.
+        let program: [(code: UInt16, jt: UInt8, jf: UInt8, k: UInt32)] = [
+            (0xb1, 0, 0, 0),                    // ldxb 4*([0]&0xf)
+            (0x48, 0, 0, 4),                    // ldh [x + 4]
+            (0x15, 0, 1, UInt32(identifier)),   // jeq #identifier, accept, drop
+            (0x06, 0, 0, 0xffff_ffff),          // ret #-1: the whole packet
+            (0x06, 0, 0, 0),                    // ret #0: drop
+        ]
+        // struct sock_filter is { u16 code; u8 jt; u8 jf; u32 k }, 8 bytes; struct sock_fprog
+        // is { unsigned short len; struct sock_filter *filter }: built byte by byte, since
+        // Swift does not promise C layout for its own structs.
+        var instructions = [UInt8]()
+        for instruction in program {
+            withUnsafeBytes(of: instruction.code.littleEndian) { instructions += $0 }
+            instructions += [instruction.jt, instruction.jf]
+            withUnsafeBytes(of: instruction.k.littleEndian) { instructions += $0 }
+        }
+        let attachFilter: Int32 = 26 // SO_ATTACH_FILTER
+        return instructions.withUnsafeBytes { code in
+            var fprog = [UInt8](repeating: 0, count: 16)
+            withUnsafeBytes(of: UInt16(5).littleEndian) { fprog.replaceSubrange(0..<2, with: $0) }
+            withUnsafeBytes(of: UInt(bitPattern: code.baseAddress)) { fprog.replaceSubrange(8..<16, with: $0) }
+            return setsockopt(fd, SOL_SOCKET, attachFilter, fprog, socklen_t(fprog.count)) == 0
+        }
+    }
+
     /// `connect(2)` to `endpoint`: 0, or the errno (EINPROGRESS for a TCP connection under way).
     /// Connecting a UDP or raw socket is what makes the kernel report ICMP errors about our
     /// packets on it (ECONNREFUSED, EHOSTUNREACH) and deliver only the peer's packets.

@@ -28,9 +28,38 @@ public struct TruthTable: Sendable, Hashable {
     public var observed: [[Cell]]
     public var differences: [Difference]
 
+    /// One probe's cell: what was expected and what was seen.
+    public struct Entry: Sendable, Hashable {
+        public var from: String
+        public var to: String
+        public var expectedReach: Bool
+        /// Nil when the probe could not run.
+        public var observedReachable: Bool?
+        /// What the probe saw, for the list of differences.
+        public var detail: String
+
+        public init(from: String, to: String, expectedReach: Bool, observedReachable: Bool?, detail: String) {
+            self.from = from
+            self.to = to
+            self.expectedReach = expectedReach
+            self.observedReachable = observedReachable
+            self.detail = detail
+        }
+
+        public init(_ result: ProbeResult) {
+            self.init(from: result.from, to: result.to, expectedReach: result.expectation.reach,
+                      observedReachable: result.observedReachable, detail: result.observed)
+        }
+    }
+
     /// The table of `results`, rows in the order the sources first appear (the order the
     /// matrix was written in).
     public init(title: String, results: [ProbeResult]) {
+        self.init(title: title, entries: results.map(Entry.init))
+    }
+
+    /// The table of `entries`, in the order of their probes.
+    public init(title: String, entries results: [Entry]) {
         self.title = title
         let rows = Self.unique(results.map(\.from))
         // A square matrix (the same pods on both sides) gets its columns in the rows' order,
@@ -49,12 +78,12 @@ public struct TruthTable: Sendable, Hashable {
         differences = []
         for result in results {
             let (row, column) = (rowIndex[result.from]!, columnIndex[result.to]!)
-            let wanted: Cell = result.expectation.reach ? .reachable : .blocked
+            let wanted: Cell = result.expectedReach ? .reachable : .blocked
             let seen: Cell = result.observedReachable.map { $0 ? .reachable : .blocked } ?? .unknown
             expected[row][column] = wanted
             observed[row][column] = seen
             if wanted != seen {
-                differences.append(Difference(from: result.from, to: result.to, expected: wanted, observed: seen, detail: result.observed))
+                differences.append(Difference(from: result.from, to: result.to, expected: wanted, observed: seen, detail: result.detail))
             }
         }
     }

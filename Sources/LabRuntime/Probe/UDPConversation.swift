@@ -10,7 +10,6 @@ final class UDPConversation: ProbeConversation {
     private let timeout: Int64
     private var started = ProbeInstant(nanoseconds: 0)
     private var deadline = ProbeInstant(nanoseconds: 0)
-    private var buffer = [UInt8](repeating: 0, count: 65536)
 
     var fd: Int32 { socket.fd }
 
@@ -36,6 +35,8 @@ final class UDPConversation: ProbeConversation {
             if now >= deadline { return .finished(ProbeObservation(outcome: .timeout, elapsedMilliseconds: now.milliseconds(since: started))) }
             return .wait(events: PollEvent.readable, until: deadline)
         }
+        // Allocated per read, not per probe: thousands of probes wait at once, few read.
+        var buffer = [UInt8](repeating: 0, count: 65536)
         let count = ProbeSocket.receive(fd, into: &buffer)
         if count < 0 {
             let code = Int32(-count)

@@ -138,10 +138,7 @@ public enum SupervisorProcess {
     /// and addresses. Returns how many there were.
     @discardableResult
     static func endProcesses(in namespaces: [String], grace: Double) -> Int {
-        var pids = Set<Int32>()
-        for name in namespaces {
-            if let handle = try? NetworkNamespace.open(name) { pids.formUnion(handle.pids()) }
-        }
+        var pids = Set(NetworkNamespace.pids(inNamespacesNamed: namespaces))
         pids.remove(getpid())
         return terminate(pids.sorted(), grace: grace)
     }
