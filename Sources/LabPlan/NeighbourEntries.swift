@@ -35,22 +35,22 @@ public enum NeighbourEntries {
     /// apply sends each namespace's entries together.
     public static func all(in topology: Topology) -> [NeighbourEntry] {
         var entries: [NeighbourEntry] = []
-        let machines = underlayMachines(topology)
+        let machines = topology.machines
         let machinesByNetwork = Dictionary(grouping: machines, by: \.network)
         let podsByNode = Dictionary(grouping: topology.pods, by: \.node)
 
         for network in topology.networks {
             for machine in machinesByNetwork[network.name, default: []] {
                 entries.append(NeighbourEntry(namespace: topology.fabricNamespace, link: network.bridge,
-                                              address: machine.ip, mac: machine.mac))
+                                              address: machine.ip, mac: machine.uplink.mac))
             }
         }
-        func underlayPeers(of machine: UnderlayMachine) {
+        func underlayPeers(of machine: any UnderlayMachine) {
             guard let network = topology.network(named: machine.network) else { return }
             entries.append(NeighbourEntry(namespace: machine.namespace, link: Naming.uplink, address: network.gateway,
                                           mac: network.bridgeMAC))
             for peer in machinesByNetwork[machine.network, default: []] where peer.namespace != machine.namespace {
-                entries.append(NeighbourEntry(namespace: machine.namespace, link: Naming.uplink, address: peer.ip, mac: peer.mac))
+                entries.append(NeighbourEntry(namespace: machine.namespace, link: Naming.uplink, address: peer.ip, mac: peer.uplink.mac))
             }
         }
         for (node, machine) in zip(topology.nodes, machines) {
@@ -90,8 +90,7 @@ public enum NeighbourEntries {
     /// holds k and each pod k.
     public static func worstCase(_ topology: Topology) -> Int {
         var machinesPerNetwork: [String: Int] = [:]
-        for node in topology.nodes { machinesPerNetwork[node.network, default: 0] += 1 }
-        for host in topology.hosts { machinesPerNetwork[host.network, default: 0] += 1 }
+        for machine in topology.machines { machinesPerNetwork[machine.network, default: 0] += 1 }
         let nodeNames = Set(topology.nodes.map(\.name))
         var podsPerNode: [String: Int] = [:]
         for pod in topology.pods where nodeNames.contains(pod.node) { podsPerNode[pod.node, default: 0] += 1 }
@@ -99,19 +98,5 @@ public enum NeighbourEntries {
         let underlay = machinesPerNetwork.filter { known.contains($0.key) }.values.reduce(0) { $0 + $1 + $1 * $1 }
         let pods = podsPerNode.values.reduce(0) { $0 + $1 + $1 * $1 }
         return underlay + pods
-    }
-
-    /// A node or host as its network sees it: nodes first, then hosts, in file order.
-    struct UnderlayMachine {
-        var namespace: String
-        var network: String
-        var ip: IPv4Address
-        /// Its `eth0`'s MAC.
-        var mac: MACAddress
-    }
-
-    static func underlayMachines(_ topology: Topology) -> [UnderlayMachine] {
-        topology.nodes.map { UnderlayMachine(namespace: $0.namespace, network: $0.network, ip: $0.ip, mac: $0.uplink.mac) }
-            + topology.hosts.map { UnderlayMachine(namespace: $0.namespace, network: $0.network, ip: $0.ip, mac: $0.uplink.mac) }
     }
 }

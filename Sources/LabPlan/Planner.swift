@@ -26,17 +26,13 @@ public enum Planner {
         // 3. Nodes and hosts: eth0 created in place with its peer already in the fabric,
         //    then plugged into the network's bridge.
         for node in topology.nodes {
-            ops += uplink(node.uplink, bridge: bridge(of: node.network, in: topology), address: node.ip,
-                          prefixLength: node.prefixLength)
+            ops += uplink(node, in: topology)
             ops.append(.addBridge(namespace: node.namespace, name: Naming.podBridge, mac: node.bridgeMAC, mtu: topology.podMTU))
             ops.append(.addAddress(namespace: node.namespace, link: Naming.podBridge, address: node.bridgeAddress,
                                    prefixLength: node.podCIDR.prefixLength))
             ops.append(.setUp(namespace: node.namespace, link: Naming.podBridge))
         }
-        for host in topology.hosts {
-            ops += uplink(host.uplink, bridge: bridge(of: host.network, in: topology), address: host.ip,
-                          prefixLength: host.prefixLength)
-        }
+        for host in topology.hosts { ops += uplink(host, in: topology) }
 
         // 4. Pods, as the CNI bridge plugin wires them: the node-side veth is a hairpin port of cni0.
         for pod in topology.pods {
@@ -53,12 +49,8 @@ public enum Planner {
         }
 
         // 5. Routes: defaults via the gateway, then the pod network.
-        for node in topology.nodes {
-            ops.append(.addRoute(namespace: node.namespace, destination: defaultRoute, gateway: node.gateway,
-                                 device: Naming.uplink, onlink: false))
-        }
-        for host in topology.hosts {
-            ops.append(.addRoute(namespace: host.namespace, destination: defaultRoute, gateway: host.gateway,
+        for machine in topology.machines {
+            ops.append(.addRoute(namespace: machine.namespace, destination: defaultRoute, gateway: machine.gateway,
                                  device: Naming.uplink, onlink: false))
         }
         switch topology.mode {
@@ -142,12 +134,13 @@ public enum Planner {
         }
     }
 
-    static func uplink(_ pair: VethPair, bridge: String, address: IPv4Address, prefixLength: Int) -> [KernelOperation] {
-        [
+    static func uplink(_ machine: any UnderlayMachine, in topology: Topology) -> [KernelOperation] {
+        let pair = machine.uplink
+        return [
             .addVeth(pair),
-            .setMaster(namespace: pair.peerNamespace, link: pair.peerName, master: bridge),
+            .setMaster(namespace: pair.peerNamespace, link: pair.peerName, master: bridge(of: machine.network, in: topology)),
             .setUp(namespace: pair.peerNamespace, link: pair.peerName),
-            .addAddress(namespace: pair.namespace, link: pair.name, address: address, prefixLength: prefixLength),
+            .addAddress(namespace: pair.namespace, link: pair.name, address: machine.ip, prefixLength: machine.prefixLength),
             .setUp(namespace: pair.namespace, link: pair.name),
         ]
     }

@@ -67,16 +67,34 @@ public enum Reconciler {
                                   replaced: neighboursAfter)
         operations += removed.map { .deleteNamespace($0) }
 
-        // Additions, in the new plan's order (which is the kernel's dependency order). A link
-        // is created unless the very same link is there and stays.
-        let existing = Set(before.filter(\.createsLink))
-        let neighboursBefore = Set(before.filter { $0.neighbourKey != nil })
         // Deleting a link's last IPv4 address flushes its neighbour entries, permanent ones too
         // (the kernel's `fib_disable_ip` → `arp_ifdown`): those are written again.
         let flushed = Set(operations.compactMap { operation -> LinkKey? in
             if case .deleteAddress(let namespace, let link, _, _) = operation { return LinkKey(namespace: namespace, name: link) }
             return nil
         })
+        operations += additions(after, before: before, added: added, changed: changed, settingsChanged: settingsChanged,
+                                vanishing: vanishing, flushed: flushed)
+
+        // A permanent entry the change writes already points at the new owner.
+        operations += staleNeighbors(old: old, new: new).filter { operation in
+            guard case .forgetNeighbor(let namespace, let link, let address) = operation else { return true }
+            return !neighboursAfter.contains(NeighbourKey(namespace: namespace, link: link, address: address))
+        }
+        operations += FirewallDiff.operations(before: before, after: after, added: added)
+        operations += conntrackFlushes(old: old, new: new)
+        return Plan(lab: new.lab, operations: operations, incremental: true)
+    }
+
+    /// The new plan's operations that the change performs, in that plan's order (which is the
+    /// kernel's dependency order). A link is created unless the very same link is there and
+    /// stays; firewall loads are left to `FirewallDiff`.
+    private static func additions(_ after: [KernelOperation], before: [KernelOperation], added: Set<String>,
+                                  changed: Set<String>, settingsChanged: Set<String>, vanishing: Set<LinkKey>,
+                                  flushed: Set<LinkKey>) -> [KernelOperation] {
+        let existing = Set(before.filter(\.createsLink))
+        let neighboursBefore = Set(before.filter { $0.neighbourKey != nil })
+        var operations: [KernelOperation] = []
         for operation in after {
             switch operation {
             case .createNamespace(let name):
@@ -101,15 +119,7 @@ public enum Reconciler {
                 }
             }
         }
-
-        // A permanent entry the change writes already points at the new owner.
-        operations += staleNeighbors(old: old, new: new).filter { operation in
-            guard case .forgetNeighbor(let namespace, let link, let address) = operation else { return true }
-            return !neighboursAfter.contains(NeighbourKey(namespace: namespace, link: link, address: address))
-        }
-        operations += FirewallDiff.operations(before: before, after: after, added: added)
-        operations += conntrackFlushes(old: old, new: new)
-        return Plan(lab: new.lab, operations: operations, incremental: true)
+        return operations
     }
 
     /// An address that now belongs to another pod (or node, or host) may still be cached with
@@ -130,12 +140,7 @@ public enum Reconciler {
                 operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.podInterface, address: pod.ip))
             }
         }
-        typealias Machine = (object: String, namespace: String, network: String, ip: IPv4Address)
-        func machines(_ topology: Topology) -> [Machine] {
-            topology.nodes.map { ("node/\($0.name)", $0.namespace, $0.network, $0.ip) }
-                + topology.hosts.map { ("host/\($0.name)", $0.namespace, $0.network, $0.ip) }
-        }
-        let before = machines(old), after = machines(new)
+        let before = old.machines, after = new.machines
         let previousOwner = Dictionary(before.map { ($0.ip, $0.object) }, uniquingKeysWith: { a, _ in a })
         let kept = Set(before.map(\.namespace))
         for machine in after {

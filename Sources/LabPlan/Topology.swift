@@ -30,6 +30,11 @@ public struct Topology: Sendable, Hashable, Codable {
         [fabricNamespace] + nodes.map(\.namespace) + hosts.map(\.namespace) + pods.map(\.namespace)
     }
 
+    /// Everything with an address on the underlay: nodes, then hosts, in file order.
+    public var machines: [any UnderlayMachine] {
+        nodes.map { $0 as any UnderlayMachine } + hosts.map { $0 as any UnderlayMachine }
+    }
+
     public func node(named name: String) -> NodeTopology? { nodes.first { $0.name == name } }
     public func pod(named name: String) -> PodTopology? { pods.first { $0.name == name } }
     public func host(named name: String) -> HostTopology? { hosts.first { $0.name == name } }
@@ -56,22 +61,49 @@ public struct NetworkTopology: Sendable, Hashable, Codable {
     public var bridgeMAC: MACAddress
 }
 
-public struct NodeTopology: Sendable, Hashable, Codable {
-    public var name: String
-    public var namespace: String
+/// Where a node or host plugs into the underlay: its address on one network, and `eth0`.
+public struct UnderlayAttachment: Sendable, Hashable, Codable {
     public var network: String
     public var ip: IPv4Address
     /// The underlay prefix length (the network's).
     public var prefixLength: Int
+    /// The network's `.1`, held by its bridge in the fabric.
     public var gateway: IPv4Address
+    /// `eth0` in the node or host, its peer a port of the network's bridge in the fabric.
+    public var uplink: VethPair
+}
+
+/// A node or a host: a namespace on the underlay. Code that plugs either into the underlay
+/// (addresses, routes, neighbour entries) reads `underlay` and need not know which it is.
+public protocol UnderlayMachine: Sendable {
+    /// `node` or `host`, as references and derived MACs spell it.
+    static var kind: String { get }
+    var name: String { get }
+    var namespace: String { get }
+    var underlay: UnderlayAttachment { get }
+}
+
+extension UnderlayMachine {
+    /// `node/NAME` or `host/NAME`: what MACs are derived from and allocations are kept by.
+    public var object: String { "\(Self.kind)/\(name)" }
+    public var network: String { underlay.network }
+    public var ip: IPv4Address { underlay.ip }
+    public var prefixLength: Int { underlay.prefixLength }
+    public var gateway: IPv4Address { underlay.gateway }
+    public var uplink: VethPair { underlay.uplink }
+}
+
+public struct NodeTopology: UnderlayMachine, Hashable {
+    public static let kind = "node"
+    public var name: String
+    public var namespace: String
+    public var underlay: UnderlayAttachment
     public var podCIDR: IPv4Network
     /// `cni0`'s address: the podCIDR's first host, every pod's default gateway.
     public var bridgeAddress: IPv4Address
     public var bridgeMAC: MACAddress
     /// The MAC of the node's VXLAN device (vxlan mode), which flannel publishes as `VtepMAC`.
     public var vtepMAC: MACAddress
-    /// `eth0` in the node, its peer a port of the network's bridge in the fabric.
-    public var uplink: VethPair
 }
 
 public struct PodTopology: Sendable, Hashable, Codable {
@@ -89,69 +121,163 @@ public struct PodTopology: Sendable, Hashable, Codable {
     public var containers: [ContainerTopology]
 }
 
-public struct ContainerTopology: Sendable, Hashable, Codable {
+public struct ContainerTopology: Sendable, Hashable {
     public var name: String
     /// `agent` for the built-in server, else the command line.
     public var command: [String]
     public var isAgent: Bool
-    public var httpPorts: [Int]
-    public var tcpPorts: [Int]
-    public var udpPorts: [Int]
+    /// What the built-in agent serves; empty for a command.
+    public var agentPorts: [AgentPort]
     public var env: [String: String]
-    public var restart: String
+    public var restart: RestartPolicy
     /// The container's named ports (`ports:`), for services whose `targetPort` is a name.
     public var ports: [ContainerPortTopology] = []
+
+    /// The agent's port numbers of one kind, in file order.
+    public func agentPorts(_ kind: AgentPort.Kind) -> [Int] {
+        agentPorts.filter { $0.kind == kind }.map(\.port)
+    }
 }
 
 public struct ContainerPortTopology: Sendable, Hashable, Codable {
     public var name: String?
     public var port: Int
-    /// `TCP`, `UDP` or `SCTP`.
-    public var `protocol`: String
+    public var `protocol`: TransportProtocol
 }
 
 extension PodTopology {
     /// The port a service's `targetPort` means in this pod: a number as it is, a name looked up
     /// in the pod's containers' `ports:` with the service port's protocol (nil when no
     /// container declares it: the pod is then not an endpoint of that port, as in Kubernetes).
-    public func resolve(targetPort: String, protocol: String) -> Int? {
-        if let number = Int(targetPort) { return number }
-        for container in containers {
-            if let port = container.ports.first(where: { $0.name == targetPort && $0.protocol == `protocol` }) { return port.port }
+    public func resolve(targetPort: TargetPort, protocol: TransportProtocol) -> Int? {
+        switch targetPort {
+        case .number(let number): return number
+        case .name(let name):
+            for container in containers {
+                if let port = container.ports.first(where: { $0.name == name && $0.protocol == `protocol` }) { return port.port }
+            }
+            return nil
         }
-        return nil
     }
 }
 
-public struct HostTopology: Sendable, Hashable, Codable {
+public struct HostTopology: UnderlayMachine, Hashable {
+    public static let kind = "host"
     public var name: String
     public var namespace: String
-    public var network: String
-    public var ip: IPv4Address
-    public var prefixLength: Int
-    public var gateway: IPv4Address
-    public var uplink: VethPair
+    public var underlay: UnderlayAttachment
 }
 
 public struct ServiceTopology: Sendable, Hashable, Codable {
     public var name: String
     public var kubernetesNamespace: String
-    public var type: String
+    public var type: ServiceType
     /// nil for a headless service.
     public var clusterIP: IPv4Address?
     public var ports: [ServicePortTopology]
     /// Pods whose labels match the selector (same Kubernetes namespace), in file order.
     public var endpoints: [String]
-    public var sessionAffinity: String
+    public var sessionAffinity: SessionAffinity
     public var affinityTimeoutSeconds: Int
-    public var externalTrafficPolicy: String
+    public var externalTrafficPolicy: ExternalTrafficPolicy
 }
 
 public struct ServicePortTopology: Sendable, Hashable, Codable {
     public var name: String?
     public var port: Int
     /// A number, or the name of a pod port.
-    public var targetPort: String
-    public var `protocol`: String
+    public var targetPort: TargetPort
+    public var `protocol`: TransportProtocol
     public var nodePort: Int?
+}
+
+// `topology.json` keeps the shape older builds of `lab` wrote and read (the underlay fields of
+// nodes and hosts at their top level; an agent's ports as `httpPorts`, `tcpPorts`, `udpPorts`),
+// so a lab that is up survives an upgrade and a running supervisor of either build reads the
+// file the other wrote. `Golden/topology/` pins it.
+
+extension NodeTopology: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, namespace, podCIDR, bridgeAddress, bridgeMAC, vtepMAC
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try container.decode(String.self, forKey: .name),
+                  namespace: try container.decode(String.self, forKey: .namespace),
+                  underlay: try UnderlayAttachment(from: decoder),
+                  podCIDR: try container.decode(IPv4Network.self, forKey: .podCIDR),
+                  bridgeAddress: try container.decode(IPv4Address.self, forKey: .bridgeAddress),
+                  bridgeMAC: try container.decode(MACAddress.self, forKey: .bridgeMAC),
+                  vtepMAC: try container.decode(MACAddress.self, forKey: .vtepMAC))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try underlay.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(namespace, forKey: .namespace)
+        try container.encode(podCIDR, forKey: .podCIDR)
+        try container.encode(bridgeAddress, forKey: .bridgeAddress)
+        try container.encode(bridgeMAC, forKey: .bridgeMAC)
+        try container.encode(vtepMAC, forKey: .vtepMAC)
+    }
+}
+
+extension HostTopology: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, namespace
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try container.decode(String.self, forKey: .name),
+                  namespace: try container.decode(String.self, forKey: .namespace),
+                  underlay: try UnderlayAttachment(from: decoder))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try underlay.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(namespace, forKey: .namespace)
+    }
+}
+
+extension ContainerTopology: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, command, isAgent, httpPorts, tcpPorts, udpPorts, env, restart, ports
+    }
+
+    private static func key(_ kind: AgentPort.Kind) -> CodingKeys {
+        switch kind {
+        case .http: return .httpPorts
+        case .tcp: return .tcpPorts
+        case .udp: return .udpPorts
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let agentPorts = try AgentPort.Kind.allCases.flatMap { kind in
+            try container.decode([Int].self, forKey: Self.key(kind)).map { AgentPort(kind, $0) }
+        }
+        self.init(name: try container.decode(String.self, forKey: .name),
+                  command: try container.decode([String].self, forKey: .command),
+                  isAgent: try container.decode(Bool.self, forKey: .isAgent), agentPorts: agentPorts,
+                  env: try container.decode([String: String].self, forKey: .env),
+                  restart: try container.decode(RestartPolicy.self, forKey: .restart),
+                  ports: try container.decode([ContainerPortTopology].self, forKey: .ports))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(command, forKey: .command)
+        try container.encode(isAgent, forKey: .isAgent)
+        for kind in AgentPort.Kind.allCases { try container.encode(agentPorts(kind), forKey: Self.key(kind)) }
+        try container.encode(env, forKey: .env)
+        try container.encode(restart, forKey: .restart)
+        try container.encode(ports, forKey: .ports)
+    }
 }

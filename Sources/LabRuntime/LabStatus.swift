@@ -62,10 +62,10 @@ public struct LabStatus: Sendable, Codable {
         }
         let pods_ = Dictionary(uniqueKeysWithValues: topology.pods.map { ($0.name, $0) })
         let services = topology.services.map { service in
-            Service(name: service.name, namespace: service.kubernetesNamespace, type: service.type,
+            Service(name: service.name, namespace: service.kubernetesNamespace, type: service.type.rawValue,
                     clusterIP: service.clusterIP?.description ?? "None",
                     ports: service.ports.map { port in
-                        "\(port.port)\(port.nodePort.map { ":\($0)" } ?? "")/\(port.protocol)→\(port.targetPort)"
+                        "\(port.port)\(port.nodePort.map { ":\($0)" } ?? "")/\(port.protocol.rawValue)→\(port.targetPort)"
                     },
                     endpoints: service.endpoints.map { name in pods_[name].map { "\(name) \($0.ip)" } ?? name })
         }

@@ -146,6 +146,43 @@ public struct AgentSpec: Sendable, Hashable {
         self.tcp = tcp
         self.udp = udp
     }
+
+    /// The list of one kind, in file order.
+    public func ports(_ kind: AgentPort.Kind) -> [Int] {
+        switch kind {
+        case .http: return http
+        case .tcp: return tcp
+        case .udp: return udp
+        }
+    }
+
+    /// Every port, http first, then tcp, then udp, each in file order.
+    public var ports: [AgentPort] {
+        AgentPort.Kind.allCases.flatMap { kind in ports(kind).map { AgentPort(kind, $0) } }
+    }
+}
+
+/// One port the built-in agent serves, and what it answers there.
+public struct AgentPort: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// `/`, `/hostname`, `/clientip`, `/echo?msg=`, `/healthz` over HTTP/1.1.
+        case http
+        /// The pod name and a newline on connect, then an echo of every byte.
+        case tcp
+        /// Each datagram answered with `<pod> <client ip:port>`.
+        case udp
+
+        /// The transport the port is opened with.
+        public var transport: TransportProtocol { self == .udp ? .udp : .tcp }
+    }
+
+    public var kind: Kind
+    public var port: Int
+
+    public init(_ kind: Kind, _ port: Int) {
+        self.kind = kind
+        self.port = port
+    }
 }
 
 public enum ContainerRuntime: Sendable, Hashable {
@@ -199,10 +236,38 @@ public enum TransportProtocol: String, Sendable, Codable, CaseIterable {
     case sctp = "SCTP"
 }
 
-public enum TargetPort: Sendable, Hashable {
+public enum TargetPort: Sendable, Hashable, CustomStringConvertible {
     case number(Int)
     /// A named port of the endpoint pods (resolved against agent ports later).
     case name(String)
+
+    /// The port's name; nil for a number.
+    public var name: String? {
+        if case .name(let name) = self { return name }
+        return nil
+    }
+
+    /// As a lab file writes it: `8080` or `http`.
+    public var description: String {
+        switch self {
+        case .number(let number): return String(number)
+        case .name(let name): return name
+        }
+    }
+}
+
+/// Stored as the text a lab file writes (`"8080"` or `"http"`). A port name holds at least one
+/// letter, so text of digits only is always a number.
+extension TargetPort: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = Int(text).map(TargetPort.number) ?? .name(text)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
 }
 
 public struct ServicePortSpec: Sendable, Hashable {

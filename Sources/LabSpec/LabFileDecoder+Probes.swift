@@ -203,19 +203,21 @@ extension LabFileDecoder {
             }
         }
         expect.clientIP = optionalString(fields, "clientIP")
-        if let value = fields["rtt"], let text = reader.string(value, at: fields.path("rtt")) {
-            expect.rtt = text
-            if MeasurementBound.rtt(text) == nil {
-                reader.fail(fields.path("rtt"), at: value, "\"\(text)\" is not a round-trip time bound like \"<5ms\" or \"<=1.5ms\"")
-            }
-        }
-        if let value = fields["loss"], let text = reader.string(value, at: fields.path("loss")) {
-            expect.loss = text
-            if MeasurementBound.loss(text) == nil {
-                reader.fail(fields.path("loss"), at: value, "\"\(text)\" is not a loss bound like \"0%\" or \"<1%\" (0 to 100 percent)")
-            }
-        }
+        expect.rtt = bound(fields, "rtt", parse: MeasurementBound.rtt,
+                           what: "a round-trip time bound like \"<5ms\" or \"<=1.5ms\"")
+        expect.loss = bound(fields, "loss", parse: MeasurementBound.loss,
+                            what: "a loss bound like \"0%\" or \"<1%\" (0 to 100 percent)")
         return expect
+    }
+
+    /// `rtt`/`loss` read into a bound here, once: validation and `lab verify` see the value.
+    private func bound(_ fields: YAMLFields, _ key: String, parse: (String) -> MeasurementBound?, what: String) -> MeasurementBound? {
+        guard let value = fields[key], let text = reader.string(value, at: fields.path(key)) else { return nil }
+        guard let bound = parse(text) else {
+            reader.fail(fields.path(key), at: value, "\"\(text)\" is not \(what)")
+            return nil
+        }
+        return bound
     }
 
     private func duration(_ node: Node, at path: String) -> Int? {

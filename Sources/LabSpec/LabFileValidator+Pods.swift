@@ -86,10 +86,11 @@ extension LabFileValidator {
             }
             checkContainerPorts(container, at: containerPath, pod: pod, podPath: path, names: &names, numbers: &numbers, &d)
             guard case .agent(let agent) = container.runtime else { continue }
-            for (key, proto, ports) in [("http", "TCP", agent.http), ("tcp", "TCP", agent.tcp), ("udp", "UDP", agent.udp)] {
-                let listPath = "\(containerPath).agent.\(key)"
+            for kind in AgentPort.Kind.allCases {
+                let listPath = "\(containerPath).agent.\(kind.rawValue)"
+                let proto = kind.transport.rawValue
                 guard usable(listPath) else { continue }
-                for (k, port) in ports.enumerated() {
+                for (k, port) in agent.ports(kind).enumerated() {
                     let portPath = "\(listPath)[\(k)]"
                     let slot = "\(proto)/\(port)"
                     if let owner = served[slot] {

@@ -76,13 +76,13 @@ public struct ExpectSpec: Sendable, Hashable {
     public var servedBy: [String]?
     /// A pod/node/host name or an IPv4 literal, as written.
     public var clientIP: String?
-    /// As written, e.g. `<5ms`.
-    public var rtt: String?
-    /// As written, e.g. `0%` or `<1%`.
-    public var loss: String?
+    /// Milliseconds, from e.g. `<5ms`.
+    public var rtt: MeasurementBound?
+    /// Percent, from e.g. `0%` or `<1%`.
+    public var loss: MeasurementBound?
 
     public init(reach: Bool = true, status: Int? = nil, body: String? = nil, servedBy: [String]? = nil,
-                clientIP: String? = nil, rtt: String? = nil, loss: String? = nil) {
+                clientIP: String? = nil, rtt: MeasurementBound? = nil, loss: MeasurementBound? = nil) {
         self.reach = reach
         self.status = status
         self.body = body

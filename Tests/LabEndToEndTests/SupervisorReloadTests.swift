@@ -125,7 +125,7 @@ struct SupervisorReloadTests {
                 let keep = try #require(topology.pods.firstIndex { $0.name == "keep" })
                 var extra = topology.pods[keep].containers[0]
                 extra.name = "extra"
-                extra.httpPorts = [9090]
+                extra.agentPorts = [AgentPort(.http, 9090)]
                 topology.pods[keep].containers.append(extra)
             }
             let after = try #require(try SupervisorProcess.reload(lab: name, state: state))

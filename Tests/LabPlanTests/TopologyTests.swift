@@ -43,7 +43,7 @@ import Testing
         #expect(web.endpoints == ["d", "e"])
         let headless = try #require(topology.services.first { $0.name == "headless" })
         #expect(headless.clusterIP == nil)
-        #expect(headless.type == "Headless")
+        #expect(headless.type == .headless)
         #expect(headless.endpoints == ["d", "e"])
     }
 

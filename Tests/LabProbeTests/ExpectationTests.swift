@@ -177,7 +177,7 @@ struct ExpectationTests {
     }
 
     @Test func anExpectationFromALabFile() {
-        let spec = ExpectSpec(status: 200, rtt: "<5ms", loss: "0%")
+        let spec = ExpectSpec(status: 200, rtt: .rtt("<5ms"), loss: .loss("0%"))
         let expectation = ProbeExpectation(spec, clientIP: "10.0.0.5")
         #expect(expectation.rtt == MeasurementBound(comparison: .lessThan, value: 5))
         #expect(expectation.loss == MeasurementBound(comparison: .lessOrEqual, value: 0))

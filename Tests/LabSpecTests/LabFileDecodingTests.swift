@@ -142,7 +142,7 @@ import Testing
                                        kind: .http(port: 80, path: "/hostname", method: "GET"),
                                        expect: ExpectSpec(servedBy: ["web-1", "web-2"]), repeatCount: 30))
         #expect(probes[1].kind == .ping(count: 5))
-        #expect(probes[1].expect == ExpectSpec(rtt: "<5ms", loss: "0%"))
+        #expect(probes[1].expect == ExpectSpec(rtt: .rtt("<5ms"), loss: .loss("0%")))
         #expect(probes[1].timeoutMilliseconds == 2000 && probes[1].retries == 0 && probes[1].repeatCount == 1)
         #expect(probes[2].expect.reach == false && probes[2].kind == .tcp(port: 9999))
         #expect(probes[3].kind == .udp(port: 9001, payload: "hi") && probes[3].expect.clientIP == "client")

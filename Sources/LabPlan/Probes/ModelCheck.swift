@@ -74,10 +74,10 @@ public enum ModelCheck {
             let endpoints = service.endpoints.compactMap(topology.pod(named:))
             // A client that is not itself an endpoint, so the check is not a hairpin.
             guard let client = topology.pods.first(where: { !service.endpoints.contains($0.name) }) ?? topology.pods.first else { continue }
-            for port in service.ports where port.protocol == "TCP" {
+            for port in service.ports where port.protocol == .tcp {
                 let servesHTTP = endpoints.allSatisfy { pod in
                     let target = pod.resolve(targetPort: port.targetPort, protocol: port.protocol)
-                    return pod.containers.contains { container in target.map(container.httpPorts.contains) ?? false }
+                    return pod.containers.contains { container in target.map(container.agentPorts(.http).contains) ?? false }
                 }
                 let kind: ProbeKind = servesHTTP ? .http(port: port.port, path: "/hostname", method: "GET") : .tcp(port: port.port)
                 probes.append(ResolvedProbe(
@@ -111,7 +111,7 @@ public enum ModelCheck {
     }
 
     static func httpAgentPort(_ pod: PodTopology) -> Int? {
-        pod.containers.first { $0.isAgent && !$0.httpPorts.isEmpty }?.httpPorts.first
+        pod.containers.lazy.compactMap { $0.agentPorts(.http).first }.first
     }
 
     /// `1,000`, `999,000`.

@@ -30,11 +30,10 @@ public struct ProbeExpectation: Sendable, Hashable {
     }
 
     /// The expectation of a decoded probe. `clientIP` is the address `expect.clientIP`
-    /// resolves to (the lab file may name a pod); bounds the validator accepted always parse.
+    /// resolves to (the lab file may name a pod).
     public init(_ spec: ExpectSpec, clientIP: String?) {
         self.init(reach: spec.reach, status: spec.status, body: spec.body, servedBy: spec.servedBy,
-                  clientIP: clientIP, rtt: spec.rtt.flatMap(MeasurementBound.rtt),
-                  loss: spec.loss.flatMap(MeasurementBound.loss))
+                  clientIP: clientIP, rtt: spec.rtt, loss: spec.loss)
     }
 }
 

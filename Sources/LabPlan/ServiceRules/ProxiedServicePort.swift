@@ -38,11 +38,11 @@ public struct ProxiedServicePort: Sendable, Hashable {
         // Looked up by name once: a search per endpoint is quadratic in the lab's pods.
         let podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for service in topology.services {
-            guard service.type != "Headless", let clusterIP = service.clusterIP else { continue }
+            guard service.type != .headless, let clusterIP = service.clusterIP else { continue }
             let pods = service.endpoints.compactMap { podsByName[$0] }
             for port in service.ports {
                 let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
-                                           port: port.name ?? "", protocol: port.protocol)
+                                           port: port.name ?? "", protocol: port.protocol.rawValue)
                 // A named targetPort is resolved pod by pod: each may serve it on another number.
                 let endpoints = pods.compactMap { pod in
                     pod.resolve(targetPort: port.targetPort, protocol: port.protocol).map {
@@ -51,10 +51,10 @@ public struct ProxiedServicePort: Sendable, Hashable {
                 }.sorted { $0.text < $1.text }
                 ports.append(ProxiedServicePort(
                     name: name, clusterIP: clusterIP, port: port.port, nodePort: port.nodePort,
-                    affinityTimeoutSeconds: service.sessionAffinity == "ClientIP" ? service.affinityTimeoutSeconds : nil,
-                    externalPolicyLocal: service.externalTrafficPolicy == "Local" && port.nodePort != nil,
+                    affinityTimeoutSeconds: service.sessionAffinity == .clientIP ? service.affinityTimeoutSeconds : nil,
+                    externalPolicyLocal: service.externalTrafficPolicy == .local && port.nodePort != nil,
                     endpoints: endpoints,
-                    unresolvedTargetPort: Int(port.targetPort) == nil && endpoints.isEmpty ? port.targetPort : nil))
+                    unresolvedTargetPort: port.targetPort.name.flatMap { endpoints.isEmpty ? $0 : nil }))
             }
         }
         return ports.sorted { $0.name < $1.name }

@@ -1,6 +1,7 @@
 import Foundation
 import LabKernel
 import LabPlan
+import LabSpec
 
 /// The supervisor's side of the built-in agent: one `AgentServer` for every agent container of
 /// the lab, its loop on one thread. Containers come and go with reloads; each one's ports are
@@ -32,9 +33,9 @@ final class AgentHost: @unchecked Sendable {
     func open(_ requests: [Request]) -> [String: Result<[AgentPortID], AgentError>] {
         let groups = requests.map { request in
             let container = request.container
-            let ports: [(AgentProtocol, Int)] = container.httpPorts.map { (.http, $0) } + container.tcpPorts.map { (.tcp, $0) }
-                + container.udpPorts.map { (.udp, $0) }
-            return ports.map { AgentListener(pod: request.pod.name, protocol: $0.0, port: $0.1, namespace: request.namespace) }
+            return container.agentPorts.map {
+                AgentListener(pod: request.pod.name, protocol: AgentProtocol($0.kind), port: $0.port, namespace: request.namespace)
+            }
         }
         let results = server.add(groups)
         return Dictionary(zip(requests.map(\.key), results), uniquingKeysWith: { first, _ in first })
@@ -49,5 +50,15 @@ final class AgentHost: @unchecked Sendable {
     func stop() {
         server.stop()
         while !thread.isFinished { usleep(5_000) }
+    }
+}
+
+extension AgentProtocol {
+    init(_ kind: AgentPort.Kind) {
+        switch kind {
+        case .http: self = .http
+        case .tcp: self = .tcp
+        case .udp: self = .udp
+        }
     }
 }

@@ -1,3 +1,5 @@
+import LabSpec
+
 /// Kubernetes-style crash-loop back-off: 0.1 s after the first exit, doubling to a 10 s cap,
 /// back to the start after a container has run for 10 s. A crash loop costs a start every
 /// 10 s, not a busy loop.
@@ -18,10 +20,10 @@ struct RestartBackoff: Sendable, Equatable {
 }
 
 /// Whether a container that exited with `status` starts again (DESIGN §2 `restart`).
-func shouldRestart(policy: String, exitStatus: Int32) -> Bool {
+func shouldRestart(policy: RestartPolicy, exitStatus: Int32) -> Bool {
     switch policy {
-    case "never": return false
-    case "on-failure": return exitStatus != 0
-    default: return true
+    case .never: return false
+    case .onFailure: return exitStatus != 0
+    case .always: return true
     }
 }

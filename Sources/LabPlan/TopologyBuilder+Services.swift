@@ -1,0 +1,83 @@
+import LabSpec
+
+extension TopologyBuild {
+    /// Step 5: services, ClusterIPs from `cluster.serviceCIDR` in file order (`.1` upward),
+    /// endpoints by selector; NodePort ports without a nodePort get the lowest free one from
+    /// 30000. Explicit values are reserved first, then the running lab's kept.
+    mutating func services(selecting pods: [PodTopology]) -> [ServiceTopology] {
+        var pools = ServicePools(file: file, previous: previous)
+        var services: [ServiceTopology] = []
+        for (index, spec) in file.services.enumerated() {
+            let clusterIP = self.clusterIP(spec, index: index, pools: &pools)
+            var ports = spec.ports.map(ServicePortTopology.init)
+            if spec.type == .nodePort {
+                for portIndex in ports.indices where ports[portIndex].nodePort == nil {
+                    ports[portIndex].nodePort = pools.keptNodePorts[index]?[portIndex] ?? pools.nodePorts.next()
+                    if ports[portIndex].nodePort == nil {
+                        error("services[\(index)].ports[\(portIndex)]", "no free nodePort left in \(NodePortPool.range); name one explicitly")
+                    }
+                }
+            }
+            let endpoints = pods.filter { pod in
+                pod.kubernetesNamespace == spec.namespace && !spec.selector.isEmpty
+                    && spec.selector.allSatisfy { pod.labels[$0.key] == $0.value }
+            }.map(\.name)
+            services.append(ServiceTopology(
+                name: spec.name, kubernetesNamespace: spec.namespace, type: spec.clusterIP == .none ? .headless : spec.type,
+                clusterIP: clusterIP, ports: ports, endpoints: endpoints, sessionAffinity: spec.sessionAffinity,
+                affinityTimeoutSeconds: spec.affinityTimeoutSeconds, externalTrafficPolicy: spec.externalTrafficPolicy))
+        }
+        return services
+    }
+
+    /// nil for a headless service, and (with the error recorded) when the serviceCIDR is full.
+    private mutating func clusterIP(_ spec: ServiceSpec, index: Int, pools: inout ServicePools) -> IPv4Address? {
+        switch spec.clusterIP {
+        case .address(let ip): return ip
+        case .none: return nil
+        case .automatic:
+            if spec.type == .headless { return nil }
+            let ip = pools.keptClusterIPs[index] ?? pools.addresses.next(in: file.cluster.serviceCIDR, from: 1)
+            if ip == nil {
+                error("services[\(index)]", "cluster.serviceCIDR \(file.cluster.serviceCIDR) has no free address left")
+            }
+            return ip
+        }
+    }
+}
+
+/// ClusterIPs and nodePorts: explicit ones reserved, then what the running lab gave out to the
+/// same service (and, for a nodePort, the same port) kept, by index in the file.
+struct ServicePools {
+    var addresses = AddressPool()
+    var nodePorts = NodePortPool()
+    var keptClusterIPs: [Int: IPv4Address] = [:]
+    /// Service index → port index → nodePort.
+    var keptNodePorts: [Int: [Int: Int]] = [:]
+
+    init(file: LabFile, previous: Topology?) {
+        for service in file.services {
+            if case .address(let ip) = service.clusterIP { addresses.reserve(ip) }
+            for port in service.ports { if let nodePort = port.nodePort { nodePorts.reserve(nodePort) } }
+        }
+        for (index, spec) in file.services.enumerated() {
+            guard let old = previous?.services.first(where: { $0.name == spec.name && $0.kubernetesNamespace == spec.namespace })
+            else { continue }
+            if spec.clusterIP == .automatic, spec.type != .headless, let ip = old.clusterIP,
+               file.cluster.serviceCIDR.usableHostRange?.contains(ip.value) == true, addresses.claim(ip) {
+                keptClusterIPs[index] = ip
+            }
+            guard spec.type == .nodePort else { continue }
+            for (portIndex, port) in spec.ports.enumerated() where port.nodePort == nil {
+                let match = old.ports.first { $0.port == port.port && $0.protocol == port.protocol && $0.name == port.name }
+                if let nodePort = match?.nodePort, nodePorts.claim(nodePort) { keptNodePorts[index, default: [:]][portIndex] = nodePort }
+            }
+        }
+    }
+}
+
+extension ServicePortTopology {
+    init(_ spec: ServicePortSpec) {
+        self.init(name: spec.name, port: spec.port, targetPort: spec.targetPort, protocol: spec.protocol, nodePort: spec.nodePort)
+    }
+}
