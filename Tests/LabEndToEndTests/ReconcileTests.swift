@@ -6,6 +6,8 @@ import Testing
 ///
 /// Pod addresses are explicit so a fresh `up` of the changed file numbers everything exactly as
 /// the changed lab does, and the two can be compared object by object.
+/// In `arp` mode, named: `auto` would depend on the host's table at the time, and in `static`
+/// mode a pod's peers on its node change with it.
 func reconcileLab(_ name: String, proxy: String, changed: Bool) -> String {
     let pods = changed
         ? """
@@ -24,7 +26,7 @@ func reconcileLab(_ name: String, proxy: String, changed: Bool) -> String {
         """
     return """
     name: \(name)
-    cluster: {proxy: \(proxy)}
+    cluster: {proxy: \(proxy), neighbours: arp}
     nodes: [{name: n1}, {name: n2}]
     pods:
     \(pods)
