@@ -36,6 +36,8 @@ public struct NeighbourDecision: Sendable, Hashable {
         case overflows
         /// `auto` on a lab that is up: the mode it was built with.
         case kept
+        /// `lab up` of the file a lab is up from: nothing was decided again.
+        case unchanged
     }
 
     /// `arp` or `static`.
@@ -62,6 +64,12 @@ public struct NeighbourDecision: Sendable, Hashable {
         }
     }
 
+    /// The mode of a lab that is up from the very file `lab up` was given: as it was built,
+    /// without reading the host's table.
+    public static func unchanged(_ topology: Topology) -> NeighbourDecision {
+        NeighbourDecision(mode: topology.neighbours, reason: .unchanged, need: NeighbourEntries.worstCase(topology), host: nil)
+    }
+
     /// Whether `need` more entries keep the table within half of its limit.
     public static func fitsComfortably(need: Int, host: HostNeighbourTable?) -> Bool {
         let table = host ?? HostNeighbourTable(limit: HostNeighbourTable.kernelDefaultLimit, inUse: 0)
@@ -76,6 +84,8 @@ public struct NeighbourDecision: Sendable, Hashable {
             return "\(mode.rawValue) (\(numbers))"
         case .kept:
             return "\(mode.rawValue) (auto, kept from when the lab was built; \(numbers))"
+        case .unchanged:
+            return "\(mode.rawValue) (as the lab was built; it may need \(Self.grouped(need)) entr\(need == 1 ? "y" : "ies"))"
         case .file where mode == .static:
             return "static (cluster.neighbours; \(Self.grouped(need)) permanent entr\(need == 1 ? "y" : "ies"))"
         case .file:

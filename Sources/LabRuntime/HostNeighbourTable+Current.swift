@@ -15,11 +15,3 @@ extension HostNeighbourTable {
         return HostNeighbourTable(limit: limits.gcThresh3, inUse: max(0, counters.entries - permanent))
     }
 }
-
-extension NeighbourDecision {
-    /// The mode of a lab that is up, as `lab up` of its unchanged file reports it.
-    static func current(of topology: Topology, host: HostNeighbourTable? = .current()) -> NeighbourDecision {
-        let need = NeighbourEntries.worstCase(topology)
-        return decide(setting: topology.neighbourSetting, need: need, host: host, running: (topology.neighbours, need))
-    }
-}

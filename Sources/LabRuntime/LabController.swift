@@ -148,7 +148,8 @@ public enum LabController {
     static func unchanged(_ topology: Topology, warnings: [LabFileError], state: LabState, started: DispatchTime) throws -> UpResult {
         var result = UpResult(topology: topology, plan: Plan(lab: topology.lab, operations: [], incremental: true),
                               unchanged: true, replaced: false, seconds: 0, timings: PhaseTimings(), warnings: warnings)
-        result.neighbours = NeighbourDecision.current(of: topology)
+        // Nothing is decided again, so the host's table is not read (an unchanged up stays cheap).
+        result.neighbours = .unchanged(topology)
         if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
             // Its containers may still run (a supervisor killed with SIGKILL): end them, so
             // the new supervisor does not start a second copy beside them.

@@ -259,7 +259,7 @@ struct StaticNeighbourTests {
         let same = try lab("up", "--dry-run", path)
         #expect(same.stdout.contains("# nothing: the running lab already is what the file says"), "\(same.stdout)")
         let again = try lab("up", path)
-        #expect(again.stdout.contains("nothing to do") && again.stdout.contains("neighbours: \(chosen.mode) (auto, kept from when the lab was built"),
+        #expect(again.stdout.contains("nothing to do") && again.stdout.contains("neighbours: \(chosen.mode) (as the lab was built"),
                 "\(again.stdout)")
 
         try Self.file(name, neighbours: "static").write(toFile: path, atomically: true, encoding: .utf8)

@@ -213,6 +213,14 @@ import Testing
             == "arp (cluster.neighbours; the lab may need 40 entries; the host's table holds 1,024, 12 in use)")
     }
 
+    @Test func anUnchangedLabSaysItsModeWithoutTheHostsTable() throws {
+        var topology = try TopologyBuilder.build(Self.generated(nodes: 2, pods: 4))
+        topology.neighbours = .static
+        let unchanged = NeighbourDecision.unchanged(topology)
+        #expect(unchanged.mode == .static && unchanged.reason == .unchanged && unchanged.host == nil)
+        #expect(unchanged.explanation == "static (as the lab was built; it may need 18 entries)")
+    }
+
     @Test func aLabThatIsUpKeepsItsModeUnlessItNowNeedsMoreThanFits() {
         // Static stays static, even when the lab shrank.
         let kept = NeighbourDecision.decide(setting: .auto, need: 10, host: table, running: (.static, 5000))
