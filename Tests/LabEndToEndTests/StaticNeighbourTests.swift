@@ -21,6 +21,21 @@ struct NeighbourLayout {
         func add(_ namespace: String, _ address: String, _ link: String, _ mac: String) {
             expected[namespace, default: []].insert("\(address) dev \(link) lladdr \(mac)")
         }
+        // Each interface is asked once (`ip` is a process each time; pods × peers of them took
+        // minutes at 150 pods).
+        var addresses: [String: String] = [:], macs: [String: String] = [:]
+        func ipv4Address(in namespace: String, link: String = "eth0") throws -> String {
+            if let known = addresses["\(namespace) \(link)"] { return known }
+            let address = try LabEndToEndTests.ipv4Address(in: namespace, link: link)
+            addresses["\(namespace) \(link)"] = address
+            return address
+        }
+        func linkMAC(_ namespace: String, _ link: String) throws -> String {
+            if let known = macs["\(namespace) \(link)"] { return known }
+            let mac = try LabEndToEndTests.linkMAC(namespace, link)
+            macs["\(namespace) \(link)"] = mac
+            return mac
+        }
         let fabric = namespace("fabric")
         for (_, network) in networks {
             let gateway = try ipv4Address(in: fabric, link: network.bridge), gatewayMAC = try linkMAC(fabric, network.bridge)
@@ -334,10 +349,16 @@ struct StaticNeighbourTests {
             let after = try hostNeighbourEntries()
             #expect(verify.succeeded, "\(verify.stdout.suffix(2000))")
             #expect(verify.stdout.hasSuffix("\(pods * (pods - 1)) passed, 0 failed\n"), "\(verify.stdout.suffix(500))")
-            // Other tests on the host come and go; ARP for this lab would have added thousands.
-            #expect(after - before < 100, "the host's table grew from \(before) to \(after)")
-            let learned = try neighbourEntries(in: "lab.\(name).pod.p0").filter { $0.value != "PERMANENT" }
-            #expect(learned.isEmpty, "p0 resolved with ARP: \(learned)")
+            // What this lab added to the host's table beyond its permanent entries: nothing (ARP
+            // would have added thousands). Counted in the lab's own namespaces, since other
+            // tests on the host come and go; the host's count is printed for the record.
+            var learned: [String: [String]] = [:]
+            for namespace in try namespaces(of: name) {
+                let entries = try neighbourEntries(in: namespace).filter { $0.value != "PERMANENT" }
+                if !entries.isEmpty { learned[namespace] = entries.keys.sorted() }
+            }
+            #expect(learned.isEmpty, "resolved with ARP: \(learned)")
+            print("StaticNeighbourTests: the host's table held \(before) entries before the \(pods * (pods - 1)) pings, \(after) after")
         }
     }
 
