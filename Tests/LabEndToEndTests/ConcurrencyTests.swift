@@ -63,7 +63,7 @@ final class HeldLabLock {
     deinit { release() }
 }
 
-/// Issue 7 item 4: labs with different names never touch each other, even with the same
+/// Labs with different names never touch each other, even with the same
 /// addresses; two runs of the same lab are serialised by its lock.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct ConcurrencyTests {

@@ -2,7 +2,8 @@ import Foundation
 import LabKernel
 import LabPlan
 
-/// The one long-lived process of a lab (DESIGN §4): it starts every container of every pod,
+/// The one long-lived process of a lab (docs/architecture.md, "Containers and the
+/// supervisor"): it starts every container of every pod,
 /// restarts them per their policy, serves every agent itself, and reports to
 /// `/run/lab/<lab>/containers.json`. `lab up` starts it detached; `lab down` stops it; a
 /// reconciling `lab up` rewrites `topology.json` and sends SIGHUP (`SupervisorProcess.reload`).
