@@ -9,7 +9,7 @@ name: demo
 cluster:
   podCIDR: 10.244.0.0/16
   serviceCIDR: 10.96.0.0/16
-  network: routed            # host-gw style routing; the vxlan overlay is planned
+  network: routed            # host-gw style routing; `vxlan` builds flannel's overlay instead
   proxy: iptables
 networks:
   - name: rack-1             # the article's 192.168.1.0/24 ...

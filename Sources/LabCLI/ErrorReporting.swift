@@ -4,8 +4,9 @@ import LabKernel
 import LabRuntime
 import LabSpec
 
-/// Maps every failure to DESIGN §7's exit codes after printing it to stderr in the one format
-/// users learn: `lab: <what went wrong>` (lab file errors print as `file:line:column: …`).
+/// Maps every failure to its exit code (docs/architecture.md, "Exit codes") after printing it to
+/// stderr in the one format users learn: `lab: <what went wrong>` (lab file errors print as
+/// `file:line:column: …`).
 enum ErrorReporting {
     /// How many lab file errors are printed before the rest are only counted.
     static let maximumErrorsShown = 50

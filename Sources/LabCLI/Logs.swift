@@ -41,9 +41,11 @@ struct Logs: ParsableCommand {
             }
             FileHandle.standardOutput.write(handle.readDataToEndOfFile())
             guard follow else { return }
+            // Woken by each write to the log (inotify), not by a timer.
+            let written = FileWatch(path: path, events: UInt32(IN_MODIFY))
             while true {
                 let data = handle.availableData
-                if data.isEmpty { usleep(200_000) } else { FileHandle.standardOutput.write(data) }
+                if data.isEmpty { written.wait(until: .distantFuture, slice: written == nil ? 0.2 : 60) } else { FileHandle.standardOutput.write(data) }
             }
         }
     }

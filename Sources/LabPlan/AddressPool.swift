@@ -29,8 +29,8 @@ struct AddressPool {
 }
 
 /// Hands out equal-sized subnets of a parent prefix (node podCIDRs). The first subnet (x.x.0.0)
-/// is handed out last, so by default node N of the file gets 10.244.N.0/24 — what the DESIGN's
-/// example and most tutorials show.
+/// is handed out last, so by default node N of the file gets 10.244.N.0/24 — what most
+/// tutorials show.
 struct SubnetPool {
     let parent: IPv4Network
     let prefixLength: Int

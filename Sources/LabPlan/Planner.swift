@@ -1,6 +1,7 @@
 import LabSpec
 
-/// Turns a topology into the plan that builds it (DESIGN §3). Pure.
+/// Turns a topology into the plan that builds it (docs/architecture.md, "From a lab file to
+/// kernel objects", step 3). Pure.
 public enum Planner {
     public static func plan(_ topology: Topology) -> Plan {
         var ops: [KernelOperation] = []

@@ -1,7 +1,8 @@
 import Foundation
 import LabKernel
 
-/// A kernel error on demand, for the reliability tests of issue 7: with
+/// A kernel error on demand, for the tests that an interrupted `up` leaves nothing `down`
+/// cannot find (docs/architecture.md, "Invariants"): with
 /// `LAB_INJECT_FAULT=N` in the environment, the applier sends the kernel a request it refuses
 /// (a link whose name is longer than IFNAMSIZ) just before operation N of the plan (0-based).
 /// The error is real — it comes back from the kernel through the same path as any other — so a

@@ -75,7 +75,7 @@ public enum LabController {
         return topology
     }
 
-    /// Builds the lab of `text` (DESIGN §7 `up`). Idempotent: the same file on a lab that is up
+    /// Builds the lab of `text` (`lab up`). Idempotent: the same file on a lab that is up
     /// and intact does nothing; a changed file is applied as a difference (`Reconciler`), and a
     /// damaged lab or a crash's leftovers are rebuilt.
     public static func up(text: String, file: String, lockWaiting: () -> Void = {}) throws -> UpResult {

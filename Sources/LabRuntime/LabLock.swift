@@ -55,6 +55,9 @@ public final class LabLock {
                     close(fd)
                     throw RuntimeError.busy(path: path, seconds: timeout)
                 }
+                // The kernel offers no event for a released flock (inotify does not report it)
+                // and no blocking flock with a timeout, so look again every 50 ms until the
+                // deadline.
                 usleep(50_000)
             }
             close(fd)

@@ -33,7 +33,7 @@ public struct LabState: Sendable {
     /// The service rules loaded into each node, as loaded (`<namespace>.rules`).
     public var rulesDirectory: String { "\(directory)/rules" }
     public func logDirectory(pod: String) -> String { "\(logsDirectory)/\(pod)" }
-    /// DESIGN §4: `/run/lab/<lab>/logs/<pod>/<container>.log`.
+    /// `/run/lab/<lab>/logs/<pod>/<container>.log` (docs/architecture.md, "State on disk").
     public func logPath(pod: String, container: String) -> String { "\(logDirectory(pod: pod))/\(container).log" }
 
     public func supervisorReport() -> SupervisorReport? {

@@ -1,7 +1,8 @@
 import Foundation
 import LabPlan
 
-/// What `lab` needs from the environment before it touches the kernel (DESIGN §7, exit 3).
+/// What `lab` needs from the environment before it touches the kernel; without it
+/// `lab` exits 3 (docs/architecture.md, "Exit codes").
 public enum EnvironmentError: Error, CustomStringConvertible {
     case missingCapabilities([String])
     case missingKernelFeature(String, howToGet: String)

@@ -1,6 +1,6 @@
-/// A lab file as written, decoded and validated (DESIGN §2). Defaults that need no allocation
-/// are filled in here (`namespace: default`, `restart: always`, …); addresses, podCIDRs and
-/// interface names are settled later by `LabPlan.Topology`.
+/// A lab file as written, decoded and validated (docs/architecture.md, "The lab file"). Defaults
+/// that need no allocation are filled in here (`namespace: default`, `restart: always`, …);
+/// addresses, podCIDRs and interface names are settled later by `LabPlan.Topology`.
 ///
 /// `sourceMap` remembers where every value came from, so that any later stage can report an
 /// error as `file:line:column: path: message`.
@@ -135,7 +135,7 @@ public enum RestartPolicy: String, Sendable, Codable, CaseIterable {
     case never
 }
 
-/// The built-in test server's ports (DESIGN §5).
+/// The built-in test server's ports (docs/architecture.md, "The built-in agent").
 public struct AgentSpec: Sendable, Hashable {
     public var http: [Int]
     public var tcp: [Int]

@@ -1,6 +1,6 @@
 import Yams
 
-/// Pods and their containers (DESIGN §2, `pods:`).
+/// Pods and their containers (`pods:`).
 extension LabFileDecoder {
     static let podKeys = ["name", "namespace", "node", "ip", "labels", "containers"]
     static let containerKeys = ["name", "agent", "command", "env", "restart", "ports"]

@@ -1,6 +1,7 @@
 import Yams
 
-/// Probes (DESIGN §6, `probes:`): where from, where to, which kind, what to expect.
+/// Probes (`probes:`, docs/architecture.md "Probes"): where from, where to, which kind, what to
+/// expect.
 extension LabFileDecoder {
     static let probeKindKeys = ["ping", "http", "tcp", "udp", "exec"]
     static let probeKeys = ["name", "from", "to", "matrix"] + probeKindKeys + ["expect", "repeat", "timeout", "retries"]

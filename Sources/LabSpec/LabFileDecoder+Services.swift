@@ -1,6 +1,6 @@
 import Yams
 
-/// Services and their ports (DESIGN §2, `services:`), read with Kubernetes' spelling.
+/// Services and their ports (`services:`), read with Kubernetes' spelling.
 extension LabFileDecoder {
     static let serviceKeys = ["name", "namespace", "type", "clusterIP", "selector", "ports", "sessionAffinity",
                               "sessionAffinityConfig", "externalTrafficPolicy"]

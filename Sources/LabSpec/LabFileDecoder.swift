@@ -20,11 +20,11 @@ struct DecodedLabFile {
     }
 }
 
-/// Turns the YAML tree into a `LabFile`: the shape of every mapping, the type and spelling of
-/// every value, and the defaults of DESIGN §2. Problems between objects (a pod naming a node
-/// that does not exist) are the validator's. Decoding never stops at a problem: a value that
-/// cannot be read becomes a placeholder and is listed in `failedPaths`, so one pass reports
-/// everything wrong with the file.
+/// Turns the YAML tree into a `LabFile`: the shape of every mapping, the type and spelling of every
+/// value, and the defaults (docs/architecture.md, "The lab file"). Problems between objects (a pod
+/// naming a node that does not exist) are the validator's. Decoding never stops at a problem: a
+/// value that cannot be read becomes a placeholder and is listed in `failedPaths`, so one pass
+/// reports everything wrong with the file.
 struct LabFileDecoder {
     let reader: YAMLReader
 

@@ -1,4 +1,6 @@
-/// Names: spelling (DNS labels) and uniqueness in each name space of DESIGN §2.
+/// Names: spelling (DNS labels) and uniqueness in each name space (docs/architecture.md,
+/// "The lab file": pods, nodes and hosts share one; networks, services, containers, probes
+/// each have their own).
 extension LabFileValidator {
     func checkNames(_ d: inout Diagnostics) {
         if usable("name"), let problem = NameRules.labName(lab.name) {

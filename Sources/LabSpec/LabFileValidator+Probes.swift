@@ -1,5 +1,5 @@
-/// Probes (DESIGN §6): the right ends for the kind, references that resolve, expectations
-/// that can be observed by that kind of probe.
+/// Probes (docs/architecture.md, "Probes"): the right ends for the kind, references that resolve,
+/// expectations that can be observed by that kind of probe.
 extension LabFileValidator {
     func checkProbes(_ d: inout Diagnostics) {
         for (i, probe) in lab.probes.enumerated() {
@@ -129,8 +129,9 @@ extension LabFileValidator {
         let expect = probe.expect
         let expectPath = "\(path).expect"
         let kind = Self.kindName(probe.kind)
-        // Which expectations a kind of probe can observe (DESIGN §5: only HTTP and UDP answers
-        // carry the client address; only ping measures round trips and loss).
+        // Which expectations a kind of probe can observe: only HTTP and UDP answers of the agent
+        // carry the client address (docs/architecture.md, "The built-in agent"); only ping
+        // measures round trips and loss.
         let observable: [(key: String, isSet: Bool, kinds: Set<String>)] = [
             ("status", expect.status != nil, ["http"]),
             ("body", expect.body != nil, ["http"]),

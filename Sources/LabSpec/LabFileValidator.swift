@@ -1,4 +1,5 @@
-/// Checks what decoding cannot: the rules between objects of a lab file (DESIGN §2 and §6).
+/// Checks what decoding cannot: the rules between objects of a lab file
+/// (docs/architecture.md, "The lab file" and "Probes").
 /// Names are DNS labels and unique; addresses lie in their ranges and are not taken twice;
 /// references resolve; service and probe settings agree with each other.
 ///

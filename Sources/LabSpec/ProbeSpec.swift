@@ -1,4 +1,5 @@
-/// One entry of `probes:` (DESIGN §6). Parsed and validated here; run by `lab verify`.
+/// One entry of `probes:` (docs/architecture.md, "Probes"). Parsed and validated here; run by `lab
+/// verify`.
 public struct ProbeSpec: Sendable, Hashable {
     public var name: String?
     /// Exactly one of `from`/`to` or `matrix` is set (`to` is absent for `exec` probes).

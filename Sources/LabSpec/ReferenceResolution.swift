@@ -23,9 +23,9 @@ public enum ReferenceResolution: Sendable, Hashable {
 }
 
 extension LabFile {
-    /// Looks a reference up the way DESIGN §2 says: a bare name among pods, nodes and hosts;
-    /// a qualified one in its kind only. `service/web` finds the service named `web` when one
-    /// Kubernetes namespace has it, and `service/web.prod` picks namespace `prod`.
+    /// Looks a reference up (docs/architecture.md, "The lab file"): a bare name among pods, nodes
+    /// and hosts; a qualified one in its kind only. `service/web` finds the service named `web`
+    /// when one Kubernetes namespace has it, and `service/web.prod` picks namespace `prod`.
     public func resolve(_ reference: Reference) -> ReferenceResolution {
         ObjectIndex(self).resolve(reference)
     }

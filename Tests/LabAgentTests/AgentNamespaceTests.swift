@@ -9,7 +9,8 @@ let namespaceTestsEnabled = getuid() == 0
 
 @Suite(.enabled(if: namespaceTestsEnabled, "creates network namespaces; needs root"))
 struct AgentNamespaceTests {
-    /// The point of DESIGN §4: one server, sockets in different namespaces. Both pods listen on
+    /// The point of one agent server per lab (docs/architecture.md, "Containers and the
+    /// supervisor"): one server, sockets in different namespaces. Both pods listen on
     /// 127.0.0.1:8080 — impossible in one namespace — and each answers with its own name to a
     /// client inside its own namespace.
     @Test func listenersLiveInTheirPodsNamespaces() throws {

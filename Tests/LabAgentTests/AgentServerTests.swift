@@ -314,7 +314,7 @@ import Testing
 }
 
 extension AgentServerTests {
-    /// A thousand listeners (DESIGN §4's 1,000-pod lab) in one server on one thread.
+    /// A thousand listeners (a 1,000-pod lab) in one server on one thread.
     @Test func aThousandListeners() throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)

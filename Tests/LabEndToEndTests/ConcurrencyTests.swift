@@ -63,7 +63,7 @@ final class HeldLabLock {
     deinit { release() }
 }
 
-/// Issue 7 item 4: labs with different names never touch each other, even with the same
+/// Labs with different names never touch each other, even with the same
 /// addresses; two runs of the same lab are serialised by its lock.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct ConcurrencyTests {
@@ -219,8 +219,10 @@ struct ConcurrencyTests {
 
         let up = try BackgroundLab(["up", path], environment: environment(adding: ["LAB_LOCK_TIMEOUT": "soon"]))
         #expect(eventually(within: 20) { up.stderrSoFar.contains("waiting for it") || !up.process.isRunning })
-        usleep(2_500_000)
-        #expect(up.process.isRunning, "up stopped waiting within 2.5 s: \(up.stderrSoFar)")
+        // The event that would fail the test is `up` giving up; it is watched for 2.5 s (a short
+        // timeout misread from "soon" would end it well within that) and fails the test at once.
+        let gaveUp = eventually(within: 2.5) { !up.process.isRunning }
+        #expect(!gaveUp && up.process.isRunning, "up stopped waiting within 2.5 s: \(up.stderrSoFar)")
         #expect(try namespaces(of: name).isEmpty, "up went on while the lock was held")
         held.release()
         let result = up.wait()

@@ -120,7 +120,8 @@ struct ContainerTests {
         let supervisor = try #require(Int(try String(contentsOfFile: "/run/lab/\(name)/supervisor.pid", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(Int32(supervisor), SIGKILL)
-        usleep(100_000)
+        // Its death, not a pause: only then does "outlives its supervisor" mean anything.
+        #expect(eventually(within: 5) { !isRunning(supervisor) }, "the supervisor survived SIGKILL")
         #expect(isRunning(sidecar), "the sidecar outlives its supervisor until down")
         let down = try lab("down", name)
         #expect(down.succeeded, "\(down.stderr)")

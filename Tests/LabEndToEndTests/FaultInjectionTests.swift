@@ -50,8 +50,9 @@ func labProcesses(_ lab: String) throws -> [ProcessIdentity] {
     (supervisors(of: lab) + (try processesInside(lab))).compactMap(ProcessIdentity.init(pid:))
 }
 
-/// DESIGN §8 and issue 7 item 1: an `up` that dies at any point — SIGKILL, SIGTERM, a kernel
-/// error — leaves a host from which `down` removes everything and a new `up` converges.
+/// Record before create (docs/architecture.md, "Invariants"): an `up` that dies at any point —
+/// SIGKILL, SIGTERM, a kernel error — leaves a host from which `down` removes everything and a new
+/// `up` converges.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct FaultInjectionTests {
     /// SIGKILL gives `lab` no chance to clean up: what it leaves must be found from the journal
@@ -133,7 +134,7 @@ struct FaultInjectionTests {
         try expectNothingLeft(of: name)
     }
 
-    /// Issue 7 item 1 says "interrupted at any point": also after the apply, while `up` waits
+    /// "Interrupted at any point" includes after the apply, while `up` waits
     /// for the supervisor to start the containers, SIGTERM rolls everything back (exit 143).
     @Test func sigtermWhileContainersStartIsNotIgnored() throws {
         let name = uniqueLabName("sigtermc")

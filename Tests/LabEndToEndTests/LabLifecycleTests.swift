@@ -141,18 +141,23 @@ struct InterruptTests {
         up.standardOutput = Pipe()
         let errors = Pipe()
         up.standardError = errors
+        // Each namespace `up` makes is a file created in /run/netns: inotify wakes us for it.
+        let created = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+        defer { if created >= 0 { close(created) } }
+        if created >= 0 { _ = inotify_add_watch(created, "/run/netns", UInt32(IN_CREATE)) }
         try up.run()
         // Wait until it has started building (read /run/netns directly: spawning `ip` would be
         // slower than lab), then interrupt it.
         func built() -> Int {
             ((try? FileManager.default.contentsOfDirectory(atPath: "/run/netns")) ?? []).filter { $0.hasPrefix("lab.\(name).") }.count
         }
-        // (`for … where` would not stop at 3: it lists the directory 2,000 times, and a fast
-        // `up` is done before the signal is sent.)
-        var waited = 0
-        while built() < 3, waited < 2000 {
-            usleep(1_000)
-            waited += 1
+        let deadline = Date().addingTimeInterval(2)
+        while built() < 3, Date() < deadline {
+            var ready = pollfd(fd: created, events: Int16(POLLIN), revents: 0)
+            // Without a watch (a negative descriptor is ignored) this waits 1 ms, as it used to.
+            _ = poll(&ready, 1, created >= 0 ? 100 : 1)
+            var events = [UInt8](repeating: 0, count: 4096)
+            while created >= 0, read(created, &events, events.count) > 0 {}
         }
         kill(up.processIdentifier, SIGINT)
         up.waitUntilExit()

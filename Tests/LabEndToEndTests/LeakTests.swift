@@ -70,7 +70,7 @@ func namespaceIdentities(of lab: String) -> Set<FileIdentity> {
 
 func median(_ values: [Int]) -> Int { values.sorted()[values.count / 2] }
 
-/// Issue 7 item 7: many `up`/`down` cycles leave nothing behind and nothing grows.
+/// Many `up`/`down` cycles leave nothing behind and nothing grows.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct LeakTests {
     /// 50 cycles of the demo lab through the `lab` binary, each with its supervisor and

@@ -57,9 +57,18 @@ struct OverlayTests {
                                  "udp port 8472 or net 10.244.0.0/16"]
             let out = Pipe()
             capture.standardOutput = out
-            capture.standardError = Pipe()
+            let errors = Pipe()
+            capture.standardError = errors
             try capture.run()
-            usleep(700_000)
+            // tcpdump says "listening on" once it is attached; until then the pings would go
+            // unseen. Its end of the pipe closing (it failed, or `timeout` ended it) stops the wait.
+            var said = ""
+            while !said.contains("listening on") {
+                let chunk = errors.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                said += String(decoding: chunk, as: UTF8.self)
+            }
+            try #require(said.contains("listening on"), "tcpdump did not attach: \(said)")
             _ = try run(["ip", "netns", "exec", "lab.\(name).pod.a1", "ping", "-c3", "-i", "0.2", "-W1", "10.244.2.2"])
             let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             capture.waitUntilExit()

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `lab up` of a changed file on a running lab (issue 7 item 3, issue 5 items 8–9): only the
+/// `lab up` of a changed file on a running lab: only the
 /// difference is applied. Checked with `ip`, `iptables-save`, `nft`, `conntrack`, curl and nc.
 ///
 /// Pod addresses are explicit so a fresh `up` of the changed file numbers everything exactly as

@@ -127,7 +127,7 @@ func rootNamespaceSnapshot() throws -> [String: String] {
     return snapshot
 }
 
-// MARK: - Helpers of the reliability tests (issue 7)
+// MARK: - Helpers of the reliability tests (faults, interruptions, concurrency, leaks)
 
 /// The test's own environment plus `extra`: `lab` still finds PATH and friends.
 func environment(adding extra: [String: String]) -> [String: String] {

@@ -72,7 +72,12 @@ final class SilentSocket: Sendable {
             Self.connect(filler, port: port)
             return filler
         } : []
-        if fillBacklog { usleep(50_000) }
+        // The queue is full once a filler's handshake is done (it turns writable); wait for that,
+        // for a second at most.
+        if fillBacklog {
+            var ready = fillers.map { pollfd(fd: $0, events: Int16(POLLOUT), revents: 0) }
+            _ = poll(&ready, nfds_t(ready.count), 1000)
+        }
     }
 
     /// Starts listening on a socket created with `listen: false`.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import LabSpec
 
-/// The bad-input corpus (issue 7, item 5): malformed lab files in `Corpus/`, each stating on its
+/// The bad-input corpus: malformed lab files in `Corpus/`, each stating on its
 /// first lines what `lab validate` must say about it:
 ///
 ///     # expect: 7:11: pods[0].node: unknown node "node-9"

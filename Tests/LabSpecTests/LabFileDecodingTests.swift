@@ -1,7 +1,8 @@
 import Testing
 @testable import LabSpec
 
-/// A valid file decodes to the model DESIGN §2 and §6 describe, with the documented defaults.
+/// A valid file decodes to the model docs/architecture.md describes ("The lab file", "Probes"),
+/// with the documented defaults.
 @Suite struct LabFileDecodingTests {
     static let fullLab = """
     name: demo

@@ -1,7 +1,7 @@
 import Testing
 @testable import LabSpec
 
-/// Names are DNS labels and unique in their name space (DESIGN §2).
+/// Names are DNS labels and unique in their name space (docs/architecture.md, "The lab file").
 @Suite struct NameValidationTests {
     @Test func labNameMustBeShortLowercaseDNS() {
         #expect(Lab.error("name: Demo\nnodes: [{name: n}]\n")?.description

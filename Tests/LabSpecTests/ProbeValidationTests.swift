@@ -1,7 +1,8 @@
 import Testing
 @testable import LabSpec
 
-/// Probes (DESIGN §6): shape, references, nodePort, expectations and their text formats.
+/// Probes (docs/architecture.md, "Probes"): shape, references, nodePort, expectations and their
+/// text formats.
 @Suite struct ProbeValidationTests {
     /// Ten lines; the probes of each test start on line 11.
     static let base = """

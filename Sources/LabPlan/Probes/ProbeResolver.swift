@@ -1,6 +1,7 @@
 import LabSpec
 
-/// Turns the lab file's `probes:` into `ResolvedProbe`s against a built topology (DESIGN §6).
+/// Turns the lab file's `probes:` into `ResolvedProbe`s against a built topology
+/// (docs/architecture.md, "Probes").
 /// Pure. The validator has already checked every reference, so a reference that does not
 /// resolve here is skipped rather than reported twice.
 public enum ProbeResolver {

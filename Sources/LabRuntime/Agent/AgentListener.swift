@@ -4,7 +4,7 @@ import LabKernel
 ///
 /// The namespace is where the socket is created, not where the server runs: a socket stays in
 /// the network namespace of the thread that created it, so one process in the root namespace
-/// can serve every pod of a lab (DESIGN §4).
+/// can serve every pod of a lab (docs/architecture.md, "Containers and the supervisor").
 public struct AgentListener: Sendable, CustomStringConvertible {
     /// The pod name: the answer to `/hostname`, the TCP greeting, the first word of a UDP reply.
     public var pod: String

@@ -2,8 +2,9 @@ import Foundation
 import LabKernel
 import Logging
 
-/// Every built-in agent of a lab, served by one process on one thread (DESIGN §4, §5): a lab
-/// of 1,000 pods needs 1,000 listening sockets, not 1,000 servers.
+/// Every built-in agent of a lab, served by one process on one thread (docs/architecture.md,
+/// "Containers and the supervisor"): a lab of 1,000 pods needs 1,000 listening sockets, not 1,000
+/// servers.
 ///
 /// `init` opens the first listeners, each in its pod's network namespace, so a port that cannot
 /// be had fails before anything is served. `run` serves on the calling thread until `stop`.

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Reading the built-in agent's answers (DESIGN §5), the way agnhost netexec gives them: who
-/// answered and which client address it saw. Pure, so `servedBy` and `clientIP` are
-/// evaluated on recorded observations.
+/// Reading the built-in agent's answers (docs/architecture.md, "The built-in agent"), the way
+/// agnhost netexec gives them: who answered and which client address it saw. Pure, so `servedBy`
+/// and `clientIP` are evaluated on recorded observations.
 enum AgentAnswer {
     /// The pod that answered: the `/hostname` body, the TCP greeting line, or the first word
     /// of the UDP answer `<pod> <client ip:port>`. Nil when there is no answer to read.

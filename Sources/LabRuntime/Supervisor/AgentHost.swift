@@ -18,11 +18,17 @@ final class AgentHost: @unchecked Sendable {
 
     private let server: AgentServer
     private let thread: Thread
+    /// Signalled when the loop's thread has left `run`, so `stop` waits for that and no longer.
+    private let finished = DispatchSemaphore(value: 0)
 
     init() throws {
         let server = try AgentServer(listeners: [])
         self.server = server
-        thread = Thread { server.run() }
+        let finished = finished
+        thread = Thread {
+            server.run()
+            finished.signal()
+        }
         thread.name = "agents"
         thread.start()
     }
@@ -49,7 +55,8 @@ final class AgentHost: @unchecked Sendable {
 
     func stop() {
         server.stop()
-        while !thread.isFinished { usleep(5_000) }
+        finished.wait()
+        finished.signal()  // a second `stop` returns at once too
     }
 }
 

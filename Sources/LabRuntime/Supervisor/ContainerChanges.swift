@@ -1,8 +1,8 @@
 import LabPlan
 
-/// What a supervisor reload does to each container (issue #7 reconcile): the difference between
-/// the containers it runs and a new topology, as keys `pod/container`. Pure, so every rule is
-/// unit-tested without a kernel.
+/// What a supervisor reload does to each container when `up` changes a running lab: the difference
+/// between the containers it runs and a new topology, as keys `pod/container`. Pure, so every rule
+/// is unit-tested without a kernel.
 struct ContainerChanges: Equatable, Sendable {
     /// Same pod, same container, same namespace: left running (same pid, restart count kept).
     var kept: [String] = []

@@ -19,7 +19,8 @@ struct RestartBackoff: Sendable, Equatable {
     }
 }
 
-/// Whether a container that exited with `status` starts again (DESIGN §2 `restart`).
+/// Whether a container that exited with `status` starts again (`restart`: `always`, `on-failure`
+/// after a non-zero status, `never`).
 func shouldRestart(policy: RestartPolicy, exitStatus: Int32) -> Bool {
     switch policy {
     case .never: return false

@@ -2,7 +2,8 @@ import Foundation
 import LabKernel
 import LabPlan
 
-/// The one long-lived process of a lab (DESIGN §4): it starts every container of every pod,
+/// The one long-lived process of a lab (docs/architecture.md, "Containers and the
+/// supervisor"): it starts every container of every pod,
 /// restarts them per their policy, serves every agent itself, and reports to
 /// `/run/lab/<lab>/containers.json`. `lab up` starts it detached; `lab down` stops it; a
 /// reconciling `lab up` rewrites `topology.json` and sends SIGHUP (`SupervisorProcess.reload`).
@@ -286,7 +287,7 @@ public final class Supervisor {
             if pid > 0 {
                 if pending.remove(pid) == nil { childExited(pid: pid, status: status) }
             } else {
-                usleep(5_000)
+                Supervisor.awaitChildExit(until: deadline)
             }
         }
         for pid in pending {
@@ -294,6 +295,19 @@ public final class Supervisor {
             var status: Int32 = 0
             waitpid(pid, &status, 0)
         }
+    }
+
+    /// Waits until a child exits (SIGCHLD, blocked on every thread since `run` began, so it stays
+    /// pending until taken here or by the main loop) or `deadline` passes. A SIGCHLD already
+    /// pending for a child reaped meanwhile returns at once; the caller's `waitpid` sorts it out.
+    static func awaitChildExit(until deadline: Date) {
+        var childExit = sigset_t()
+        sigemptyset(&childExit)
+        sigaddset(&childExit, SIGCHLD)
+        let remaining = max(0, deadline.timeIntervalSinceNow)
+        var timeout = timespec(tv_sec: Int(remaining), tv_nsec: Int((remaining - remaining.rounded(.down)) * 1e9))
+        var info = siginfo_t()
+        _ = sigtimedwait(&childExit, &info, &timeout)
     }
 
     /// Ends what is left in namespaces that are no longer the lab's (a container's own children,

@@ -41,6 +41,8 @@ public enum SupervisorProcess {
         let argv = CStringArray([executable, "supervise", lab])
         let envp = CStringArray(["PATH=\(ContainerLauncher.basePath)", "LAB_RUN_DIR=\(state.root)"])
         var step: Int32 = 0
+        // Watching before the supervisor exists, so no report it writes goes unnoticed.
+        let watch = FileWatch(path: state.directory)
         let pid = lab_spawn(executable, argv.pointers, envp.pointers, -1, nil, 1, logFD, &step)
         guard pid > 0 else { throw RuntimeError.io(operation: "start supervisor", path: executable, errno: errno) }
 
@@ -52,14 +54,13 @@ public enum SupervisorProcess {
                 throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath)
             }
             if let report = state.supervisorReport(), report.supervisorPID == pid, report.settled {
-                // A container that dies at once (a typo in its command, a crash on start) should
-                // be reported by `up` itself, not discovered later: give it a moment to do so.
-                // Agents live in the supervisor and have already opened their ports or failed.
                 guard startedSomething(before: nil, after: report) else { return report }
-                usleep(300_000)
-                return state.supervisorReport() ?? report
+                return awaitEarlyExits(supervisor: pid, before: nil, settled: report, state: state, watch: watch)
             }
-            usleep(20_000)
+            // A report is an inotify event; the supervisor's death is not (when it dies at once
+            // it writes none, and Swift's Glibc offers no pidfd_open), so look at least every
+            // 100 ms.
+            watch.wait(until: deadline, slice: 0.1)
         }
         return state.supervisorReport()
     }
@@ -88,6 +89,7 @@ public enum SupervisorProcess {
         }
         let before = state.supervisorReport().flatMap { $0.supervisorPID == pid ? $0 : nil }
         let seen = before?.generation ?? 0
+        let watch = FileWatch(path: state.directory)
         guard kill(pid, SIGHUP) == 0 else { throw RuntimeError.io(operation: "signal supervisor", path: "pid \(pid)", errno: errno) }
 
         let deadline = Date().addingTimeInterval(timeout)
@@ -96,9 +98,7 @@ public enum SupervisorProcess {
                 if let reason = report.reloadError { throw SupervisorReloadError.unreadableTopology(lab: lab, reason: reason) }
                 if wanted {
                     guard startedSomething(before: before, after: report) else { return report }
-                    // As `start`: a container that dies at once is for `up` to report.
-                    usleep(300_000)
-                    return state.supervisorReport() ?? report
+                    return awaitEarlyExits(supervisor: pid, before: before, settled: report, state: state, watch: watch)
                 }
             }
             if !isAlive(pid) {
@@ -107,7 +107,8 @@ public enum SupervisorProcess {
                 if wanted { throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath) }
                 return nil
             }
-            usleep(10_000)
+            // As in `start`: the report is an event, the supervisor's death is looked for.
+            watch.wait(until: deadline, slice: 0.1)
         }
         throw SupervisorReloadError.timedOut(lab: lab, seconds: timeout)
     }
@@ -115,11 +116,42 @@ public enum SupervisorProcess {
     /// Whether a process was started since `before` (nil: ever): a non-agent container that is
     /// new or has a new pid. Only then is it worth waiting to see whether it dies at once.
     static func startedSomething(before: SupervisorReport?, after: SupervisorReport) -> Bool {
+        !startedProcesses(before: before, after: after).isEmpty
+    }
+
+    /// The processes started since `before`, as `pod/container` → pid.
+    static func startedProcesses(before: SupervisorReport?, after: SupervisorReport) -> [String: Int32] {
         var previous: [String: Int32] = [:]
         for status in before?.containers ?? [] { previous["\(status.pod)/\(status.container)"] = status.pid }
-        return after.containers.contains { status in
-            !status.isAgent && status.pid != nil && previous["\(status.pod)/\(status.container)"] != status.pid
+        var started: [String: Int32] = [:]
+        for status in after.containers where !status.isAgent {
+            let key = "\(status.pod)/\(status.container)"
+            if let pid = status.pid, previous[key] != pid { started[key] = pid }
         }
+        return started
+    }
+
+    /// How long after its start a container that exits counts as dying at once (a typo in its
+    /// command, a crash on start): `up` reports that itself rather than leave it for `status`.
+    static let startWindow = 0.3
+
+    /// The supervisor's report once every process started since `before` has exited (the
+    /// supervisor rewrites its report when one does), or once `startWindow` has passed with some
+    /// still running. Agents live in the supervisor and have already opened their ports or
+    /// failed, so only processes are waited for.
+    static func awaitEarlyExits(supervisor pid: Int32, before: SupervisorReport?, settled report: SupervisorReport,
+                                state: LabState, watch: FileWatch?) -> SupervisorReport {
+        let started = startedProcesses(before: before, after: report)
+        let end = Date().addingTimeInterval(startWindow)
+        var latest = report
+        while Date() < end {
+            var current: [String: Int32] = [:]
+            for status in latest.containers { current["\(status.pod)/\(status.container)"] = status.pid }
+            if started.allSatisfy({ current[$0.key] != $0.value }) { return latest }
+            watch.wait(until: end, slice: startWindow)
+            if let next = state.supervisorReport(), next.supervisorPID == pid { latest = next }
+        }
+        return state.supervisorReport() ?? latest
     }
 
     /// Stops the supervisor (it stops its containers), then ends any process still inside the
@@ -152,6 +184,8 @@ public enum SupervisorProcess {
         while !alive.isEmpty, Date() < deadline {
             for pid in alive { var status: Int32 = 0; waitpid(pid, &status, WNOHANG) }
             alive = alive.filter { isAlive($0) }
+            // Most of these are not our children, so no SIGCHLD; their pidfds would be the event,
+            // but Swift's Glibc has no pidfd_open: look again every 20 ms until the deadline.
             if !alive.isEmpty { usleep(20_000) }
         }
         for pid in alive { kill(pid, SIGKILL) }
