@@ -11,53 +11,49 @@ struct Down: ParsableCommand {
         namespaces are also found by their name prefix `lab.LAB.`.
 
           lab down            the only lab that is up
-          lab down demo
+          lab down demo       (or: lab down --lab demo)
           lab down --all
         """
     )
 
-    @Argument(help: "The lab (default: the only lab that is up).")
-    var lab: String?
+    @OptionGroup var lab: LabArgument
 
     @Flag(help: "Remove every lab on this host.")
     var all = false
 
     func validate() throws {
-        if all, lab != nil { throw ValidationError("give a lab name or --all, not both") }
-        try validateLabName(lab)
+        if all, lab.name != nil { throw ValidationError("give a lab name or --all, not both") }
     }
 
     func run() throws {
-        try ErrorReporting.run {
-            let labs: [String]
-            if all {
-                labs = LabController.labsUp()
-                if labs.isEmpty { print("no lab is up; nothing to remove") }
-            } else if let lab {
-                labs = [lab]
-            } else {
-                let up = LabController.labsUp()
-                if up.isEmpty {
-                    print("no lab is up; nothing to remove")
-                    return
-                }
-                labs = [try LabController.resolveLab(nil)]
+        let labs: [String]
+        if all {
+            labs = LabController.labsUp()
+            if labs.isEmpty { print("no lab is up; nothing to remove") }
+        } else if let lab = lab.name {
+            labs = [lab]
+        } else {
+            let up = LabController.labsUp()
+            if up.isEmpty {
+                print("no lab is up; nothing to remove")
+                return
             }
-            for lab in labs {
-                let progress = ProgressLine.start(verb: "down")
-                let downed = Result {
-                    try LabController.down(lab: lab) {
-                        let notice = { ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it") }
-                        if let progress { progress.interject(notice) } else { notice() }
-                    }
+            labs = [try LabController.resolveLab(nil)]
+        }
+        for lab in labs {
+            let progress = ProgressLine.start(verb: "down")
+            let downed = Result {
+                try LabController.down(lab: lab) {
+                    let notice = { ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it") }
+                    if let progress { progress.interject(notice) } else { notice() }
                 }
-                progress?.stop()
-                let result = try downed.get()
-                if result.namespaces == 0 && !result.hadState {
-                    print("lab \(lab) is not up; nothing to remove")
-                } else {
-                    print("lab \(lab) is down: removed \(result.namespaces) namespaces\(result.hadState ? " and its state" : " (its state was already gone)")")
-                }
+            }
+            progress?.stop()
+            let result = try downed.get()
+            if result.namespaces == 0 && !result.hadState {
+                print("lab \(lab) is not up; nothing to remove")
+            } else {
+                print("lab \(lab) is down: removed \(result.namespaces) namespaces\(result.hadState ? " and its state" : " (its state was already gone)")")
             }
         }
     }

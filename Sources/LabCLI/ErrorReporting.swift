@@ -1,52 +1,47 @@
 import ArgumentParser
 import Foundation
-import LabKernel
-import LabRuntime
 import LabSpec
 
-/// Maps every failure to its exit code (docs/architecture.md, "Exit codes") after printing it to
-/// stderr in the one format users learn: `lab: <what went wrong>` (lab file errors print as
-/// `file:line:column: …`).
+/// Prints every failure in the one format users learn, `lab: <what went wrong>` (lab file errors
+/// as `file:line:column: …`), and gives it its exit code (docs/architecture.md, "Exit codes").
 enum ErrorReporting {
     /// How many lab file errors are printed before the rest are only counted.
     static let maximumErrorsShown = 50
 
-    static func run(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as LabFileErrors {
-            // A generated file can have thousands; the first ones say what is wrong.
-            for item in error.errors.prefix(maximumErrorsShown) { printError(item.description) }
-            let hidden = error.errors.count - maximumErrorsShown
-            if hidden > 0 { printError("lab: … and \(hidden) more error\(hidden == 1 ? "" : "s") not shown") }
-            printError("lab: \(error.errors.count) error\(error.errors.count == 1 ? "" : "s") in the lab file; nothing was changed")
-            throw ExitCode(2)
-        } catch let error as EnvironmentError {
-            printError("lab: \(error)")
-            throw ExitCode(3)
-        } catch let error as KernelError {
-            printError("lab: \(error)")
-            throw ExitCode(1)
-        } catch let error as RuntimeError {
-            printError("lab: \(error)")
-            throw ExitCode(1)
-        } catch let error as Interruption.Interrupted {
-            printError("lab: \(error)")
-            throw ExitCode(error.exitCode)
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            // Anything else (a loader that refused the rules, an agent port taken, …) is an
-            // operation that failed: exit 1 with what it said.
-            printError("lab: \(error)")
-            throw ExitCode(1)
-        }
+    /// The one place a command's failure becomes its message and exit code. The argument
+    /// parser's own errors (`ExitCode`, and `ValidationError` for bad usage: its message with
+    /// the usage, exit 64) go back to it as they are; every other error is printed as a
+    /// `LabError` and becomes its `ExitCode`.
+    static func exit(for error: any Error) -> any Error {
+        if error is ExitCode || error is ValidationError || error is CleanExit { return error }
+        let failure = error as? any LabError ?? FailedOperation(underlying: error)
+        for line in failure.messageLines { printError(line) }
+        return ExitCode(failure.exitCode)
     }
 
     static func printError(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+extension LabCommand {
+    /// Parses the command line and runs the command, as `ParsableCommand.main` does, with
+    /// every failure of a `lab` subcommand reported by `ErrorReporting.exit(for:)`.
+    public static func main() {
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch {
+            // `--help` is a command of the parser's own that ends by throwing the parser's
+            // (internal) error for its help screen: only failures of our commands are mapped.
+            let ours = configuration.subcommands.contains { $0 == type(of: command) }
+            exit(withError: ours ? ErrorReporting.exit(for: error) : error)
+        }
     }
 }
 

@@ -12,6 +12,7 @@ struct Exec: ParsableCommand {
         its network namespace, so every container sees the same interfaces and localhost.
 
           lab exec pod-a -- ip addr
+          lab exec --lab demo pod-a -- ip addr      when several labs are up
           lab exec node/node-1 -- ip route
           lab exec laptop -- ping -c1 192.168.1.10
           lab exec multi-container-pod -c container-1 -- curl -s http://127.0.0.1:8080/hostname
@@ -34,15 +35,13 @@ struct Exec: ParsableCommand {
     }
 
     func run() throws {
-        try ErrorReporting.run {
-            let topology = try LabController.topology(of: try lab.resolve())
-            let target = try LabController.namespace(of: name, in: topology)
-            var environment: [String: String] = [:]
-            if let container {
-                environment = try LabController.container(container, ofPod: target.hostname ?? name, in: topology).container.env
-            }
-            try Privileges.check()
-            try NamespaceExec.exec(namespace: target.namespace, argv: command, hostname: target.hostname, environment: environment)
+        let topology = try LabController.topology(of: try lab.resolve())
+        let target = try LabController.namespace(of: name, in: topology)
+        var environment: [String: String] = [:]
+        if let container {
+            environment = try LabController.container(container, ofPod: target.hostname ?? name, in: topology).container.env
         }
+        try Privileges.check()
+        try NamespaceExec.exec(namespace: target.namespace, argv: command, hostname: target.hostname, environment: environment)
     }
 }

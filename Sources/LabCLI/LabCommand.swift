@@ -18,6 +18,10 @@ public struct LabCommand: ParsableCommand {
           lab logs web-2               a container's output
           lab down                     remove everything the lab created
 
+        A command that works on one lab takes it as --lab LAB, by default the only lab that is \
+        up; down, status and verify also take it as their argument: `lab status demo` is \
+        `lab status --lab demo`.
+
         Exit codes: 0 success, 1 an operation failed, 2 invalid lab file, 3 missing privilege \
         or kernel feature, 64 bad usage.
         """,

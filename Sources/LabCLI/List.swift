@@ -8,20 +8,18 @@ struct List: ParsableCommand {
     )
 
     func run() throws {
-        try ErrorReporting.run {
-            let labs = LabController.labsUp()
-            if labs.isEmpty {
-                print("no lab is up")
-                return
-            }
-            let rows = labs.map { lab -> [String] in
-                guard let status = try? LabStatus.read(lab: lab) else {
-                    return [lab, "-", "-", "-", "LEFTOVER (no state; remove with lab down \(lab))"]
-                }
-                return [lab, String(status.nodes.count), String(status.pods.count), status.network,
-                        status.healthy ? "up" : "DAMAGED"]
-            }
-            printTable(header: ["LAB", "NODES", "PODS", "NETWORK", "STATE"], rows: rows)
+        let labs = LabController.labsUp()
+        if labs.isEmpty {
+            print("no lab is up")
+            return
         }
+        let rows = labs.map { lab -> [String] in
+            guard let status = try? LabStatus.read(lab: lab) else {
+                return [lab, "-", "-", "-", "LEFTOVER (no state; remove with lab down \(lab))"]
+            }
+            return [lab, String(status.nodes.count), String(status.pods.count), status.network,
+                    status.healthy ? "up" : "DAMAGED"]
+        }
+        printTable(header: ["LAB", "NODES", "PODS", "NETWORK", "STATE"], rows: rows)
     }
 }

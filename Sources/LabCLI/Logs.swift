@@ -27,26 +27,24 @@ struct Logs: ParsableCommand {
     var follow = false
 
     func run() throws {
-        try ErrorReporting.run {
-            let name = try lab.resolve()
-            let topology = try LabController.topology(of: name)
-            let chosen = try LabController.container(container, ofPod: pod.replacingOccurrences(of: "pod/", with: ""), in: topology)
-            let path = LabState(lab: name).logPath(pod: chosen.pod.name, container: chosen.container.name)
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                if chosen.container.isAgent {
-                    print("(the agent of \(chosen.pod.name) is served by the lab supervisor and writes no log)")
-                    return
-                }
-                throw RuntimeError.noLogs(path)
+        let name = try lab.resolve()
+        let topology = try LabController.topology(of: name)
+        let chosen = try LabController.container(container, ofPod: pod.replacingOccurrences(of: "pod/", with: ""), in: topology)
+        let path = LabState(lab: name).logPath(pod: chosen.pod.name, container: chosen.container.name)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            if chosen.container.isAgent {
+                print("(the agent of \(chosen.pod.name) is served by the lab supervisor and writes no log)")
+                return
             }
-            FileHandle.standardOutput.write(handle.readDataToEndOfFile())
-            guard follow else { return }
-            // Woken by each write to the log (inotify), not by a timer.
-            let written = FileWatch(path: path, events: UInt32(IN_MODIFY))
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { written.wait(until: .distantFuture, slice: written == nil ? 0.2 : 60) } else { FileHandle.standardOutput.write(data) }
-            }
+            throw RuntimeError.noLogs(path)
+        }
+        FileHandle.standardOutput.write(handle.readDataToEndOfFile())
+        guard follow else { return }
+        // Woken by each write to the log (inotify), not by a timer.
+        let written = FileWatch(path: path, events: UInt32(IN_MODIFY))
+        while true {
+            let data = handle.availableData
+            if data.isEmpty { written.wait(until: .distantFuture, slice: written == nil ? 0.2 : 60) } else { FileHandle.standardOutput.write(data) }
         }
     }
 }

@@ -13,25 +13,22 @@ struct Status: ParsableCommand {
         discussion: "Exit 1 when an object of the lab is missing from the kernel (e.g. a namespace deleted by hand)."
     )
 
-    @Argument(help: "The lab (default: the only lab that is up).")
-    var lab: String?
+    @OptionGroup var lab: LabArgument
 
     @Option(name: .shortAndLong, help: "text or json.")
     var output: OutputFormat = .text
 
     func run() throws {
-        try ErrorReporting.run {
-            let status = try LabStatus.read(lab: try LabController.resolveLab(lab))
-            switch output {
-            case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(status), as: UTF8.self))
-            case .text:
-                printText(status)
-            }
-            if !status.healthy { throw ExitCode(1) }
+        let status = try LabStatus.read(lab: try lab.resolve())
+        switch output {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+        case .text:
+            printText(status)
         }
+        if !status.healthy { throw ExitCode(1) }
     }
 
     private func printText(_ status: LabStatus) {

@@ -14,9 +14,7 @@ struct Supervise: ParsableCommand {
     func validate() throws { try validateLabName(lab) }
 
     func run() throws {
-        try ErrorReporting.run {
-            let topology = try LabController.topology(of: lab)
-            try Supervisor(state: LabState(lab: lab), topology: topology).run()
-        }
+        let topology = try LabController.topology(of: lab)
+        try Supervisor(state: LabState(lab: lab), topology: topology).run()
     }
 }

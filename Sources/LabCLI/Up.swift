@@ -45,28 +45,26 @@ struct Up: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        try ErrorReporting.run {
-            let source = try LabSource.resolve(file)
-            if dryRun {
-                let dryRun = try LabController.dryRun(text: source.text, file: source.name)
-                report(warnings: dryRun.warnings)
-                print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
-                return
-            }
-            Interruption.deferSignals()
-            let progress = quiet ? nil : ProgressLine.start(verb: "up")
-            let upped = Result {
-                try LabController.up(text: source.text, file: source.name) {
-                    let notice = { ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it") }
-                    if let progress { progress.interject(notice) } else { notice() }
-                }
-            }
-            progress?.stop()
-            let result = try upped.get()
-            report(warnings: result.warnings)
-            if quiet { return }
-            printSummary(result, source: source)
+        let source = try LabSource.resolve(file)
+        if dryRun {
+            let dryRun = try LabController.dryRun(text: source.text, file: source.name)
+            report(warnings: dryRun.warnings)
+            print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
+            return
         }
+        Interruption.deferSignals()
+        let progress = quiet ? nil : ProgressLine.start(verb: "up")
+        let upped = Result {
+            try LabController.up(text: source.text, file: source.name) {
+                let notice = { ErrorReporting.printError("lab: another lab up/down of this lab is running; waiting for it") }
+                if let progress { progress.interject(notice) } else { notice() }
+            }
+        }
+        progress?.stop()
+        let result = try upped.get()
+        report(warnings: result.warnings)
+        if quiet { return }
+        printSummary(result, source: source)
     }
 
     private func report(warnings: [LabFileError]) {

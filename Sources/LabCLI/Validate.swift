@@ -12,12 +12,10 @@ struct Validate: ParsableCommand {
     var file: String
 
     func run() throws {
-        try ErrorReporting.run {
-            let source = try LabSource.resolve(file)
-            let prepared = try LabController.prepare(text: source.text, file: source.name)
-            for warning in prepared.warnings { ErrorReporting.printError(warning.description) }
-            let topology = prepared.topology
-            print("\(source.name): ok: lab \(topology.lab), \(topology.networks.count) networks, \(topology.nodes.count) nodes, \(topology.pods.count) pods, \(topology.services.count) services, \(topology.hosts.count) hosts; \(prepared.plan.operations.count) kernel operations")
-        }
+        let source = try LabSource.resolve(file)
+        let prepared = try LabController.prepare(text: source.text, file: source.name)
+        for warning in prepared.warnings { ErrorReporting.printError(warning.description) }
+        let topology = prepared.topology
+        print("\(source.name): ok: lab \(topology.lab), \(topology.networks.count) networks, \(topology.nodes.count) nodes, \(topology.pods.count) pods, \(topology.services.count) services, \(topology.hosts.count) hosts; \(prepared.plan.operations.count) kernel operations")
     }
 }

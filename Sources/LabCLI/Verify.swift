@@ -25,8 +25,7 @@ struct Verify: ParsableCommand {
         """
     )
 
-    @Argument(help: "The lab (default: the only lab that is up).")
-    var lab: String?
+    @OptionGroup var lab: LabArgument
 
     @Option(name: .shortAndLong, help: "Take the probes from this lab file (its lab must be up) instead of the applied one.")
     var file: String?
@@ -53,28 +52,24 @@ struct Verify: ParsableCommand {
     var parallel: Int?
 
     func validate() throws {
-        try validateLabName(lab)
         if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1") }
         if let only, (try? NSRegularExpression(pattern: only)) == nil { throw ValidationError("--only: \"\(only)\" is not a regular expression") }
     }
 
     func run() throws {
-        var exitCode: Int32 = 0
-        try ErrorReporting.run {
-            let source: LabSource
-            if let file {
-                source = try LabSource.resolve(file)
-            } else {
-                let name = try LabController.resolveLab(lab)
-                guard let text = LabState(lab: name).appliedFile() else {
-                    throw RuntimeError.corruptState(lab: name, reason: "no applied lab file; run lab up again")
-                }
-                source = LabSource(name: "\(name) (applied)", text: text)
+        let source: LabSource
+        if let file {
+            source = try LabSource.resolve(file)
+        } else {
+            let name = try lab.resolve()
+            guard let text = LabState(lab: name).appliedFile() else {
+                throw RuntimeError.corruptState(lab: name, reason: "no applied lab file; run lab up again")
             }
-            let plan = try LabVerifier.plan(text: source.text, file: source.name,
-                                            options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel))
-            exitCode = try report(plan)
+            source = LabSource(name: "\(name) (applied)", text: text)
         }
+        let plan = try LabVerifier.plan(text: source.text, file: source.name,
+                                        options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel))
+        let exitCode = try report(plan)
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 

@@ -268,13 +268,13 @@ public enum LabController {
     public static func resolveLab(_ name: String?) throws -> String {
         let labs = labsUp()
         if let name {
-            guard labs.contains(name) else { throw RuntimeError.unknownLab(name, known: labs) }
+            guard labs.contains(name) else { throw LookupError.unknownLab(name, known: labs) }
             return name
         }
         switch labs.count {
-        case 0: throw RuntimeError.noLab
+        case 0: throw LookupError.noLab
         case 1: return labs[0]
-        default: throw RuntimeError.ambiguousLab(labs)
+        default: throw LookupError.ambiguousLab(labs)
         }
     }
 
@@ -298,7 +298,7 @@ public enum LabController {
         if kind == nil || kind == .host, let host = topology.host(named: name) { matches.append((host.namespace, nil)) }
         guard let first = matches.first else {
             let known = topology.pods.map(\.name) + topology.nodes.map { "node/\($0.name)" } + topology.hosts.map { "host/\($0.name)" }
-            throw RuntimeError.unknownObject(reference, lab: topology.lab, known: known)
+            throw LookupError.unknownObject(reference, lab: topology.lab, known: known)
         }
         return first
     }
@@ -312,17 +312,17 @@ extension LabController {
     /// A container of a pod by name, or the pod's only container when `name` is nil.
     public static func container(_ name: String?, ofPod pod: String, in topology: Topology) throws -> (pod: PodTopology, container: ContainerTopology) {
         guard let found = topology.pod(named: pod) else {
-            throw RuntimeError.unknownObject(pod, lab: topology.lab, known: topology.pods.map(\.name))
+            throw LookupError.unknownObject(pod, lab: topology.lab, known: topology.pods.map(\.name))
         }
         let names = found.containers.map(\.name)
         if let name {
             guard let container = found.containers.first(where: { $0.name == name }) else {
-                throw RuntimeError.unknownContainer(name, pod: pod, known: names)
+                throw LookupError.unknownContainer(name, pod: pod, known: names)
             }
             return (found, container)
         }
         guard found.containers.count == 1 else {
-            throw RuntimeError.unknownContainer("(none given; use -c)", pod: pod, known: names)
+            throw LookupError.unknownContainer("(none given; use -c)", pod: pod, known: names)
         }
         return (found, found.containers[0])
     }

@@ -51,7 +51,7 @@ public enum LabVerifier {
         let lab = loaded.lab.name
         try Privileges.check()
         let up = LabController.labsUp()
-        guard up.contains(lab) else { throw RuntimeError.unknownLab(lab, known: up) }
+        guard up.contains(lab) else { throw LookupError.unknownLab(lab, known: up) }
         let modelCheck = options.model || loaded.lab.probes.isEmpty
         let coverage: ModelCheck.Coverage = options.allPairs ? .allPairs : .covering
         var probes = modelCheck ? ModelCheck.probes(topology, coverage: coverage) : ProbeResolver.resolve(loaded.lab, topology: topology)

@@ -84,6 +84,31 @@ import Testing
         #expect(try lab("up", "--no-such-flag").status == 64)
         #expect(try lab("exec", "pod-a").status == 64)
     }
+
+    /// A lab is named the same way by every command: `--lab`, and for down/status/verify also
+    /// as the argument, with the same meaning and the same errors.
+    @Test func theLabIsNamedByArgumentOrByOption() throws {
+        let absent = uniqueLabName("absent")
+        for command in ["status", "verify", "down"] {
+            let positional = try lab(command, absent)
+            let option = try lab(command, "--lab", absent)
+            #expect(positional.status == option.status, "\(command)")
+            // The list of labs up that an error adds is other tests' labs, which come and go.
+            func said(_ result: CommandResult) -> String { result.stdout + (result.stderr.split(separator: "(").first ?? "") }
+            #expect(said(positional) == said(option), "\(command): \(positional.stderr) / \(option.stderr)")
+            #expect(try lab(command, absent, "--lab", "\(absent)-other").status == 64, "\(command)")
+            #expect(try lab(command, "--lab", "../etc").status == 64, "\(command)")
+            #expect(try lab(command, "--help").stdout.contains("--lab <lab>"), "\(command)")
+        }
+        for command in ["status", "verify"] {
+            let result = try lab(command, "--lab", absent)
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("lab: lab \"\(absent)\" is not up"), "\(result.stderr)")
+        }
+        #expect(try lab("exec", "--lab", "../etc", "pod-a", "--", "true").status == 64)
+        #expect(try lab("logs", "--lab", "../etc", "pod-a").status == 64)
+        #expect(try lab("exec", "--help").stdout.contains("--lab <lab>"))
+    }
 }
 
 @Suite struct DoctorTests {
