@@ -12,9 +12,11 @@ import Glibc
 /// handled every message by the time `send` returns (rtnetlink runs in the sender's context).
 ///
 /// Bounded in messages and bytes: error replies queue in the socket's receive buffer (212 KiB
-/// by default, about 1 KiB an error), and a datagram must fit the send buffer.
+/// by default, about 1 KiB an error with `NETLINK_CAP_ACK`), so 128 failures still fit, and a
+/// datagram must fit the send buffer. 128 holds the ~100 neighbour entries of a pod of a
+/// 100-pod node in one datagram.
 struct NetlinkBatch {
-    static let maximumCount = 64
+    static let maximumCount = 128
     static let maximumBytes = 32 * 1024
 
     private(set) var changes: [RouteChange] = []

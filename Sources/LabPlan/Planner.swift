@@ -153,11 +153,20 @@ public enum Planner {
     /// `bridgeNetfilter`: true/false sets br_netfilter's per-namespace switch (on in nodes so
     /// bridged pod traffic meets the service rules, off in the fabric so the underlay is a plain
     /// switch); nil leaves it alone where no bridge exists.
+    ///
+    /// `addr_gen_mode=1` (none), written before any link of the namespace exists: its links get
+    /// no IPv6 link-local address, so bringing one up sends no duplicate address detection,
+    /// router solicitation or MLD report. Otherwise every new pod's traffic is flooded by its
+    /// node's `cni0` to every other port, which makes each pod cost more the more pods share the
+    /// bridge (about 1 s of a 1,000-pod `up`). The labs are IPv4-only; IPv6 stays enabled (`::1`
+    /// on `lo`, addresses can be added by hand). The kernel refuses the mode in the request
+    /// that creates a link, hence a sysctl.
     static func sysctls(_ namespace: String, forwarding: Bool, bridgeNetfilter: Bool?) -> [KernelOperation] {
         var settings: [(String, String)] = [
             ("net.ipv4.ip_forward", forwarding ? "1" : "0"),
             ("net.ipv4.conf.all.rp_filter", "0"),
             ("net.ipv4.conf.default.rp_filter", "0"),
+            ("net.ipv6.conf.default.addr_gen_mode", "1"),
         ]
         if let bridgeNetfilter {
             settings.append(("net.bridge.bridge-nf-call-iptables", bridgeNetfilter ? "1" : "0"))

@@ -13,7 +13,7 @@ func kernelView(of lab: String) throws -> [String: [String]] {
             text = text.replacingOccurrences(of: #"@if\d+"#, with: "@peer", options: .regularExpression)
             text = text.replacingOccurrences(of: #"link-netns(id)? \S+"#, with: "", options: .regularExpression)
             // Bridge timers and ids change by the second; keep what a plan decides.
-            let kept = ["mtu", "master", "state", "link/ether", "hairpin"]
+            let kept = ["mtu", "master", "state", "link/ether", "hairpin", "addrgenmode"]
             let words = text.split(separator: " ").map(String.init)
             var summary = [words.first ?? ""]
             for (index, word) in words.enumerated() where kept.contains(word) && index + 1 < words.count {

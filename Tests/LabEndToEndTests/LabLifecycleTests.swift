@@ -82,6 +82,31 @@ struct LabLifecycleTests {
         }
     }
 
+    /// The lab's links get no IPv6 link-local address (so bringing them up sends nothing to
+    /// flood), while IPv6 itself stays on: `lo` keeps `::1`, and an address can be added by hand.
+    @Test func labLinksHaveNoLinkLocalAddressButIPv6StaysOn() throws {
+        let name = uniqueLabName("nofe80")
+        try withLab(fourNodeLab(name), name: name) { _ in
+            for namespace in ["lab.\(name).pod.a1", "lab.\(name).node.node-1", "lab.\(name).fabric"] {
+                let links = try run(["ip", "-n", namespace, "-d", "-o", "link", "show"]).stdout.split(separator: "\n")
+                for line in links where !line.contains(": lo:") {
+                    #expect(line.contains("addrgenmode none"), "\(namespace): \(line)")
+                }
+                let inet6 = try run(["ip", "-n", namespace, "-6", "-o", "addr", "show"]).stdout
+                #expect(!inet6.contains("fe80::"), "\(namespace): \(inet6)")
+                #expect(inet6.contains("inet6 ::1/128"), "\(namespace): \(inet6)")
+                let mode = try run(["ip", "netns", "exec", namespace, "sysctl", "-n", "net.ipv6.conf.default.addr_gen_mode"]).stdout
+                #expect(mode.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+            }
+            let pod = "lab.\(name).pod.a1"
+            let added = try run(["ip", "-n", pod, "addr", "add", "fd00::1/64", "dev", "eth0", "nodad"])
+            #expect(added.succeeded, "\(added.stderr)")
+            #expect(try run(["ip", "-n", pod, "-6", "-o", "addr", "show", "dev", "eth0"]).stdout.contains("fd00::1/64"))
+            // IPv4 is untouched: the pod still reaches its gateway.
+            #expect(try run(["ip", "netns", "exec", pod, "ping", "-c", "1", "-W", "2", "10.244.1.1"]).succeeded)
+        }
+    }
+
     @Test func upAgainWithTheSameFileChangesNothing() throws {
         let name = uniqueLabName("idem")
         try withLab(fourNodeLab(name), name: name) { path in

@@ -133,6 +133,7 @@ import Testing
         #expect(sysctls["lab.t3.pod.a"]?["net.ipv4.ip_forward"] == "0")
         for namespace in topology.namespaces {
             #expect(sysctls[namespace]?["net.ipv4.conf.all.rp_filter"] == "0", "\(namespace)")
+            #expect(sysctls[namespace]?["net.ipv6.conf.default.addr_gen_mode"] == "1", "\(namespace)")
         }
     }
 

@@ -18,28 +18,35 @@ ip netns add lab.overlay.pod.c
 ip netns exec lab.overlay.fabric sysctl -qw net.ipv4.ip_forward=1
 ip netns exec lab.overlay.fabric sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.fabric sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.fabric sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.fabric sysctl -qw net.bridge.bridge-nf-call-iptables=0
 ip netns exec lab.overlay.node.node-1 sysctl -qw net.ipv4.ip_forward=1
 ip netns exec lab.overlay.node.node-1 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.node.node-1 sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.node.node-1 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.node.node-1 sysctl -qw net.bridge.bridge-nf-call-iptables=1
 ip netns exec lab.overlay.node.node-2 sysctl -qw net.ipv4.ip_forward=1
 ip netns exec lab.overlay.node.node-2 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.node.node-2 sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.node.node-2 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.node.node-2 sysctl -qw net.bridge.bridge-nf-call-iptables=1
 ip netns exec lab.overlay.node.node-3 sysctl -qw net.ipv4.ip_forward=1
 ip netns exec lab.overlay.node.node-3 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.node.node-3 sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.node.node-3 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.node.node-3 sysctl -qw net.bridge.bridge-nf-call-iptables=1
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.pod.a sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.pod.b sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.overlay.pod.c sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link set lo up
