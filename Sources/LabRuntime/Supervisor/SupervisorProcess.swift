@@ -39,7 +39,7 @@ public enum SupervisorProcess {
         unlink(state.containersPath)
         unlink(state.supervisorPIDPath)
         let argv = CStringArray([executable, "supervise", lab])
-        let envp = CStringArray(["PATH=\(ContainerLauncher.basePath)", "LAB_RUN_DIR=\(state.root)"])
+        let envp = CStringArray(["PATH=\(ProgramLookup.basePath)", "LAB_RUN_DIR=\(state.root)"])
         var step: Int32 = 0
         let pid = lab_spawn(executable, argv.pointers, envp.pointers, -1, nil, 1, logFD, &step)
         guard pid > 0 else { throw RuntimeError.io(operation: "start supervisor", path: executable, errno: errno) }
