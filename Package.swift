@@ -35,16 +35,26 @@ let package = Package(
             name: "LabPlan",
             dependencies: ["LabSpec", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        // Netlink over libmnl, namespaces, sysctls.
+        // Netlink over libmnl, namespaces, sysctls, epoll, finding programs.
         .target(
             name: "LabKernel",
-            dependencies: ["CMnl", "LabSpec"]
+            dependencies: ["CMnl", "CEpoll", "CProcess", "LabSpec"]
         ),
-        // Applying plans, state, teardown.
+        // The built-in agent (agnhost netexec's answers) and its wire format.
+        .target(
+            name: "LabAgent",
+            dependencies: ["LabKernel", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Running probes and reporting them; reads the agent's answers through LabAgent.
+        .target(
+            name: "LabProbe",
+            dependencies: ["LabSpec", "LabPlan", "LabKernel", "LabAgent", "CProcess", "CEpoll"]
+        ),
+        // Applying plans, state, teardown, the supervisor, verify.
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabSpec", "LabPlan", "LabKernel", "CProcess", "CEpoll",
+                "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe", "CProcess",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -52,7 +62,7 @@ let package = Package(
         .target(
             name: "LabCLI",
             dependencies: [
-                "LabSpec", "LabPlan", "LabRuntime", "LabKernel",
+                "LabSpec", "LabPlan", "LabRuntime", "LabKernel", "LabProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -62,8 +72,8 @@ let package = Package(
         .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec"], exclude: ["Golden"]),
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),
-        .testTarget(name: "LabAgentTests", dependencies: ["LabRuntime", "LabKernel"]),
-        .testTarget(name: "LabProbeTests", dependencies: ["LabRuntime", "LabKernel", "LabSpec", "LabPlan"]),
+        .testTarget(name: "LabAgentTests", dependencies: ["LabAgent", "LabKernel"]),
+        .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan"]),
     ],
     swiftLanguageModes: [.v6]
 )

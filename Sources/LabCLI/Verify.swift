@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glibc
+import LabProbe
 import LabRuntime
 
 struct Verify: ParsableCommand {

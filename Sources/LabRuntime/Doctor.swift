@@ -47,7 +47,7 @@ public enum Doctor {
         }
         for (tool, package, use) in [("iptables-restore", "iptables", "iptables proxy mode"), ("nft", "nftables", "nftables proxy mode"),
                                      ("ip", "iproute2", "inspection and --dry-run scripts"), ("conntrack", "conntrack", "inspecting NAT")] {
-            if ContainerLauncher.resolve(tool) != nil {
+            if ProgramLookup.resolve(tool) != nil {
                 add(.ok, tool, "found (\(use))")
             } else {
                 add(.warning, tool, "missing (\(use)); apt-get install \(package)")

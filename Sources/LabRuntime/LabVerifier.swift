@@ -1,6 +1,7 @@
 import Foundation
 import LabKernel
 import LabPlan
+import LabProbe
 import LabSpec
 
 /// The core of `lab verify`: the lab's probes (or the Kubernetes model check), resolved against

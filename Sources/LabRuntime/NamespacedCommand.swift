@@ -10,13 +10,13 @@ enum NamespacedCommand {
     /// Runs `arguments` in `namespace` and returns the exit status; stdout and stderr go to
     /// `outputPath`. `package` names what to install when the program is missing.
     static func run(_ arguments: [String], package: String, in namespace: NetworkNamespace, outputPath: String) throws -> Int32 {
-        guard let program = ContainerLauncher.resolve(arguments[0]) else {
+        guard let program = ProgramLookup.resolve(arguments[0]) else {
             throw EnvironmentError.missingTool(arguments[0], package: package)
         }
         let outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard outputFD >= 0 else { throw RuntimeError.io(operation: "open", path: outputPath, errno: errno) }
         let argv = CStringArray(arguments)
-        let envp = CStringArray(["PATH=\(ContainerLauncher.basePath)"])
+        let envp = CStringArray(["PATH=\(ProgramLookup.basePath)"])
         var step: Int32 = 0
         let pid = lab_spawn(program, argv.pointers, envp.pointers, namespace.fd, nil, 0, outputFD, &step)
         close(outputFD)

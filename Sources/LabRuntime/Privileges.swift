@@ -1,4 +1,5 @@
 import Foundation
+import LabKernel
 import LabPlan
 
 /// What `lab` needs from the environment before it touches the kernel; without it
@@ -65,13 +66,13 @@ extension Privileges {
         for case .loadFirewall(_, let loader, _) in plan.operations { needed.insert(loader) }
         for loader in needed.sorted(by: { $0.rawValue < $1.rawValue }) {
             let tool = loader.arguments(file: "-")[0]
-            if ContainerLauncher.resolve(tool) == nil {
+            if ProgramLookup.resolve(tool) == nil {
                 throw EnvironmentError.missingTool(tool, package: loader == .nft ? "nftables" : "iptables")
             }
         }
         // A change that forgets UDP flows runs conntrack(8).
         let flushes = plan.operations.contains { if case .flushConntrack = $0 { return true } else { return false } }
-        if flushes, ContainerLauncher.resolve("conntrack") == nil {
+        if flushes, ProgramLookup.resolve("conntrack") == nil {
             throw EnvironmentError.missingTool("conntrack", package: "conntrack")
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import LabKernel
-import LabRuntime
+import LabAgent
 import Testing
 
 /// The one test here that creates network namespaces needs root (CI runs as root).

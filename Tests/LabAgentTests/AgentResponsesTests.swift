@@ -1,6 +1,6 @@
 import Glibc
 import Testing
-@testable import LabRuntime
+@testable import LabAgent
 
 struct AgentResponsesTests {
     func get(_ target: String, method: String = "GET") throws -> HTTPResponse {

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import LabRuntime
+import LabAgent
 import Testing
 
 /// Ports added to and removed from a running server, as a supervisor reload does: the others

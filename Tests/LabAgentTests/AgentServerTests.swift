@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import LabRuntime
+import LabAgent
 import Testing
 
 /// The server on 127.0.0.1 with in-process clients. Serialized, so one test's sockets do not

@@ -1,5 +1,5 @@
 import Foundation
-import LabRuntime
+import LabAgent
 import Testing
 
 let curlPath = ["/usr/bin/curl", "/usr/local/bin/curl", "/bin/curl"].first { FileManager.default.isExecutableFile(atPath: $0) }

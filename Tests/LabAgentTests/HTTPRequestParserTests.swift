@@ -1,5 +1,5 @@
 import Testing
-@testable import LabRuntime
+@testable import LabAgent
 
 struct HTTPRequestParserTests {
     func parse(_ text: String, maxHeadBytes: Int = 16 * 1024) -> HTTPRequestParser.Outcome {

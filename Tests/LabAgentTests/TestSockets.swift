@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import LabRuntime
+import LabAgent
 import Testing
 
 struct TestFailure: Error, CustomStringConvertible {

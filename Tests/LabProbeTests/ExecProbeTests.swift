@@ -1,5 +1,5 @@
 import LabPlan
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 /// Exec probes run the command in the source namespace (here: ours).

@@ -1,6 +1,7 @@
 import LabSpec
 import LabPlan
-@testable import LabRuntime
+import LabAgent
+@testable import LabProbe
 import Testing
 
 /// Every `expect` key, passing and failing, on recorded observations (no sockets).
@@ -139,10 +140,10 @@ struct ExpectationTests {
     }
 
     @Test func clientAddressesParse() {
-        #expect(AgentAnswer.host("10.0.0.5:41234") == "10.0.0.5")
-        #expect(AgentAnswer.host("[fd00::5]:41234") == "fd00::5")
-        #expect(AgentAnswer.host("fd00::5") == "fd00::5")
-        #expect(AgentAnswer.host("web-1") == "web-1")
+        #expect(AgentResponses.host(ofPeer: "10.0.0.5:41234") == "10.0.0.5")
+        #expect(AgentResponses.host(ofPeer: "[fd00::5]:41234") == "fd00::5")
+        #expect(AgentResponses.host(ofPeer: "fd00::5") == "fd00::5")
+        #expect(AgentResponses.host(ofPeer: "web-1") == "web-1")
     }
 
     // MARK: rtt, loss

@@ -4,7 +4,7 @@ import FoundationXML
 #endif
 import LabSpec
 import LabPlan
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 /// The JUnit report read back with a real XML parser, as a CI system would.

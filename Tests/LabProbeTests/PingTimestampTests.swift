@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import LabSpec
 import Testing
-@testable import LabRuntime
+@testable import LabProbe
 
 /// Ping round trips come from the kernel's receive stamp (`SO_TIMESTAMPNS`), so a reply that
 /// waits in the socket while the event loop is busy elsewhere does not look slow.

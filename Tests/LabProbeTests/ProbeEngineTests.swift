@@ -3,7 +3,8 @@ import Glibc
 import LabKernel
 import LabSpec
 import LabPlan
-@testable import LabRuntime
+import LabAgent
+@testable import LabProbe
 import Testing
 
 /// The engine against real sockets on 127.0.0.1, with the built-in agent as the server.

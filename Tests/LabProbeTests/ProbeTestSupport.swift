@@ -3,7 +3,8 @@ import Glibc
 import LabKernel
 import LabSpec
 import LabPlan
-@testable import LabRuntime
+import LabAgent
+@testable import LabProbe
 import Testing
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -2,7 +2,8 @@ import Foundation
 import Glibc
 import LabKernel
 import LabPlan
-@testable import LabRuntime
+import LabAgent
+@testable import LabProbe
 import Testing
 
 /// The engine under load: failures must not hold up the probes around them, and results

@@ -1,6 +1,6 @@
 import LabSpec
 import LabPlan
-@testable import LabRuntime
+@testable import LabProbe
 
 /// A fixed set of results covering every report path: a pass, a failed expectation, a
 /// blocked probe that was meant to be blocked, an exec with output, a retried probe.

@@ -1,5 +1,5 @@
 import LabPlan
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 /// The report written while probes run must be the report of the whole run, whatever order

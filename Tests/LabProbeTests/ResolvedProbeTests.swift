@@ -1,6 +1,6 @@
 import LabPlan
 import LabSpec
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 /// From a lab file's probes, as `ProbeResolver` resolves them, to the engine's tasks: the

@@ -1,4 +1,4 @@
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 struct TextReportTests {

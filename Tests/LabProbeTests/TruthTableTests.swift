@@ -1,5 +1,5 @@
 import LabPlan
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 struct TruthTableTests {

@@ -1,4 +1,4 @@
-@testable import LabRuntime
+@testable import LabProbe
 import Testing
 
 /// The bytes probes put on the wire and read back, without a socket.

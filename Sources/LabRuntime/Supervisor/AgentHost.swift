@@ -1,4 +1,5 @@
 import Foundation
+import LabAgent
 import LabKernel
 import LabPlan
 import LabSpec

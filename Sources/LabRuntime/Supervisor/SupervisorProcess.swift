@@ -39,7 +39,7 @@ public enum SupervisorProcess {
         unlink(state.containersPath)
         unlink(state.supervisorPIDPath)
         let argv = CStringArray([executable, "supervise", lab])
-        let envp = CStringArray(["PATH=\(ContainerLauncher.basePath)", "LAB_RUN_DIR=\(state.root)"])
+        let envp = CStringArray(["PATH=\(ProgramLookup.basePath)", "LAB_RUN_DIR=\(state.root)"])
         var step: Int32 = 0
         // Watching before the supervisor exists, so no report it writes goes unnoticed.
         let watch = FileWatch(path: state.directory)

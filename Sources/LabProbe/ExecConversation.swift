@@ -44,8 +44,8 @@ final class ExecConversation: ProbeConversation {
     func start(now: ProbeInstant) -> ProbeStep {
         started = now
         deadline = now.advanced(by: timeout)
-        guard let program = argv.first, let path = ContainerLauncher.resolve(program) else {
-            return error(ENOENT, "\(argv.first ?? "(empty command)"): command not found in \(ContainerLauncher.basePath)", now)
+        guard let program = argv.first, let path = ProgramLookup.resolve(program) else {
+            return error(ENOENT, "\(argv.first ?? "(empty command)"): command not found in \(ProgramLookup.basePath)", now)
         }
         var ends: [Int32] = [-1, -1]
         guard pipe(&ends) == 0 else { return error(errno, "pipe", now) }
@@ -56,12 +56,12 @@ final class ExecConversation: ProbeConversation {
         let reader = ProbeDescriptor(ends[0])
         defer { close(ends[1]) }
         let arguments = CStringArray(argv)
-        let environment = CStringArray(["PATH=\(ContainerLauncher.basePath)", "HOME=/root"])
+        let environment = CStringArray(["PATH=\(ProgramLookup.basePath)", "HOME=/root"])
         var step: Int32 = 0
         // A new session, so a timeout kills the command's whole process group, not only its
         // first process.
         let child = lab_spawn(path, arguments.pointers, environment.pointers, namespace?.fd ?? -1, nil, 1, ends[1], &step)
-        guard child > 0 else { return error(errno, ContainerLauncher.stepName(step), now) }
+        guard child > 0 else { return error(errno, ProgramLookup.spawnStepName(step), now) }
         pid = child
         outputPipe = reader
         return .wait(events: PollEvent.readable, until: deadline)

@@ -53,11 +53,11 @@ public final class AgentServer: @unchecked Sendable {
         do {
             events = try AgentEventSet()
         } catch {
-            throw RuntimeError.io(operation: "epoll_create1", path: "(agent event loop)", errno: error.code)
+            throw KernelError(operation: "epoll_create1", object: "(agent event loop)", errno: error.code)
         }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw RuntimeError.io(operation: "socketpair", path: "(agent wake-up)", errno: errno)
+            throw KernelError(operation: "socketpair", object: "(agent wake-up)", errno: errno)
         }
         let opened: [AgentPortRegistry.Port]
         do {

@@ -1,4 +1,5 @@
 import Glibc
+import LabKernel
 
 /// The descriptors the agent's event loop waits on: an epoll set plus who owns each entry.
 ///

@@ -1,7 +1,11 @@
+import Foundation
+
 /// What the agent says, as pure functions of the request and the peer, so every answer is
-/// tested without a socket. The texts follow agnhost netexec: bare values without a trailing
-/// newline, so a probe compares the body with the expected pod name or address exactly.
-enum AgentResponses {
+/// tested without a socket, and how a probe reads it back: the agent's wire format in one
+/// place, so the writer and the reader cannot drift apart. The texts follow agnhost netexec:
+/// bare values without a trailing newline, so a probe compares the body with the expected pod
+/// name or address exactly.
+public enum AgentResponses {
     /// The answer to a well-formed HTTP request.
     ///
     /// - `/`, `/hostname`: the pod name.
@@ -51,12 +55,39 @@ enum AgentResponses {
 
     /// What a TCP agent port sends on connect: the pod name and a newline, after which it
     /// echoes.
-    static func tcpGreeting(pod: String) -> [UInt8] {
+    public static func tcpGreeting(pod: String) -> [UInt8] {
         Array("\(pod)\n".utf8)
     }
 
     /// The answer to every UDP datagram: `<pod> <client ip:port>`.
-    static func udpReply(pod: String, peer: String) -> [UInt8] {
+    public static func udpReply(pod: String, peer: String) -> [UInt8] {
         Array("\(pod) \(peer)".utf8)
+    }
+
+    // Reading the answers back, as a probe does.
+
+    /// The value of a `/hostname` or `/clientip` body or of a TCP greeting: its first line,
+    /// without surrounding spaces.
+    public static func value(ofLine text: String) -> String {
+        String(text.prefix { $0 != "\n" && $0 != "\r\n" && $0 != "\r" }).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The pod (first word) and the peer it saw (second word) of a UDP reply; nil for a word
+    /// that is missing.
+    public static func fields(ofUDPReply text: String) -> (pod: String?, peer: String?) {
+        let words = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        return (words.first, words.dropFirst().first)
+    }
+
+    /// The address of a peer as the agent writes it: `10.0.0.5` of `10.0.0.5:41234`, `fd00::5`
+    /// of `[fd00::5]:41234`; anything else as is.
+    public static func host(ofPeer peer: String) -> String {
+        if peer.hasPrefix("["), let close = peer.firstIndex(of: "]") {
+            return String(peer[peer.index(after: peer.startIndex)..<close])
+        }
+        if peer.filter({ $0 == ":" }).count == 1, let colon = peer.firstIndex(of: ":") {
+            return String(peer[..<colon])
+        }
+        return peer
     }
 }
