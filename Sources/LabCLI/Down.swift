@@ -41,7 +41,7 @@ struct Down: ParsableCommand {
             labs = [try LabController.resolveLab(nil)]
         }
         for lab in labs {
-            let progress = ProgressLine.start(verb: "down")
+            let progress = ProgressLine.start(verb: "down", lab: lab)
             let downed = Result {
                 try LabController.down(lab: lab) {
                     let notice = { ErrorReporting.printError("lab: another lab up/down of lab \(lab) is running; waiting for it") }

@@ -31,10 +31,15 @@ final class ProgressLine: Sendable {
 
     /// Starts the line's timer, or returns nil when stdout is not a terminal. Call after
     /// `Interruption.deferSignals`, so the timer thread never takes a Ctrl-C meant for `up`.
-    static func start(verb: String, progress: UpDownProgress = .shared) -> ProgressLine? {
+    /// `lab`: the lab, when the command knows it before it starts (`down`). With no delay the
+    /// first line is then drawn before this returns, so even a run of a few milliseconds
+    /// shows one.
+    static func start(verb: String, lab: String? = nil, progress: UpDownProgress = .shared) -> ProgressLine? {
         progress.reset()
+        if let lab { progress.setLab(lab) }
         guard isatty(STDOUT_FILENO) == 1 else { return nil }
         let line = ProgressLine(verb: verb, delay: delay, progress: progress)
+        if delay == 0 { line.draw(seconds: 0) }
         Thread { line.run() }.start()
         return line
     }
@@ -64,13 +69,21 @@ final class ProgressLine: Sendable {
         var next = started + delay
         while wake.wait(timeout: next) == .timedOut {
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-            let text = ProgressLine.text(verb: verb, snapshot: progress.snapshot(), seconds: elapsed)
-            screen.withLock { screen in
-                guard !screen.stopped else { return }
-                ProgressLine.write("\r\u{1B}[K" + ProgressLine.fitted(text, columns: ProgressLine.columns()))
-                screen.drawn = true
-            }
             next = .now() + (delay == 0 ? 0.005 : 0.1)
+            draw(seconds: elapsed)
+        }
+    }
+
+    /// Draws the line as the progress stands; nothing before the lab is known (`up` reads it
+    /// from the file first) or after `stop`.
+    private func draw(seconds: Double) {
+        let snapshot = progress.snapshot()
+        guard snapshot?.lab != nil else { return }
+        let text = ProgressLine.text(verb: verb, snapshot: snapshot, seconds: seconds)
+        screen.withLock { screen in
+            guard !screen.stopped else { return }
+            ProgressLine.write("\r\u{1B}[K" + ProgressLine.fitted(text, columns: ProgressLine.columns()))
+            screen.drawn = true
         }
     }
 
