@@ -94,7 +94,9 @@ import Testing
             let option = try lab(command, "--lab", absent)
             #expect(positional.status == option.status, "\(command)")
             // The list of labs up that an error adds is other tests' labs, which come and go.
-            func said(_ result: CommandResult) -> String { result.stdout + (result.stderr.split(separator: "(").first ?? "") }
+            func said(_ result: CommandResult) -> String {
+                result.stdout + (result.stderr.split(separator: "(").first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             #expect(said(positional) == said(option), "\(command): \(positional.stderr) / \(option.stderr)")
             #expect(try lab(command, absent, "--lab", "\(absent)-other").status == 64, "\(command)")
             #expect(try lab(command, "--lab", "../etc").status == 64, "\(command)")
