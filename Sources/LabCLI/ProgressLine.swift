@@ -1,4 +1,5 @@
 import Foundation
+import LabPlan
 import LabRuntime
 import Synchronization
 
@@ -94,22 +95,11 @@ final class ProgressLine: Sendable {
         if let snapshot, !snapshot.phase.isEmpty {
             line += ": \(snapshot.phase)"
             if snapshot.total > 0 {
-                line += " \(grouped(min(snapshot.done, snapshot.total)))/\(grouped(snapshot.total))"
+                line += " \(NumberText.grouped(min(snapshot.done, snapshot.total)))/\(NumberText.grouped(snapshot.total))"
                 if !snapshot.unit.isEmpty { line += " \(snapshot.unit)" }
             }
         }
         return line + " · " + String(format: "%.1f s", seconds)
-    }
-
-    /// `12345` → `12,345`.
-    static func grouped(_ number: Int) -> String {
-        let digits = Array(String(number))
-        var text = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { text.append(",") }
-            text.append(digit)
-        }
-        return text
     }
 
     /// Cut to one screen line: a line that wraps can no longer be rewritten in place.

@@ -35,7 +35,7 @@ struct Status: ParsableCommand {
         print("lab \(status.lab): \(status.healthy ? "up" : "DAMAGED (run lab up again to rebuild)"), \(status.network) network, \(status.proxy) proxy, mtu \(status.mtu) (pods \(status.podMTU))")
         print("networks: " + status.networks.joined(separator: "; "))
         print("neighbours: \(status.neighbours)" + (status.neighbourSetting == "auto" ? " (chosen by auto)" : "")
-            + (status.permanentNeighbours > 0 ? ", \(NeighbourDecision.grouped(status.permanentNeighbours)) permanent entries" : ", resolved with ARP"))
+            + (status.permanentNeighbours > 0 ? ", \(NumberText.grouped(status.permanentNeighbours)) permanent entries" : ", resolved with ARP"))
         let rows = (status.nodes + status.pods + status.hosts).map { item in
             [item.kind, item.name, item.ip, item.detail, item.namespace, item.present ? "ok" : "MISSING"]
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import LabProbe
+import LabPlan
 import LabRuntime
 
 struct Verify: ParsableCommand {
@@ -88,7 +89,7 @@ struct Verify: ParsableCommand {
         let started = Date()
         let progress = { (final: Bool) in
             let seconds = Date().timeIntervalSince(started)
-            out.progress("\(Self.grouped(stream.done))/\(Self.grouped(stream.total)) probes · \(Self.grouped(stream.failed)) failed · \(String(format: "%.1f", seconds)) s", final: final)
+            out.progress("\(NumberText.grouped(stream.done))/\(NumberText.grouped(stream.total)) probes · \(NumberText.grouped(stream.failed)) failed · \(String(format: "%.1f", seconds)) s", final: final)
         }
         let signals = SignalPipe(SIGINT, SIGTERM)
         let completed = LabVerifier.run(plan, stop: signals.reader, tick: { progress(false) }) { index, result in
@@ -134,16 +135,6 @@ struct Verify: ParsableCommand {
         }
     }
 
-    /// `12,345`.
-    static func grouped(_ value: Int) -> String {
-        let digits = String(value)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out += "," }
-            out.append(digit)
-        }
-        return out
-    }
 }
 
 /// stdout with its own buffer, flushed when the progress line is redrawn (at most ten times a

@@ -78,16 +78,16 @@ public struct NeighbourDecision: Sendable, Hashable {
 
     /// `static (the lab may need 2,340 entries; the host's table holds 1,024, 12 in use)`.
     public var explanation: String {
-        let numbers = "the lab may need \(Self.grouped(need)) entr\(need == 1 ? "y" : "ies"); " + hostText
+        let numbers = "the lab may need \(NumberText.grouped(need)) entr\(need == 1 ? "y" : "ies"); " + hostText
         switch reason {
         case .fits, .overflows:
             return "\(mode.rawValue) (\(numbers))"
         case .kept:
             return "\(mode.rawValue) (auto, kept from when the lab was built; \(numbers))"
         case .unchanged:
-            return "\(mode.rawValue) (as the lab was built; it may need \(Self.grouped(need)) entr\(need == 1 ? "y" : "ies"))"
+            return "\(mode.rawValue) (as the lab was built; it may need \(NumberText.grouped(need)) entr\(need == 1 ? "y" : "ies"))"
         case .file where mode == .static:
-            return "static (cluster.neighbours; \(Self.grouped(need)) permanent entr\(need == 1 ? "y" : "ies"))"
+            return "static (cluster.neighbours; \(NumberText.grouped(need)) permanent entr\(need == 1 ? "y" : "ies"))"
         case .file:
             if !Self.fitsComfortably(need: need, host: host) {
                 return "arp (cluster.neighbours; \(numbers): probes may fail when the table is full; static avoids it)"
@@ -98,19 +98,9 @@ public struct NeighbourDecision: Sendable, Hashable {
 
     private var hostText: String {
         guard let host else {
-            return "the host's table could not be read, so its default of \(Self.grouped(HostNeighbourTable.kernelDefaultLimit)) was assumed"
+            return "the host's table could not be read, so its default of \(NumberText.grouped(HostNeighbourTable.kernelDefaultLimit)) was assumed"
         }
-        return "the host's table holds \(Self.grouped(host.limit)), \(Self.grouped(host.inUse)) in use"
+        return "the host's table holds \(NumberText.grouped(host.limit)), \(NumberText.grouped(host.inUse)) in use"
     }
 
-    /// `2340` → `2,340`.
-    public static func grouped(_ number: Int) -> String {
-        let digits = String(number.magnitude)
-        var result = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-            result.append(digit)
-        }
-        return number < 0 ? "-" + result : result
-    }
 }

@@ -92,7 +92,7 @@ public enum Doctor {
     /// the entries in use and how often it was full. Flagged when the entries in use come near
     /// `gc_thresh3` (three quarters of it) or the table has been full.
     static func neighbourTable(limits: NeighbourTableLimits?, counters: NeighbourTableCounters?) -> [Finding] {
-        let grouped = NeighbourDecision.grouped
+        let grouped = NumberText.grouped
         guard let limits else {
             return [Finding(level: .warning, check: "neighbour table",
                             detail: "\(NeighbourTableLimits.directory)/gc_thresh* cannot be read (run lab doctor in the host's root namespace)")]

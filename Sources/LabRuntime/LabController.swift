@@ -38,8 +38,10 @@ public enum LabController {
     static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil,
                         host: @autoclosure () -> HostNeighbourTable? = .current()) throws -> Prepared {
         var topology = try TopologyBuilder.build(loaded.lab, previous: running)
+        // `static` asks nothing of the host's table; reading it means reading every lab's state.
+        let setting = loaded.lab.cluster.neighbours
         let neighbours = NeighbourDecision.decide(
-            setting: loaded.lab.cluster.neighbours, need: NeighbourEntries.worstCase(topology), host: host(),
+            setting: setting, need: NeighbourEntries.worstCase(topology), host: setting == .static ? nil : host(),
             running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
         topology.neighbours = neighbours.mode
         return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,

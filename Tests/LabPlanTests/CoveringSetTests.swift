@@ -126,10 +126,10 @@ import Testing
     }
 
     @Test func groupedNumbers() {
-        #expect(ModelCheck.grouped(0) == "0")
-        #expect(ModelCheck.grouped(999) == "999")
-        #expect(ModelCheck.grouped(1000) == "1,000")
-        #expect(ModelCheck.grouped(999_000) == "999,000")
-        #expect(ModelCheck.grouped(1_234_567) == "1,234,567")
+        #expect(NumberText.grouped(0) == "0")
+        #expect(NumberText.grouped(999) == "999")
+        #expect(NumberText.grouped(1000) == "1,000")
+        #expect(NumberText.grouped(999_000) == "999,000")
+        #expect(NumberText.grouped(1_234_567) == "1,234,567")
     }
 }

@@ -238,11 +238,11 @@ import Testing
     }
 
     @Test func numbersAreGroupedByThousands() {
-        #expect(NeighbourDecision.grouped(0) == "0")
-        #expect(NeighbourDecision.grouped(999) == "999")
-        #expect(NeighbourDecision.grouped(1024) == "1,024")
-        #expect(NeighbourDecision.grouped(101_110) == "101,110")
-        #expect(NeighbourDecision.grouped(1_000_000) == "1,000,000")
+        #expect(NumberText.grouped(0) == "0")
+        #expect(NumberText.grouped(999) == "999")
+        #expect(NumberText.grouped(1024) == "1,024")
+        #expect(NumberText.grouped(101_110) == "101,110")
+        #expect(NumberText.grouped(1_000_000) == "1,000,000")
     }
 
     // MARK: Changing a static lab

@@ -29,14 +29,14 @@ public enum ModelCheck {
     public static func summary(_ topology: Topology, coverage: Coverage) -> String {
         let pods = topology.pods.count
         let all = pods * max(0, pods - 1)
-        let podsText = "\(grouped(pods)) \(pods == 1 ? "pod" : "pods")"
+        let podsText = "\(NumberText.grouped(pods)) \(pods == 1 ? "pod" : "pods")"
         switch coverage {
         case .allPairs:
-            return "\(podsText): all \(grouped(all)) pod pairs"
+            return "\(podsText): all \(NumberText.grouped(all)) pod pairs"
         case .covering:
             let probed = Set(reachPairs(topology, coverage: .covering).map { "\($0.source)>\($0.target)" }).count
-            if probed == all { return "\(podsText): all \(grouped(all)) pod pairs" }
-            return "\(podsText): \(grouped(probed)) of \(grouped(all)) pod pairs, every pod to every node; --all-pairs for all"
+            if probed == all { return "\(podsText): all \(NumberText.grouped(all)) pod pairs" }
+            return "\(podsText): \(NumberText.grouped(probed)) of \(NumberText.grouped(all)) pod pairs, every pod to every node; --all-pairs for all"
         }
     }
 
@@ -114,14 +114,4 @@ public enum ModelCheck {
         pod.containers.lazy.compactMap { $0.agentPorts(.http).first }.first
     }
 
-    /// `1,000`, `999,000`.
-    static func grouped(_ number: Int) -> String {
-        let digits = Array(String(number.magnitude))
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return number < 0 ? "-" + out : out
-    }
 }
