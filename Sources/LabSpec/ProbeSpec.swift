@@ -70,16 +70,24 @@ public enum MatrixSide: Sendable, Hashable {
     case selector([String: String])
 }
 
+/// What a probe must observe. Decoded from a lab file's `expect:`, `clientIP` holds what the
+/// file wrote (a pod, node or host name, or an address); once the plan resolves a probe it holds
+/// the address (see `resolving(clientIP:)` in LabPlan). The default expects an answer and
+/// nothing more.
 public struct ExpectSpec: Sendable, Hashable {
+    /// false: the probe must get no answer (timeout, refusal, unreachable, reset).
     public var reach: Bool
+    /// The HTTP status every try must get.
     public var status: Int?
+    /// A substring every HTTP body must contain.
     public var body: String?
+    /// Over all tries, exactly these pods answered (each at least once, no other).
     public var servedBy: [String]?
-    /// A pod/node/host name or an IPv4 literal, as written.
+    /// The source address the server must have seen: as written in the file, or resolved.
     public var clientIP: String?
-    /// Milliseconds, from e.g. `<5ms`.
+    /// A bound on the mean round-trip time of every echo answered, in milliseconds (`<5ms`).
     public var rtt: MeasurementBound?
-    /// Percent, from e.g. `0%` or `<1%`.
+    /// A bound on the share of echoes lost over all tries, in percent (`0%`, `<1%`).
     public var loss: MeasurementBound?
 
     public init(reach: Bool = true, status: Int? = nil, body: String? = nil, servedBy: [String]? = nil,
