@@ -15,11 +15,15 @@ public struct LabFile: Sendable {
     public var services: [ServiceSpec]
     public var hosts: [HostSpec]
     public var probes: [ProbeSpec]
+    /// `namespaces:` as written; `namespace(named:)` also knows the ones only used.
+    public var namespaces: [NamespaceSpec]
+    public var networkPolicies: [NetworkPolicySpec]
     public var sourceMap: SourceMap
 
     public init(name: String, cluster: ClusterSpec = ClusterSpec(), networks: [NetworkSpec] = [NetworkSpec.default],
                 nodes: [NodeSpec] = [], pods: [PodSpec] = [], services: [ServiceSpec] = [],
-                hosts: [HostSpec] = [], probes: [ProbeSpec] = [], sourceMap: SourceMap = SourceMap(file: "<memory>")) {
+                hosts: [HostSpec] = [], probes: [ProbeSpec] = [], namespaces: [NamespaceSpec] = [],
+                networkPolicies: [NetworkPolicySpec] = [], sourceMap: SourceMap = SourceMap(file: "<memory>")) {
         self.name = name
         self.cluster = cluster
         self.networks = networks
@@ -28,7 +32,17 @@ public struct LabFile: Sendable {
         self.services = services
         self.hosts = hosts
         self.probes = probes
+        self.namespaces = namespaces
+        self.networkPolicies = networkPolicies
         self.sourceMap = sourceMap
+    }
+
+    /// Every Kubernetes namespace of the lab: those listed, then those only used by a pod,
+    /// service or policy (in file order), each with its labels.
+    public var allNamespaces: [NamespaceSpec] {
+        var seen = Set(namespaces.map(\.name))
+        let used = pods.map(\.namespace) + services.map(\.namespace) + networkPolicies.map(\.namespace)
+        return namespaces + used.filter { seen.insert($0).inserted }.map { NamespaceSpec(name: $0) }
     }
 }
 

@@ -28,7 +28,8 @@ struct DecodedLabFile {
 struct LabFileDecoder {
     let reader: YAMLReader
 
-    static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes"]
+    static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes",
+                               "namespaces", "networkPolicies"]
     static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours"]
     static let networkKeys = ["name", "cidr"]
     static let nodeKeys = ["name", "network", "ip", "podCIDR"]
@@ -54,6 +55,13 @@ struct LabFileDecoder {
         }
         if let node = top["hosts"] { lab.hosts = elements(node, at: "hosts", of: "hosts", keys: Self.hostKeys, host) }
         if let node = top["probes"] { lab.probes = elements(node, at: "probes", of: "probes", keys: Self.probeKeys, probe) }
+        if let node = top["namespaces"] {
+            lab.namespaces = elements(node, at: "namespaces", of: "namespaces", keys: Self.namespaceKeys, namespace)
+        }
+        if let node = top["networkPolicies"] {
+            lab.networkPolicies = elements(node, at: "networkPolicies", of: "network policies", keys: Self.policyKeys,
+                                           networkPolicy)
+        }
         // A misspelt section (`node:` for `nodes:`) was reported once, as an unknown key; what
         // is missing because of it (no nodes, pods naming unknown nodes) would only repeat it.
         for key in top.suggested where top[key] == nil { reader.markFailed(key) }

@@ -34,13 +34,13 @@ extension LabFileValidator {
         checkUnique(named, what: "probe name", &d)
     }
 
-    private func checkLabel(_ name: String, _ what: String, _ path: String, _ d: inout Diagnostics) {
+    func checkLabel(_ name: String, _ what: String, _ path: String, _ d: inout Diagnostics) {
         guard usable(path), let problem = NameRules.dnsLabel(name) else { return }
         d.error(path, "\(what) \"\(name)\" \(problem)")
     }
 
     /// Reports every repeat of a name after its first writing.
-    private func checkUnique(_ names: [(name: String, path: String)], what: String, scope: String = "", _ d: inout Diagnostics) {
+    func checkUnique(_ names: [(name: String, path: String)], what: String, scope: String = "", _ d: inout Diagnostics) {
         var first: [String: String] = [:]
         for (name, path) in names where usable(path) {
             if let earlier = first[name] {

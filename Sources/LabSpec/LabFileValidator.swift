@@ -25,6 +25,7 @@ struct LabFileValidator {
         checkPods(&diagnostics)
         checkServices(&diagnostics)
         checkProbes(&diagnostics)
+        checkPolicies(&diagnostics)
         if lab.nodes.isEmpty, usable("nodes") {
             diagnostics.error("nodes", "a lab needs at least one node; add for example \"nodes: [{name: node-1}]\"")
         }

@@ -1,0 +1,77 @@
+/// Namespaces and NetworkPolicies: what the API server would reject (names, `except` outside
+/// its `cidr`, rules of a direction the policy does not isolate), and warnings for selectors
+/// that select nothing, which are legal but almost always a typo.
+extension LabFileValidator {
+    func checkPolicies(_ d: inout Diagnostics) {
+        if !lab.networkPolicies.isEmpty {
+            d.warning("networkPolicies", "policies are decoded and checked, but this version of lab does not enforce them yet: traffic they deny still flows")
+        }
+        for (i, namespace) in lab.namespaces.enumerated() {
+            checkLabel(namespace.name, "namespace", "namespaces[\(i)].name", &d)
+            checkLabels(namespace.labels, at: "namespaces[\(i)].labels", &d)
+        }
+        checkUnique(lab.namespaces.enumerated().map { ($0.element.name, "namespaces[\($0.offset)].name") }, what: "namespace", &d)
+        for (i, policy) in lab.networkPolicies.enumerated() {
+            let path = "networkPolicies[\(i)]"
+            checkLabel(policy.name, "policy name", "\(path).name", &d)
+            checkLabel(policy.namespace, "namespace", "\(path).namespace", &d)
+            checkPolicy(policy, at: path, &d)
+        }
+        for namespace in Set(lab.networkPolicies.map(\.namespace)).sorted() {
+            let policies = lab.networkPolicies.enumerated().filter { $0.element.namespace == namespace }
+            checkUnique(policies.map { ($0.element.name, "networkPolicies[\($0.offset)].name") }, what: "policy name",
+                        scope: " in namespace \"\(namespace)\"", &d)
+        }
+    }
+
+    private func checkPolicy(_ policy: NetworkPolicySpec, at path: String, _ d: inout Diagnostics) {
+        guard usable(path) else { return }
+        if written("\(path).policyTypes") {
+            for direction in PolicyType.allCases where !policy.isolates(direction) && !policy.rules(direction).isEmpty {
+                let key = direction == .ingress ? "ingress" : "egress"
+                d.error("\(path).\(key)", "\(key) rules are ignored: policyTypes does not list \(direction.rawValue); add it to policyTypes or remove the \(key) section")
+            }
+        }
+        if usable("pods"), usable("\(path).podSelector"), !policy.podSelector.isEmpty,
+           !lab.pods.contains(where: { $0.namespace == policy.namespace && policy.podSelector.matches($0.labels) }) {
+            d.warning("\(path).podSelector", "selects no pod in namespace \"\(policy.namespace)\"; the policy has no effect")
+        }
+        checkLabels(policy.podSelector.matchLabels, at: "\(path).podSelector.matchLabels", &d)
+        for direction in PolicyType.allCases {
+            let key = direction == .ingress ? "ingress" : "egress"
+            for (r, rule) in policy.rules(direction).enumerated() {
+                let rulePath = "\(path).\(key)[\(r)]"
+                checkPeers(rule.peers ?? [], of: policy, at: "\(rulePath).\(direction == .ingress ? "from" : "to")", &d)
+                checkNamedPorts(rule.ports, at: "\(rulePath).ports", &d)
+            }
+        }
+    }
+
+    /// Only when every peer decoded: the model drops a peer that did not, so indices would
+    /// name the wrong one.
+    private func checkPeers(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, at path: String, _ d: inout Diagnostics) {
+        guard usable(path), usable("pods") else { return }
+        for (p, peer) in peers.enumerated() {
+            guard case .pods(let pods, let namespaces) = peer else { continue }
+            let namespaceNames = Set(lab.allNamespaces.filter { namespace in
+                namespaces.map { $0.matches(namespace.effectiveLabels) } ?? (namespace.name == policy.namespace)
+            }.map(\.name))
+            let selected = lab.pods.contains { namespaceNames.contains($0.namespace) && (pods?.matches($0.labels) ?? true) }
+            if !selected {
+                let key = pods != nil ? "podSelector" : "namespaceSelector"
+                d.warning("\(path)[\(p)].\(key)", "this peer selects no pod of the lab; the rule allows nothing from it")
+            }
+        }
+    }
+
+    /// A named port no container declares matches no traffic: legal, but a likely typo.
+    private func checkNamedPorts(_ ports: [PolicyPort], at path: String, _ d: inout Diagnostics) {
+        guard usable("pods") else { return }
+        let declared = Set(lab.pods.flatMap { $0.containers.flatMap { $0.ports.compactMap(\.name) } })
+        for (i, port) in ports.enumerated() {
+            guard case .name(let name) = port.port, !declared.contains(name) else { continue }
+            let hint = EditDistance.suggestion(for: name, among: declared.sorted()).map { "; did you mean \"\($0)\"?" } ?? ""
+            d.warning("\(path)[\(i)].port", "no container declares a port named \"\(name)\"\(hint)")
+        }
+    }
+}
