@@ -73,18 +73,34 @@ public enum KernelOperation: Sendable, Hashable {
     }
 }
 
-/// The program that loads a node's service rules in one transaction.
+/// The program that loads a node's firewall rules: kube-proxy's rules (and the NetworkPolicy
+/// chains beside them) in one transaction, and the ipsets those chains match.
 public enum FirewallLoader: String, Sendable, Hashable {
     case iptablesRestore = "iptables-restore"
     case nft
+    /// `ipset restore`, before the `iptables-restore` whose rules match the sets.
+    case ipset
 
     /// The command line, reading the rules from `file` (`-` for stdin).
     public func arguments(file: String) -> [String] {
         switch self {
         case .iptablesRestore: return ["iptables-restore", "-w", "5", "--noflush", file]
         case .nft: return ["nft", "-f", file]
+        case .ipset: return ["ipset", "-exist", "-file", file, "restore"]
         }
     }
+
+    /// The Debian package that has the program.
+    public var package: String {
+        switch self {
+        case .iptablesRestore: return "iptables"
+        case .nft: return "nftables"
+        case .ipset: return "ipset"
+        }
+    }
+
+    /// The extension of the file the loaded text is kept in, next to the others of its node.
+    public var fileExtension: String { self == .ipset ? "ipset" : "rules" }
 }
 
 /// Which conntrack entries to delete: those of `protocol` whose original destination (and

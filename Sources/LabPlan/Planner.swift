@@ -119,18 +119,23 @@ public enum Planner {
         }
     }
 
-    /// kube-proxy's rules for every node, when the lab has services with a ClusterIP: the
-    /// iptables layout loaded by `iptables-restore --noflush` (hooks included, since a lab node
-    /// starts with empty tables), or the `ip kube-proxy` nftables table in one `nft -f`.
+    /// kube-proxy's rules for every node, when the lab has services with a ClusterIP or
+    /// NetworkPolicies: the iptables layout loaded by `iptables-restore --noflush` (hooks
+    /// included, since a lab node starts with empty tables) with the policy chains in the same
+    /// filter table, after the ipsets they match; or the `ip kube-proxy` nftables table in one
+    /// `nft -f` (policies are enforced in iptables mode only, for now).
     static func serviceRules(_ topology: Topology) -> [KernelOperation] {
-        guard topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
-        return topology.nodes.map { node in
+        let policies = topology.proxy == .iptables && topology.policy != nil
+        guard policies || topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
+        return topology.nodes.flatMap { node -> [KernelOperation] in
             switch topology.proxy {
             case .iptables:
-                let rules = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
-                return .loadFirewall(namespace: node.namespace, loader: .iptablesRestore, rules: rules)
+                let rendered = IPTablesRules.renderWithPolicies(topology: topology, node: node,
+                                                                options: IPTablesRules.Options(hooksInBuffer: true))
+                let sets = rendered.sets.flatMap { $0.isEmpty ? nil : $0 }.map { [KernelOperation.loadFirewall(namespace: node.namespace, loader: .ipset, rules: $0)] } ?? []
+                return sets + [.loadFirewall(namespace: node.namespace, loader: .iptablesRestore, rules: rendered.rules)]
             case .nftables:
-                return .loadFirewall(namespace: node.namespace, loader: .nft, rules: NFTablesRules.render(topology: topology, node: node))
+                return [.loadFirewall(namespace: node.namespace, loader: .nft, rules: NFTablesRules.render(topology: topology, node: node))]
             }
         }
     }

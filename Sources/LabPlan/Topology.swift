@@ -24,6 +24,9 @@ public struct Topology: Sendable, Hashable, Codable {
     public var pods: [PodTopology]
     public var hosts: [HostTopology]
     public var services: [ServiceTopology]
+    /// The lab's NetworkPolicies and namespaces; nil when the file has no policy, so the
+    /// `topology.json` of such a lab is what it always was.
+    public var policy: PolicyTopology?
 
     /// Every namespace of the lab, in creation order (fabric first: everything plugs into it).
     public var namespaces: [String] {

@@ -70,6 +70,8 @@ struct TopologyBuild {
                         neighbourSetting: file.cluster.neighbours, podCIDR: file.cluster.podCIDR,
                         serviceCIDR: file.cluster.serviceCIDR, mtu: file.cluster.mtu, podMTU: podMTU,
                         fabricNamespace: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
-                        services: services)
+                        services: services,
+                        policy: file.networkPolicies.isEmpty ? nil
+                            : PolicyTopology(namespaces: file.allNamespaces, policies: file.networkPolicies))
     }
 }

@@ -21,11 +21,11 @@ enum FirewallLoad {
 
     static func run(_ loader: FirewallLoader, rules: String, in namespace: NetworkNamespace, directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let rulesPath = "\(directory)/\(namespace.name).rules"
-        let outputPath = "\(directory)/\(namespace.name).log"
+        let rulesPath = "\(directory)/\(namespace.name).\(loader.fileExtension)"
+        let outputPath = "\(directory)/\(namespace.name).\(loader.fileExtension).log"
         try rules.write(toFile: rulesPath, atomically: true, encoding: .utf8)
         let arguments = loader.arguments(file: rulesPath)
-        let code = try NamespacedCommand.run(arguments, package: loader == .nft ? "nftables" : "iptables",
+        let code = try NamespacedCommand.run(arguments, package: loader.package,
                                              in: namespace, outputPath: outputPath)
         guard code == 0 else {
             let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""

@@ -71,21 +71,23 @@ extension LabController {
         return result
     }
 
-    /// `rules/<namespace>.rules` holds each node's whole rules (those of `build`, the full plan
-    /// of the new file), as after a build — not the partial input a change loaded; the files of
-    /// nodes that are gone, or lost their last service, go.
+    /// `rules/<namespace>.rules` (and `.ipset`) hold each node's whole rules (those of `build`,
+    /// the full plan of the new file), as after a build — not the partial input a change
+    /// loaded; the files of nodes that are gone, or lost their last service or policy, go.
     static func saveRules(_ build: Plan, state: LabState) {
         let whole = Dictionary(build.operations.compactMap { operation -> (String, String)? in
-            if case .loadFirewall(let namespace, _, let rules) = operation { return (namespace, rules) }
+            if case .loadFirewall(let namespace, let loader, let rules) = operation { return ("\(namespace).\(loader.fileExtension)", rules) }
             return nil
         }, uniquingKeysWith: { _, last in last })
         let files = (try? FileManager.default.contentsOfDirectory(atPath: state.rulesDirectory)) ?? []
-        for file in files where file.hasSuffix(".rules") {
-            let namespace = String(file.dropLast(".rules".count))
-            if whole[namespace] == nil { unlink("\(state.rulesDirectory)/\(file)") }
+        for file in files {
+            // `x.rules`, `x.ipset` and their loaders' output, `x.rules.log`.
+            let kept = file.hasSuffix(".log") ? String(file.dropLast(".log".count)) : file
+            guard kept.hasSuffix(".rules") || kept.hasSuffix(".ipset"), whole[kept] == nil else { continue }
+            unlink("\(state.rulesDirectory)/\(file)")
         }
-        for (namespace, rules) in whole {
-            try? rules.write(toFile: "\(state.rulesDirectory)/\(namespace).rules", atomically: true, encoding: .utf8)
+        for (file, rules) in whole {
+            try? rules.write(toFile: "\(state.rulesDirectory)/\(file)", atomically: true, encoding: .utf8)
         }
     }
 }

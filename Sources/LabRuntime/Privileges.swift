@@ -67,7 +67,7 @@ extension Privileges {
         for loader in needed.sorted(by: { $0.rawValue < $1.rawValue }) {
             let tool = loader.arguments(file: "-")[0]
             if ProgramLookup.resolve(tool) == nil {
-                throw EnvironmentError.missingTool(tool, package: loader == .nft ? "nftables" : "iptables")
+                throw EnvironmentError.missingTool(tool, package: loader.package)
             }
         }
         // A change that forgets UDP flows runs conntrack(8).

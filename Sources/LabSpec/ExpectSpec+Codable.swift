@@ -2,12 +2,13 @@
 /// what the user wrote rather than a comparison enum.
 extension ExpectSpec: Codable {
     private enum CodingKeys: String, CodingKey {
-        case reach, status, body, servedBy, clientIP, rtt, loss
+        case reach, reachByPolicy, status, body, servedBy, clientIP, rtt, loss
     }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         reach = try container.decode(Bool.self, forKey: .reach)
+        reachByPolicy = try container.decodeIfPresent(Bool.self, forKey: .reachByPolicy) ?? false
         status = try container.decodeIfPresent(Int.self, forKey: .status)
         body = try container.decodeIfPresent(String.self, forKey: .body)
         servedBy = try container.decodeIfPresent([String].self, forKey: .servedBy)
@@ -19,6 +20,7 @@ extension ExpectSpec: Codable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(reach, forKey: .reach)
+        if reachByPolicy { try container.encode(true, forKey: .reachByPolicy) }
         try container.encodeIfPresent(status, forKey: .status)
         try container.encodeIfPresent(body, forKey: .body)
         try container.encodeIfPresent(servedBy, forKey: .servedBy)

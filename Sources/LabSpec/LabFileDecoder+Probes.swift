@@ -192,7 +192,13 @@ extension LabFileDecoder {
     private func expect(_ node: Node, at path: String) -> ExpectSpec {
         var expect = ExpectSpec()
         guard let fields = reader.fields(node, at: path, allowed: Self.expectKeys) else { return expect }
-        if let value = fields["reach"], let reach = reader.bool(value, at: fields.path("reach")) { expect.reach = reach }
+        if let value = fields["reach"] {
+            if case .scalar(let scalar) = value, scalar.string == "policy" {
+                expect.reachByPolicy = true
+            } else if let reach = reader.bool(value, at: fields.path("reach")) {
+                expect.reach = reach
+            }
+        }
         if let value = fields["status"] {
             expect.status = reader.int(value, at: fields.path("status"), in: Self.statusRange, what: "HTTP status")
         }

@@ -140,6 +140,13 @@ extension LabFileValidator {
             ("rtt", expect.rtt != nil, ["ping"]),
             ("loss", expect.loss != nil, ["ping"]),
         ]
+        if expect.reachByPolicy, usable("\(expectPath).reach") {
+            if case .exec = probe.kind {
+                d.error("\(expectPath).reach", "reach: policy needs a ping, http, tcp or udp probe: an exec probe's traffic is its command's")
+            } else if probe.nodePort {
+                d.error("\(expectPath).reach", "reach: policy is not supported through a nodePort (the source may be masqueraded); probe the service's ClusterIP or its pods")
+            }
+        }
         for item in observable where item.isSet && usable("\(expectPath).\(item.key)") {
             let itemPath = "\(expectPath).\(item.key)"
             if !expect.reach, usable("\(expectPath).reach") {

@@ -1,7 +1,7 @@
 /// A `networkPolicies:` entry: Kubernetes' `NetworkPolicy`, with `name` and `namespace` in
 /// place of `metadata`, and every other field named, shaped and meaning what
 /// `networking.k8s.io/v1 NetworkPolicySpec` says, so a policy can be pasted from a cluster.
-public struct NetworkPolicySpec: Sendable, Hashable {
+public struct NetworkPolicySpec: Sendable, Hashable, Codable {
     public var name: String
     /// The Kubernetes namespace the policy lives in; it selects pods of that namespace only.
     public var namespace: String
@@ -40,7 +40,7 @@ public enum PolicyType: String, Sendable, Hashable, Codable, CaseIterable {
 /// One `ingress` or `egress` element: traffic matches when it comes from (goes to) any peer AND
 /// uses any of the ports. `peers == nil` (no `from`/`to`, or an empty one) matches every peer;
 /// `ports` empty matches every port.
-public struct PolicyRule: Sendable, Hashable {
+public struct PolicyRule: Sendable, Hashable, Codable {
     public var peers: [PolicyPeer]?
     public var ports: [PolicyPort]
 
@@ -51,7 +51,7 @@ public struct PolicyRule: Sendable, Hashable {
 }
 
 /// One element of `from`/`to`.
-public enum PolicyPeer: Sendable, Hashable {
+public enum PolicyPeer: Sendable, Hashable, Codable {
     /// `podSelector` and/or `namespaceSelector` in ONE element (both: AND). A nil
     /// `namespaces` means the policy's own namespace; a nil `pods` means every pod.
     case pods(pods: LabelSelector?, namespaces: LabelSelector?)
@@ -61,7 +61,7 @@ public enum PolicyPeer: Sendable, Hashable {
 
 /// One `ports` element: `protocol` (TCP by default), `port` (a number or a named container
 /// port; absent = every port) and `endPort` (an inclusive range from a numeric `port`).
-public struct PolicyPort: Sendable, Hashable {
+public struct PolicyPort: Sendable, Hashable, Codable {
     public var `protocol`: TransportProtocol
     public var port: TargetPort?
     public var endPort: Int?
@@ -75,7 +75,7 @@ public struct PolicyPort: Sendable, Hashable {
 
 /// A Kubernetes label selector: every `matchLabels` pair and every expression must hold. The
 /// empty selector matches everything.
-public struct LabelSelector: Sendable, Hashable {
+public struct LabelSelector: Sendable, Hashable, Codable {
     public var matchLabels: [String: String]
     public var matchExpressions: [LabelRequirement]
 
@@ -92,8 +92,8 @@ public struct LabelSelector: Sendable, Hashable {
 }
 
 /// One `matchExpressions` element.
-public struct LabelRequirement: Sendable, Hashable {
-    public enum Operator: String, Sendable, Hashable, CaseIterable {
+public struct LabelRequirement: Sendable, Hashable, Codable {
+    public enum Operator: String, Sendable, Hashable, Codable, CaseIterable {
         case `in` = "In"
         case notIn = "NotIn"
         case exists = "Exists"
@@ -125,7 +125,7 @@ public struct LabelRequirement: Sendable, Hashable {
 
 /// A `namespaces:` entry. Every namespace a pod, service or policy uses exists even when the
 /// file does not list it; each carries `kubernetes.io/metadata.name: <name>` as on a cluster.
-public struct NamespaceSpec: Sendable, Hashable {
+public struct NamespaceSpec: Sendable, Hashable, Codable {
     public static let nameLabel = "kubernetes.io/metadata.name"
 
     public var name: String

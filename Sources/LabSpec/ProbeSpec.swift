@@ -77,6 +77,9 @@ public enum MatrixSide: Sendable, Hashable {
 public struct ExpectSpec: Sendable, Hashable {
     /// false: the probe must get no answer (timeout, refusal, unreachable, reset).
     public var reach: Bool
+    /// `reach: policy`: `reach` is whatever the lab's NetworkPolicies allow, settled when the
+    /// probe is resolved against the topology (until then `reach` is true).
+    public var reachByPolicy: Bool = false
     /// The HTTP status every try must get.
     public var status: Int?
     /// A substring every HTTP body must contain.

@@ -1,37 +1,38 @@
-/// Service rules of a changed lab, loaded the way kube-proxy's partial sync loads them: only
-/// the chains (and sets, maps) that changed are rewritten, in one transaction per node, so
-/// every other chain keeps its rules' counters and an nftables chain its rule handles.
+/// Firewall rules of a changed lab, loaded the way kube-proxy's partial sync loads them: only
+/// the chains (and sets, maps) that changed are rewritten, in one transaction per node and
+/// loader, so every other chain keeps its rules' counters and an nftables chain its rule
+/// handles. A node may have several loads (the ipsets, then the rules that match them); each is
+/// diffed against the same loader's previous load.
 enum FirewallDiff {
     /// The firewall loads that take each node from its `before` rules to its `after` rules.
-    /// Nodes that are new (`added`) get their whole rules; unchanged nodes get nothing.
+    /// Nodes that are new (`added`) get their whole rules; unchanged loads give nothing.
     static func operations(before: [KernelOperation], after: [KernelOperation], added: Set<String>) -> [KernelOperation] {
         let old = loads(before), new = loads(after)
         var operations: [KernelOperation] = []
-        for (namespace, load) in new.ordered {
-            guard !added.contains(namespace), let previous = old.byNamespace[namespace] else {
-                operations.append(.loadFirewall(namespace: namespace, loader: load.loader, rules: load.rules))
+        // Sets that are gone can only be destroyed once no rule matches them any more.
+        var lastly: [KernelOperation] = []
+        for (key, load) in new.ordered {
+            guard !added.contains(key.namespace), let previous = old.byKey[key] else {
+                operations.append(.loadFirewall(namespace: key.namespace, loader: key.loader, rules: load))
                 continue
             }
             guard previous != load else { continue }
-            if previous.loader == load.loader {
-                operations.append(.loadFirewall(namespace: namespace, loader: load.loader,
-                                                rules: change(load.loader, from: previous.rules, to: load.rules)))
-            } else {
-                // The proxy mode changed: the old mode's rules go, the new mode's come whole.
-                operations.append(.loadFirewall(namespace: namespace, loader: previous.loader,
-                                                rules: change(previous.loader, from: previous.rules, to: "")))
-                operations.append(.loadFirewall(namespace: namespace, loader: load.loader, rules: load.rules))
+            operations.append(.loadFirewall(namespace: key.namespace, loader: key.loader,
+                                            rules: change(key.loader, from: previous, to: load)))
+            if key.loader == .ipset, case let gone = IPSetDiff.destroyGone(from: previous, to: load), !gone.isEmpty {
+                lastly.append(.loadFirewall(namespace: key.namespace, loader: .ipset, rules: gone))
             }
         }
-        // Nodes that stay but lost their last service.
+        // Loads of nodes that stay but lost their last service or policy, or changed proxy mode.
         let staying = Set(after.compactMap { operation -> String? in
             if case .createNamespace(let name) = operation { return name } else { return nil }
         })
-        for (namespace, previous) in old.ordered where new.byNamespace[namespace] == nil && staying.contains(namespace) {
-            operations.append(.loadFirewall(namespace: namespace, loader: previous.loader,
-                                            rules: change(previous.loader, from: previous.rules, to: "")))
+        for (key, previous) in old.ordered where new.byKey[key] == nil && staying.contains(key.namespace) {
+            let removal = KernelOperation.loadFirewall(namespace: key.namespace, loader: key.loader,
+                                                       rules: change(key.loader, from: previous, to: ""))
+            if key.loader == .ipset { lastly.append(removal) } else { operations.append(removal) }
         }
-        return operations
+        return operations + lastly
     }
 
     /// The input for `loader` that turns `old` (loaded) into `new`.
@@ -39,19 +40,20 @@ enum FirewallDiff {
         switch loader {
         case .iptablesRestore: return IPTablesRestoreDiff.change(from: old, to: new)
         case .nft: return NFTablesDiff.change(from: old, to: new)
+        case .ipset: return new.isEmpty ? IPSetDiff.destroyGone(from: old, to: new) : IPSetDiff.change(from: old, to: new)
         }
     }
 
-    struct Load: Equatable {
+    struct Key: Hashable {
+        var namespace: String
         var loader: FirewallLoader
-        var rules: String
     }
 
-    static func loads(_ operations: [KernelOperation]) -> (ordered: [(String, Load)], byNamespace: [String: Load]) {
-        var ordered: [(String, Load)] = []
+    static func loads(_ operations: [KernelOperation]) -> (ordered: [(key: Key, rules: String)], byKey: [Key: String]) {
+        var ordered: [(key: Key, rules: String)] = []
         for case .loadFirewall(let namespace, let loader, let rules) in operations {
-            ordered.append((namespace, Load(loader: loader, rules: rules)))
+            ordered.append((Key(namespace: namespace, loader: loader), rules))
         }
-        return (ordered, Dictionary(ordered, uniquingKeysWith: { _, last in last }))
+        return (ordered, Dictionary(ordered.map { ($0.key, $0.rules) }, uniquingKeysWith: { _, last in last }))
     }
 }

@@ -16,7 +16,7 @@ enum IPTablesRestoreDiff {
             for chain in was.builtinOrder + now.builtinOrder.filter({ !was.builtinOrder.contains($0) }) {
                 let oldRules = was.rules[chain] ?? [], newRules = now.rules[chain] ?? []
                 hookLines += oldRules.filter { !newRules.contains($0) }.map { "-D \(chain) \($0)" }
-                hookLines += newRules.filter { !oldRules.contains($0) }.map { "-A \(chain) \($0)" }
+                hookLines += additions(to: chain, from: oldRules, to: newRules)
             }
             guard !rewritten.isEmpty || !gone.isEmpty || !hookLines.isEmpty else { continue }
             var lines = ["*\(table)"]
@@ -28,6 +28,19 @@ enum IPTablesRestoreDiff {
             text += lines.joined(separator: "\n") + "\n"
         }
         return text
+    }
+
+    /// The hook rules `new` adds to a built-in chain, each where `new` has it: appended when it
+    /// comes after every rule already there, else inserted at its position (`-I CHAIN n`), so
+    /// a jump that must come first — NetworkPolicy's — is first after a change too.
+    static func additions(to chain: String, from old: [String], to new: [String]) -> [String] {
+        var lines: [String] = []
+        var present = new.filter { old.contains($0) }.count
+        for (index, rule) in new.enumerated() where !old.contains(rule) {
+            lines.append(index >= present ? "-A \(chain) \(rule)" : "-I \(chain) \(index + 1) \(rule)")
+            present += 1
+        }
+        return lines
     }
 
     /// One table of an `iptables-restore` input: declared (user) chains in order, rules by

@@ -127,6 +127,13 @@ public struct PolicyEvaluator: Sendable {
         return peerMatches && portMatches
     }
 
+    /// The lab's pods a `podSelector`/`namespaceSelector` peer of `policy` selects (none for
+    /// an `ipBlock`), in file order.
+    public func pods(matching peer: PolicyPeer, of policy: NetworkPolicySpec) -> [PodTopology] {
+        guard case .pods = peer else { return [] }
+        return topology.pods.filter { matches(peer, of: policy, .pod($0.name)) }
+    }
+
     private func matches(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ endpoint: Endpoint) -> Bool {
         switch peer {
         case .ipBlock(let cidr, let except):

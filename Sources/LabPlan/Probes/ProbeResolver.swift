@@ -77,8 +77,9 @@ public enum ProbeResolver {
     static func make(_ spec: ProbeSpec, from source: Endpoint, to target: Endpoint, name: String, group: String?,
                      file: LabFile, topology: Topology) -> [ResolvedProbe] {
         guard let namespace = source.namespace else { return [] }
-        let expect = ProbeExpectation(spec.expect,
+        var expect = ProbeExpectation(spec.expect,
                                       clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) }?.description)
+        if expect.reachByPolicy { expect.reach = PolicyReach.allowed(spec.kind, from: source, to: target, topology: topology) }
         return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNamespace: namespace,
                               address: target.address, port: spec.kind.port, kind: spec.kind, expect: expect,
                               repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]

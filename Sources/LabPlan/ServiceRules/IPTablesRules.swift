@@ -34,6 +34,14 @@ public enum IPTablesRules {
     public static let masqueradeMark = "0x4000"
 
     public static func render(topology: Topology, node: NodeTopology, options: Options = Options()) -> String {
+        renderWithPolicies(topology: topology, node: node, options: options).rules
+    }
+
+    /// The node's rules with its NetworkPolicy chains in the same filter table (one
+    /// transaction), and the ipsets those chains match — to be loaded first; nil when no
+    /// policy selects a pod of the node.
+    public static func renderWithPolicies(topology: Topology, node: NodeTopology,
+                                          options: Options = Options()) -> (rules: String, sets: String?) {
         var filter = IPTablesTableText(table: "filter")
         var nat = IPTablesTableText(table: "nat")
         let names = IPTablesChainNames.self
@@ -83,13 +91,22 @@ public enum IPTablesRules {
         filter.append(names.forward, "-m", "comment", "--comment", "kubernetes forwarding conntrack rule",
                       "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
 
-        // 7. Optionally the hooks, appended in reverse so that each built-in chain ends up in the
-        //    order kube-proxy's successive prepends leave it in.
+        // 7. NetworkPolicy's chains, in the filter table, when some policy selects a local pod.
+        let sets = topology.policy == nil ? nil : NetworkPolicyIPTables.write(topology: topology, node: node, into: &filter)
+
+        // 8. Optionally the hooks, appended in reverse so that each built-in chain ends up in the
+        //    order kube-proxy's successive prepends leave it in; NetworkPolicy's jumps first of
+        //    all, as kube-router inserts them at position 1.
         if options.hooksInBuffer {
             for hook in hookRules(options: options).reversed() {
                 if hook.table == "filter" { filter.append(hook.chain, hook.arguments) } else { nat.append(hook.chain, hook.arguments) }
             }
+            if sets != nil {
+                for hook in NetworkPolicyIPTables.hooks.reversed() {
+                    filter.prepend(hook.chain, ["-m", "comment", "--comment", "kube-router netpol", "-j", hook.target])
+                }
+            }
         }
-        return filter.text + nat.text
+        return (filter.text + nat.text, sets?.text)
     }
 }

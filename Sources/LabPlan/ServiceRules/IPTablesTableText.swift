@@ -22,6 +22,12 @@ struct IPTablesTableText {
         append(chain, arguments)
     }
 
+    /// A rule before every rule written so far: for a jump that must come first in a built-in
+    /// chain (under `--noflush` the restore appends in input order).
+    mutating func prepend(_ chain: String, _ arguments: [String]) {
+        rules.insert((["-A", chain] + arguments.map(IPTablesTableText.quoted)).joined(separator: " "), at: 0)
+    }
+
     var text: String {
         (["*\(table)"] + chains.map { ":\($0) - [0:0]" } + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
     }

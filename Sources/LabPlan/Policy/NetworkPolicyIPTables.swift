@@ -1,0 +1,114 @@
+import LabSpec
+
+/// kube-router's NetworkPolicy layout for one node, in the filter table it shares with
+/// kube-proxy's rules (so one `iptables-restore` loads both), plus the ipsets its rules match
+/// (docs/architecture.md, "NetworkPolicy").
+///
+/// - `KUBE-ROUTER-INPUT/FORWARD/OUTPUT`, jumped to first from the built-in chains, send a
+///   packet from or to a local pod that some policy selects into that pod's chain, then accept
+///   it if every pod chain it crossed set the "passed" mark.
+/// - `KUBE-POD-FW-<hash>` per selected local pod: established traffic and ICMP errors pass
+///   (`KUBE-NWPLCY-COMMON`), the pod's own node passes, a direction no policy isolates is
+///   marked allowed (`KUBE-NWPLCY-DEFAULT`), then each selecting policy's chain may mark it;
+///   unmarked traffic is rejected, marked traffic gets the "passed" mark.
+/// - `KUBE-NWPLCY-<hash>` per policy: each allowed (peer, port) is a MARK rule and a RETURN.
+/// - Peers and targets are ipsets of addresses, so rules grow with pods × policies, not pairs.
+///
+/// Names are kube-router's shapes with a content hash instead of its sync time, so the same
+/// lab renders the same bytes. Left out: the NFLOG rule (nothing reads it here) and the
+/// `physdev` copies of the FORWARD jumps (matching by address already covers bridged traffic).
+enum NetworkPolicyIPTables {
+    /// "Some rule of this pod chain allowed the packet": cleared at the end of each pod chain.
+    static let allowedMark = "0x10000/0x10000"
+    /// "Every pod chain on the path passed it": what the top-level chains accept on.
+    static let passedMark = "0x20000/0x20000"
+
+    static let input = "KUBE-ROUTER-INPUT", forward = "KUBE-ROUTER-FORWARD", output = "KUBE-ROUTER-OUTPUT"
+    static let common = "KUBE-NWPLCY-COMMON", defaultChain = "KUBE-NWPLCY-DEFAULT", tail = "KUBE-NWPLCY-TAIL"
+    static let nodePortRange = "30000:32767"
+
+    static func hash(_ text: String) -> String { KubeProxyHash.base32SHA256(text, length: 16) }
+    static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + hash(pod.kubernetesNamespace + pod.name) }
+    static func policyChain(_ policy: NetworkPolicySpec) -> String { "KUBE-NWPLCY-" + hash(policy.namespace + policy.name) }
+
+    /// The hooks, first in their built-in chains (kube-router inserts at position 1).
+    static let hooks: [(chain: String, target: String)] = [("INPUT", input), ("FORWARD", forward), ("OUTPUT", output)]
+
+    /// Writes the node's policy chains into `filter` and returns the ipsets they match; nil
+    /// (and nothing written) when no policy selects a pod of this node.
+    static func write(topology: Topology, node: NodeTopology, into filter: inout IPTablesTableText) -> IPSetScript? {
+        let evaluator = PolicyEvaluator(topology: topology)
+        let localPods = topology.pods.filter { $0.node == node.name }
+        let selected = localPods.filter { pod in evaluator.policies.contains { evaluator.selects($0, pod) } }
+        guard !selected.isEmpty else { return nil }
+        let policies = evaluator.policies.filter { policy in selected.contains { evaluator.selects(policy, $0) } }
+        var sets = IPSetScript()
+
+        // 1. The shared chains.
+        for chain in [input, forward, output, common, defaultChain, tail] { filter.declare(chain) }
+        filter.append(common, "-m", "comment", "--comment", "rule to drop invalid state for pod", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
+        filter.append(common, "-m", "comment", "--comment", "rule for stateful firewall for pod", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
+        for (type, what) in [("8", "echo requests"), ("3", "destination unreachable messages"), ("11", "time exceeded messages")] {
+            filter.append(common, "-p", "icmp", "-m", "comment", "--comment", "allow icmp \(what)", "-m", "icmp", "--icmp-type", type, "-j", "ACCEPT")
+        }
+        filter.append(defaultChain, "-m", "comment", "--comment", "rule to mark traffic matching a network policy", "-j", "MARK", "--set-xmark", allowedMark)
+        filter.append(tail, "-m", "comment", "--comment", "rule to explicitly ACCEPT traffic that comply to network policies", "-m", "mark", "--mark", passedMark, "-j", "ACCEPT")
+
+        // 2. INPUT's exemptions: services and NodePorts are the proxy's, not the policy's.
+        filter.append(input, "-d", topology.serviceCIDR.description, "-m", "comment", "--comment", "allow traffic to primary cluster IP range", "-j", "RETURN")
+        for proto in ["tcp", "udp"] {
+            filter.append(input, "-p", proto, "-m", "comment", "--comment", "allow LOCAL \(proto.uppercased()) traffic to node ports",
+                          "-m", "addrtype", "--dst-type", "LOCAL", "-m", "multiport", "--dports", nodePortRange, "-j", "RETURN")
+        }
+
+        // 3. Each selected pod: the jumps into its chain, and the chain.
+        for pod in selected {
+            writeJumps(pod, into: &filter)
+            writePodChain(pod, evaluator: evaluator, into: &filter)
+        }
+        for chain in [input, forward, output] {
+            filter.append(chain, "-m", "comment", "--comment", "rule to explicitly ACCEPT traffic that comply to network policies", "-j", tail)
+        }
+
+        // 4. Each policy that selects a local pod: its chain and sets.
+        for policy in policies {
+            writePolicyChain(policy, evaluator: evaluator, into: &filter, sets: &sets)
+        }
+        return sets
+    }
+
+    private static func writeJumps(_ pod: PodTopology, into filter: inout IPTablesTableText) {
+        let ip = "\(pod.ip)/32", chain = podChain(pod), who = "POD name:\(pod.name) namespace: \(pod.kubernetesNamespace)"
+        filter.append(input, "-s", ip, "-m", "comment", "--comment", "rule to jump traffic from \(who) to chain \(chain)", "-j", chain)
+        for (flag, direction) in [("-d", "destined to"), ("-s", "from")] {
+            filter.append(forward, flag, ip, "-m", "comment", "--comment", "rule to jump traffic \(direction) \(who) to chain \(chain)", "-j", chain)
+            filter.append(output, flag, ip, "-m", "comment", "--comment", "rule to jump traffic \(direction) \(who) to chain \(chain)", "-j", chain)
+        }
+    }
+
+    private static func writePodChain(_ pod: PodTopology, evaluator: PolicyEvaluator, into filter: inout IPTablesTableText) {
+        let chain = podChain(pod), ip = "\(pod.ip)/32"
+        filter.declare(chain)
+        filter.append(chain, "-m", "comment", "--comment", "rule for stateful firewall for pod", "-j", common)
+        filter.append(chain, "-s", ip, "-d", ip, "-m", "comment", "--comment", "a pod's traffic to itself is not filtered", "-j", "ACCEPT")
+        filter.append(chain, "-d", ip, "-m", "comment", "--comment", "rule to permit the traffic to pods when source is the pod's local node",
+                      "-m", "addrtype", "--src-type", "LOCAL", "-j", "ACCEPT")
+        let ingress = evaluator.isolating(pod, .ingress), egress = evaluator.isolating(pod, .egress)
+        if egress.isEmpty {
+            filter.append(chain, "-s", ip, "-m", "comment", "--comment", "run through default egress network policy chain", "-j", defaultChain)
+        }
+        if ingress.isEmpty {
+            filter.append(chain, "-d", ip, "-m", "comment", "--comment", "run through default ingress network policy chain", "-j", defaultChain)
+        }
+        for policy in evaluator.policies where ingress.contains(policy) || egress.contains(policy) {
+            let both = ingress.contains(policy) && egress.contains(policy)
+            let address: [String] = both ? [] : ingress.contains(policy) ? ["-d", ip] : ["-s", ip]
+            filter.append(chain, address + ["-m", "comment", "--comment", "run through nw policy \(policy.name)", "-j", policyChain(policy)])
+        }
+        filter.append(chain, "-m", "comment", "--comment", "rule to REJECT traffic destined for POD name:\(pod.name) namespace: \(pod.kubernetesNamespace)",
+                      "-m", "mark", "!", "--mark", allowedMark, "-j", "REJECT", "--reject-with", "icmp-port-unreachable")
+        filter.append(chain, "-j", "MARK", "--set-xmark", "0x0/0x10000")
+        filter.append(chain, "-m", "comment", "--comment", "set mark to ACCEPT traffic that comply to network policies",
+                      "-j", "MARK", "--set-xmark", passedMark)
+    }
+}
