@@ -43,12 +43,6 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
     public var step: Step
     public var errno: Int32
 
-    public init(program: String, step: Step, errno: Int32) {
-        self.program = program
-        self.step = step
-        self.errno = errno
-    }
-
     /// `sh: command not found in /usr/local/sbin:…`, or `exec failed for sh: Permission denied`.
     public var description: String {
         if step == .lookup { return "\(program): command not found in \(ProgramLookup.basePath)" }
