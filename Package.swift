@@ -21,7 +21,8 @@ let package = Package(
             pkgConfig: "libmnl",
             providers: [.apt(["libmnl-dev"])]
         ),
-        // fork+exec into a namespace: the async-signal-safe part must be C.
+        // fork+exec into a namespace (the async-signal-safe part must be C) and pidfds; used
+        // only by LabKernel's ChildProcess.
         .target(name: "CProcess"),
         // epoll and setns for the probe and agent event loops (not exported by Glibc).
         .systemLibrary(name: "CEpoll"),
@@ -48,13 +49,13 @@ let package = Package(
         // Running probes and reporting them; reads the agent's answers through LabAgent.
         .target(
             name: "LabProbe",
-            dependencies: ["LabSpec", "LabPlan", "LabKernel", "LabAgent", "CProcess", "CEpoll"]
+            dependencies: ["LabSpec", "LabPlan", "LabKernel", "LabAgent", "CEpoll"]
         ),
         // Applying plans, state, teardown, the supervisor, verify.
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe", "CProcess",
+                "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

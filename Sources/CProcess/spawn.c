@@ -20,8 +20,23 @@ static void fail(int pipe_fd, int step) {
     _exit(127);
 }
 
-pid_t lab_spawn(const char *path, char *const argv[], char *const envp[], int netns_fd,
-                const char *hostname, int new_session, int log_fd, int *failed_step) {
+/* Makes `target` (0, 1 or 2) what `source` says; 0 on success. In the child only. */
+static int redirect(int source, int target) {
+    if (source == LAB_SPAWN_INHERIT) return 0;
+    if (source == LAB_SPAWN_DEV_NULL) {
+        int null_fd = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+        if (null_fd < 0) return -1;
+        if (null_fd == target) return 0;
+        int result = dup2(null_fd, target);
+        close(null_fd);
+        return result < 0 ? -1 : 0;
+    }
+    /* dup2 onto itself keeps close-on-exec, so clear it by hand. */
+    if (source == target) return fcntl(target, F_SETFD, 0);
+    return dup2(source, target) < 0 ? -1 : 0;
+}
+
+pid_t lab_spawn(const struct lab_spawn_request *request, int *failed_step) {
     int report[2];
     *failed_step = LAB_SPAWN_OK;
     if (pipe2(report, O_CLOEXEC) != 0) { *failed_step = LAB_SPAWN_FORK; return -1; }
@@ -42,15 +57,14 @@ pid_t lab_spawn(const char *path, char *const argv[], char *const envp[], int ne
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) fail(report[1], LAB_SPAWN_SETNS);
-        if (hostname != NULL) {
+        if (request->netns_fd >= 0 && setns(request->netns_fd, CLONE_NEWNET) != 0) fail(report[1], LAB_SPAWN_SETNS);
+        if (request->hostname != NULL) {
             if (unshare(CLONE_NEWUTS) != 0) fail(report[1], LAB_SPAWN_UNSHARE_UTS);
-            if (sethostname(hostname, strlen(hostname)) != 0) fail(report[1], LAB_SPAWN_SETHOSTNAME);
+            if (sethostname(request->hostname, strlen(request->hostname)) != 0) fail(report[1], LAB_SPAWN_SETHOSTNAME);
         }
-        if (new_session) setsid();
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd < 0 || dup2(null_fd, 0) < 0) fail(report[1], LAB_SPAWN_REDIRECT);
-        if (log_fd >= 0 && (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)) fail(report[1], LAB_SPAWN_REDIRECT);
+        if (request->new_session) setsid();
+        if (redirect(request->stdin_fd, 0) != 0 || redirect(request->stdout_fd, 1) != 0
+            || redirect(request->stderr_fd, 2) != 0) fail(report[1], LAB_SPAWN_REDIRECT);
         /* Nothing else of the parent's crosses exec: not the supervisor's sockets, not the pipes
            of whoever ran `lab up` (a daemon holding those would keep its caller waiting). Marked
            close-on-exec rather than closed, so the report pipe still works until exec. */
@@ -58,7 +72,7 @@ pid_t lab_spawn(const char *path, char *const argv[], char *const envp[], int ne
             /* Before Linux 5.11: mark them one by one (fcntl is async-signal-safe). */
             for (int fd = 3; fd < 4096; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
         }
-        execve(path, argv, envp);
+        execve(request->path, request->argv, request->envp);
         fail(report[1], LAB_SPAWN_EXEC);
     }
 
@@ -75,4 +89,12 @@ pid_t lab_spawn(const char *path, char *const argv[], char *const envp[], int ne
         return -1;
     }
     return pid;
+}
+
+int lab_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int lab_pidfd_send_signal(int pidfd, int signal) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
 }

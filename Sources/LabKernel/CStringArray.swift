@@ -1,11 +1,11 @@
-import Foundation
+import Glibc
 
 /// A NULL-terminated `char *[]` (argv, envp) that owns its strings; built before fork, since
 /// the child may not allocate.
-public final class CStringArray {
-    public private(set) var pointers: [UnsafeMutablePointer<CChar>?]
+final class CStringArray {
+    private(set) var pointers: [UnsafeMutablePointer<CChar>?]
 
-    public init(_ strings: [String]) {
+    init(_ strings: [String]) {
         pointers = strings.map { strdup($0) }
         pointers.append(nil)
     }

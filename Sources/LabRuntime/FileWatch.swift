@@ -1,4 +1,5 @@
 import Foundation
+import LabKernel
 
 /// Wakes its caller when a file or a directory's entries change (inotify), so a waiter reads
 /// again on the event instead of sleeping between reads: `lab up` waiting for the supervisor's
@@ -24,9 +25,15 @@ public final class FileWatch {
     /// Returns when something changed or at `deadline`, whichever is first. Events are
     /// drained: a caller reads again after every return.
     public func wait(until deadline: Date) {
+        wait(until: deadline, orExitOf: nil)
+    }
+
+    /// As `wait(until:)`, and also returns when `process` has exited (at once if it has).
+    public func wait(until deadline: Date, orExitOf process: PidFD?) {
         let milliseconds = Int32(min(max(0, deadline.timeIntervalSinceNow * 1000).rounded(.up), 60_000))
-        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&ready, 1, milliseconds) > 0 else { return }
+        var ready = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        if let process { ready.append(pollfd(fd: process.fd, events: Int16(POLLIN), revents: 0)) }
+        guard poll(&ready, nfds_t(ready.count), milliseconds) > 0, ready[0].revents != 0 else { return }
         var buffer = [UInt8](repeating: 0, count: 4096)
         while read(fd, &buffer, buffer.count) > 0 {}
     }
@@ -35,6 +42,13 @@ public final class FileWatch {
 }
 
 extension Optional where Wrapped == FileWatch {
+    /// As `wait(until:slice:)`, and also returns when `process` exits. With both a watch and a
+    /// pidfd there is nothing to look for at intervals, so the slice does not apply.
+    public func wait(until deadline: Date, orExitOf process: PidFD?, slice: Double) {
+        guard let watch = self, let process else { return wait(until: deadline, slice: slice) }
+        watch.wait(until: deadline, orExitOf: process)
+    }
+
     /// As `FileWatch.wait`, but returns after `slice` seconds at the latest; without a watch,
     /// that slice is all it waits.
     public func wait(until deadline: Date, slice: Double) {

@@ -46,11 +46,10 @@ public enum Privileges {
         let path = "/proc/sys/net/bridge/bridge-nf-call-iptables"
         if FileManager.default.fileExists(atPath: path) { return }
         notice("loading the br_netfilter kernel module (the lab's nodes need it); it stays loaded after the lab")
-        let modprobe = Process()
-        modprobe.executableURL = URL(fileURLWithPath: "/sbin/modprobe")
-        modprobe.arguments = ["br_netfilter"]
-        try? modprobe.run()
-        modprobe.waitUntilExit()
+        // Its own messages go to our terminal; a modprobe that cannot run is the missing
+        // feature below.
+        _ = try? ChildProcess.spawn(program: "/sbin/modprobe", arguments: ["br_netfilter"],
+                                    environment: ProcessInfo.processInfo.environment, stdin: .inherit).wait()
         if !FileManager.default.fileExists(atPath: path) {
             throw EnvironmentError.missingKernelFeature(
                 "br_netfilter (bridged pod traffic must pass the node's service rules)",

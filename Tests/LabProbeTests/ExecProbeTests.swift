@@ -31,6 +31,15 @@ struct ExecProbeTests {
         #expect(result.explanation?.hasPrefix("could not probe: no-such-program-for-lab: command not found") == true)
     }
 
+    @Test func aCommandThatClosesItsOutputEarlyIsWaitedForUntilItExits() {
+        // The output ends first; the exit comes 300 ms later (the pidfd's event).
+        let result = exec(["sh", "-c", "echo early; exec >&- 2>&-; sleep 0.3; exit 4"])
+        #expect(result.tries.map(\.exitStatus) == [4])
+        #expect(result.tries.map(\.output) == ["early\n"])
+        let elapsed = result.tries.first?.elapsedMilliseconds ?? 0
+        #expect(elapsed >= 300 && elapsed < 1000, "took \(elapsed) ms")
+    }
+
     @Test func aCommandThatOutlivesTheTimeoutIsKilled() {
         let result = exec(["sleep", "5"], timeout: .milliseconds(300))
         #expect(result.tries.map(\.outcome) == [.timeout])

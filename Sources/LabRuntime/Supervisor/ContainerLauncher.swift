@@ -1,4 +1,3 @@
-import CProcess
 import Foundation
 import LabKernel
 import LabPlan
@@ -11,23 +10,19 @@ struct ContainerLauncher {
     }
 
     /// Equivalent to: `ip netns exec lab.L.pod.P unshare --uts sh -c 'hostname P; exec CMD' >> LOG 2>&1`
-    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String) throws -> Int32 {
+    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String) throws -> ChildProcess {
         guard let program = container.command.first else { throw LaunchError(description: "empty command") }
-        guard let path = ProgramLookup.resolve(program) else { throw LaunchError(description: "\(program): command not found in \(ProgramLookup.basePath)") }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw LaunchError(description: "cannot open \(logPath): \(String(cString: strerror(errno)))") }
         defer { close(logFD) }
 
-        var environment = ["PATH": ProgramLookup.basePath, "HOSTNAME": pod.name, "HOME": "/root"]
+        var environment = ChildProcess.baseEnvironment.merging(["HOSTNAME": pod.name, "HOME": "/root"]) { $1 }
         for (key, value) in container.env { environment[key] = value }
-        let argv = CStringArray(container.command)
-        let envp = CStringArray(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
-        var step: Int32 = 0
-        let pid = lab_spawn(path, argv.pointers, envp.pointers, namespace.fd, pod.name, 0, logFD, &step)
-        guard pid > 0 else {
-            let reason = String(cString: strerror(errno))
-            throw LaunchError(description: "\(ProgramLookup.spawnStepName(step)) failed for \(program): \(reason)")
+        do throws(SpawnError) {
+            return try ChildProcess.spawn(program: program, arguments: Array(container.command.dropFirst()), environment: environment,
+                                          netns: namespace, hostname: pod.name, stdout: .descriptor(logFD), stderr: .descriptor(logFD))
+        } catch {
+            throw LaunchError(description: error.description)
         }
-        return pid
     }
 }

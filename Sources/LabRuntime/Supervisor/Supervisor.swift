@@ -227,7 +227,7 @@ public final class Supervisor {
                 // alive after the pod is deleted.
                 let handle = try NetworkNamespace.open(entry.pod.namespace)
                 let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: handle,
-                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name))
+                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name)).pid
                 entry.namespace = NamespaceIdentity(descriptor: handle.fd)
                 entry.status.pid = pid
                 entry.status.state = .running
@@ -245,16 +245,14 @@ public final class Supervisor {
 
     private func reapChildren() {
         for _ in 0..<100_000 {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
+            guard let (pid, status) = ChildProcess.reapAny() else { return }
             childExited(pid: pid, status: status)
         }
     }
 
-    private func childExited(pid: Int32, status: Int32) {
+    private func childExited(pid: Int32, status: ProcessExit) {
         guard let entry = byPID.removeValue(forKey: pid), entry.status.pid == pid, entry.status.state == .running else { return }
-        exited(entry, status: exitCode(status), ranFor: Date().timeIntervalSince(entry.startedAt))
+        exited(entry, status: status.code, ranFor: Date().timeIntervalSince(entry.startedAt))
     }
 
     private func exited(_ entry: Entry, status: Int32, ranFor seconds: Double) {
@@ -278,23 +276,23 @@ public final class Supervisor {
             // An agent's pid is the supervisor's own.
             guard let pid = entry.status.pid, entry.status.state == .running else { continue }
             byPID[pid] = nil
-            kill(pid, SIGTERM)
+            ChildProcess(pid: pid).signal(SIGTERM)
             pending.insert(pid)
         }
+        // Several children at once, and others may exit meanwhile: SIGCHLD is the event here,
+        // not one child's pidfd (`ChildProcess.terminate` is for one).
         let deadline = Date().addingTimeInterval(Supervisor.grace)
         while !pending.isEmpty, Date() < deadline {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            if pid > 0 {
+            if let (pid, status) = ChildProcess.reapAny() {
                 if pending.remove(pid) == nil { childExited(pid: pid, status: status) }
             } else {
                 Supervisor.awaitChildExit(until: deadline)
             }
         }
         for pid in pending {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+            let child = ChildProcess(pid: pid)
+            child.signal(SIGKILL)
+            _ = child.wait()
         }
     }
 
@@ -314,7 +312,7 @@ public final class Supervisor {
     /// Ends what is left in namespaces that are no longer the lab's (a container's own children,
     /// a `lab exec` shell), as `lab down` does: any process there keeps the namespace alive.
     private func endStragglers(in namespaces: Set<String>) {
-        SupervisorProcess.endProcesses(in: namespaces.sorted(), grace: Supervisor.grace)
+        ProcessTermination.terminate(inNetns: namespaces.sorted(), grace: .seconds(Supervisor.grace))
     }
 
     private func appendToLog(_ entry: Entry, _ line: String) {
@@ -358,10 +356,4 @@ public final class Supervisor {
         guard let data = try? encoder.encode(report) else { return }
         try? data.write(to: URL(fileURLWithPath: state.containersPath), options: .atomic)
     }
-}
-
-/// A wait status as a shell reports it: the exit code, or 128 + the signal.
-func exitCode(_ status: Int32) -> Int32 {
-    let signal = status & 0x7f
-    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }

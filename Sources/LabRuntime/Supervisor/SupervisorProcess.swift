@@ -1,4 +1,3 @@
-import CProcess
 import Foundation
 import LabKernel
 import LabPlan
@@ -38,29 +37,33 @@ public enum SupervisorProcess {
         // A report left by an earlier supervisor must not be mistaken for this one's.
         unlink(state.containersPath)
         unlink(state.supervisorPIDPath)
-        let argv = CStringArray([executable, "supervise", lab])
-        let envp = CStringArray(["PATH=\(ProgramLookup.basePath)", "LAB_RUN_DIR=\(state.root)"])
-        var step: Int32 = 0
         // Watching before the supervisor exists, so no report it writes goes unnoticed.
         let watch = FileWatch(path: state.directory)
-        let pid = lab_spawn(executable, argv.pointers, envp.pointers, -1, nil, 1, logFD, &step)
-        guard pid > 0 else { throw RuntimeError.io(operation: "start supervisor", path: executable, errno: errno) }
+        let supervisor: ChildProcess
+        do throws(SpawnError) {
+            supervisor = try ChildProcess.spawn(
+                program: executable, arguments: ["supervise", lab],
+                environment: ChildProcess.baseEnvironment.merging(["LAB_RUN_DIR": state.root]) { $1 },
+                newSession: true, stdout: .descriptor(logFD), stderr: .descriptor(logFD))
+        } catch {
+            throw RuntimeError.io(operation: "start supervisor", path: executable, errno: error.errno)
+        }
+        let pid = supervisor.pid
+        // Its report is an inotify event, its death (when it dies at once it writes none) the
+        // pidfd's: both wake the wait below.
+        let exit = PidFD(pid: pid)
 
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             // Reap it if it died at once, so we can say so instead of waiting out the timeout.
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if supervisor.reap() != nil {
                 throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath)
             }
             if let report = state.supervisorReport(), report.supervisorPID == pid, report.settled {
                 guard startedSomething(before: nil, after: report) else { return report }
                 return awaitEarlyExits(supervisor: pid, before: nil, settled: report, state: state, watch: watch)
             }
-            // A report is an inotify event; the supervisor's death is not (when it dies at once
-            // it writes none, and Swift's Glibc offers no pidfd_open), so look at least every
-            // 100 ms.
-            watch.wait(until: deadline, slice: 0.1)
+            watch.wait(until: deadline, orExitOf: exit, slice: 0.1)
         }
         return state.supervisorReport()
     }
@@ -90,6 +93,7 @@ public enum SupervisorProcess {
         let before = state.supervisorReport().flatMap { $0.supervisorPID == pid ? $0 : nil }
         let seen = before?.generation ?? 0
         let watch = FileWatch(path: state.directory)
+        let exit = PidFD(pid: pid)
         guard kill(pid, SIGHUP) == 0 else { throw RuntimeError.io(operation: "signal supervisor", path: "pid \(pid)", errno: errno) }
 
         let deadline = Date().addingTimeInterval(timeout)
@@ -101,14 +105,14 @@ public enum SupervisorProcess {
                     return awaitEarlyExits(supervisor: pid, before: before, settled: report, state: state, watch: watch)
                 }
             }
-            if !isAlive(pid) {
-                var status: Int32 = 0
-                waitpid(pid, &status, WNOHANG)
+            if !ProcessTermination.isRunning(pid) {
+                // Ours to reap when this process started it.
+                _ = ChildProcess(pid: pid).reap()
                 if wanted { throw RuntimeError.supervisorFailed(lab: lab, log: state.supervisorLogPath) }
                 return nil
             }
-            // As in `start`: the report is an event, the supervisor's death is looked for.
-            watch.wait(until: deadline, slice: 0.1)
+            // As in `start`: the report and the supervisor's death are both events.
+            watch.wait(until: deadline, orExitOf: exit, slice: 0.1)
         }
         throw SupervisorReloadError.timedOut(lab: lab, seconds: timeout)
     }
@@ -160,45 +164,15 @@ public enum SupervisorProcess {
     public static func stopEverything(lab: String, state: LabState, namespaces: [String], grace: Double = 2) -> Int {
         var supervisors = Set(all(lab: lab))
         if let pid = running(lab: lab, state: state) { supervisors.insert(pid) }
-        let ended = terminate(Array(supervisors), grace: grace + 1)
+        let ended = ProcessTermination.terminate(supervisors.sorted(), grace: .seconds(grace + 1))
         // Containers of a supervisor that was SIGKILLed, and anything started with `lab exec`.
         return ended + endProcesses(in: namespaces, grace: grace)
     }
 
-    /// Ends every process inside `namespaces` but ourselves (SIGTERM, SIGKILL after `grace`
-    /// seconds): a process in a namespace keeps it alive after `ip netns del`, with its veths
-    /// and addresses. Returns how many there were.
+    /// Ends every process inside `namespaces` but ourselves (`ProcessTermination`), as the
+    /// applier does before it deletes a namespace.
     @discardableResult
     static func endProcesses(in namespaces: [String], grace: Double) -> Int {
-        var pids = Set(NetworkNamespace.pids(inNamespacesNamed: namespaces))
-        pids.remove(getpid())
-        return terminate(pids.sorted(), grace: grace)
-    }
-
-    /// SIGTERM, wait up to `grace` seconds, SIGKILL what is left.
-    static func terminate(_ pids: [Int32], grace: Double) -> Int {
-        guard !pids.isEmpty else { return 0 }
-        for pid in pids { kill(pid, SIGTERM) }
-        let deadline = Date().addingTimeInterval(grace)
-        var alive = pids
-        while !alive.isEmpty, Date() < deadline {
-            for pid in alive { var status: Int32 = 0; waitpid(pid, &status, WNOHANG) }
-            alive = alive.filter { isAlive($0) }
-            // Most of these are not our children, so no SIGCHLD; their pidfds would be the event,
-            // but Swift's Glibc has no pidfd_open: look again every 20 ms until the deadline.
-            if !alive.isEmpty { usleep(20_000) }
-        }
-        for pid in alive { kill(pid, SIGKILL) }
-        for pid in alive { var status: Int32 = 0; waitpid(pid, &status, WNOHANG) }
-        return pids.count
-    }
-
-    /// Alive and not a zombie (a zombie has exited; only its parent's wait is missing).
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.first != "Z"
+        ProcessTermination.terminate(inNetns: namespaces, grace: .seconds(grace))
     }
 }
