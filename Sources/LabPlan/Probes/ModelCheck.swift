@@ -40,9 +40,18 @@ public enum ModelCheck {
         }
     }
 
+    static let timeout = 2000
+
     public static func probes(_ topology: Topology, coverage: Coverage = .covering) -> [ResolvedProbe] {
+        let policy = topology.policy == nil ? nil : PolicyEvaluator(topology: topology)
+        return reachProbes(topology, coverage: coverage) + noNATProbes(topology, coverage: coverage, policy: policy)
+            + serviceProbes(topology, policy: policy) + (policy.map { policyProbes(topology, coverage: coverage, evaluator: $0) } ?? [])
+    }
+
+    /// Pings: every pod to pods on every node, and to its own node. NetworkPolicies never block
+    /// them (ICMP echo is accepted before any policy, as kube-router does).
+    static func reachProbes(_ topology: Topology, coverage: Coverage) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
-        let timeout = 2000
         let group = topology.pods.count <= largestTable ? reachGroup : nil
         let reach = Dictionary(grouping: reachPairs(topology, coverage: coverage), by: \.source)
         for (index, source) in topology.pods.enumerated() {
@@ -60,24 +69,43 @@ public enum ModelCheck {
                     expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
-        for pair in noNATPairs(topology, coverage: coverage) {
+        return probes
+    }
+
+    /// Where the target runs an HTTP agent, it sees the caller's own pod IP — unless a policy
+    /// denies the pair, which must then get no answer.
+    static func noNATProbes(_ topology: Topology, coverage: Coverage, policy: PolicyEvaluator?) -> [ResolvedProbe] {
+        noNATPairs(topology, coverage: coverage).compactMap { pair in
             let source = topology.pods[pair.source], target = topology.pods[pair.target]
-            guard let port = httpAgentPort(target) else { continue }
-            probes.append(ResolvedProbe(
+            guard let port = httpAgentPort(target) else { return nil }
+            let allowed = policy?.verdict(from: .pod(source.name), to: .pod(target.name), protocol: .tcp, port: port).allowed ?? true
+            return ResolvedProbe(
                 name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
                 fromNamespace: source.namespace, address: target.ip, port: port,
                 kind: .http(port: port, path: "/clientip", method: "GET"),
-                expect: ProbeExpectation(clientIP: source.ip.description), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+                expect: allowed ? ProbeExpectation(clientIP: source.ip.description) : ProbeExpectation(reach: false),
+                repeatCount: 1, timeoutMilliseconds: timeout, retries: 1)
         }
+    }
+
+    /// Every TCP service port reaches each endpoint over its ClusterIP, from a client that is
+    /// not itself an endpoint (no hairpin) and, with policies, that they allow to every endpoint.
+    static func serviceProbes(_ topology: Topology, policy: PolicyEvaluator?) -> [ResolvedProbe] {
+        var probes: [ResolvedProbe] = []
         for service in topology.services {
             guard let clusterIP = service.clusterIP, !service.endpoints.isEmpty else { continue }
             let endpoints = service.endpoints.compactMap(topology.pod(named:))
-            // A client that is not itself an endpoint, so the check is not a hairpin.
-            guard let client = topology.pods.first(where: { !service.endpoints.contains($0.name) }) ?? topology.pods.first else { continue }
             for port in service.ports where port.protocol == .tcp {
-                let servesHTTP = endpoints.allSatisfy { pod in
-                    let target = pod.resolve(targetPort: port.targetPort, protocol: port.protocol)
-                    return pod.containers.contains { container in target.map(container.agentPorts(.http).contains) ?? false }
+                let targets = endpoints.compactMap { pod in pod.resolve(targetPort: port.targetPort, protocol: .tcp).map { (pod, $0) } }
+                func allowed(_ client: PodTopology) -> Bool {
+                    policy.map { evaluator in
+                        targets.allSatisfy { evaluator.verdict(from: .pod(client.name), to: .pod($0.0.name), protocol: .tcp, port: $0.1).allowed }
+                    } ?? true
+                }
+                let clients = topology.pods.filter { !service.endpoints.contains($0.name) } + topology.pods
+                guard let client = clients.first(where: allowed) else { continue }
+                let servesHTTP = targets.count == endpoints.count && targets.allSatisfy { pod, number in
+                    pod.containers.contains { $0.agentPorts(.http).contains(number) }
                 }
                 let kind: ProbeKind = servesHTTP ? .http(port: port.port, path: "/hostname", method: "GET") : .tcp(port: port.port)
                 probes.append(ResolvedProbe(
