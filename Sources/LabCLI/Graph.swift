@@ -29,10 +29,10 @@ struct Graph: ParsableCommand {
         Which lab: a FILE (a path, or any name that is not a lab's) or a LAB that is up; with \
         neither, the only lab that is up, else ./lab.yaml, else the built-in demo.
 
-          lab graph labs/demo.yaml                    # Mermaid on stdout, no root needed
-          lab graph demo --format svg -o demo.svg     # the running lab demo, drawn by Graphviz
-          lab graph --format dot | dot -Tpng > lab.png
-          lab graph big.yaml --pods-per-node 0        # every node's pods as one box
+          lab graph labs/demo.yaml                  # Mermaid; no root needed
+          lab graph demo -f svg -o demo.svg         # the running lab demo
+          lab graph -f dot | dot -Tpng > lab.png
+          lab graph big.yaml --pods-per-node 0      # pods as one box per node
         """
     )
 

@@ -154,6 +154,20 @@ import Testing
         #expect(nodes.allSatisfy { Set($0.keys) == ["id", "kind", "title", "details", "group", "object", "members"] })
     }
 
+    /// docs/demo.svg (the README's picture, made by scripts/graph-demo) is SVG and still shows
+    /// every box of the demo: a demo changed without redrawing fails here. Graphviz's exact
+    /// output varies between its versions, so this is not a byte comparison.
+    @Test func theREADMEPictureShowsTheDemo() throws {
+        let svg = try String(contentsOf: Self.root.appendingPathComponent("docs/demo.svg"), encoding: .utf8)
+        let texts = try Self.expectXML(svg, "docs/demo.svg")
+        let graph = try Self.graph(of: "demo.yaml")
+        for node in graph.nodes {
+            for line in [node.title] + node.details {
+                #expect(texts.contains(line), "docs/demo.svg lacks \"\(line)\" of \(node.id): run scripts/graph-demo")
+            }
+        }
+    }
+
     // MARK: - Many pods
 
     /// 200 pods on 4 nodes behind 60 services, as the bench's lab: every node's pods become

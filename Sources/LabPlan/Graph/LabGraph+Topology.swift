@@ -51,7 +51,7 @@ extension LabGraph {
             let group = GraphGroup(id: ids.make("g", "node", node.name), kind: .node, title: "node \(node.name)")
             groups.append(group)
             var details = ["eth0 \(node.ip)", "podCIDR \(node.podCIDR)", "\(Naming.podBridge) \(node.bridgeAddress)"]
-            if topology.mode == .vxlan { details.append("VTEP \(node.ip) \(Naming.vxlanDevice) \(node.vtepMAC)") }
+            if topology.mode == .vxlan { details += ["VTEP \(node.ip) on \(Naming.vxlanDevice)", "VTEP MAC \(node.vtepMAC)"] }
             let id = ids.make("node", node.name)
             nodes.append(GraphNode(id: id, kind: .node, title: node.name, details: details, group: group.id, object: "node/\(node.name)"))
             if let networkID = networkIDs[node.network] { link(.uplink, id, networkID) }
