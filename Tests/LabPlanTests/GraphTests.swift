@@ -21,11 +21,11 @@ import Testing
         return LabGraph(try TopologyBuilder.build(loaded.lab))
     }
 
-    static func render(_ graph: LabGraph, as format: String, highlight: GraphHighlight = .none) -> String {
+    static func render(_ graph: LabGraph, as format: String, highlights: [GraphHighlight] = []) -> String {
         switch format {
-        case "mmd": return MermaidGraph.render(graph, highlight: highlight)
-        case "dot": return DOTGraph.render(graph, highlight: highlight)
-        default: return GraphJSON.render(graph, highlight: highlight)
+        case "mmd": return MermaidGraph.render(graph, highlights: highlights)
+        case "dot": return DOTGraph.render(graph, highlights: highlights)
+        default: return GraphJSON.render(graph, highlights: highlights)
         }
     }
 
@@ -144,9 +144,9 @@ import Testing
     func jsonReadsBackAsTheSameGraph(_ file: String) throws {
         let graph = try Self.graph(of: file)
         let highlight = graph.highlight(path: ["fabric", graph.nodes[1].object ?? ""])
-        let parsed = try GraphJSON.parse(GraphJSON.render(graph, highlight: highlight))
+        let parsed = try GraphJSON.parse(GraphJSON.render(graph, highlights: [highlight]))
         #expect(parsed.graph == graph)
-        #expect(parsed.highlight == highlight)
+        #expect(parsed.highlights == [highlight])
         let object = try JSONSerialization.jsonObject(with: Data(GraphJSON.render(graph).utf8)) as? [String: Any]
         #expect(object?["format"] as? String == "lab-graph/1")
         // Stable shape: every box has every key, null where it does not apply.
@@ -216,9 +216,10 @@ import Testing
         #expect(highlight.edges == ["pod_pod_a->node_node_1", "node_node_1->net_rack_1", "net_rack_1->fabric",
                                     "net_rack_2->fabric", "node_node_3->net_rack_2", "pod_multi_container_pod->node_node_3"])
 
-        let mermaid = MermaidGraph.render(graph, highlight: highlight)
-        let hotClass = try #require(mermaid.split(separator: "\n").first { $0.hasSuffix(" hot") })
+        let mermaid = MermaidGraph.render(graph, highlights: [highlight])
+        let hotClass = try #require(mermaid.split(separator: "\n").first { $0.hasSuffix(" hl_path") && $0.contains("class ") })
         #expect(Set(hotClass.split(separator: " ")[1].split(separator: ",").map(String.init)) == highlight.nodes)
+        #expect(mermaid.contains("  classDef hl_path stroke:#dd3333,stroke-width:3px\n"))
         // linkStyle counts edges in declaration order: the indices are those of the lit edges.
         let edgeLines = mermaid.split(separator: "\n").filter { $0.contains(" --- ") || $0.contains(" -.->") }
         let expected = edgeLines.indices.filter { index in
@@ -226,18 +227,64 @@ import Testing
             return highlight.edges.contains("\(parts[0])->\(parts[parts.count - 1])")
         }
         #expect(expected.count == 6)
-        #expect(mermaid.contains("  linkStyle \(expected.map(String.init).joined(separator: ",")) stroke:#d33,stroke-width:3px\n"))
+        #expect(mermaid.contains("  linkStyle \(expected.map(String.init).joined(separator: ",")) stroke:#dd3333,stroke-width:3px\n"))
         #expect(!MermaidGraph.render(graph).contains("linkStyle"))
 
-        let dot = DOTGraph.render(graph, highlight: highlight)
+        let dot = DOTGraph.render(graph, highlights: [highlight])
         let hotEdges = dot.split(separator: "\n").filter { $0.contains(" -> ") && $0.contains("penwidth=3") }
         #expect(hotEdges.count == 6)
+        #expect(hotEdges.allSatisfy { $0.contains("color=\"#dd3333\"") && $0.components(separatedBy: "color=").count == 2 })
         let hotBoxes = dot.split(separator: "\n").filter { !$0.contains(" -> ") && $0.contains("penwidth=3") }
         #expect(hotBoxes.count == 7)
         #expect(!DOTGraph.render(graph).contains("penwidth"))
 
-        let json = try GraphJSON.parse(GraphJSON.render(graph, highlight: highlight))
-        #expect(json.highlight == highlight)
+        let json = try GraphJSON.parse(GraphJSON.render(graph, highlights: [highlight]))
+        #expect(json.highlights == [highlight])
+    }
+
+    /// A trace draws its expected path dashed blue and what the kernel observed solid green; the
+    /// hop where they part is drawn last, thick red, over both.
+    @Test func expectedObservedAndDivergenceEachHaveTheirLook() throws {
+        let graph = try Self.graph(of: "demo.yaml")
+        let expected = graph.highlight(path: Self.acrossNetworks, style: .expected)
+        let observed = graph.highlight(path: Array(Self.acrossNetworks.prefix(4)), style: .observed)
+        let divergence = graph.highlight(path: ["fabric", "network/rack-2"], style: .divergence)
+        let highlights = [expected, observed, divergence]
+
+        let dot = DOTGraph.render(graph, highlights: highlights)
+        func line(_ prefix: String) -> String { dot.split(separator: "\n").map(String.init).first { $0.hasPrefix("  \(prefix)") } ?? "" }
+        #expect(line("node_node_3 -> net_rack_2").contains("color=\"#2b6cd4\", penwidth=3, style=dashed"))
+        #expect(line("pod_pod_a -> node_node_1").contains("color=\"#2a9d4a\", penwidth=3, style=solid"))
+        #expect(line("net_rack_2 -> fabric").contains("color=\"#dd3333\", penwidth=5"))
+        // Every line of the DOT names each attribute once, whatever overlaps.
+        for text in dot.split(separator: "\n") where text.contains("[") {
+            let keys = text.split(separator: "[", maxSplits: 1)[1].components(separatedBy: ", ").compactMap { $0.split(separator: "=").first }
+            #expect(Set(keys).count == keys.count, "\(text)")
+        }
+        let dotProgram = try #require(Self.dotProgram, "Graphviz's dot is not installed: run scripts/install-deps (package graphviz)")
+        #expect(try Self.run(dotProgram, ["-Tsvg"], input: dot).status == 0)
+
+        let mermaid = MermaidGraph.render(graph, highlights: highlights)
+        #expect(mermaid.contains("classDef hl_expected stroke:#2b6cd4,stroke-width:3px,stroke-dasharray:6 3"))
+        #expect(mermaid.contains("classDef hl_observed stroke:#2a9d4a,stroke-width:3px"))
+        #expect(mermaid.contains("classDef hl_divergence stroke:#dd3333,stroke-width:5px"))
+        // Drawn in order: the divergence's linkStyle comes last, so it shows over the others.
+        let styles = mermaid.split(separator: "\n").filter { $0.hasPrefix("  linkStyle") }
+        #expect(styles.count == 3 && styles.last?.contains("5px") == true)
+
+        let json = try GraphJSON.parse(GraphJSON.render(graph, highlights: highlights))
+        #expect(json.highlights == highlights)
+        #expect(expected.union(observed).edges == expected.edges)
+    }
+
+    @Test func manyBoxesInOneGroupWrapIntoRows() throws {
+        let graph = LabGraph(try TopologyBuilder.build(Self.generated(pods: 10, nodes: 1, services: 10)), podsPerNode: 12)
+        let invisible = DOTGraph.render(graph).split(separator: "\n").filter { $0.hasSuffix("[style=invis];") }
+        // 10 pods in rows of 4: 6 links a row apart; 10 services in rows of 6: 4.
+        #expect(invisible.count == 6 + 4)
+        #expect(invisible.contains("  pod_p0 -> pod_p4 [style=invis];"))
+        #expect(invisible.contains("  svc_default_s0 -> svc_default_s6 [style=invis];"))
+        #expect(!DOTGraph.render(try Self.graph(of: "demo.yaml")).contains("invis"))
     }
 
     @Test func aPodInsideAGroupLightsItsGroup() throws {

@@ -9,23 +9,23 @@ import LabSpec
 ///      "podsPerNode": 12, "groups": [{"id", "kind", "title"}],
 ///      "nodes": [{"id", "kind", "title", "details": [], "group", "object", "members": []}],
 ///      "edges": [{"id", "kind", "from", "to", "label"}],
-///      "highlight": {"nodes": [], "edges": []}}
+///      "highlights": [{"style", "nodes": [], "edges": []}]}
 public enum GraphJSON {
     public static let format = "lab-graph/1"
 
-    public static func render(_ graph: LabGraph, highlight: GraphHighlight = .none) -> String {
+    public static func render(_ graph: LabGraph, highlights: [GraphHighlight] = []) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let document = Document(graph: graph, highlight: highlight)
+        let document = Document(graph: graph, highlights: highlights)
         // Encoding plain strings, numbers and arrays cannot fail.
         let data = (try? encoder.encode(document)) ?? Data()
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     /// Reads what `render` wrote: for tools written in Swift and for the tests.
-    public static func parse(_ text: String) throws -> (graph: LabGraph, highlight: GraphHighlight) {
+    public static func parse(_ text: String) throws -> (graph: LabGraph, highlights: [GraphHighlight]) {
         let document = try JSONDecoder().decode(Document.self, from: Data(text.utf8))
-        return (document.graph, document.highlightSet)
+        return (document.graph, document.highlights.map(\.value))
     }
 
     struct Document: Codable {
@@ -37,14 +37,18 @@ public enum GraphJSON {
         var groups: [GraphGroup]
         var nodes: [GraphNode]
         var edges: [GraphEdge]
-        var highlight: Highlight
+        var highlights: [Highlight]
 
+        /// A highlight's ids in the graph's order, so one highlight is always the same bytes.
         struct Highlight: Codable {
+            var style: GraphHighlight.Style
             var nodes: [String]
             var edges: [String]
+
+            var value: GraphHighlight { GraphHighlight(style: style, nodes: Set(nodes), edges: Set(edges)) }
         }
 
-        init(graph: LabGraph, highlight: GraphHighlight) {
+        init(graph: LabGraph, highlights: [GraphHighlight]) {
             lab = graph.lab
             network = graph.network
             proxy = graph.proxy
@@ -52,16 +56,15 @@ public enum GraphJSON {
             groups = graph.groups
             nodes = graph.nodes
             edges = graph.edges
-            // In the graph's order, so the JSON of one highlight is always the same bytes.
-            self.highlight = Highlight(nodes: graph.nodes.map(\.id).filter(highlight.nodes.contains),
-                                       edges: graph.edges.map(\.id).filter(highlight.edges.contains))
+            self.highlights = highlights.map { highlight in
+                Highlight(style: highlight.style, nodes: graph.nodes.map(\.id).filter(highlight.nodes.contains),
+                          edges: graph.edges.map(\.id).filter(highlight.edges.contains))
+            }
         }
 
         var graph: LabGraph {
             LabGraph(lab: lab, network: network, proxy: proxy, podsPerNode: podsPerNode, groups: groups, nodes: nodes, edges: edges)
         }
-
-        var highlightSet: GraphHighlight { GraphHighlight(nodes: Set(highlight.nodes), edges: Set(highlight.edges)) }
     }
 }
 

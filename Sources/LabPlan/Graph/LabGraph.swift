@@ -112,19 +112,32 @@ public struct GraphEdge: Sendable, Hashable {
 }
 
 /// Boxes and edges to draw in a colour of their own: a path through the lab (the hops of a
-/// trace), by id. Every renderer takes one; ids that are not in the graph are ignored.
+/// trace), by id. Every renderer takes a list of them, drawn in order, so where two overlap the
+/// later one shows (give a divergence last). Ids that are not in the graph are ignored.
 public struct GraphHighlight: Sendable, Hashable {
+    /// How a highlight is drawn: `path` red; a trace's `expected` path dashed blue and its
+    /// `observed` path solid green; the first `divergence` between them thick red.
+    public enum Style: String, Sendable, Hashable, Codable, CaseIterable {
+        case path, expected, observed, divergence
+    }
+
+    public var style: Style
     public var nodes: Set<String>
     public var edges: Set<String>
 
-    public init(nodes: Set<String> = [], edges: Set<String> = []) {
+    public init(style: Style = .path, nodes: Set<String> = [], edges: Set<String> = []) {
+        self.style = style
         self.nodes = nodes
         self.edges = edges
     }
 
-    public static let none = GraphHighlight()
-
     public var isEmpty: Bool { nodes.isEmpty && edges.isEmpty }
+
+    /// Both highlights' boxes and edges, in this one's style: the branches of a path that forks
+    /// (one per endpoint of a service) drawn as one.
+    public func union(_ other: GraphHighlight) -> GraphHighlight {
+        GraphHighlight(style: style, nodes: nodes.union(other.nodes), edges: edges.union(other.edges))
+    }
 }
 
 extension LabGraph {
@@ -132,8 +145,8 @@ extension LabGraph {
     /// (`["pod/pod-a", "node/node-1", "network/rack-1", "fabric", …]`): each object's box and
     /// the edge between each two consecutive boxes. A pod drawn inside a group lights its group;
     /// consecutive objects in one box (two pods of a group) add no edge.
-    public func highlight(path objects: [String]) -> GraphHighlight {
-        var highlight = GraphHighlight()
+    public func highlight(path objects: [String], style: GraphHighlight.Style = .path) -> GraphHighlight {
+        var highlight = GraphHighlight(style: style)
         var previous: String?
         for object in objects {
             guard let id = nodeID(for: object) else { previous = nil; continue }
