@@ -6,6 +6,37 @@ import LabSpec
 
 enum GraphFormat: String, ExpressibleByArgument, CaseIterable {
     case mermaid, dot, svg, json
+
+    /// The picture in this format, with `highlights` drawn in order: what `lab graph` prints,
+    /// and what a command that draws a path over the lab (a trace) prints as well.
+    func render(_ graph: LabGraph, highlights: [GraphHighlight] = []) throws -> String {
+        switch self {
+        case .mermaid: return MermaidGraph.render(graph, highlights: highlights)
+        case .dot: return DOTGraph.render(graph, highlights: highlights)
+        case .json: return GraphJSON.render(graph, highlights: highlights)
+        case .svg: return try Graphviz.svg(from: DOTGraph.render(graph, highlights: highlights))
+        }
+    }
+
+    /// Prints `text`, or writes it whole to `path`, a failure naming the file and the OS's reason.
+    static func emit(_ text: String, to path: String?) throws {
+        guard let path else {
+            print(text, terminator: "")
+            return
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw RuntimeError.io(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw RuntimeError.io(operation: "write", path: path, errno: errno)
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
 }
 
 struct Graph: ParsableCommand {
@@ -20,7 +51,10 @@ struct Graph: ParsableCommand {
         (and, in routed mode, to every podCIDR); in vxlan mode every node's flannel.1 joins one \
         overlay box. A service points to the pods that serve it, with the pod's port. A node with \
         more pods than --pods-per-node draws them as one box: the range of their addresses and \
-        their labels with counts, so a lab of hundreds of pods stays readable.
+        their labels with counts, so a lab of hundreds of pods stays readable. --path draws \
+        in red the boxes and links a walk through the lab visits (objects spelled as \
+        references are: pod/NAME, node/NAME, host/NAME, network/NAME, service/NAME, fabric, \
+        overlay).
 
         Formats: mermaid (the default: paste it into a ```mermaid fence of a README), dot (for \
         Graphviz), svg (dot's drawing of the dot output; needs Graphviz: apt-get install \
@@ -33,6 +67,7 @@ struct Graph: ParsableCommand {
           lab graph demo -f svg -o demo.svg         # the running lab demo
           lab graph -f dot | dot -Tpng > lab.png
           lab graph big.yaml --pods-per-node 0      # pods as one box per node
+          lab graph --path pod/pod-a,node/node-1,network/rack-1,fabric
         """
     )
 
@@ -59,37 +94,23 @@ struct Graph: ParsableCommand {
         if podsPerNode < 0 { throw ValidationError("--pods-per-node must be 0 or more") }
     }
 
-    func run() throws {
-        let topology = try subject()
-        let graph = LabGraph(topology, podsPerNode: podsPerNode)
-        let text: String
-        switch format {
-        case .mermaid: text = MermaidGraph.render(graph)
-        case .dot: text = DOTGraph.render(graph)
-        case .json: text = GraphJSON.render(graph)
-        case .svg: text = try Graphviz.svg(from: DOTGraph.render(graph))
-        }
-        guard let output else {
-            print(text, terminator: "")
-            return
-        }
-        try write(text, to: output)
-    }
+    @Option(help: ArgumentHelp("Draw a path in red: the objects it visits, comma-separated (pod/pod-a,node/node-1,network/rack-1,fabric,…).",
+                               valueName: "objects"))
+    var path: String?
 
-    /// Writes the whole text, so a failure names the file and the OS's reason.
-    private func write(_ text: String, to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RuntimeError.io(operation: "open", path: path, errno: errno) }
-        defer { close(fd) }
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw RuntimeError.io(operation: "write", path: path, errno: errno)
+    func run() throws {
+        let graph = LabGraph(try subject(), podsPerNode: podsPerNode)
+        var highlights: [GraphHighlight] = []
+        if let path {
+            let objects = path.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let unknown = objects.filter { graph.nodeID(for: $0) == nil }
+            if !unknown.isEmpty {
+                let known = graph.nodes.compactMap(\.object) + graph.nodes.flatMap { $0.members.map { "pod/\($0)" } }
+                throw ValidationError("--path: lab \(graph.lab) has no \(unknown.joined(separator: ", ")) (it has: \(known.prefix(20).joined(separator: ", "))\(known.count > 20 ? ", …" : ""))")
             }
-            bytes = bytes.dropFirst(written)
+            highlights.append(graph.highlight(path: objects))
         }
+        try GraphFormat.emit(try format.render(graph, highlights: highlights), to: output)
     }
 
     /// The topology to draw: a running lab's as saved when it was built, or a file's as it

@@ -50,6 +50,21 @@ import Testing
         #expect(try lab("graph", Self.demo, "--pods-per-node=-1").status == 64)
     }
 
+    @Test func aPathIsDrawnInRedAndAnUnknownObjectIsRefused() throws {
+        let path = "pod/pod-a,node/node-1,network/rack-1,fabric"
+        let dot = try lab("graph", Self.demo, "--format", "dot", "--path", path)
+        #expect(dot.succeeded, "\(dot.stderr)")
+        let red = dot.stdout.split(separator: "\n").filter { $0.contains("color=\"#dd3333\"") }
+        #expect(red.count == 4 + 3, "\(red)")
+        let json = try lab("graph", Self.demo, "--format", "json", "--path", path)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let highlights = object?["highlights"] as? [[String: Any]]
+        #expect(highlights?.first?["nodes"] as? [String] == ["fabric", "net_rack_1", "node_node_1", "pod_pod_a"])
+        let unknown = try lab("graph", Self.demo, "--path", "pod/pod-a,pod/nope")
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("pod/nope") && unknown.stderr.contains("pod/pod-b"), "\(unknown.stderr)")
+    }
+
     /// The picture of a running lab (read from its saved topology) is the picture of its file.
     @Test(.enabled(if: isRoot, "builds real namespaces; needs root"))
     func aRunningLabDrawsAsItsFile() throws {
