@@ -49,7 +49,7 @@ public enum MermaidGraph {
     static func box(_ node: GraphNode) -> String {
         let text = "\"" + ([node.title] + node.details).map(escape).joined(separator: "<br/>") + "\""
         switch node.kind {
-        case .fabric: return "\(node.id){\(text)}"
+        case .fabric: return "\(node.id)[\\\(text)/]"
         case .network: return "\(node.id)([\(text)])"
         case .service: return "\(node.id){{\(text)}}"
         case .overlay: return "\(node.id)[(\(text))]"
