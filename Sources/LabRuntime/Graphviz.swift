@@ -10,8 +10,9 @@ public enum Graphviz {
     /// The SVG `dot -Tsvg` makes of `dot`. Throws `EnvironmentError.missingTool` (exit 3,
     /// naming the package) when `dot` is not installed, `GraphvizError` when it refuses the
     /// input.
-    public static func svg(from dot: String) throws -> String {
-        guard let program = ProgramLookup.resolve("dot") else {
+    /// `program`: where `dot` is, as `ProgramLookup` finds it (tests pass nil to see the error).
+    public static func svg(from dot: String, program: String? = ProgramLookup.resolve("dot")) throws -> String {
+        guard let program else {
             throw EnvironmentError.missingTool("dot", package: package)
         }
         // The input and dot's complaints go through files, the SVG through a pipe read to its

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import LabRuntime
 import Testing
 
 /// `lab graph` through the binary: from a file without root, every format, the file it writes,
@@ -63,6 +64,23 @@ import Testing
         let unknown = try lab("graph", Self.demo, "--path", "pod/pod-a,pod/nope")
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("pod/nope") && unknown.stderr.contains("pod/pod-b"), "\(unknown.stderr)")
+    }
+
+    @Test func withoutGraphvizSVGNamesThePackageAndExitsThree() throws {
+        #expect(throws: EnvironmentError.self) { try Graphviz.svg(from: "digraph g {}", program: nil) }
+        do {
+            _ = try Graphviz.svg(from: "digraph g {}", program: nil)
+        } catch {
+            #expect("\(error)" == "dot is not installed; install it with `apt-get install graphviz`")
+        }
+        // dot's own complaint, when it refuses its input, is passed on.
+        #expect {
+            _ = try Graphviz.svg(from: "digraph g { a -> }")
+        } throws: { error in
+            guard let error = error as? GraphvizError else { return false }
+            return error.status != 0 && error.description.contains("syntax error")
+        }
+        #expect(try Graphviz.svg(from: "digraph g { a -> b }").contains("<svg"))
     }
 
     /// The picture of a running lab (read from its saved topology) is the picture of its file.
