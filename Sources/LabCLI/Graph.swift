@@ -51,10 +51,11 @@ struct Graph: ParsableCommand {
         (and, in routed mode, to every podCIDR); in vxlan mode every node's flannel.1 joins one \
         overlay box. A service points to the pods that serve it, with the pod's port. A node with \
         more pods than --pods-per-node draws them as one box: the range of their addresses and \
-        their labels with counts, so a lab of hundreds of pods stays readable. --path draws \
-        in red the boxes and links a walk through the lab visits (objects spelled as \
-        references are: pod/NAME, node/NAME, host/NAME, network/NAME, service/NAME, fabric, \
-        overlay).
+        their labels with counts, so a lab of hundreds of pods stays readable.
+
+        --path draws in red the boxes and links a walk through the lab visits: pod/NAME, \
+        node/NAME, host/NAME, network/NAME, service/NAME, fabric, overlay. Consecutive objects \
+        need not be neighbours; the fewest links between them are drawn.
 
         Formats: mermaid (the default: paste it into a ```mermaid fence of a README), dot (for \
         Graphviz), svg (dot's drawing of the dot output; needs Graphviz: apt-get install \
@@ -67,7 +68,7 @@ struct Graph: ParsableCommand {
           lab graph demo -f svg -o demo.svg         # the running lab demo
           lab graph -f dot | dot -Tpng > lab.png
           lab graph big.yaml --pods-per-node 0      # pods as one box per node
-          lab graph --path pod/pod-a,node/node-1,network/rack-1,fabric
+          lab graph --path pod/pod-a,node/node-1,fabric,node/node-3
         """
     )
 

@@ -287,6 +287,31 @@ import Testing
         #expect(!DOTGraph.render(try Self.graph(of: "demo.yaml")).contains("invis"))
     }
 
+    /// A trace's hops are namespaces: pod, node, fabric, node, pod. The networks between them
+    /// are lit as if named; in vxlan mode two nodes are joined through the overlay.
+    @Test func aWalkByNamespacesFillsTheLinksBetween() throws {
+        let graph = try Self.graph(of: "demo.yaml")
+        let topology = try TopologyBuilder.build(LabFileLoader.load(path: Self.root.appendingPathComponent("labs/demo.yaml").path).lab)
+        let namespaces = ["pod-a", "node-1", "fabric", "node-3", "multi-container-pod"].map { name in
+            name == "fabric" ? topology.fabricNamespace
+                : topology.pod(named: name)?.namespace ?? topology.node(named: name)?.namespace ?? ""
+        }
+        let objects = namespaces.compactMap { LabGraph.object(forNamespace: $0, in: topology) }
+        #expect(objects == ["pod/pod-a", "node/node-1", "fabric", "node/node-3", "pod/multi-container-pod"])
+        #expect(graph.highlight(path: objects) == graph.highlight(path: Self.acrossNetworks))
+        #expect(LabGraph.object(forNamespace: "lab.other.pod.x", in: topology) == nil)
+        // Same network: node to node through their network's bridge, not the fabric's router.
+        let sameRack = graph.highlight(path: ["node/node-1", "node/node-2"])
+        #expect(sameRack.nodes == ["node_node_1", "net_rack_1", "node_node_2"])
+        // A service's arrows never fill a gap: the service is lit, no edge to it.
+        let service = graph.highlight(path: ["pod/pod-a", "service/web"])
+        #expect(service.nodes == ["pod_pod_a", "svc_default_web"] && service.edges.isEmpty)
+
+        let overlay = try Self.graph(of: "overlay.yaml")
+        let tunnel = overlay.highlight(path: ["pod/a", "node/node-1", "node/node-3", "pod/c"])
+        #expect(tunnel.edges == ["pod_a->node_node_1", "node_node_1->vxlan", "node_node_3->vxlan", "pod_c->node_node_3"])
+    }
+
     @Test func aPodInsideAGroupLightsItsGroup() throws {
         let graph = LabGraph(try TopologyBuilder.build(Self.generated(pods: 40, nodes: 2, services: 0)))
         let highlight = graph.highlight(path: ["pod/p0", "node/n1", "pod/p2"])

@@ -143,19 +143,73 @@ public struct GraphHighlight: Sendable, Hashable {
 extension LabGraph {
     /// The highlight of a walk through the lab given as the lab objects it visits in order
     /// (`["pod/pod-a", "node/node-1", "network/rack-1", "fabric", …]`): each object's box and
-    /// the edge between each two consecutive boxes. A pod drawn inside a group lights its group;
+    /// the edges between consecutive boxes. A pod drawn inside a group lights its group;
     /// consecutive objects in one box (two pods of a group) add no edge.
+    ///
+    /// Two consecutive objects need not be neighbours in the picture: a walk by network
+    /// namespaces (a trace's hops: pod, node, fabric, node, pod) passes networks and the overlay
+    /// without naming them, so the shortest chain of links between the two is lit, boxes
+    /// included. Service arrows are not links and are never used to fill a gap.
     public func highlight(path objects: [String], style: GraphHighlight.Style = .path) -> GraphHighlight {
         var highlight = GraphHighlight(style: style)
         var previous: String?
         for object in objects {
             guard let id = nodeID(for: object) else { previous = nil; continue }
             highlight.nodes.insert(id)
-            if let previous, previous != id, let edge = edge(between: previous, and: id) {
-                highlight.edges.insert(edge.id)
+            if let previous, previous != id {
+                for edge in links(from: previous, to: id) {
+                    highlight.edges.insert(edge.id)
+                    highlight.nodes.insert(edge.from)
+                    highlight.nodes.insert(edge.to)
+                }
             }
             previous = id
         }
         return highlight
+    }
+
+    /// The fewest links (cables: every edge but a service's arrows) from one box to another,
+    /// found breadth-first in the graph's edge order, so ties always resolve alike; empty when
+    /// no chain of links joins them.
+    func links(from start: String, to goal: String) -> [GraphEdge] {
+        if let direct = edge(between: start, and: goal) { return direct.kind == .endpoint ? [] : [direct] }
+        var neighbours: [String: [GraphEdge]] = [:]
+        for edge in edges where edge.kind != .endpoint {
+            neighbours[edge.from, default: []].append(edge)
+            neighbours[edge.to, default: []].append(edge)
+        }
+        var reachedBy: [String: GraphEdge] = [:]
+        var visited: Set<String> = [start]
+        var frontier = [start]
+        while !frontier.isEmpty, reachedBy[goal] == nil {
+            var next: [String] = []
+            for box in frontier {
+                for edge in neighbours[box] ?? [] {
+                    let other = edge.from == box ? edge.to : edge.from
+                    if visited.insert(other).inserted {
+                        reachedBy[other] = edge
+                        next.append(other)
+                    }
+                }
+            }
+            frontier = next
+        }
+        var chain: [GraphEdge] = []
+        var box = goal
+        while box != start, let edge = reachedBy[box] {
+            chain.append(edge)
+            box = edge.from == box ? edge.to : edge.from
+        }
+        return box == start ? chain.reversed() : []
+    }
+
+    /// The lab object a network namespace of the topology belongs to (`pod/NAME`, `node/NAME`,
+    /// `host/NAME`, `fabric`), for a walk given by namespaces, as a trace's hops are.
+    public static func object(forNamespace namespace: String, in topology: Topology) -> String? {
+        if namespace == topology.fabricNamespace { return "fabric" }
+        if let node = topology.nodes.first(where: { $0.namespace == namespace }) { return "node/\(node.name)" }
+        if let host = topology.hosts.first(where: { $0.namespace == namespace }) { return "host/\(host.name)" }
+        if let pod = topology.pods.first(where: { $0.namespace == namespace }) { return "pod/\(pod.name)" }
+        return nil
     }
 }
