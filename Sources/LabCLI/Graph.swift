@@ -88,16 +88,16 @@ struct Graph: ParsableCommand {
     @Option(help: ArgumentHelp("Draw a node's pods one box each up to this many; above it, one box for all of them.", valueName: "n"))
     var podsPerNode: Int = LabGraph.defaultPodsPerNode
 
+    @Option(help: ArgumentHelp("Draw a path in red: the objects it visits, comma-separated (pod/pod-a,node/node-1,network/rack-1,fabric,…).",
+                               valueName: "objects"))
+    var path: String?
+
     func validate() throws {
         if target != nil, lab.lab != nil {
             throw ValidationError("give either a lab file or lab name as the argument, or --lab, not both")
         }
         if podsPerNode < 0 { throw ValidationError("--pods-per-node must be 0 or more") }
     }
-
-    @Option(help: ArgumentHelp("Draw a path in red: the objects it visits, comma-separated (pod/pod-a,node/node-1,network/rack-1,fabric,…).",
-                               valueName: "objects"))
-    var path: String?
 
     func run() throws {
         let graph = LabGraph(try subject(), podsPerNode: podsPerNode)
