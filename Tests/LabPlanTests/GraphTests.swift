@@ -66,6 +66,35 @@ import Testing
         #expect(!text.contains("veth") && !text.contains("lab.demo."))
     }
 
+    @Test func servicesOfEveryKindSayWhatTheyAre() throws {
+        let file = LabFile(
+            name: "kinds",
+            nodes: [NodeSpec(name: "n1")],
+            pods: [
+                PodSpec(name: "a", namespace: "prod", node: "n1", labels: ["app": "api"],
+                        containers: [ContainerSpec(name: "c", runtime: .command(["sleep", "1"]),
+                                                   ports: [ContainerPortSpec(name: "http", containerPort: 8080)])]),
+                PodSpec(name: "b", node: "n1", labels: ["app": "web"]),
+            ],
+            services: [
+                ServiceSpec(name: "api", namespace: "prod", selector: ["app": "api"],
+                            ports: [ServicePortSpec(port: 80, targetPort: .name("http")),
+                                    ServicePortSpec(port: 81, targetPort: .number(9000), protocol: .udp)]),
+                ServiceSpec(name: "none", selector: ["app": "nothing"], ports: [ServicePortSpec(port: 80)]),
+                ServiceSpec(name: "hl", type: .headless, clusterIP: .none, selector: ["app": "web"]),
+            ])
+        let graph = LabGraph(try TopologyBuilder.build(file))
+        let api = try #require(graph.node(id: "svc_prod_api"))
+        #expect(api.title == "api.prod" && api.object == "service/api.prod")
+        #expect(api.details == ["ClusterIP 10.96.0.1", "80/TCP → http", "81/UDP → 9000"])
+        #expect(graph.edge(between: api.id, and: "pod_a")?.label == "8080, 9000")
+        #expect(graph.node(id: "pod_a")?.details == ["10.244.1.2", "namespace prod", "app=api"])
+        #expect(graph.node(id: "svc_default_none")?.details.last == "no endpoints")
+        #expect(!graph.edges.contains { $0.from == "svc_default_none" })
+        #expect(graph.node(id: "svc_default_hl")?.details == ["headless: no ClusterIP"])
+        #expect(graph.nodeID(for: "service/api.prod") == "svc_prod_api")
+    }
+
     @Test func overlayNodesShowTheirVTEPAndJoinTheOverlay() throws {
         let graph = try Self.graph(of: "overlay.yaml")
         let overlay = try #require(graph.nodes.first { $0.kind == .overlay })

@@ -103,7 +103,7 @@ extension LabGraph {
                     guard let box = podBoxes[name], let pod = podsByName[name] else { continue }
                     if byBox[box] == nil { order.append(box) }
                     let ports = service.ports.compactMap { pod.resolve(targetPort: $0.targetPort, protocol: $0.protocol) }
-                    byBox[box, default: []].append(ports.map(String.init).joined(separator: ","))
+                    byBox[box, default: []].append(ports.map(String.init).joined(separator: ", "))
                 }
                 for box in order {
                     let ports = byBox[box] ?? []
@@ -135,10 +135,12 @@ extension LabGraph {
         return lines
     }
 
-    /// Type, ClusterIP and one line per port: `80/TCP → 8080, nodePort 30080`.
+    /// The type where the address does not say it, the ClusterIP, and one line per port:
+    /// `80/TCP → 8080, nodePort 30080`.
     static func details(of service: ServiceTopology) -> [String] {
-        var lines = [service.type.rawValue]
-        if let clusterIP = service.clusterIP { lines.append("ClusterIP \(clusterIP)") } else { lines.append("no ClusterIP") }
+        var lines: [String] = []
+        if service.type == .nodePort { lines.append(service.type.rawValue) }
+        if let clusterIP = service.clusterIP { lines.append("ClusterIP \(clusterIP)") } else { lines.append("headless: no ClusterIP") }
         for port in service.ports {
             var line = "\(port.port)/\(port.protocol.rawValue) → \(port.targetPort)"
             if let nodePort = port.nodePort { line += ", nodePort \(nodePort)" }
