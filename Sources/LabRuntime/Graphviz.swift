@@ -15,35 +15,26 @@ public enum Graphviz {
         guard let program else {
             throw EnvironmentError.missingTool("dot", package: package)
         }
-        // The input and dot's complaints go through files, the SVG through a pipe read to its
-        // end: no pipe is ever full while we wait on another.
-        let directory = FileManager.default.temporaryDirectory
-        let input = directory.appendingPathComponent("lab-graph-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).dot")
-        let errors = input.appendingPathExtension("err")
-        defer {
-            try? FileManager.default.removeItem(at: input)
-            try? FileManager.default.removeItem(at: errors)
-        }
+        // The input, the SVG and dot's complaints all go through files: no pipe can fill up
+        // while we wait for dot to exit.
+        let base = FileManager.default.temporaryDirectory
+            .appendingPathComponent("lab-graph-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let input = base.appendingPathExtension("dot"), output = base.appendingPathExtension("svg")
+        let errors = base.appendingPathExtension("err")
+        defer { for file in [input, output, errors] { try? FileManager.default.removeItem(at: file) } }
         try Data(dot.utf8).write(to: input)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let errorHandle = try FileHandle(forWritingTo: errors)
-        defer { try? errorHandle.close() }
+        for file in [output, errors] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+        let outputHandle = try FileHandle(forWritingTo: output), errorHandle = try FileHandle(forWritingTo: errors)
+        defer { try? outputHandle.close(); try? errorHandle.close() }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = ["-Tsvg", input.path]
-        process.environment = ["PATH": ProgramLookup.basePath]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = errorHandle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let svg = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+        let exit = try ChildProcess.spawn(program: program, arguments: ["-Tsvg", input.path],
+                                          stdout: .descriptor(outputHandle.fileDescriptor),
+                                          stderr: .descriptor(errorHandle.fileDescriptor)).wait()
+        guard exit.signal == nil, exit.code == 0 else {
             let message = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
-            throw GraphvizError(status: process.terminationStatus, message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+            throw GraphvizError(status: exit.code, message: message.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        let svg = try Data(contentsOf: output)
         return String(decoding: svg, as: UTF8.self)
     }
 }
