@@ -25,9 +25,8 @@ extension NetworkPolicyIPTables {
             for (index, rule) in policy.rules(direction).enumerated() {
                 let ruleBase = base + (direction == .ingress ? "ingressrule" : "egressrule") + String(index)
                 let peerMatches = peerMatches(rule, of: policy, direction: direction, ruleBase: ruleBase, evaluator: evaluator, sets: &sets)
-                let destinations = direction == .ingress ? targets : rule.peers.map { peers in
-                    evaluator.topology.pods.filter { pod in peers.contains { evaluator.pods(matching: $0, of: policy).contains(pod) } }
-                } ?? evaluator.topology.pods
+                let destinations = direction == .ingress ? targets
+                    : rule.peers.map { peerPods($0, of: policy, evaluator: evaluator) } ?? evaluator.topology.pods
                 let portMatches = portMatches(rule, destinations: destinations, ruleBase: ruleBase, sets: &sets)
                 let comment = direction == .ingress
                     ? "rule to ACCEPT traffic from source pods to dest pods selected by policy name \(policy.name) namespace \(policy.namespace)"
@@ -51,7 +50,7 @@ extension NetworkPolicyIPTables {
         guard let peers = rule.peers else { return [[]] }
         let prefix = direction == .ingress ? "KUBE-SRC-" : "KUBE-DST-", side = direction == .ingress ? "src" : "dst"
         var matches: [[String]] = []
-        let pods = evaluator.topology.pods.filter { pod in peers.contains { evaluator.pods(matching: $0, of: policy).contains(pod) } }
+        let pods = peerPods(peers, of: policy, evaluator: evaluator)
         if !pods.isEmpty {
             let name = prefix + hash(ruleBase + "pod")
             sets.add(.init(name: name, kind: .ip, members: pods.map(\.ip.description)))
@@ -69,6 +68,12 @@ extension NetworkPolicyIPTables {
             matches.append(["-m", "set", "--match-set", name, side])
         }
         return matches
+    }
+
+    /// The pods any of `peers` selects, in file order, each once.
+    private static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
+        let selected = Set(peers.flatMap { evaluator.pods(matching: $0, of: policy).map(\.name) })
+        return evaluator.topology.pods.filter { selected.contains($0.name) }
     }
 
     /// The port side: every port, a number or range, a protocol alone, or a named port split
