@@ -57,6 +57,20 @@ struct Status: ParsableCommand {
                             service.endpoints.isEmpty ? "<none>" : service.endpoints.joined(separator: ", ")]
                        })
         }
+        if !status.policies.isEmpty {
+            print("")
+            printTable(header: ["POLICY", "TYPES", "SELECTS"],
+                       rows: status.policies.map { policy in
+                           ["\(policy.namespace)/\(policy.name)", policy.policyTypes.joined(separator: ","),
+                            policy.pods.isEmpty ? "<no pod>" : policy.pods.joined(separator: ", ")]
+                       })
+            print("")
+            printTable(header: ["POD", "INGRESS", "EGRESS"],
+                       rows: status.isolation.map { pod in
+                           [pod.pod, pod.ingress.isEmpty ? "open" : "isolated by " + pod.ingress.joined(separator: ", "),
+                            pod.egress.isEmpty ? "open" : "isolated by " + pod.egress.joined(separator: ", ")]
+                       })
+        }
     }
 }
 

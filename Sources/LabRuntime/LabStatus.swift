@@ -23,6 +23,22 @@ public struct LabStatus: Sendable, Codable {
         public var endpoints: [String]
     }
 
+    /// A NetworkPolicy, the pods it selects, and the directions it isolates them in.
+    public struct Policy: Sendable, Codable {
+        public var name: String
+        public var namespace: String
+        public var policyTypes: [String]
+        public var pods: [String]
+    }
+
+    /// A pod some policy selects, and for each direction whether it is isolated (only what the
+    /// isolating policies allow passes) and by which policies.
+    public struct Isolation: Sendable, Codable {
+        public var pod: String
+        public var ingress: [String]
+        public var egress: [String]
+    }
+
     public var lab: String
     public var network: String
     public var proxy: String
@@ -39,6 +55,9 @@ public struct LabStatus: Sendable, Codable {
     public var pods: [Namespaced]
     public var hosts: [Namespaced]
     public var services: [Service]
+    public var policies: [Policy]
+    /// Pods no policy selects are open both ways and not listed.
+    public var isolation: [Isolation]
     /// Every container, as the supervisor last reported it.
     public var containers: [ContainerStatus]
     /// nil when the lab has containers but no live supervisor (they are then not running).
@@ -69,6 +88,7 @@ public struct LabStatus: Sendable, Codable {
                     },
                     endpoints: service.endpoints.map { name in pods_[name].map { "\(name) \($0.ip)" } ?? name })
         }
+        let (policies, isolation) = policyStatus(topology)
         let all = nodes + pods + hosts
         let state = LabState(lab: lab)
         let supervisor = SupervisorProcess.running(lab: lab, state: state)
@@ -91,6 +111,22 @@ public struct LabStatus: Sendable, Codable {
                              && (containers.isEmpty || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
                          nodes: nodes, pods: pods, hosts: hosts, services: services,
+                         policies: policies, isolation: isolation,
                          containers: containers, supervisorPID: supervisor)
+    }
+
+    /// Each policy with the pods it selects; each selected pod with what isolates it.
+    static func policyStatus(_ topology: Topology) -> ([Policy], [Isolation]) {
+        guard topology.policy != nil else { return ([], []) }
+        let evaluator = PolicyEvaluator(topology: topology)
+        let policies = evaluator.policies.map { policy in
+            Policy(name: policy.name, namespace: policy.namespace, policyTypes: policy.policyTypes.map(\.rawValue),
+                   pods: topology.pods.filter { evaluator.selects(policy, $0) }.map(\.name))
+        }
+        let isolation = topology.pods.compactMap { pod -> Isolation? in
+            let ingress = evaluator.isolating(pod, .ingress).map(\.name), egress = evaluator.isolating(pod, .egress).map(\.name)
+            return ingress.isEmpty && egress.isEmpty ? nil : Isolation(pod: "\(pod.kubernetesNamespace)/\(pod.name)", ingress: ingress, egress: egress)
+        }
+        return (policies, isolation)
     }
 }

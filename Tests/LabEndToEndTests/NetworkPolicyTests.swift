@@ -97,6 +97,9 @@ struct NetworkPolicyTests {
             // x-a is on node-1 (pods alternate); node-2 has no selected pod and no policy chain.
             let other = try run(["ip", "netns", "exec", "lab.\(name).node.node-2", "iptables-save", "-t", "filter"]).stdout
             #expect(!other.contains("KUBE-ROUTER"))
+            let status = try lab("status", name)
+            #expect(status.stdout.contains("x/p     Ingress  x-a"), "status lists the policy and what it selects:\n\(status.stdout)")
+            #expect(status.stdout.contains("x/x-a  isolated by p  open"))
         }
     }
 }
