@@ -4,8 +4,32 @@
 /// changed is flushed and refilled; what is gone is flushed, then deleted. Untouched chains
 /// keep their rules (and rule handles). A change to the declaration of something that stays
 /// (a hook, a set's type or timeout) falls back to loading the whole table anew.
+///
+/// A node's input may hold several tables (kube-proxy's, and NetworkPolicy's beside it): each is
+/// diffed on its own, and all go in the one transaction.
 enum NFTablesDiff {
     static func change(from old: String, to new: String) -> String {
+        let before = tables(old), after = tables(new)
+        let previous = Dictionary(before, uniquingKeysWith: { first, _ in first })
+        let next = Dictionary(after, uniquingKeysWith: { first, _ in first })
+        return after.map { changeTable(from: previous[$0.key] ?? "", to: $0.text) }.joined()
+            + before.filter { next[$0.key] == nil }.map { changeTable(from: $0.text, to: "") }.joined()
+    }
+
+    /// The input's lines grouped by table (`ip kube-proxy`), tables in order of appearance.
+    static func tables(_ text: String) -> [(key: String, text: String)] {
+        var order: [String] = [], lines: [String: [String]] = [:]
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let words = line.split(separator: " ", maxSplits: 4)
+            let key = words.count >= 4 ? "\(words[2]) \(words[3])" : ""
+            if lines[key] == nil { order.append(key) }
+            lines[key, default: []].append(String(line))
+        }
+        return order.map { ($0, lines[$0]!.joined(separator: "\n") + "\n") }
+    }
+
+    /// One table's change.
+    static func changeTable(from old: String, to new: String) -> String {
         let before = Table(old), after = Table(new)
         guard !after.isEmpty else { return before.isEmpty ? "" : "delete table \(before.family) \(before.name)\n" }
         guard !before.isEmpty else { return new }

@@ -27,9 +27,8 @@ enum NetworkPolicyIPTables {
     static let common = "KUBE-NWPLCY-COMMON", defaultChain = "KUBE-NWPLCY-DEFAULT", tail = "KUBE-NWPLCY-TAIL"
     static let nodePortRange = "30000:32767"
 
-    static func hash(_ text: String) -> String { KubeProxyHash.base32SHA256(text, length: 16) }
-    static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + hash(pod.kubernetesNamespace + pod.name) }
-    static func policyChain(_ policy: NetworkPolicySpec) -> String { "KUBE-NWPLCY-" + hash(policy.namespace + policy.name) }
+    static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + PolicyLayout.hash(pod.kubernetesNamespace + pod.name) }
+    static func policyChain(_ policy: NetworkPolicySpec) -> String { "KUBE-NWPLCY-" + PolicyLayout.hash(policy.namespace + policy.name) }
 
     /// The hooks, first in their built-in chains (kube-router inserts at position 1).
     static let hooks: [(chain: String, target: String)] = [("INPUT", input), ("FORWARD", forward), ("OUTPUT", output)]
@@ -37,18 +36,13 @@ enum NetworkPolicyIPTables {
     /// Writes the node's policy chains into `filter` and returns the ipsets they match; nil
     /// (and nothing written) when no policy selects a pod of this node.
     static func write(topology: Topology, node: NodeTopology, into filter: inout IPTablesTableText) -> IPSetScript? {
-        let evaluator = PolicyEvaluator(topology: topology)
-        let localPods = topology.pods.filter { $0.node == node.name }
-        let selected = localPods.filter { pod in evaluator.policies.contains { evaluator.selects($0, pod) } }
-        guard !selected.isEmpty else { return nil }
-        let policies = evaluator.policies.filter { policy in selected.contains { evaluator.selects(policy, $0) } }
-        var sets = IPSetScript()
+        guard let layout = PolicyLayout.make(topology: topology, node: node) else { return nil }
 
         // 1. The shared chains.
         for chain in [input, forward, output, common, defaultChain, tail] { filter.declare(chain) }
         filter.append(common, "-m", "comment", "--comment", "rule to drop invalid state for pod", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
         filter.append(common, "-m", "comment", "--comment", "rule for stateful firewall for pod", "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
-        for (type, what) in [("8", "echo requests"), ("3", "destination unreachable messages"), ("11", "time exceeded messages")] {
+        for (type, what) in icmpAccepted {
             filter.append(common, "-p", "icmp", "-m", "comment", "--comment", "allow icmp \(what)", "-m", "icmp", "--icmp-type", type, "-j", "ACCEPT")
         }
         filter.append(defaultChain, "-m", "comment", "--comment", "rule to mark traffic matching a network policy", "-j", "MARK", "--set-xmark", allowedMark)
@@ -62,19 +56,48 @@ enum NetworkPolicyIPTables {
         }
 
         // 3. Each selected pod: the jumps into its chain, and the chain.
-        for pod in selected {
-            writeJumps(pod, into: &filter)
-            writePodChain(pod, evaluator: evaluator, into: &filter)
+        for pod in layout.pods {
+            writeJumps(pod.pod, into: &filter)
+            writePodChain(pod, into: &filter)
         }
         for chain in [input, forward, output] {
             filter.append(chain, "-m", "comment", "--comment", "rule to explicitly ACCEPT traffic that comply to network policies", "-j", tail)
         }
 
-        // 4. Each policy that selects a local pod: its chain and sets.
-        for policy in policies {
-            writePolicyChain(policy, evaluator: evaluator, into: &filter, sets: &sets)
+        // 4. Each policy that selects a local pod: a MARK and a RETURN per allowed (peer, port).
+        for (policy, allows) in layout.policies {
+            let chain = policyChain(policy)
+            filter.declare(chain)
+            for allow in allows {
+                let comment = allow.direction == .ingress
+                    ? "rule to ACCEPT traffic from source pods to dest pods selected by policy name \(policy.name) namespace \(policy.namespace)"
+                    : "rule to ACCEPT traffic from source pods selected by policy name \(policy.name) namespace \(policy.namespace) to dest pods"
+                var matches = (allow.proto.map { ["-p", $0] } ?? []) + ["-m", "comment", "--comment", comment]
+                for match in allow.sets { matches += ["-m", "set", "--match-set", match.set, match.side.rawValue] }
+                if let proto = allow.proto, let ports = allow.ports { matches += ["-m", proto, "--dport", ports] }
+                filter.append(chain, matches + ["-j", "MARK", "--set-xmark", allowedMark])
+                filter.append(chain, matches + ["-m", "mark", "--mark", allowedMark, "-j", "RETURN"])
+            }
         }
-        return sets
+        return ipsets(layout.sets)
+    }
+
+    /// kube-router's `CommonICMPRules`: echo requests and the errors a connection needs.
+    static let icmpAccepted = [("8", "echo requests"), ("3", "destination unreachable messages"), ("11", "time exceeded messages")]
+
+    /// Pods as `hash:ip`; a block as `hash:net` with its `except` as `nomatch` (a `/0` as two
+    /// halves: hash:net cannot hold it).
+    static func ipsets(_ sets: [PolicyLayout.AddressSet]) -> IPSetScript {
+        var script = IPSetScript()
+        for set in sets {
+            guard set.isBlock else {
+                script.add(.init(name: set.name, kind: .ip, members: set.addresses))
+                continue
+            }
+            let blocks = set.addresses.flatMap { $0.hasSuffix("/0") ? ["0.0.0.0/1", "128.0.0.0/1"] : [$0] }
+            script.add(.init(name: set.name, kind: .net, members: blocks + set.except.map { "\($0) nomatch" }))
+        }
+        return script
     }
 
     private static func writeJumps(_ pod: PodTopology, into filter: inout IPTablesTableText) {
@@ -86,23 +109,22 @@ enum NetworkPolicyIPTables {
         }
     }
 
-    private static func writePodChain(_ pod: PodTopology, evaluator: PolicyEvaluator, into filter: inout IPTablesTableText) {
-        let chain = podChain(pod), ip = "\(pod.ip)/32"
+    private static func writePodChain(_ chainOf: PolicyLayout.PodChain, into filter: inout IPTablesTableText) {
+        let pod = chainOf.pod, chain = podChain(pod), ip = "\(pod.ip)/32"
         filter.declare(chain)
         filter.append(chain, "-m", "comment", "--comment", "rule for stateful firewall for pod", "-j", common)
         filter.append(chain, "-s", ip, "-d", ip, "-m", "comment", "--comment", "a pod's traffic to itself is not filtered", "-j", "ACCEPT")
         filter.append(chain, "-d", ip, "-m", "comment", "--comment", "rule to permit the traffic to pods when source is the pod's local node",
                       "-m", "addrtype", "--src-type", "LOCAL", "-j", "ACCEPT")
-        let ingress = evaluator.isolating(pod, .ingress), egress = evaluator.isolating(pod, .egress)
-        if egress.isEmpty {
+        if chainOf.egress.isEmpty {
             filter.append(chain, "-s", ip, "-m", "comment", "--comment", "run through default egress network policy chain", "-j", defaultChain)
         }
-        if ingress.isEmpty {
+        if chainOf.ingress.isEmpty {
             filter.append(chain, "-d", ip, "-m", "comment", "--comment", "run through default ingress network policy chain", "-j", defaultChain)
         }
-        for policy in evaluator.policies where ingress.contains(policy) || egress.contains(policy) {
-            let both = ingress.contains(policy) && egress.contains(policy)
-            let address: [String] = both ? [] : ingress.contains(policy) ? ["-d", ip] : ["-s", ip]
+        for policy in chainOf.policies {
+            let ingress = chainOf.ingress.contains(policy), egress = chainOf.egress.contains(policy)
+            let address: [String] = ingress && egress ? [] : ingress ? ["-d", ip] : ["-s", ip]
             filter.append(chain, address + ["-m", "comment", "--comment", "run through nw policy \(policy.name)", "-j", policyChain(policy)])
         }
         filter.append(chain, "-m", "comment", "--comment", "rule to REJECT traffic destined for POD name:\(pod.name) namespace: \(pod.kubernetesNamespace)",

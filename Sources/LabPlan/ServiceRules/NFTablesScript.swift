@@ -5,7 +5,9 @@ struct NFTablesScript {
     private(set) var lines: [String] = []
     private var elements: Set<String> = []
     let family = "ip"
-    let table = NFTablesChainNames.table
+    let table: String
+
+    init(table: String = NFTablesChainNames.table) { self.table = table }
 
     mutating func command(_ text: String) { lines.append(text) }
 

@@ -1,0 +1,149 @@
+import LabSpec
+
+/// kube-router's NetworkPolicy layout for one node, as data both renderers project
+/// (`NetworkPolicyIPTables`, `NetworkPolicyNFTables`): which local pods get a chain and how
+/// they are isolated, each policy's allowed (peer, port) matches, and the address sets those
+/// match. Computed from `PolicyEvaluator`'s selections, so the rules and the oracle agree on
+/// who is selected; what is allowed is decided again, by the kernel, from these sets.
+struct PolicyLayout {
+    enum Side: String { case source = "src", destination = "dst" }
+
+    /// An address set: pods (single addresses) or one `ipBlock` (its `cidr`, with its `except`
+    /// blocks that do not match).
+    struct AddressSet: Equatable {
+        var name: String
+        var addresses: [String]
+        var except: [String] = []
+        var isBlock: Bool { !except.isEmpty || addresses.contains { $0.contains("/") } }
+    }
+
+    /// A set matched on one side of the packet.
+    struct SetMatch {
+        var set: String
+        var side: Side
+    }
+
+    /// One allowed (peer, port): every match must hold.
+    struct Allow {
+        var policy: NetworkPolicySpec
+        var direction: PolicyType
+        var proto: String?
+        /// `80` or `80:90`; nil for any port.
+        var ports: String?
+        var sets: [SetMatch]
+    }
+
+    struct PodChain {
+        var pod: PodTopology
+        var ingress: [NetworkPolicySpec]
+        var egress: [NetworkPolicySpec]
+        /// Every selecting policy, in file order.
+        var policies: [NetworkPolicySpec]
+    }
+
+    var pods: [PodChain] = []
+    var policies: [(policy: NetworkPolicySpec, allows: [Allow])] = []
+    var sets: [AddressSet] = []
+
+    static func hash(_ text: String) -> String { KubeProxyHash.base32SHA256(text, length: 16) }
+
+    /// nil when no policy selects a pod of `node`.
+    static func make(topology: Topology, node: NodeTopology) -> PolicyLayout? {
+        let evaluator = PolicyEvaluator(topology: topology)
+        let selected = topology.pods.filter { pod in pod.node == node.name && evaluator.policies.contains { evaluator.selects($0, pod) } }
+        guard !selected.isEmpty else { return nil }
+        var layout = PolicyLayout()
+        layout.pods = selected.map { pod in
+            let ingress = evaluator.isolating(pod, .ingress), egress = evaluator.isolating(pod, .egress)
+            return PodChain(pod: pod, ingress: ingress, egress: egress,
+                            policies: evaluator.policies.filter { ingress.contains($0) || egress.contains($0) })
+        }
+        for policy in evaluator.policies where selected.contains(where: { evaluator.selects(policy, $0) }) {
+            layout.policies.append((policy, layout.allows(policy, evaluator: evaluator)))
+        }
+        return layout
+    }
+
+    /// A policy's allows, direction by direction, rule by rule: (peer set or none) × port.
+    private mutating func allows(_ policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [Allow] {
+        let base = policy.namespace + policy.name
+        let targets = evaluator.topology.pods.filter { evaluator.selects(policy, $0) }
+        var allows: [Allow] = []
+        for direction in PolicyType.allCases where policy.isolates(direction) && !policy.rules(direction).isEmpty {
+            let targetSet = (direction == .ingress ? "KUBE-DST-" : "KUBE-SRC-") + Self.hash(base)
+            sets.append(AddressSet(name: targetSet, addresses: targets.map(\.ip.description)))
+            let target = SetMatch(set: targetSet, side: direction == .ingress ? .destination : .source)
+            for (index, rule) in policy.rules(direction).enumerated() {
+                let ruleBase = base + (direction == .ingress ? "ingressrule" : "egressrule") + String(index)
+                let peers = peerMatches(rule, of: policy, direction: direction, ruleBase: ruleBase, evaluator: evaluator)
+                let destinations = direction == .ingress ? targets
+                    : rule.peers.map { Self.peerPods($0, of: policy, evaluator: evaluator) } ?? evaluator.topology.pods
+                for peer in peers {
+                    for port in portMatches(rule, destinations: destinations, ruleBase: ruleBase) {
+                        allows.append(Allow(policy: policy, direction: direction, proto: port.proto, ports: port.ports,
+                                            sets: [target] + peer + port.sets))
+                    }
+                }
+            }
+        }
+        return allows
+    }
+
+    /// The peer side of a rule: nothing to match for "every peer", else the pods' set and each
+    /// block's set (none at all when the peers select nothing: the rule then allows nothing).
+    private mutating func peerMatches(_ rule: PolicyRule, of policy: NetworkPolicySpec, direction: PolicyType, ruleBase: String,
+                                      evaluator: PolicyEvaluator) -> [[SetMatch]] {
+        guard let peers = rule.peers else { return [[]] }
+        let prefix = direction == .ingress ? "KUBE-SRC-" : "KUBE-DST-"
+        let side: Side = direction == .ingress ? .source : .destination
+        var matches: [[SetMatch]] = []
+        let pods = Self.peerPods(peers, of: policy, evaluator: evaluator)
+        if !pods.isEmpty {
+            let name = prefix + Self.hash(ruleBase + "pod")
+            sets.append(AddressSet(name: name, addresses: pods.map(\.ip.description)))
+            matches.append([SetMatch(set: name, side: side)])
+        }
+        // One set per block: an `except` only ever removes addresses from its own block.
+        for (index, peer) in peers.enumerated() {
+            guard case .ipBlock(let cidr, let except) = peer else { continue }
+            let name = prefix + Self.hash(ruleBase + "ipblock" + String(index))
+            sets.append(AddressSet(name: name, addresses: [cidr.description], except: except.map(\.description)))
+            matches.append([SetMatch(set: name, side: side)])
+        }
+        return matches
+    }
+
+    /// The port side: every port, a number or range, a protocol alone, or a named port split
+    /// per number it resolves to on the destination pods (each with the set of those pods).
+    private mutating func portMatches(_ rule: PolicyRule, destinations: [PodTopology], ruleBase: String)
+        -> [(proto: String?, ports: String?, sets: [SetMatch])] {
+        guard !rule.ports.isEmpty else { return [(nil, nil, [])] }
+        var matches: [(proto: String?, ports: String?, sets: [SetMatch])] = []
+        for (index, port) in rule.ports.enumerated() {
+            let proto = port.protocol.rawValue.lowercased()
+            switch port.port {
+            case nil:
+                matches.append((proto, nil, []))
+            case .number(let number):
+                matches.append((proto, port.endPort.map { "\(number):\($0)" } ?? "\(number)", []))
+            case .name(let name):
+                var byNumber: [Int: [PodTopology]] = [:]
+                for pod in destinations {
+                    if let number = pod.resolve(targetPort: .name(name), protocol: port.protocol) { byNumber[number, default: []].append(pod) }
+                }
+                for (number, pods) in byNumber.sorted(by: { $0.key < $1.key }) {
+                    let set = "KUBE-DST-" + Self.hash(ruleBase + String(index) + String(number) + "namedport")
+                    sets.append(AddressSet(name: set, addresses: pods.map(\.ip.description)))
+                    matches.append((proto, String(number), [SetMatch(set: set, side: .destination)]))
+                }
+            }
+        }
+        return matches
+    }
+
+    /// The pods any of `peers` selects, in file order, each once.
+    static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
+        let selected = Set(peers.flatMap { evaluator.pods(matching: $0, of: policy).map(\.name) })
+        return evaluator.topology.pods.filter { selected.contains($0.name) }
+    }
+}
