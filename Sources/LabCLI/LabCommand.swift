@@ -25,7 +25,7 @@ public struct LabCommand: ParsableCommand {
         Exit codes: 0 success, 1 an operation failed, 2 invalid lab file, 3 missing privilege \
         or kernel feature, 64 bad usage.
         """,
-        subcommands: [Up.self, Down.self, Verify.self, Status.self, List.self, Exec.self, Logs.self, Validate.self, DoctorCommand.self, Supervise.self]
+        subcommands: [Up.self, Down.self, Verify.self, Status.self, List.self, Exec.self, Logs.self, Trace.self, Validate.self, DoctorCommand.self, Supervise.self]
     )
 
     public init() {}

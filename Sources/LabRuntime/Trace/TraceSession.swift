@@ -1,0 +1,228 @@
+import Foundation
+import LabKernel
+import LabPlan
+import LabSpec
+
+/// One observed trace: tracing rules and listeners in every namespace the packet may cross,
+/// one real packet, what the kernel reported, the conntrack entries of the nodes it crossed —
+/// and then everything made for the trace taken away again.
+///
+/// 1. `table inet lab_trace` (and `table bridge lab_trace` where frames are switched) in each
+///    namespace, one `nft -f` per namespace (`TraceRuleset`).
+/// 2. One `NFNLGRP_NFTRACE` listener per namespace (events are per namespace).
+/// 3. The probe from the source namespace (`TraceProbe`), and its answer or a timeout.
+/// 4. The events read, the rules they name listed (`nft -a list ruleset`, and `iptables-save`
+///    where the rules are iptables'), the conntrack entries read (`conntrack -L`).
+/// 5. Cleanup, whatever happened: tables removed, listeners closed, the probe socket closed,
+///    then the conntrack entries of the probe deleted (`conntrack -D`).
+public enum TraceSession {
+    public struct Options: Sendable {
+        /// How long to wait for the answer; a lost packet costs this much.
+        public var timeout: Double
+        public init(timeout: Double = 0.5) { self.timeout = timeout }
+    }
+
+    public static func observe(_ expected: ExpectedTrace, topology: Topology, options: Options = Options()) throws -> ObservedTrace {
+        let flow = expected.flow
+        guard let sourceNamespaceName = flow.source.namespace else { throw TraceRuntimeError("the source has no namespace") }
+        let port = Int.random(in: 40000...59999)
+        let directory = LabState(lab: topology.lab).directory + "/trace-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        // Every namespace of the model's paths, plus the fabric, nodes and hosts, so a packet
+        // that goes somewhere the model does not expect is still seen.
+        var names = expected.namespaces
+        for name in [topology.fabricNamespace] + topology.nodes.map(\.namespace) + topology.hosts.map(\.namespace) where !names.contains(name) {
+            names.append(name)
+        }
+        if !names.contains(sourceNamespaceName) { names.insert(sourceNamespaceName, at: 0) }
+        let namespaces = try names.map { try NetworkNamespace.open($0) }
+        let bridged = Set([topology.fabricNamespace] + topology.nodes.map(\.namespace))
+        let objects = objectNames(topology)
+
+        // 1. Trace rules (removed in the defer whatever happens next).
+        var installed: [NetworkNamespace] = []
+        defer {
+            for namespace in installed {
+                _ = try? runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
+            }
+        }
+        for namespace in namespaces {
+            installed.append(namespace)
+            try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, bridge: bridged.contains(namespace.name)),
+                       in: namespace, directory: directory, name: "install")
+        }
+
+        // 2. Listeners, and the names of each namespace's interfaces.
+        var listeners: [NFTraceListener] = []
+        var interfaces: [String: [UInt32: String]] = [:]
+        for namespace in namespaces {
+            listeners.append(try NFTraceListener(in: namespace))
+            let links = try RouteSocket(in: namespace).links()
+            interfaces[namespace.name] = Dictionary(links.map { (UInt32($0.index), $0.name) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        // 3. The packet.
+        let probe = TraceProbe(flow: flow, port: UInt16(port))
+        defer { probe.close() }
+        let source = namespaces.first { $0.name == sourceNamespaceName }!
+        try probe.send(in: source)
+        let answer = probe.answer(timeout: options.timeout)
+        // Events of the last hops are queued by softirqs that may still be running.
+        usleep(20_000)
+
+        // 4. What the kernel said.
+        var events: [ObservedPath.NamespaceEvents] = []
+        for (namespace, listener) in zip(namespaces, listeners) {
+            let drained = try listener.drain()
+            guard !drained.isEmpty else { continue }
+            events.append(ObservedPath.NamespaceEvents(netns: namespace.name, object: objects[namespace.name] ?? namespace.name,
+                                                       events: drained, interfaces: interfaces[namespace.name] ?? [:]))
+        }
+        listeners.removeAll()
+        let listings = try ruleListings(for: events, namespaces: namespaces, directory: directory, proxy: topology.proxy)
+        var builder = ObservedPath(flow: flow, probePort: port, expected: expected)
+        builder.ruleText = { family, table, chain, _, handle in listings.text(family: family, table: table, chain: chain, handle: handle) }
+        let preliminary = builder.build(events, forwardOrder: [], replyOrder: [])
+        let conntrack = try conntrackEntries(events: events, builder: builder, namespaces: namespaces, topology: topology,
+                                             expected: expected, directory: directory)
+        let branch = TraceComparison.chooseBranch(
+            expected: expected,
+            observed: ObservedTrace(forward: preliminary.forward, reply: [], conntrack: conntrack.observations, answer: answer, tuple: "", notes: []))
+        let path = expected.paths[branch]
+        let ordered = builder.build(events, forwardOrder: visits(path.forward), replyOrder: visits(path.reply))
+
+        var notes: [String] = []
+        if events.isEmpty {
+            notes.append("no namespace reported a trace event: is nf_tables tracing (CONFIG_NF_TABLES) available?")
+        }
+        let tuple = "\(flow.protocol.rawValue) \(flow.source.ip)" + (flow.protocol == .icmp ? " id \(port)" : ":\(port)")
+            + " → \(flow.destination)" + (flow.port.map { ":\($0)" } ?? "")
+
+        // 5. Cleanup of what the probe left in conntrack: the tables go in the defer above, the
+        //    socket first so its reset is neither traced nor left behind.
+        try removeTraceTables(&installed, bridged: bridged, directory: directory)
+        probe.close()
+        usleep(5_000)
+        for (namespace, filter) in conntrack.filters {
+            _ = try? NamespacedCommand.run(["conntrack", "-D"] + filter, package: "conntrack", in: namespace,
+                                           outputPath: "\(directory)/\(namespace.name).conntrack-delete.log")
+        }
+        return ObservedTrace(forward: ordered.forward, reply: ordered.reply, conntrack: conntrack.observations,
+                             answer: answer, tuple: tuple, notes: notes)
+    }
+
+    static func visits(_ hops: [TraceHop]) -> [String] {
+        var result: [String] = []
+        for hop in hops where !result.contains(hop.netns) { result.append(hop.netns) }
+        return result
+    }
+
+    static func objectNames(_ topology: Topology) -> [String: String] {
+        var names = [topology.fabricNamespace: "fabric"]
+        for node in topology.nodes { names[node.namespace] = node.name }
+        for host in topology.hosts { names[host.namespace] = "host/\(host.name)" }
+        for pod in topology.pods { names[pod.namespace] = pod.name }
+        return names
+    }
+
+    static func removeTraceTables(_ installed: inout [NetworkNamespace], bridged: Set<String>, directory: String) throws {
+        var failures: [String] = []
+        for namespace in installed {
+            do {
+                try runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
+            } catch {
+                failures.append("\(namespace.name): \(error)")
+            }
+        }
+        installed.removeAll()
+        if !failures.isEmpty { throw TraceRuntimeError("could not remove the trace table: \(failures.joined(separator: "; "))") }
+    }
+
+    static func runNFT(_ script: String, in namespace: NetworkNamespace, directory: String, name: String) throws {
+        let path = "\(directory)/\(namespace.name).\(name).nft"
+        try script.write(toFile: path, atomically: false, encoding: .utf8)
+        let output = "\(path).log"
+        let status = try NamespacedCommand.run(["nft", "-f", path], package: "nftables", in: namespace, outputPath: output)
+        guard status == 0 else {
+            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            throw TraceRuntimeError("nft -f in \(namespace.name) failed (exit \(status)): \(text.split(separator: "\n").prefix(3).joined(separator: "; "))")
+        }
+    }
+
+    static func capture(_ arguments: [String], package: String, in namespace: NetworkNamespace, directory: String, name: String) throws -> String {
+        let output = "\(directory)/\(namespace.name).\(name).out"
+        _ = try NamespacedCommand.run(arguments, package: package, in: namespace, outputPath: output)
+        return (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+    }
+
+    /// The live rules that trace events name, per namespace.
+    static func ruleListings(for events: [ObservedPath.NamespaceEvents], namespaces: [NetworkNamespace], directory: String,
+                             proxy: ProxyMode) throws -> RuleIndex {
+        var index = RuleIndex()
+        for namespaceEvents in events where namespaceEvents.events.contains(where: { $0.table != TraceRuleset.table }) {
+            guard let namespace = namespaces.first(where: { $0.name == namespaceEvents.netns }) else { continue }
+            let listing = try capture(["nft", "-a", "list", "ruleset"], package: "nftables", in: namespace, directory: directory, name: "ruleset")
+            var save: [String: [String: [String]]] = [:]
+            if namespaceEvents.events.contains(where: { ["filter", "nat", "mangle", "raw"].contains($0.table) && $0.family == 2 }) {
+                save = TraceListings.iptablesRules(try capture(["iptables-save"], package: "iptables", in: namespace, directory: directory, name: "iptables-save"))
+            }
+            for rule in TraceListings.nftRules(listing) {
+                var text = rule.text
+                if rule.family == "ip", let lines = save[rule.table]?[rule.chain], rule.index < lines.count {
+                    text = lines[rule.index]
+                }
+                index.rules["\(rule.family) \(rule.table) \(rule.chain) \(rule.handle)"] = text
+            }
+        }
+        return index
+    }
+
+    struct RuleIndex {
+        var rules: [String: String] = [:]
+        func text(family: String, table: String, chain: String, handle: UInt64) -> String? {
+            rules["\(family) \(table) \(chain) \(handle)"]
+        }
+    }
+
+    /// The conntrack entries of the probe in each node it crossed, read by the tuple it had
+    /// when it entered that node, and the `conntrack -D` filters that remove them.
+    static func conntrackEntries(events: [ObservedPath.NamespaceEvents], builder: ObservedPath, namespaces: [NetworkNamespace],
+                                 topology: Topology, expected: ExpectedTrace, directory: String)
+        throws -> (observations: [ConntrackObservation], filters: [(NetworkNamespace, [String])]) {
+        let nodeNamespaces = Set(topology.nodes.map(\.namespace))
+        var observations: [ConntrackObservation] = []
+        var filters: [(NetworkNamespace, [String])] = []
+        var seen: Set<String> = []
+        for namespaceEvents in events where nodeNamespaces.contains(namespaceEvents.netns) {
+            guard let namespace = namespaces.first(where: { $0.name == namespaceEvents.netns }) else { continue }
+            for pass in builder.passes(of: namespaceEvents) where pass.isForward && !pass.outerVXLAN {
+                guard let header = pass.first else { continue }
+                var filter = ["-p", expected.flow.protocol.rawValue, "-s", header.sourceText, "-d", header.destinationText]
+                if let sport = header.sourcePort, let dport = header.destinationPort {
+                    filter += ["--sport", "\(sport)", "--dport", "\(dport)"]
+                } else if let id = header.icmpID {
+                    filter += ["--icmp-id", "\(id)"]
+                }
+                guard seen.insert(namespace.name + filter.joined(separator: " ")).inserted else { continue }
+                let listing = try capture(["conntrack", "-L"] + filter, package: "conntrack", in: namespace, directory: directory, name: "conntrack")
+                for line in TraceListings.conntrack(listing) {
+                    let state = ([line.state].compactMap { $0 } + line.flags).joined(separator: " ")
+                    observations.append(ConntrackObservation(netns: namespace.name, object: namespaceEvents.object,
+                                                             original: "\(line.protocol) \(line.tuple(line.original))",
+                                                             reply: line.tuple(line.reply), state: state.isEmpty ? nil : state,
+                                                             dnatTo: line.dnatTo))
+                }
+                filters.append((namespace, filter))
+            }
+        }
+        return (observations, filters)
+    }
+}
+
+/// A trace that could not be run (a tool failed, the source has no namespace).
+public struct TraceRuntimeError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
