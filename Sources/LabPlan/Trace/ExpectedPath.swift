@@ -111,6 +111,15 @@ struct Walker {
                           translation: &translation, reply: false)
         var replyHops: [TraceHop] = []
         var replyKind: String?
+        var replyMatch: String?
+        if translation?.translatedSource != nil {
+            switch flow.protocol {
+            case .tcp, .udp:
+                replyMatch = "ip saddr \(packet.destination) ip daddr \(packet.source) \(flow.protocol.rawValue) sport \(packet.destinationPort ?? 0)"
+            case .icmp:
+                replyMatch = "ip saddr \(packet.destination) ip daddr \(packet.source) icmp type echo-reply"
+            }
+        }
         if case .delivered(let object, _) = outcome {
             replyKind = self.replyKind(at: object, packet: packet)
             var replyPacket = TracePacket(source: packet.destination, destination: packet.source,
@@ -128,7 +137,7 @@ struct Walker {
         }
         return TracePath(branch: branch, probability: endpoint == nil ? nil : "1/\(count)",
                          endpoint: endpoint.map { ep in topology.pods.first { $0.ip == ep.ip }?.name ?? "\(ep.ip)" },
-                         forward: hops, reply: replyHops, outcome: outcome, replyKind: replyKind)
+                         forward: hops, reply: replyHops, outcome: outcome, replyKind: replyKind, replyMatch: replyMatch)
     }
 
     func place(of endpoint: TraceEndpoint) -> TracePlace {

@@ -71,6 +71,10 @@ public struct TracePath: Sendable, Hashable, Codable {
     public var outcome: TraceOutcome
     /// The reply the destination sends: `SYN-ACK`, `RST`, `echo reply`, …; nil when dropped.
     public var replyKind: String?
+    /// An nft match for the reply when the request was masqueraded: the reply then goes to a
+    /// node address and a port chosen at random, so only the model's tuple picks it out
+    /// (`ip saddr 10.244.1.3 ip daddr 10.244.1.1 tcp sport 8080`).
+    public var replyMatch: String?
 }
 
 /// The model's answer for one flow: every branch, in the order kube-proxy's rules list them.
@@ -79,6 +83,11 @@ public struct ExpectedTrace: Sendable, Hashable {
     public var proxy: ProxyMode
     public var mode: NetworkMode
     public var paths: [TracePath]
+    /// The extra trace selectors the replies of masqueraded branches need.
+    public var replyMatches: [String] {
+        var seen: Set<String> = []
+        return paths.compactMap(\.replyMatch).filter { seen.insert($0).inserted }
+    }
     /// Namespaces any branch crosses, in first-visit order: where observation must listen.
     public var namespaces: [String] {
         var seen: Set<String> = []

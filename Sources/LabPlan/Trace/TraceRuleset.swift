@@ -48,8 +48,10 @@ public enum TraceRuleset {
     }
 
     /// The `nft -f` script that adds the tables; `bridge`: also trace frames a bridge switches.
-    public static func install(protocol proto: TraceProtocol, port: Int, bridge: Bool) -> String {
-        let rules = selectors(protocol: proto, port: port)
+    /// `extraMatches`: matches for packets the probe's port no longer identifies (the reply of
+    /// a masqueraded request, `ExpectedTrace.replyMatches`).
+    public static func install(protocol proto: TraceProtocol, port: Int, bridge: Bool, extraMatches: [String] = []) -> String {
+        let rules = selectors(protocol: proto, port: port) + extraMatches.map { "\($0) limit rate 200/second meta nftrace set 1" }
         var lines = [
             "add table inet \(table)",
             "delete table inet \(table)",

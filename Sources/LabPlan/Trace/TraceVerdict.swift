@@ -100,6 +100,11 @@ public enum TraceComparison {
                 stoppedAt = last.object
                 let next = forwardDivergence?.expectedIndex.map { path.forward[$0] }
                 reason = "nothing was seen after \(last.object)" + (last.out.map { " (out \($0))" } ?? "")
+                if last.decision.hasSuffix("prerouting") || last.decision.hasSuffix("prerouting (switched)") {
+                    reason! += ": it entered prerouting and was never forwarded nor taken in — no route"
+                } else if let out = last.out {
+                    reason! += ": it left by \(out) and the next namespace never saw it (a link down, or no neighbour answer)"
+                }
                     + (next.map { "; the model's next hop: \($0.object) \($0.decision)" } ?? "")
                 if observed.answer.hasPrefix("ICMP") || observed.answer.hasPrefix("error") { reason! += "; the sender got \(observed.answer)" }
             } else {

@@ -34,6 +34,8 @@ struct ObservedPath {
         var isForward = true
         var outerVXLAN = false
         var vni: Int?
+        /// The packet left the namespace or was taken in (postrouting, input, a bridge port).
+        var left = false
     }
 
     func passes(of namespace: NamespaceEvents) -> [Pass] {
@@ -53,7 +55,15 @@ struct ObservedPath {
             // identification survives NAT, so a pass keeps its key through DNAT and SNAT.
             let key = "\(header.identification)/\(header.flags ?? 0)/\(header.protocol)/\(header.destinationPort == 8472 ? "vxlan" : "")"
             let index: Int
-            if let existing = open[key] {
+            // The same packet entering again (a fabric that switches it, then routes it back
+            // out of the bridge) is a new pass: a setter hook after the packet had left.
+            // Only the first event of a hook's run carries the headers, so that is where a pass
+            // may start again; the hooks a packet enters by are prerouting (bridge or IP) and
+            // the IP output of a locally sent packet.
+            let entersHook = event.networkHeader != nil && event.table == TraceRuleset.table
+                && (event.chain == "mark-prerouting" || (event.chain == "mark-output" && event.family != 7))
+            let reenters = entersHook && open[key].map { passes[$0].left } == true
+            if let existing = open[key], !reenters {
                 index = existing
             } else {
                 passes.append(Pass(netns: namespace.netns, object: namespace.object))
@@ -63,6 +73,10 @@ struct ObservedPath {
             }
             passes[index].events.append(event)
             passes[index].last = header
+            if event.table == TraceRuleset.table, ["seen-postrouting", "seen-input", "mark-forward"].contains(event.chain)
+                || (event.family == 7 && event.chain == "mark-output") {
+                passes[index].left = true
+            }
             if header.protocol == 17, header.destinationPort == 8472, let transport = event.transportHeader, transport.count >= 15 {
                 passes[index].outerVXLAN = true
                 passes[index].vni = Int(transport[12]) << 16 | Int(transport[13]) << 8 | Int(transport[14])
@@ -165,7 +179,7 @@ struct ObservedPath {
         var hop = TraceHop(netns: pass.netns, object: pass.object,
                            in: inputInterface.map { interfaces[$0] ?? "if\($0)" },
                            out: outputInterface.map { interfaces[$0] ?? "if\($0)" },
-                           decision: hooks.joined(separator: " → ") + (bridged && !hooks.contains("forward") && !hooks.contains("input") ? " (switched)" : ""))
+                           decision: hooks.joined(separator: " → ") + (bridged && hooks.allSatisfy { $0.hasPrefix("bridge") } ? " (switched)" : ""))
         if let first = pass.first, let last = pass.last {
             var translations: [String] = []
             let firstDst = endpoint(first.destinationText, first.destinationPort, first.icmpID)
@@ -214,19 +228,28 @@ struct ObservedPath {
         }
     }
 
-    /// Every namespace's passes, split by direction and put in the order of `order`.
+    /// Every namespace's passes, split by direction and put in the order of the model's visits
+    /// (`forwardOrder`, `replyOrder`: namespaces as the model enters them, a namespace entered
+    /// twice listed twice): the k-th pass through a namespace takes the k-th visit.
     func build(_ namespaces: [NamespaceEvents], forwardOrder: [String], replyOrder: [String]) -> (forward: [TraceHop], reply: [TraceHop]) {
         var forward: [(Int, Int, [TraceHop])] = []
         var reply: [(Int, Int, [TraceHop])] = []
         var sequence = 0
         for namespace in namespaces {
+            var counts = (forward: 0, reply: 0)
             for pass in passes(of: namespace) {
                 let hops = self.hops(of: pass, interfaces: namespace.interfaces)
                 sequence += 1
+                let order = pass.isForward ? forwardOrder : replyOrder
+                let occurrences = order.indices.filter { order[$0] == namespace.netns }
+                let k = pass.isForward ? counts.forward : counts.reply
+                let position = occurrences.isEmpty ? Int.max : occurrences[min(k, occurrences.count - 1)]
                 if pass.isForward {
-                    forward.append((forwardOrder.firstIndex(of: namespace.netns) ?? Int.max, sequence, hops))
+                    counts.forward += 1
+                    forward.append((position, sequence, hops))
                 } else {
-                    reply.append((replyOrder.firstIndex(of: namespace.netns) ?? Int.max, sequence, hops))
+                    counts.reply += 1
+                    reply.append((position, sequence, hops))
                 }
             }
         }

@@ -50,7 +50,8 @@ public enum TraceSession {
         }
         for namespace in namespaces {
             installed.append(namespace)
-            try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, bridge: bridged.contains(namespace.name)),
+            try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, bridge: bridged.contains(namespace.name),
+                                            extraMatches: expected.replyMatches),
                        in: namespace, directory: directory, name: "install")
         }
 
@@ -113,9 +114,11 @@ public enum TraceSession {
                              answer: answer, tuple: tuple, notes: notes)
     }
 
+    /// The namespaces in the order the model enters them; a namespace entered again later is
+    /// listed again.
     static func visits(_ hops: [TraceHop]) -> [String] {
         var result: [String] = []
-        for hop in hops where !result.contains(hop.netns) { result.append(hop.netns) }
+        for hop in hops where result.last != hop.netns { result.append(hop.netns) }
         return result
     }
 
