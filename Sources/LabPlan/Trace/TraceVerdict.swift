@@ -99,14 +99,15 @@ public enum TraceComparison {
             } else if let last = observed.forward.last {
                 stoppedAt = last.object
                 let next = forwardDivergence?.expectedIndex.map { path.forward[$0] }
-                reason = "nothing was seen after \(last.object)" + (last.out.map { " (out \($0))" } ?? "")
-                if last.decision.hasSuffix("prerouting") || last.decision.hasSuffix("prerouting (switched)") {
-                    reason! += ": it entered prerouting and was never forwarded nor taken in — no route"
+                var why = "nothing was seen after \(last.object)" + (last.out.map { " (out \($0))" } ?? "")
+                if last.decision.hasSuffix("prerouting") {
+                    why += ": it entered prerouting and was neither forwarded nor taken in — no route"
                 } else if let out = last.out {
-                    reason! += ": it left by \(out) and the next namespace never saw it (a link down, or no neighbour answer)"
+                    why += ": it left by \(out) and the next namespace never saw it (a link down, or no neighbour answer)"
                 }
-                    + (next.map { "; the model's next hop: \($0.object) \($0.decision)" } ?? "")
-                if observed.answer.hasPrefix("ICMP") || observed.answer.hasPrefix("error") { reason! += "; the sender got \(observed.answer)" }
+                if let next { why += "; the model's next hop: \(next.object) \(next.decision)" }
+                if observed.answer.hasPrefix("ICMP") || observed.answer.hasPrefix("error") { why += "; the sender got \(observed.answer)" }
+                reason = why
             } else {
                 stoppedAt = expected.flow.source.name
                 reason = "no namespace saw the packet" + (observed.answer == "nothing" ? "" : "; the sender got \(observed.answer)")
