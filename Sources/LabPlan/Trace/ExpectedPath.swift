@@ -360,6 +360,10 @@ struct Walker {
             var hop = TraceHop(netns: netns, object: object, in: arrivedOn,
                                decision: "local \(packet.destination) table local: delivered to node \(node.name)")
             hop.nat = unSNAT
+            if reply, let current = translation, current.node == node.name {
+                let undo = undoDNAT(current, packet: &packet)
+                hop.nat = [hop.nat, undo].compactMap { $0 }.joined(separator: "; ")
+            }
             hops.append(hop)
             return .done(.delivered(object: "node/\(node.name)", address: packet.destinationText))
         }

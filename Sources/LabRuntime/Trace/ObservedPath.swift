@@ -191,7 +191,8 @@ struct ObservedPath {
             if firstSrc != lastSrc { translations.append("\(word.1) src \(firstSrc) → \(lastSrc)") }
             if !translations.isEmpty { hop.nat = translations.joined(separator: "; ") }
             if pass.outerVXLAN {
-                let direction = hooks.contains("output") ? "vxlan" : "vxlan decap"
+                // Sent from here (output), taken in here for flannel.1 (input), or passing through.
+                let direction = hooks.contains("output") ? "vxlan" : hooks.contains("input") ? "vxlan decap" : "vxlan (outer header)"
                 hop.encap = "\(direction) \(first.sourceText) → \(first.destinationText) udp 8472 vni \(pass.vni ?? 0)"
             }
         }
