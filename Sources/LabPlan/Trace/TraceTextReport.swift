@@ -49,17 +49,21 @@ public enum TraceTextReport {
     public static func observed(_ observed: ObservedTrace, mark: TraceDivergence? = nil) -> [String] {
         var lines = ["observed (the kernel; probe \(observed.tuple)):"]
         if observed.forward.isEmpty { lines.append("  (no namespace reported the request)") }
-        for (number, hop) in observed.forward.enumerated() {
+        let quiet = quietJumps(observed.forward).union(quietJumps(observed.reply).map { $0 + observed.forward.count })
+        for (number, hop) in observed.forward.enumerated() where !quiet.contains(number) {
             let marked = mark?.direction == "request" && mark?.observedIndex == number
             lines.append("  " + line(hop, number: number + 1, marked: marked))
         }
         lines.append("  ← the sender got: \(observed.answer)")
         if !observed.reply.isEmpty {
             lines.append("  reply:")
-            for (number, hop) in observed.reply.enumerated() {
+            for (number, hop) in observed.reply.enumerated() where !quiet.contains(number + observed.forward.count) {
                 let marked = mark?.direction == "reply" && mark?.observedIndex == number
                 lines.append("  " + line(hop, number: number + 1, marked: marked))
             }
+        }
+        if !quiet.isEmpty {
+            lines.append("  (\(quiet.count) jump\(quiet.count == 1 ? "" : "s") into chains where no rule matched left out; -o json lists every event)")
         }
         for note in observed.notes { lines.append("  note: \(note)") }
         if !observed.conntrack.isEmpty {
@@ -82,11 +86,24 @@ public enum TraceTextReport {
         return lines
     }
 
+    /// Rule hops that only jumped into a chain in which nothing matched (kube-proxy's filter
+    /// chains for a packet they let through): true, but noise in a walk-through.
+    static func quietJumps(_ hops: [TraceHop]) -> Set<Int> {
+        var quiet: Set<Int> = []
+        for (index, hop) in hops.enumerated() where hop.chain != nil && hop.verdict == nil {
+            guard hop.decision.hasPrefix("verdict jump ") else { continue }
+            let target = String(hop.decision.dropFirst("verdict jump ".count))
+            let next = index + 1 < hops.count ? hops[index + 1] : nil
+            if next?.chain != target || next?.netns != hop.netns { quiet.insert(index) }
+        }
+        return quiet
+    }
+
     /// `  3 node-1        in veth1a2b3c4d  out eth0      route 10.244.2.0/24 via 192.168.1.11 dev eth0`
     static func line(_ hop: TraceHop, number: Int, marked: Bool) -> String {
-        var text = (marked ? "✗" : " ") + pad("\(number)", 3) + " " + pad(hop.object, 14)
+        var text = (marked ? "✗" : " ") + pad("\(number)", 3) + " " + pad(hop.object, 19)
         let ports = [hop.in.map { "in \($0)" }, hop.out.map { "out \($0)" }].compactMap { $0 }.joined(separator: " ")
-        text += " " + pad(ports, 30) + " "
+        text += " " + pad(ports, 34) + " "
         if let chain = hop.chain {
             text += "\(hop.table ?? "") \(chain): "
             text += hop.rule ?? hop.decision
