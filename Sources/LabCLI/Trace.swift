@@ -22,12 +22,12 @@ struct Trace: ParsableCommand {
         The verdict says whether it was delivered (and to which endpoint) or where it stopped and \
         why, and marks with ✗ the first hop where the kernel and the model disagree.
 
-          lab trace pod-a pod-b                          ping, same node: cni0 switches it
-          lab trace pod-a web-2                          across nodes: the node routes it
-          lab trace pod-a multi-container-pod            across networks: the fabric routes it
-          lab trace pod-a service/web --port 80          DNAT, conntrack, the reply un-NATed
+          lab trace pod-a pod-b                     one node: cni0 switches it
+          lab trace pod-a web-2                     two nodes: node-1 routes it
+          lab trace pod-a multi-container-pod       two networks: the fabric routes
+          lab trace pod-a service/web --port 80     DNAT, conntrack, un-NAT
           lab trace laptop service/web --node-port --port 30080
-          lab trace pod-a 10.244.2.2 --port 8080 --protocol udp -o json
+          lab trace web-2 pod-a --port 9001 --protocol udp -o json
 
         FROM is a pod, node or host; TO is a pod, node, host, service/NAME or an IPv4 address. \
         The protocol is tcp when a port is given, icmp otherwise.

@@ -25,6 +25,15 @@ public enum TraceSession {
     public static func observe(_ expected: ExpectedTrace, topology: Topology, options: Options = Options()) throws -> ObservedTrace {
         let flow = expected.flow
         guard let sourceNamespaceName = flow.source.namespace else { throw TraceRuntimeError("the source has no namespace") }
+        // An interrupt while the trace tables are in place would leave them behind: SIGINT,
+        // SIGTERM and SIGHUP wait until the cleanup below is done (this defer runs last), then
+        // take effect as usual.
+        var blocked = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&blocked, signal) }
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         let port = Int.random(in: 40000...59999)
         let directory = LabState(lab: topology.lab).directory + "/trace-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
