@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LabKernel
 import LabPlan
 import LabSpec
@@ -52,13 +53,10 @@ public enum TraceSession {
 
         // 1. Trace rules (removed in the defer whatever happens next).
         var installed: [NetworkNamespace] = []
-        defer {
-            for namespace in installed {
-                _ = try? runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
-            }
-        }
-        for namespace in namespaces {
-            installed.append(namespace)
+        defer { _ = try? removeTraceTables(&installed, bridged: bridged, directory: directory) }
+        // Marked installed before the attempt: a half-applied script is removed all the same.
+        installed = namespaces
+        try inParallel(namespaces) { namespace in
             try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, bridge: bridged.contains(namespace.name),
                                             extraMatches: expected.replyMatches),
                        in: namespace, directory: directory, name: "install")
@@ -140,16 +138,27 @@ public enum TraceSession {
     }
 
     static func removeTraceTables(_ installed: inout [NetworkNamespace], bridged: Set<String>, directory: String) throws {
-        var failures: [String] = []
-        for namespace in installed {
-            do {
-                try runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
-            } catch {
-                failures.append("\(namespace.name): \(error)")
+        let namespaces = installed
+        installed.removeAll()
+        try inParallel(namespaces) { namespace in
+            try runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
+        }
+    }
+
+    /// `body` for every namespace at once: each is one `nft` process, mostly waiting on the
+    /// kernel, so a lab's namespaces take about as long as one. Every namespace is attempted;
+    /// the failures are thrown together.
+    static func inParallel(_ namespaces: [NetworkNamespace], _ body: @escaping @Sendable (NetworkNamespace) throws -> Void) throws {
+        let failures = Mutex<[String]>([])
+        let group = DispatchGroup()
+        for namespace in namespaces {
+            DispatchQueue.global().async(group: group) {
+                do { try body(namespace) } catch { failures.withLock { $0.append("\(error)") } }
             }
         }
-        installed.removeAll()
-        if !failures.isEmpty { throw TraceRuntimeError("could not remove the trace table: \(failures.joined(separator: "; "))") }
+        group.wait()
+        let all = failures.withLock { $0 }
+        if !all.isEmpty { throw TraceRuntimeError(all.joined(separator: "; ")) }
     }
 
     static func runNFT(_ script: String, in namespace: NetworkNamespace, directory: String, name: String) throws {
