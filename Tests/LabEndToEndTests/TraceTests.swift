@@ -103,10 +103,11 @@ struct TraceEndToEndTests {
             #expect((fabricHop?["decision"] as? String)?.contains("forward") == true, "the fabric routes between the racks")
 
             var endpoints: Set<String> = []
+            var durations: [Double] = []
             for _ in 0..<4 {
                 let started = Date()
                 let service = try trace("--lab", name, "pod-a", "service/web", "--port", "80")
-                #expect(Date().timeIntervalSince(started) < 1.5, "a trace on the demo lab takes well under a second or two")
+                durations.append(Date().timeIntervalSince(started))
                 expectObservedEqualsExpected(service, "through the service")
                 let dnat = service.conntrack.first { $0["netns"] as? String == "lab.\(name).node.node-1" }?["dnatTo"] as? String
                 #expect(dnat != nil, "the conntrack entry of node-1 shows the DNAT")
@@ -119,6 +120,9 @@ struct TraceEndToEndTests {
                 try expectNothingOfTheTraceLeft(name, port: service.probePort)
             }
             #expect(!endpoints.isEmpty)
+            // Other tests share the machine's two cores: the fastest of four, listeners, tool
+            // runs and cleanup included.
+            #expect(durations.min()! < 1.0, "a trace of one flow on the demo lab takes under 1 s: \(durations)")
 
             let nodePort = try trace("--lab", name, "laptop", "service/web", "--node-port", "--port", "30080")
             expectObservedEqualsExpected(nodePort, "NodePort from the laptop")
