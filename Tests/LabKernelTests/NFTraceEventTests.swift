@@ -66,3 +66,30 @@ import Testing
         #expect(NFTraceEvent.decode([1, 2, 3]) == nil)
     }
 }
+
+/// A ctnetlink answer decoded from bytes laid out as `ctnetlink_fill_info` writes them.
+@Suite struct ConntrackDecodeTests {
+    typealias Bytes = NFTraceEventTests
+
+    static func tuple(_ source: [UInt8], _ destination: [UInt8], _ sport: UInt16, _ dport: UInt16) -> [UInt8] {
+        let ip = Bytes.attribute(1, source) + Bytes.attribute(2, destination)
+        var proto = Bytes.attribute(1, [6])
+        proto += Bytes.attribute(2, [UInt8(sport >> 8), UInt8(sport & 0xff)])
+        proto += Bytes.attribute(3, [UInt8(dport >> 8), UInt8(dport & 0xff)])
+        return Bytes.attribute(1 | 0x8000, ip) + Bytes.attribute(2 | 0x8000, proto)
+    }
+
+    @Test func aDNATedEntryShowsTheEndpointInItsReplyTuple() throws {
+        let tcp = Bytes.attribute(1 | 0x8000, Bytes.attribute(1, [3]))
+        let bytes = Bytes.message([
+            Bytes.attribute(1 | 0x8000, Self.tuple([10, 244, 1, 2], [10, 96, 0, 20], 41234, 80)),
+            Bytes.attribute(2 | 0x8000, Self.tuple([10, 244, 2, 2], [10, 244, 1, 2], 8080, 41234)),
+            Bytes.attribute(3, Bytes.be32(0x2 | 0x4 | 0x8 | 0x20)),
+            Bytes.attribute(4 | 0x8000, tcp),
+        ], type: (1 << 8) | 0)
+        let entry = try #require(ConntrackSocket.decode(bytes))
+        #expect(entry.original.text == "src=10.244.1.2 dst=10.96.0.20 sport=41234 dport=80")
+        #expect(entry.reply.text == "src=10.244.2.2 dst=10.244.1.2 sport=8080 dport=41234")
+        #expect(entry.stateText == "ESTABLISHED ASSURED")
+    }
+}

@@ -129,21 +129,6 @@ import Testing
         #expect(rules[1].table == "nat" && rules[1].chain == "KUBE-SVC-X" && rules[1].family == "ip")
         #expect(rules[2].text == "tcp sport 41234 meta nftrace set 1")
     }
-
-    @Test func conntrackLinesGiveBothTuplesAndTheDNAT() {
-        let listing = """
-        tcp      6 110 TIME_WAIT src=10.244.1.2 dst=10.96.0.20 sport=41234 dport=80 src=10.244.1.3 dst=10.244.1.2 sport=8080 dport=41234 [ASSURED] mark=0 use=1
-        icmp     1 29 src=10.244.1.2 dst=10.244.1.3 type=8 code=0 id=41553 [UNREPLIED] src=10.244.1.3 dst=10.244.1.2 type=0 code=0 id=41553 mark=0 use=1
-        conntrack v1.4.7 (conntrack-tools): 2 flow entries have been shown.
-        """
-        let lines = TraceListings.conntrack(listing)
-        #expect(lines.count == 2)
-        #expect(lines[0].state == "TIME_WAIT")
-        #expect(lines[0].dnatTo == "10.244.1.3:8080")
-        #expect(lines[0].tuple(lines[0].original) == "src=10.244.1.2 dst=10.96.0.20 sport=41234 dport=80")
-        #expect(lines[1].dnatTo == nil)
-        #expect(lines[1].flags == ["UNREPLIED"])
-    }
 }
 
 @Suite struct TraceComparisonTests {

@@ -1,6 +1,6 @@
 /// Parsers for what the tools list about a live namespace, pure so they are tested on text:
-/// `nft -a list ruleset` (rule handles in chain order), `iptables-save` (the same rules in
-/// iptables' words) and `conntrack -L` (one flow per line).
+/// `nft -a list ruleset` (rule handles in chain order) and `iptables-save` (the same rules in
+/// iptables' words).
 public enum TraceListings {
     /// A rule of a live ruleset: where it is, its position in its chain, and its text.
     public struct ListedRule: Sendable, Hashable {
@@ -48,51 +48,6 @@ public enum TraceListings {
             result[table, default: [:]][chain, default: []].append(String(line))
         }
         return result
-    }
-
-    /// One line of `conntrack -L`.
-    public struct ConntrackLine: Sendable, Hashable {
-        public var `protocol`: String
-        public var state: String?
-        public var original: [String: String]
-        public var reply: [String: String]
-        public var flags: [String]
-
-        public func tuple(_ fields: [String: String]) -> String {
-            var parts = ["src=\(fields["src"] ?? "?")", "dst=\(fields["dst"] ?? "?")"]
-            for key in ["sport", "dport", "type", "code", "id"] { if let value = fields[key] { parts.append("\(key)=\(value)") } }
-            return parts.joined(separator: " ")
-        }
-
-        /// The endpoint the reply comes from when it is not the original destination: the DNAT.
-        public var dnatTo: String? {
-            guard let replySource = reply["src"], replySource != original["dst"] else { return nil }
-            return reply["sport"].map { "\(replySource):\($0)" } ?? replySource
-        }
-    }
-
-    public static func conntrack(_ listing: String) -> [ConntrackLine] {
-        var lines: [ConntrackLine] = []
-        for raw in listing.split(separator: "\n") {
-            let tokens = raw.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard tokens.count > 4, ["tcp", "udp", "icmp"].contains(tokens[0]) else { continue }
-            var entry = ConntrackLine(protocol: tokens[0], state: nil, original: [:], reply: [:], flags: [])
-            var sourcesSeen = 0
-            for token in tokens.dropFirst(3) {
-                if token.hasPrefix("[") { entry.flags.append(String(token.dropFirst().dropLast())); continue }
-                guard let equals = token.firstIndex(of: "=") else {
-                    if sourcesSeen == 0, token.uppercased() == token { entry.state = token }
-                    continue
-                }
-                let key = String(token[..<equals])
-                let value = String(token[token.index(after: equals)...])
-                if key == "src" { sourcesSeen += 1 }
-                guard ["src", "dst", "sport", "dport", "type", "code", "id"].contains(key) else { continue }
-                if sourcesSeen <= 1 { entry.original[key] = value } else { entry.reply[key] = value }
-            }
-            lines.append(entry)
-        }
-        return lines
     }
 }
 

@@ -24,6 +24,8 @@ public enum TraceRuleset {
     static let innerSourcePortBit = 400
     static let innerDestinationPortBit = 416
     static let innerEchoIDBit = 432
+    /// ICMP header (8) + the quoted IPv4 header (20): the quoted transport header's first bit.
+    static let quotedSourcePortBit = 224
 
     /// The selectors for a probe on `port` (its source port, or its echo identifier).
     public static func selectors(protocol proto: TraceProtocol, port: Int) -> [String] {
@@ -37,6 +39,8 @@ public enum TraceRuleset {
                 "ip dscp \(dscp) meta l4proto \(l4) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerDestinationPortBit),16 \(port) \(limit) meta nftrace set 1",
+                // An ICMP error about the probe quotes its header: the source port 28 bytes in.
+                "icmp type { destination-unreachable, time-exceeded } @th,\(quotedSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
             ]
         case .icmp:
             return [

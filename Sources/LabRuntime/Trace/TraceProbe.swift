@@ -72,8 +72,10 @@ final class TraceProbe {
                 case .tcp:
                     return Int(connect(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size)))
                 case .udp:
+                    // Connected, so an ICMP port unreachable comes back as ECONNREFUSED.
+                    guard connect(fd, address, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 else { return -1 }
                     let payload = Array("lab trace\n".utf8)
-                    return payload.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    return payload.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
                 case .icmp:
                     let message = TraceProbe.echoRequest(identifier: port)
                     return message.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, socklen_t(MemoryLayout<sockaddr_in>.size)) }

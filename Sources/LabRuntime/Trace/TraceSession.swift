@@ -13,9 +13,9 @@ import LabSpec
 /// 2. One `NFNLGRP_NFTRACE` listener per namespace (events are per namespace).
 /// 3. The probe from the source namespace (`TraceProbe`), and its answer or a timeout.
 /// 4. The events read, the rules they name listed (`nft -a list ruleset`, and `iptables-save`
-///    where the rules are iptables'), the conntrack entries read (`conntrack -L`).
+///    where the rules are iptables'), the conntrack entries read over ctnetlink.
 /// 5. Cleanup, whatever happened: tables removed, listeners closed, the probe socket closed,
-///    then the conntrack entries of the probe deleted (`conntrack -D`).
+///    then the conntrack entries of the probe deleted over ctnetlink.
 public enum TraceSession {
     public struct Options: Sendable {
         /// How long to wait for the answer; a lost packet costs this much.
@@ -94,7 +94,7 @@ public enum TraceSession {
         builder.ruleText = { family, table, chain, _, handle in listings.text(family: family, table: table, chain: chain, handle: handle) }
         let preliminary = builder.build(events, forwardOrder: [], replyOrder: [])
         let conntrack = try conntrackEntries(events: events, builder: builder, namespaces: namespaces, topology: topology,
-                                             expected: expected, directory: directory)
+                                             expected: expected)
         let branch = TraceComparison.chooseBranch(
             expected: expected,
             observed: ObservedTrace(forward: preliminary.forward, reply: [], conntrack: conntrack.observations, answer: answer, tuple: "", notes: []))
@@ -113,10 +113,7 @@ public enum TraceSession {
         try removeTraceTables(&installed, bridged: bridged, directory: directory)
         probe.close()
         usleep(5_000)
-        for (namespace, filter) in conntrack.filters {
-            _ = try? NamespacedCommand.run(["conntrack", "-D"] + filter, package: "conntrack", in: namespace,
-                                           outputPath: "\(directory)/\(namespace.name).conntrack-delete.log")
-        }
+        for (socket, tuple) in conntrack.filters { _ = try? socket.delete(tuple) }
         return ObservedTrace(forward: ordered.forward, reply: ordered.reply, conntrack: conntrack.observations,
                              answer: answer, tuple: tuple, notes: notes)
     }
@@ -207,35 +204,37 @@ public enum TraceSession {
         }
     }
 
-    /// The conntrack entries of the probe in each node it crossed, read by the tuple it had
-    /// when it entered that node, and the `conntrack -D` filters that remove them.
+    /// The conntrack entries of the probe in each node it crossed, looked up over ctnetlink by
+    /// the tuple it had when it entered that node, and the tuples to delete afterwards.
     static func conntrackEntries(events: [ObservedPath.NamespaceEvents], builder: ObservedPath, namespaces: [NetworkNamespace],
-                                 topology: Topology, expected: ExpectedTrace, directory: String)
-        throws -> (observations: [ConntrackObservation], filters: [(NetworkNamespace, [String])]) {
+                                 topology: Topology, expected: ExpectedTrace)
+        throws -> (observations: [ConntrackObservation], filters: [(ConntrackSocket, ConntrackTuple)]) {
         let nodeNamespaces = Set(topology.nodes.map(\.namespace))
         var observations: [ConntrackObservation] = []
-        var filters: [(NetworkNamespace, [String])] = []
+        var filters: [(ConntrackSocket, ConntrackTuple)] = []
         var seen: Set<String> = []
         for namespaceEvents in events where nodeNamespaces.contains(namespaceEvents.netns) {
             guard let namespace = namespaces.first(where: { $0.name == namespaceEvents.netns }) else { continue }
+            var socket: ConntrackSocket?
             for pass in builder.passes(of: namespaceEvents) where pass.isForward && !pass.outerVXLAN {
                 guard let header = pass.first else { continue }
-                var filter = ["-p", expected.flow.protocol.rawValue, "-s", header.sourceText, "-d", header.destinationText]
-                if let sport = header.sourcePort, let dport = header.destinationPort {
-                    filter += ["--sport", "\(sport)", "--dport", "\(dport)"]
-                } else if let id = header.icmpID {
-                    filter += ["--icmp-id", "\(id)"]
-                }
-                guard seen.insert(namespace.name + filter.joined(separator: " ")).inserted else { continue }
-                let listing = try capture(["conntrack", "-L"] + filter, package: "conntrack", in: namespace, directory: directory, name: "conntrack")
-                for line in TraceListings.conntrack(listing) {
-                    let state = ([line.state].compactMap { $0 } + line.flags).joined(separator: " ")
-                    observations.append(ConntrackObservation(netns: namespace.name, object: namespaceEvents.object,
-                                                             original: "\(line.protocol) \(line.tuple(line.original))",
-                                                             reply: line.tuple(line.reply), state: state.isEmpty ? nil : state,
-                                                             dnatTo: line.dnatTo))
-                }
-                filters.append((namespace, filter))
+                let tuple = ConntrackTuple(source: header.source, destination: header.destination, protocol: header.protocol,
+                                           sourcePort: header.sourcePort, destinationPort: header.destinationPort,
+                                           icmpID: header.icmpID, icmpType: header.protocol == 1 ? 8 : nil,
+                                           icmpCode: header.protocol == 1 ? 0 : nil)
+                guard seen.insert(namespace.name + tuple.text).inserted else { continue }
+                if socket == nil { socket = try ConntrackSocket(in: namespace) }
+                guard let socket, let entry = try socket.get(tuple) else { continue }
+                let name = [6: "tcp", 17: "udp", 1: "icmp"][Int(entry.original.protocol)] ?? "proto \(entry.original.protocol)"
+                let dnat = entry.reply.source != entry.original.destination
+                    ? entry.reply.text.split(separator: " ").first.map { _ in
+                        let address = entry.reply.source.map(String.init).joined(separator: ".")
+                        return entry.reply.sourcePort.map { "\(address):\($0)" } ?? address
+                    } : nil
+                observations.append(ConntrackObservation(netns: namespace.name, object: namespaceEvents.object,
+                                                         original: "\(name) \(entry.original.text)", reply: entry.reply.text,
+                                                         state: entry.stateText.isEmpty ? nil : entry.stateText, dnatTo: dnat))
+                filters.append((socket, tuple))
             }
         }
         return (observations, filters)
