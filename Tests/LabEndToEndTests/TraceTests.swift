@@ -129,6 +129,26 @@ struct TraceEndToEndTests {
             #expect(nodePort.observedForward.contains { ($0["nat"] as? String)?.contains("SNAT src") == true }, "masqueraded on node-1")
             try expectNothingOfTheTraceLeft(name, port: nodePort.probePort)
 
+            // Two traces at once keep to their own packets.
+            final class Results: @unchecked Sendable {
+                let lock = NSLock()
+                var reports: [Int: Report] = [:]
+            }
+            let results = Results()
+            let pairs = [["pod-a", "web-2"], ["pod-b", "multi-container-pod"]]
+            let suite = self
+            DispatchQueue.concurrentPerform(iterations: 2) { index in
+                let report = try? suite.trace("--lab", name, pairs[index][0], pairs[index][1], "--port", "8080")
+                results.lock.lock()
+                results.reports[index] = report
+                results.lock.unlock()
+            }
+            for index in 0..<2 {
+                let report = try #require(results.reports[index])
+                expectObservedEqualsExpected(report, "concurrent trace \(pairs[index])")
+                try expectNothingOfTheTraceLeft(name, port: report.probePort)
+            }
+
             // 2. Broken on purpose, each undone before the next.
             let node2 = "lab.\(name).node.node-2"
             try run(["ip", "netns", "exec", node2, "iptables", "-I", "FORWARD", "-d", "10.244.2.2", "-p", "tcp", "--dport", "8080", "-j", "DROP"])

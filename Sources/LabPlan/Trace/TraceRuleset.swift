@@ -12,11 +12,17 @@
 ///   postrouting: the device it left by), in namespaces that have no rules of their own.
 /// - `limit rate` keeps a busy lab from flooding the listener.
 public enum TraceRuleset {
+    /// Every trace table's name starts with this; each trace adds the probe's port, so two
+    /// traces of one lab at once never replace each other's table.
     public static let table = "lab_trace"
+
+    public static func tableName(port: Int) -> String { "\(table)_\(port)" }
     public static let setterPriority = -301
     public static let observerPriority = 1000
-    /// The DSCP the probe carries (TOS 0xa0).
-    public static let dscp = "cs5"
+    /// The DSCP the probe carries, one of 32 (8 to 39) chosen by its port: it survives
+    /// masquerade, and two traces of one lab at once rarely share it, so neither traces the
+    /// other's packets (and a pass is kept only when this trace's own table marked it).
+    public static func dscp(port: Int) -> Int { 8 + port % 32 }
 
     /// VXLAN (UDP 8472) carries outer UDP (8) + VXLAN (8) + inner Ethernet (14) bytes before the
     /// inner IPv4 header; with a 20-byte inner header the inner ports start 50 bytes after the
@@ -27,16 +33,17 @@ public enum TraceRuleset {
     /// ICMP header (8) + the quoted IPv4 header (20): the quoted transport header's first bit.
     static let quotedSourcePortBit = 224
 
-    /// The selectors for a probe on `port` (its source port, or its echo identifier).
-    public static func selectors(protocol proto: TraceProtocol, port: Int) -> [String] {
+    /// The selectors for a probe from `source` on `port` (its source port, or its echo
+    /// identifier).
+    public static func selectors(protocol proto: TraceProtocol, port: Int, source: String) -> [String] {
         let limit = "limit rate 200/second"
         switch proto {
         case .tcp, .udp:
             let l4 = proto.rawValue
             return [
-                "meta l4proto \(l4) th sport \(port) \(limit) meta nftrace set 1",
-                "meta l4proto \(l4) th dport \(port) \(limit) meta nftrace set 1",
-                "ip dscp \(dscp) meta l4proto \(l4) \(limit) meta nftrace set 1",
+                "ip saddr \(source) meta l4proto \(l4) th sport \(port) \(limit) meta nftrace set 1",
+                "ip daddr \(source) meta l4proto \(l4) th dport \(port) \(limit) meta nftrace set 1",
+                "ip dscp \(dscp(port: port)) meta l4proto \(l4) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerDestinationPortBit),16 \(port) \(limit) meta nftrace set 1",
                 // An ICMP error about the probe quotes its header: the source port 28 bytes in.
@@ -45,7 +52,7 @@ public enum TraceRuleset {
         case .icmp:
             return [
                 "icmp id \(port) \(limit) meta nftrace set 1",
-                "ip dscp \(dscp) meta l4proto icmp \(limit) meta nftrace set 1",
+                "ip dscp \(dscp(port: port)) meta l4proto icmp \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerEchoIDBit),16 \(port) \(limit) meta nftrace set 1",
             ]
         }
@@ -54,8 +61,9 @@ public enum TraceRuleset {
     /// The `nft -f` script that adds the tables; `bridge`: also trace frames a bridge switches.
     /// `extraMatches`: matches for packets the probe's port no longer identifies (the reply of
     /// a masqueraded request, `ExpectedTrace.replyMatches`).
-    public static func install(protocol proto: TraceProtocol, port: Int, bridge: Bool, extraMatches: [String] = []) -> String {
-        let rules = selectors(protocol: proto, port: port) + extraMatches.map { "\($0) limit rate 200/second meta nftrace set 1" }
+    public static func install(protocol proto: TraceProtocol, port: Int, source: String, bridge: Bool, extraMatches: [String] = []) -> String {
+        let table = tableName(port: port)
+        let rules = selectors(protocol: proto, port: port, source: source) + extraMatches.map { "\($0) limit rate 200/second meta nftrace set 1" }
         var lines = [
             "add table inet \(table)",
             "delete table inet \(table)",
@@ -80,7 +88,8 @@ public enum TraceRuleset {
 
     /// The script that removes what `install` added (`add` first, so it cannot fail on a
     /// namespace where the install did not get that far).
-    public static func remove(bridge: Bool) -> String {
+    public static func remove(port: Int, bridge: Bool) -> String {
+        let table = tableName(port: port)
         var lines = ["add table inet \(table)", "delete table inet \(table)"]
         if bridge { lines += ["add table bridge \(table)", "delete table bridge \(table)"] }
         return lines.joined(separator: "\n") + "\n"

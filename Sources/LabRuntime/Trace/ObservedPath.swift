@@ -60,7 +60,7 @@ struct ObservedPath {
             // Only the first event of a hook's run carries the headers, so that is where a pass
             // may start again; the hooks a packet enters by are prerouting (bridge or IP) and
             // the IP output of a locally sent packet.
-            let entersHook = event.networkHeader != nil && event.table == TraceRuleset.table
+            let entersHook = event.networkHeader != nil && event.table.hasPrefix(TraceRuleset.table)
                 && (event.chain == "mark-prerouting" || (event.chain == "mark-output" && event.family != 7))
             let reenters = entersHook && open[key].map { passes[$0].left } == true
             if let existing = open[key], !reenters {
@@ -73,7 +73,7 @@ struct ObservedPath {
             }
             passes[index].events.append(event)
             passes[index].last = header
-            if event.table == TraceRuleset.table, ["seen-postrouting", "seen-input", "mark-forward"].contains(event.chain)
+            if event.table.hasPrefix(TraceRuleset.table), ["seen-postrouting", "seen-input", "mark-forward"].contains(event.chain)
                 || (event.family == 7 && event.chain == "mark-output") {
                 passes[index].left = true
             }
@@ -82,7 +82,14 @@ struct ObservedPath {
                 passes[index].vni = Int(transport[12]) << 16 | Int(transport[13]) << 8 | Int(transport[14])
             }
         }
-        return passes.filter(isProbe).map { pass in
+        // Another trace of the lab at the same time marks its own packets with its own table
+        // (a marked packet then shows in every table's chains, ours too: only a rule of ours
+        // matching it makes it ours — a rule event with a handle; the end of a chain is
+        // reported as a rule event without one).
+        let ours = TraceRuleset.tableName(port: probePort)
+        return passes.filter { pass in
+            isProbe(pass) && pass.events.contains { $0.table == ours && $0.kind == .rule && $0.handle != nil }
+        }.map { pass in
             var pass = pass
             pass.isForward = isForward(pass)
             return pass
@@ -115,7 +122,7 @@ struct ObservedPath {
         default:
             if Int(header.destinationPort ?? 0) == probePort { return false }
             if Int(header.sourcePort ?? 0) == probePort { return true }
-            return header.tos >> 2 == 40
+            return Int(header.tos >> 2) == TraceRuleset.dscp(port: probePort)
         }
     }
 
@@ -132,7 +139,6 @@ struct ObservedPath {
     /// The hops of one pass: the rules that matched, then the pass itself.
     func hops(of pass: Pass, interfaces: [UInt32: String]) -> [TraceHop] {
         var hops: [TraceHop] = []
-        let ours = TraceRuleset.table
         var hooks: [String] = []
         var inputInterface: UInt32?
         var outputInterface: UInt32?
@@ -147,7 +153,7 @@ struct ObservedPath {
                 if bridgeInput == nil, let index = event.inputInterface, index != 0 { bridgeInput = index }
                 if let index = event.outputInterface, index != 0 { bridgeOutput = index }
             }
-            if event.table == ours {
+            if event.table.hasPrefix(TraceRuleset.table) {
                 let hook = Self.hookName(event.chain, bridge: event.family == 7)
                 if event.family == 7 { bridged = true }
                 if hooks.last != hook { hooks.append(hook) }

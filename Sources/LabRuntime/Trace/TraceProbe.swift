@@ -5,20 +5,58 @@ import LabSpec
 
 /// The one packet `lab trace` sends: a TCP SYN (a non-blocking connect), a UDP datagram or an
 /// ICMP echo request, from a source port (or echo identifier) no other traffic of the lab uses,
-/// with DSCP CS5 (TOS 0xa0) so each namespace's trace rule can pick it out.
+/// with a DSCP of its own (`TraceRuleset.dscp`) so each namespace's trace rule can pick it out.
 ///
 /// The socket is opened inside the source namespace and then used from this thread. It stays
 /// open until `close()`, after the trace rules are gone, so a TCP reset or FIN that closing
 /// sends is never traced.
 final class TraceProbe {
-    static let tos: Int32 = 0xa0
     let flow: TraceFlow
-    let port: UInt16
+    let namespace: String
+    /// The source port the kernel gave the socket, or the echo identifier.
+    private(set) var port: UInt16 = 0
     private var fd: Int32 = -1
 
-    init(flow: TraceFlow, port: UInt16) {
+    /// Opens the socket inside `namespace` and binds it: TCP and UDP to a port the kernel
+    /// picks (so no socket of that namespace has it), ICMP with a random identifier.
+    init(flow: TraceFlow, in namespace: NetworkNamespace) throws {
         self.flow = flow
-        self.port = port
+        self.namespace = namespace.name
+        let proto = flow.protocol
+        fd = try namespace.perform {
+            let type: Int32
+            let protocolNumber: Int32
+            switch proto {
+            case .tcp: (type, protocolNumber) = (Int32(SOCK_STREAM.rawValue), 0)
+            case .udp: (type, protocolNumber) = (Int32(SOCK_DGRAM.rawValue), 0)
+            case .icmp: (type, protocolNumber) = (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
+            }
+            let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), protocolNumber)
+            guard fd >= 0 else { throw KernelError(operation: "open probe socket", object: proto.rawValue, namespace: namespace.name, errno: errno) }
+            return fd
+        }
+        defer {
+            var tos = Int32(TraceRuleset.dscp(port: Int(port)) << 2)
+            _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(MemoryLayout<Int32>.size))
+        }
+        guard proto != .icmp else {
+            port = UInt16.random(in: 40000...59999)
+            return
+        }
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(fd, address, length) == 0 && getsockname(fd, address, &length) == 0
+            }
+        }
+        guard bound else {
+            let error = errno
+            Glibc.close(fd)
+            throw KernelError(operation: "bind probe socket", object: proto.rawValue, namespace: namespace.name, errno: error)
+        }
+        port = UInt16(bigEndian: local.sin_port)
     }
 
     deinit { close() }
@@ -33,35 +71,11 @@ final class TraceProbe {
         }
     }
 
-    /// Opens the socket in `namespace`, bound to the chosen port, and sends. Returns at once.
-    func send(in namespace: NetworkNamespace) throws {
+    /// Sends the packet. Returns at once; `answer` waits for what comes back.
+    func send() throws {
         let proto = flow.protocol
         let port = self.port
-        fd = try namespace.perform {
-            let type: Int32
-            let protocolNumber: Int32
-            switch proto {
-            case .tcp: (type, protocolNumber) = (Int32(SOCK_STREAM.rawValue), 0)
-            case .udp: (type, protocolNumber) = (Int32(SOCK_DGRAM.rawValue), 0)
-            case .icmp: (type, protocolNumber) = (Int32(SOCK_RAW.rawValue), Int32(IPPROTO_ICMP))
-            }
-            let fd = socket(AF_INET, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), protocolNumber)
-            guard fd >= 0 else { throw KernelError(operation: "open probe socket", object: proto.rawValue, namespace: namespace.name, errno: errno) }
-            return fd
-        }
-        var tos = Self.tos
-        _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(MemoryLayout<Int32>.size))
-        if proto != .icmp {
-            var local = sockaddr_in()
-            local.sin_family = sa_family_t(AF_INET)
-            local.sin_port = port.bigEndian
-            let bound = withUnsafePointer(to: &local) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard bound == 0 else {
-                throw KernelError(operation: "bind probe socket", object: "port \(port)", namespace: namespace.name, errno: errno)
-            }
-        }
+        let fd = self.fd
         var remote = sockaddr_in()
         remote.sin_family = sa_family_t(AF_INET)
         remote.sin_port = UInt16(flow.port ?? 0).bigEndian
@@ -83,7 +97,7 @@ final class TraceProbe {
             }
         }
         if status < 0 && !(proto == .tcp && errno == EINPROGRESS) {
-            throw KernelError(operation: "send probe", object: flow.summary, namespace: namespace.name, errno: errno)
+            throw KernelError(operation: "send probe", object: flow.summary, namespace: namespace, errno: errno)
         }
     }
 

@@ -35,7 +35,12 @@ public enum TraceSession {
         for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&blocked, signal) }
         pthread_sigmask(SIG_BLOCK, &blocked, &previous)
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        let port = Int.random(in: 40000...59999)
+        // The probe's socket first: the kernel picks its source port, so no socket of the source
+        // namespace uses it, and the trace rules select on it.
+        let source = try NetworkNamespace.open(sourceNamespaceName)
+        let probe = try TraceProbe(flow: flow, in: source)
+        defer { probe.close() }
+        let port = Int(probe.port)
         let directory = LabState(lab: topology.lab).directory + "/trace-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -53,11 +58,12 @@ public enum TraceSession {
 
         // 1. Trace rules (removed in the defer whatever happens next).
         var installed: [NetworkNamespace] = []
-        defer { _ = try? removeTraceTables(&installed, bridged: bridged, directory: directory) }
+        defer { _ = try? removeTraceTables(&installed, port: port, bridged: bridged, directory: directory) }
         // Marked installed before the attempt: a half-applied script is removed all the same.
         installed = namespaces
         try inParallel(namespaces) { namespace in
-            try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, bridge: bridged.contains(namespace.name),
+            try runNFT(TraceRuleset.install(protocol: flow.protocol, port: port, source: "\(flow.source.ip)",
+                                            bridge: bridged.contains(namespace.name),
                                             extraMatches: expected.replyMatches),
                        in: namespace, directory: directory, name: "install")
         }
@@ -72,10 +78,7 @@ public enum TraceSession {
         }
 
         // 3. The packet.
-        let probe = TraceProbe(flow: flow, port: UInt16(port))
-        defer { probe.close() }
-        let source = namespaces.first { $0.name == sourceNamespaceName }!
-        try probe.send(in: source)
+        try probe.send()
         let answer = probe.answer(timeout: options.timeout)
         // Events of the last hops are queued by softirqs that may still be running.
         usleep(20_000)
@@ -110,7 +113,7 @@ public enum TraceSession {
 
         // 5. Cleanup of what the probe left in conntrack: the tables go in the defer above, the
         //    socket first so its reset is neither traced nor left behind.
-        try removeTraceTables(&installed, bridged: bridged, directory: directory)
+        try removeTraceTables(&installed, port: port, bridged: bridged, directory: directory)
         probe.close()
         usleep(5_000)
         for (socket, tuple) in conntrack.filters { _ = try? socket.delete(tuple) }
@@ -134,11 +137,11 @@ public enum TraceSession {
         return names
     }
 
-    static func removeTraceTables(_ installed: inout [NetworkNamespace], bridged: Set<String>, directory: String) throws {
+    static func removeTraceTables(_ installed: inout [NetworkNamespace], port: Int, bridged: Set<String>, directory: String) throws {
         let namespaces = installed
         installed.removeAll()
         try inParallel(namespaces) { namespace in
-            try runNFT(TraceRuleset.remove(bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
+            try runNFT(TraceRuleset.remove(port: port, bridge: bridged.contains(namespace.name)), in: namespace, directory: directory, name: "remove")
         }
     }
 
@@ -179,7 +182,7 @@ public enum TraceSession {
     static func ruleListings(for events: [ObservedPath.NamespaceEvents], namespaces: [NetworkNamespace], directory: String,
                              proxy: ProxyMode) throws -> RuleIndex {
         var index = RuleIndex()
-        for namespaceEvents in events where namespaceEvents.events.contains(where: { $0.table != TraceRuleset.table }) {
+        for namespaceEvents in events where namespaceEvents.events.contains(where: { !$0.table.hasPrefix(TraceRuleset.table) }) {
             guard let namespace = namespaces.first(where: { $0.name == namespaceEvents.netns }) else { continue }
             let listing = try capture(["nft", "-a", "list", "ruleset"], package: "nftables", in: namespace, directory: directory, name: "ruleset")
             var save: [String: [String: [String]]] = [:]
