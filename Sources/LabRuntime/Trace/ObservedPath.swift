@@ -19,7 +19,7 @@ struct ObservedPath {
     }
 
     /// The rule a `(family, table, chain, handle)` names, in the words of the tool that lists it.
-    var ruleText: (String, String, String, String, UInt64) -> String? = { _, _, _, _, _ in nil }
+    var ruleText: (_ family: String, _ table: String, _ chain: String, _ handle: UInt64) -> String? = { _, _, _, _ in nil }
 
     let flow: TraceFlow
     let probePort: Int
@@ -165,7 +165,7 @@ struct ObservedPath {
                 // The end of a chain reached by a jump: the walk goes on in the calling chain.
                 continue
             case .rule:
-                let text = ruleText(family, event.table, event.chain, "", event.handle ?? 0)
+                let text = ruleText(family, event.table, event.chain, event.handle ?? 0)
                 let dropped = event.verdictCode == 0
                 let rejects = dropped && (text?.contains("REJECT") == true || text?.contains("reject") == true)
                 hops.append(TraceHop(netns: pass.netns, object: pass.object,

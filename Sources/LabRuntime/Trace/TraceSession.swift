@@ -94,7 +94,7 @@ public enum TraceSession {
         listeners.removeAll()
         let listings = try ruleListings(for: events, namespaces: namespaces, directory: directory, proxy: topology.proxy)
         var builder = ObservedPath(flow: flow, probePort: port, expected: expected)
-        builder.ruleText = { family, table, chain, _, handle in listings.text(family: family, table: table, chain: chain, handle: handle) }
+        builder.ruleText = { family, table, chain, handle in listings.text(family: family, table: table, chain: chain, handle: handle) }
         let preliminary = builder.build(events, forwardOrder: [], replyOrder: [])
         let conntrack = try conntrackEntries(events: events, builder: builder, namespaces: namespaces, topology: topology,
                                              expected: expected)
