@@ -30,7 +30,8 @@ struct Trace: ParsableCommand {
           lab trace web-2 pod-a --port 9001 --protocol udp -o json
 
         FROM is a pod, node or host; TO is a pod, node, host, service/NAME or an IPv4 address. \
-        The protocol is tcp when a port is given, icmp otherwise.
+        The protocol is tcp when a port is given, icmp otherwise; a service with one port \
+        needs no --port.
 
         By hand, the same events: `ip netns exec lab.LAB.node.NODE nft monitor trace` (or \
         `xtables-monitor --trace`) while a rule with `meta nftrace set 1` is in place.

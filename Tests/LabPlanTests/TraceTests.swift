@@ -11,6 +11,11 @@ import Testing
         #expect(try TraceFlow.resolve(TraceRequest(from: "pod-a", to: "pod-b", port: 8080), in: topology).protocol == .tcp)
     }
 
+    @Test func aServiceWithOnePortNeedsNoPort() throws {
+        let flow = try TraceFlow.resolve(TraceRequest(from: "pod-a", to: "service/web"), in: try Self.demo())
+        #expect(flow.protocol == .tcp && flow.port == 80 && flow.destination == IPv4Address("10.96.0.20"))
+    }
+
     @Test func unknownNamesSayWhatIsCloseInOneLine() throws {
         let topology = try Self.demo()
         let error = #expect(throws: TraceError.self) { try TraceFlow.resolve(TraceRequest(from: "pod-x", to: "pod-b"), in: topology) }

@@ -91,7 +91,14 @@ extension TraceFlow {
     /// Settles `request` in `topology`: FROM is a pod, node or host; TO is a pod, node, host,
     /// `service/NAME[.namespace]` or an IPv4 address.
     public static func resolve(_ request: TraceRequest, in topology: Topology) throws -> TraceFlow {
-        let proto = request.protocol ?? (request.port == nil ? .icmp : .tcp)
+        // A service is reached on a port: without --port, its only port (tcp or udp); anything
+        // else defaults to a ping without a port and TCP with one.
+        let serviceProtocol: TraceProtocol? = Reference(request.to)?.kind == .service && request.port == nil ? .tcp : nil
+        var proto = request.protocol ?? serviceProtocol ?? (request.port == nil ? .icmp : .tcp)
+        if request.protocol == nil, serviceProtocol != nil, let name = Reference(request.to)?.name.split(separator: ".").first,
+           let service = topology.services.first(where: { $0.name == name }), service.ports.count == 1 {
+            proto = service.ports[0].protocol == .udp ? .udp : .tcp
+        }
         if proto == .icmp, let port = request.port {
             throw TraceError.usage("--port \(port) does not fit an ICMP trace; drop --port or add --protocol tcp or udp")
         }
