@@ -68,6 +68,16 @@ import Testing
         #expect(reply.contains { $0.object == "node-1" && $0.nat == "un-DNAT (conntrack): src 10.244.2.2:8080 → 10.96.0.20:80" })
     }
 
+    @Test func aServiceWithoutEndpointsIsRejectedAtTheFirstNode() throws {
+        let topology = try TopologyBuilder.build(Fixtures.threeNetworks())
+        let expected = ExpectedPath.walk(try TraceFlow.resolve(TraceRequest(from: "a", to: "service/fixed", port: 53), in: topology), in: topology)
+        #expect(expected.paths.count == 1)
+        let reject = try #require(expected.paths[0].forward.last)
+        #expect(reject.table == "filter" && reject.chain == "KUBE-SERVICES")
+        #expect(reject.rule?.hasSuffix("-j REJECT") == true)
+        #expect(expected.paths[0].outcome == .dropped(object: "node-1", reason: "service fixed port 53 has no endpoints: rejected"))
+    }
+
     @Test func aHostCannotReachAClusterIPThroughTheFabric() throws {
         let topology = try TraceFlowTests.demo()
         let expected = ExpectedPath.walk(try TraceFlow.resolve(TraceRequest(from: "laptop", to: "10.96.0.20", port: 80), in: topology), in: topology)
