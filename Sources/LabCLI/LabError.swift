@@ -1,5 +1,6 @@
 import LabKernel
 import LabRuntime
+import LabPlan
 import LabSpec
 
 /// A failure that knows how `lab` ends with it: its exit code and what it prints to stderr.
@@ -60,4 +61,14 @@ struct FailedOperation: LabError {
     var underlying: any Error
     var exitCode: Int32 { 1 }
     var description: String { "\(underlying)" }
+}
+
+/// A name that matches nothing is a failed lookup (1), as `LookupError` is; arguments that
+/// cannot go together (a port on an ICMP trace) are bad usage (64). Either way nothing ran.
+extension TraceError: LabError {
+    var exitCode: Int32 { kind == .usage ? 64 : 1 }
+}
+
+extension TraceRuntimeError: LabError {
+    var exitCode: Int32 { 1 }
 }

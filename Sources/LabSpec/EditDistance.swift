@@ -1,7 +1,7 @@
 /// "Did you mean" support: most mistakes in a hand-written lab file are a typo or the wrong
 /// case of a word the schema knows (`podCidr`, `nmae`, `clusterip`), so we measure the
 /// optimal-string-alignment distance (Levenshtein plus adjacent transpositions).
-enum EditDistance {
+public enum EditDistance {
     /// Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`.
     static func between(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
@@ -29,7 +29,7 @@ enum EditDistance {
     /// The candidate `word` was most likely meant as: a case-insensitive match first, else the
     /// nearest within two edits. A candidate is never suggested when the edits would rewrite
     /// most of it (`to` for `ip`), because then the hint misleads more than it helps.
-    static func suggestion(for word: String, among candidates: some Sequence<String>) -> String? {
+    public static func suggestion(for word: String, among candidates: some Sequence<String>) -> String? {
         guard word.unicodeScalars.count <= 128 else { return nil }
         var best: (candidate: String, distance: Int)?
         let lowered = word.lowercased()

@@ -1,0 +1,81 @@
+import CMnl
+import Glibc
+
+/// A listener for nf_tables trace events in one network namespace: a `NETLINK_NETFILTER`
+/// socket that joined `NFNLGRP_NFTRACE`. Equivalent to `ip netns exec NS nft monitor trace`.
+///
+/// Trace events are delivered in the namespace that raised them only, so a trace across
+/// namespaces needs one listener in each. The socket is created inside the namespace (one
+/// thread hop) and read from any thread afterwards. The kernel builds events only while some
+/// socket of the namespace is in the group, so closing it (deinit) stops the work.
+public final class NFTraceListener: @unchecked Sendable {
+    public let namespace: String
+    private let socket: OpaquePointer
+    private let buffer: UnsafeMutableRawPointer
+    private let bufferSize = Int(lab_netlink_receive_buffer_size)
+
+    /// `NETLINK_NETFILTER` (linux/netlink.h) and `NFNLGRP_NFTRACE` (linux/netfilter/nfnetlink.h).
+    static let netlinkNetfilter: Int32 = 12
+    static let traceGroup: UInt32 = 9
+
+    /// 1. `socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK, NETLINK_NETFILTER)` inside `namespace`.
+    /// 2. Bind it with the group's bit set (group 9 → bit 8), the way `nft monitor` joins.
+    /// 3. A 4 MiB receive buffer: a packet through kube-proxy's chains raises dozens of events
+    ///    in one burst, and an overrun would lose some (ENOBUFS).
+    public init(in namespace: NetworkNamespace) throws {
+        let fd = try namespace.perform {
+            let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                                  NFTraceListener.netlinkNetfilter)
+            guard fd >= 0 else {
+                throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: currentErrno())
+            }
+            return fd
+        }
+        var size: Int32 = 4 << 20
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        guard let socket = mnl_socket_fdopen(fd) else {
+            let error = currentErrno()
+            close(fd)
+            throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: error)
+        }
+        guard mnl_socket_bind(socket, 1 << (NFTraceListener.traceGroup - 1), pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+            let error = currentErrno()
+            mnl_socket_close(socket)
+            throw KernelError(operation: "join NFNLGRP_NFTRACE", object: "trace listener", namespace: namespace.name, errno: error)
+        }
+        self.namespace = namespace.name
+        self.socket = socket
+        self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)
+    }
+
+    deinit {
+        mnl_socket_close(socket)
+        buffer.deallocate()
+    }
+
+    /// The descriptor, for waiting on several listeners with poll(2).
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+
+    /// Every event queued now, without waiting. Messages that are not trace events are skipped.
+    public func drain() throws -> [NFTraceEvent] {
+        var events: [NFTraceEvent] = []
+        while true {
+            let received = mnl_socket_recvfrom(socket, buffer, bufferSize)
+            if received < 0 {
+                let error = currentErrno()
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK { return events }
+                throw KernelError(operation: "read trace events", object: "NFNLGRP_NFTRACE", namespace: namespace, errno: error)
+            }
+            var offset = 0
+            let length = Int(received)
+            while offset + 16 <= length {
+                let messageLength = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+                guard messageLength >= 16, offset + messageLength <= length else { break }
+                let bytes = Array(UnsafeRawBufferPointer(start: buffer + offset, count: messageLength))
+                if let event = NFTraceEvent.decode(bytes) { events.append(event) }
+                offset += (messageLength + 3) & ~3
+            }
+        }
+    }
+}

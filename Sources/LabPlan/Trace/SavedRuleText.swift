@@ -1,0 +1,169 @@
+/// A rule as the tools that list a live ruleset print it, from the text `lab` loads: the
+/// expected path quotes rules in the words a reader of `iptables-save` or `nft list ruleset`
+/// on the node will find, not in the restore input's order.
+public enum SavedRuleText {
+    /// `iptables-save`'s line for an `iptables-restore` line of kube-proxy's layout.
+    ///
+    /// iptables prints the fixed fields first (`-s`, `-d`, `-i`, `-o`, `-p`, addresses with their
+    /// mask), then each match in the order given with its options as the extension saves them,
+    /// then the target: `--or-mark M` is kept as `--set-xmark M/M`, `--xor-mark M` as
+    /// `--set-xmark M/0x0`, a probability as the 31-bit fraction the kernel stores.
+    public static func iptablesSave(_ restoreLine: String) -> String {
+        let tokens = split(restoreLine)
+        guard tokens.count >= 2, tokens[0] == "-A" else { return restoreLine }
+        var fixed: [String: (negated: Bool, value: String)] = [:]
+        var matches: [[String]] = []
+        var target: [String] = []
+        var negate = false
+        var i = 2
+        while i < tokens.count {
+            let token = tokens[i]
+            switch token {
+            case "!":
+                negate = true
+                i += 1
+                continue
+            case "-s", "-d", "-i", "-o", "-p":
+                if i + 1 < tokens.count { fixed[token] = (negate, tokens[i + 1]) }
+                i += 2
+            case "-m":
+                if i + 1 < tokens.count { matches.append(["-m", tokens[i + 1]]) }
+                i += 2
+            case "-j":
+                target = Array(tokens[(i + 1)...])
+                i = tokens.count
+            default:
+                // An option of the last match; `!` binds to the option after it.
+                if matches.isEmpty { matches.append([]) }
+                if negate { matches[matches.count - 1].append("!") }
+                matches[matches.count - 1].append(token)
+                if i + 1 < tokens.count, !tokens[i + 1].hasPrefix("-") || Int(tokens[i + 1]) != nil {
+                    matches[matches.count - 1].append(tokens[i + 1])
+                    i += 2
+                } else {
+                    i += 1
+                }
+            }
+            negate = false
+        }
+        var out = ["-A", tokens[1]]
+        for key in ["-s", "-d", "-i", "-o", "-p"] {
+            guard let (negated, value) = fixed[key] else { continue }
+            if negated { out.append("!") }
+            out.append(key)
+            out.append((key == "-s" || key == "-d") && !value.contains("/") ? value + "/32" : value)
+        }
+        for match in matches { out += savedMatch(match) }
+        if !target.isEmpty { out += ["-j"] + savedTarget(target) }
+        return out.joined(separator: " ")
+    }
+
+    static func savedMatch(_ match: [String]) -> [String] {
+        guard match.count >= 2 else { return match }
+        var out = Array(match.prefix(2))
+        var i = 2
+        while i < match.count {
+            let token = match[i]
+            if token == "--comment", i + 1 < match.count {
+                out += [token, quotedForSave(match[i + 1])]
+                i += 2
+            } else if token == "--probability", i + 1 < match.count {
+                out += [token, probabilityAsSaved(match[i + 1])]
+                i += 2
+            } else {
+                out.append(token)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func savedTarget(_ target: [String]) -> [String] {
+        guard target.count == 3, target[0] == "MARK" else { return target }
+        switch target[1] {
+        case "--or-mark": return ["MARK", "--set-xmark", "\(target[2])/\(target[2])"]
+        case "--xor-mark": return ["MARK", "--set-xmark", "\(target[2])/0x0"]
+        default: return target
+        }
+    }
+
+    /// libxtables' `xtables_save_string`: bare when only letters, digits, `_` and `-`, else in
+    /// double quotes with `"`, `\` and `'` escaped.
+    static func quotedForSave(_ value: String) -> String {
+        let bare = !value.isEmpty && value.unicodeScalars.allSatisfy {
+            ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "_" || $0 == "-"
+        }
+        if bare { return value }
+        var escaped = ""
+        for character in value {
+            if character == "\"" || character == "\\" || character == "'" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return "\"\(escaped)\""
+    }
+
+    /// libxt_statistic keeps `lround(p × 2^31)` and prints it back with `%.11f`, so
+    /// 0.3333333333 is listed as 0.33333333349.
+    public static func probabilityAsSaved(_ text: String) -> String {
+        guard let value = Double(text) else { return text }
+        let stored = UInt64((value * 2147483648.0).rounded(.toNearestOrAwayFromZero))
+        // stored / 2^31 to 11 decimals, rounded half to even on the exact binary value.
+        let scale: UInt64 = 100_000_000_000
+        let product = stored.multipliedFullWidth(by: scale)
+        // (high:low) >> 31 with the remainder compared to one half.
+        let quotient = (product.low >> 31) | (product.high << 33)
+        let remainder = product.low & ((1 << 31) - 1)
+        var digits = quotient
+        let half: UInt64 = 1 << 30
+        if remainder > half || (remainder == half && digits % 2 == 1) { digits += 1 }
+        let whole = digits / scale
+        let fraction = String(digits % scale)
+        return "\(whole)." + String(repeating: "0", count: 11 - fraction.count) + fraction
+    }
+
+    /// Splits a restore line into arguments the way iptables-restore does: on blanks, except
+    /// inside double quotes.
+    static func split(_ line: String) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var quoted = false
+        var hasToken = false
+        for character in line {
+            if character == "\"" {
+                quoted.toggle()
+                hasToken = true
+            } else if character == " " && !quoted {
+                if hasToken { tokens.append(current) }
+                current = ""
+                hasToken = false
+            } else {
+                current.append(character)
+                hasToken = true
+            }
+        }
+        if hasToken { tokens.append(current) }
+        return tokens
+    }
+
+    /// `nft list ruleset`'s line for the body of an `add rule ip kube-proxy CHAIN …` command:
+    /// nft lists a verdict map's elements separated by `, ` and a `dnat` in an `ip` table as
+    /// `dnat to`.
+    public static func nftList(_ ruleBody: String) -> String {
+        ruleBody.replacingAll(" , ", with: ", ")
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (LabPlan does without Foundation).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}

@@ -1,0 +1,48 @@
+import LabSpec
+
+/// The service rules `lab` renders for one node, indexed by chain, so the model walk can quote
+/// the rule a packet matches in the words the node's own listing uses. Built from the same
+/// renderers `lab up` loads, so the quoted rule is the loaded one.
+struct ServiceRuleBook {
+    let proxy: ProxyMode
+    /// iptables: table → chain → restore lines (`-A CHAIN …`), in order.
+    private var iptables: [String: [String: [String]]] = [:]
+    /// nftables: chain → rule bodies (what follows `add rule ip kube-proxy CHAIN`), in order.
+    private var nft: [String: [String]] = [:]
+    let hasRules: Bool
+
+    init(topology: Topology, node: NodeTopology) {
+        proxy = topology.proxy
+        hasRules = topology.services.contains { $0.clusterIP != nil }
+        guard hasRules else { return }
+        switch proxy {
+        case .iptables:
+            let text = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
+            var table = ""
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
+                guard line.hasPrefix("-A ") else { continue }
+                let chain = String(line.dropFirst(3).prefix { $0 != " " })
+                iptables[table, default: [:]][chain, default: []].append(String(line))
+            }
+        case .nftables:
+            let prefix = "add rule ip \(NFTablesChainNames.table) "
+            for line in NFTablesRules.render(topology: topology, node: node).split(separator: "\n") where line.hasPrefix(prefix) {
+                let rest = line.dropFirst(prefix.count)
+                let chain = String(rest.prefix { $0 != " " })
+                nft[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
+            }
+        }
+    }
+
+    /// The first iptables rule of `table`/`chain` whose restore line contains every fragment.
+    func iptablesRule(_ table: String, _ chain: String, containing fragments: [String]) -> String? {
+        iptables[table]?[chain]?.first { line in fragments.allSatisfy { line.contains($0) } }
+            .map(SavedRuleText.iptablesSave)
+    }
+
+    /// The first nft rule of `chain` whose body contains every fragment, as `nft list` prints it.
+    func nftRule(_ chain: String, containing fragments: [String]) -> String? {
+        nft[chain]?.first { body in fragments.allSatisfy { body.contains($0) } }.map(SavedRuleText.nftList)
+    }
+}
