@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// IPv4 address requests (`RTM_*ADDR`).
 extension NetlinkRequest {

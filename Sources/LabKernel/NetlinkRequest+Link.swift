@@ -1,5 +1,6 @@
 import CMnl
 import Glibc
+import LabAddress
 
 /// Link requests (`RTM_*LINK`). Existing links are named by `IFLA_IFNAME` with `ifi_index` 0,
 /// which the kernel resolves itself, so a change costs one round trip and no index lookup.
@@ -20,7 +21,7 @@ extension NetlinkRequest {
     }
 
     /// `ip link add NAME [address MAC] [mtu N] type bridge`
-    static func addBridge(name: String, mtu: Int?, mac: [UInt8]?) -> NetlinkRequest {
+    static func addBridge(name: String, mtu: Int?, mac: MACAddress?) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_NEWLINK, flags: create)
         request.putHeader(linkHeader())
         request.putLinkBasics(name: name, mac: mac, mtu: mtu)
@@ -35,7 +36,7 @@ extension NetlinkRequest {
     /// The peer is created directly in the namespace `peerNamespaceFD` refers to
     /// (`IFLA_NET_NS_FD` inside `VETH_INFO_PEER`): moving a link afterwards costs ~20 ms each.
     /// `VETH_INFO_PEER` carries its own `ifinfomsg` before its attributes.
-    static func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?, peerNamespaceFD: Int32) -> NetlinkRequest {
+    static func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?, peerNamespaceFD: Int32) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_NEWLINK, flags: create)
         request.putHeader(linkHeader())
         request.putLinkBasics(name: name, mac: mac, mtu: mtu)
@@ -107,9 +108,9 @@ extension NetlinkRequest {
     }
 
     /// `IFLA_IFNAME`, then `IFLA_ADDRESS` and `IFLA_MTU` when given — the order iproute2 uses.
-    func putLinkBasics(name: String, mac: [UInt8]?, mtu: Int?) {
+    func putLinkBasics(name: String, mac: MACAddress?, mtu: Int?) {
         put(IFLA_IFNAME, string: name)
-        if let mac { put(IFLA_ADDRESS, bytes: mac) }
+        if let mac { put(IFLA_ADDRESS, bytes: mac.bytes) }
         if let mtu { put(IFLA_MTU, u32: UInt32(truncatingIfNeeded: mtu)) }
     }
 }

@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// The requests of flannel's VXLAN layout: the VXLAN device, and the permanent neighbour and
 /// forwarding entries that replace learning.
@@ -9,7 +9,7 @@ extension NetlinkRequest {
     ///
     /// `IFLA_VXLAN_PORT` is in network byte order, unlike every other integer here.
     static func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, deviceIndex: Int32?,
-                         learning: Bool, mtu: Int?, mac: [UInt8]?) -> NetlinkRequest {
+                         learning: Bool, mtu: Int?, mac: MACAddress?) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_NEWLINK, flags: create)
         request.putHeader(linkHeader())
         request.putLinkBasics(name: name, mac: mac, mtu: mtu)
@@ -31,7 +31,7 @@ extension NetlinkRequest {
     /// Replace, not add: re-applying a lab must not fail on an entry it made itself. Permanent
     /// entries are also exempt from the neighbour table limit (`gc_thresh3`) that all
     /// namespaces share.
-    static func replaceNeighbor(linkIndex: Int32, address: IPv4Address, mac: [UInt8], permanent: Bool) -> NetlinkRequest {
+    static func replaceNeighbor(linkIndex: Int32, address: IPv4Address, mac: MACAddress, permanent: Bool) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_NEWNEIGH, flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
         var header = ndmsg()
         header.ndm_family = UInt8(AF_INET)
@@ -39,7 +39,7 @@ extension NetlinkRequest {
         header.ndm_state = UInt16(permanent ? NUD_PERMANENT : NUD_REACHABLE)
         request.putHeader(header)
         request.put(NDA_DST, bytes: address.octets)
-        request.put(NDA_LLADDR, bytes: mac)
+        request.put(NDA_LLADDR, bytes: mac.bytes)
         return request
     }
 
@@ -48,7 +48,7 @@ extension NetlinkRequest {
     /// An entry of the VXLAN device's own forwarding table (`NTF_SELF`, family `AF_BRIDGE`):
     /// frames for `MAC` are sent, encapsulated, to the node at `IP`. Append, so one MAC may
     /// have several destinations, as `bridge fdb append` allows.
-    static func appendForwardingEntry(linkIndex: Int32, mac: [UInt8], destination: IPv4Address) -> NetlinkRequest {
+    static func appendForwardingEntry(linkIndex: Int32, mac: MACAddress, destination: IPv4Address) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_NEWNEIGH, flags: NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND)
         var header = ndmsg()
         header.ndm_family = UInt8(AF_BRIDGE)
@@ -56,7 +56,7 @@ extension NetlinkRequest {
         header.ndm_state = UInt16(NUD_PERMANENT)
         header.ndm_flags = UInt8(NTF_SELF)
         request.putHeader(header)
-        request.put(NDA_LLADDR, bytes: mac)
+        request.put(NDA_LLADDR, bytes: mac.bytes)
         request.put(NDA_DST, bytes: destination.octets)
         return request
     }

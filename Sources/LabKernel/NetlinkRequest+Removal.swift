@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// The requests that take back what the `add` requests made, for `lab up` of a changed lab
 /// (reconcile). Each names its object the way its `add` counterpart did, so a reconcile can
@@ -61,14 +61,14 @@ extension NetlinkRequest {
     }
 
     /// `bridge fdb del MAC dev LINK dst IP self`
-    static func deleteForwardingEntry(linkIndex: Int32, mac: [UInt8], destination: IPv4Address) -> NetlinkRequest {
+    static func deleteForwardingEntry(linkIndex: Int32, mac: MACAddress, destination: IPv4Address) -> NetlinkRequest {
         let request = NetlinkRequest(type: RTM_DELNEIGH, flags: change)
         var header = ndmsg()
         header.ndm_family = UInt8(AF_BRIDGE)
         header.ndm_ifindex = linkIndex
         header.ndm_flags = UInt8(NTF_SELF)
         request.putHeader(header)
-        request.put(NDA_LLADDR, bytes: mac)
+        request.put(NDA_LLADDR, bytes: mac.bytes)
         request.put(NDA_DST, bytes: destination.octets)
         return request
     }

@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// IPv4 route requests (`RTM_*ROUTE`), always in the main table.
 extension NetlinkRequest {

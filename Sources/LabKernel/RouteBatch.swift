@@ -1,5 +1,5 @@
 import Glibc
-import LabSpec
+import LabAddress
 
 /// Changes to one namespace, queued and sent to the kernel many to a `send` over the
 /// namespace's `RouteSocket` — the verbs and errors of `RouteSocket`, at a fraction of the
@@ -36,13 +36,13 @@ public final class RouteBatch {
     }
 
     /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type bridge`
-    public func addBridge(name: String, mtu: Int?, mac: [UInt8]?) throws {
+    public func addBridge(name: String, mtu: Int?, mac: MACAddress?) throws {
         try enqueue(.addBridge(name: name, mtu: mtu, mac: mac))
     }
 
     /// Equivalent to: `ip link add NAME … type veth peer name PEER … netns PEERNS` (see
     /// `RouteSocket.addVeth`); the peer namespace is kept open until the request is answered.
-    public func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?,
+    public func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?,
                         peerNamespace: NetworkNamespace) throws {
         try enqueue(.addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC, peerNamespace: peerNamespace))
     }
@@ -75,19 +75,19 @@ public final class RouteBatch {
 
     /// Equivalent to: `ip link add NAME … type vxlan id VNI [local IP] [dev DEV] dstport PORT [no]learning`
     public func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, device: String?,
-                         learning: Bool = false, mtu: Int?, mac: [UInt8]?) throws {
+                         learning: Bool = false, mtu: Int?, mac: MACAddress?) throws {
         let deviceIndex = try device.map(index(of:))
         try enqueue(.addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
                               learning: learning, mtu: mtu, mac: mac))
     }
 
     /// Equivalent to: `ip neigh replace ADDRESS lladdr MAC dev LINK nud permanent|reachable`
-    public func addNeighbor(link: String, address: IPv4Address, mac: [UInt8], permanent: Bool = true) throws {
+    public func addNeighbor(link: String, address: IPv4Address, mac: MACAddress, permanent: Bool = true) throws {
         try enqueue(.addNeighbor(link: link, linkIndex: index(of: link), address: address, mac: mac, permanent: permanent))
     }
 
     /// Equivalent to: `bridge fdb append MAC dev LINK dst IP self permanent`
-    public func addFDB(link: String, mac: [UInt8], destination: IPv4Address) throws {
+    public func addFDB(link: String, mac: MACAddress, destination: IPv4Address) throws {
         try enqueue(.addFDB(link: link, linkIndex: index(of: link), mac: mac, destination: destination))
     }
 

@@ -1,4 +1,4 @@
-import LabSpec
+import LabAddress
 
 /// One change request together with the words its failure is reported in: the same value is
 /// sent alone by `RouteSocket` and queued by `RouteBatch`, so a batched apply names a failed
@@ -27,12 +27,12 @@ struct RouteChange {
     }
 
     /// `ip link add NAME [address MAC] [mtu N] type bridge`
-    static func addBridge(name: String, mtu: Int?, mac: [UInt8]?) -> RouteChange {
+    static func addBridge(name: String, mtu: Int?, mac: MACAddress?) -> RouteChange {
         RouteChange(request: .addBridge(name: name, mtu: mtu, mac: mac), operation: "add bridge", object: quoted(name))
     }
 
     /// `ip link add NAME … type veth peer name PEER … netns PEERNS`
-    static func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?,
+    static func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?,
                         peerNamespace: NetworkNamespace) -> RouteChange {
         RouteChange(request: .addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC,
                                       peerNamespaceFD: peerNamespace.fd),
@@ -80,22 +80,22 @@ struct RouteChange {
 
     /// `ip link add NAME … type vxlan id VNI [local IP] [dev DEV] dstport PORT [no]learning`
     static func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, deviceIndex: Int32?,
-                         learning: Bool, mtu: Int?, mac: [UInt8]?) -> RouteChange {
+                         learning: Bool, mtu: Int?, mac: MACAddress?) -> RouteChange {
         RouteChange(request: .addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
                                        learning: learning, mtu: mtu, mac: mac),
                     operation: "add vxlan", object: "\(quoted(name)) (id \(vni) dstport \(port))")
     }
 
     /// `ip neigh replace ADDRESS lladdr MAC dev LINK nud permanent|reachable`
-    static func addNeighbor(link: String, linkIndex: Int32, address: IPv4Address, mac: [UInt8], permanent: Bool) -> RouteChange {
+    static func addNeighbor(link: String, linkIndex: Int32, address: IPv4Address, mac: MACAddress, permanent: Bool) -> RouteChange {
         RouteChange(request: .replaceNeighbor(linkIndex: linkIndex, address: address, mac: mac, permanent: permanent),
-                    operation: "add neighbour", object: "\(address) lladdr \(formatMAC(mac)) dev \(quoted(link))")
+                    operation: "add neighbour", object: "\(address) lladdr \(mac) dev \(quoted(link))")
     }
 
     /// `bridge fdb append MAC dev LINK dst IP self permanent`
-    static func addFDB(link: String, linkIndex: Int32, mac: [UInt8], destination: IPv4Address) -> RouteChange {
+    static func addFDB(link: String, linkIndex: Int32, mac: MACAddress, destination: IPv4Address) -> RouteChange {
         RouteChange(request: .appendForwardingEntry(linkIndex: linkIndex, mac: mac, destination: destination),
-                    operation: "add fdb entry", object: "\(formatMAC(mac)) dev \(quoted(link)) dst \(destination)")
+                    operation: "add fdb entry", object: "\(mac) dev \(quoted(link)) dst \(destination)")
     }
 }
 

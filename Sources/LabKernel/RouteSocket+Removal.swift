@@ -1,5 +1,5 @@
 import Glibc
-import LabSpec
+import LabAddress
 
 /// Removing what a plan created, for `lab up` of a changed lab. Each verb fails like `ip` does
 /// (ENODEV for a link that is gone, EADDRNOTAVAIL for an address, ESRCH for a route, ENOENT
@@ -40,9 +40,9 @@ extension RouteSocket {
     }
 
     /// Equivalent to: `bridge fdb del MAC dev LINK dst IP self`
-    public func deleteFDB(link: String, mac: [UInt8], destination: IPv4Address) throws {
+    public func deleteFDB(link: String, mac: MACAddress, destination: IPv4Address) throws {
         let index = try linkIndex(link)
         _ = try socket.exchange(.deleteForwardingEntry(linkIndex: index, mac: mac, destination: destination),
-                                operation: "delete fdb entry", object: "\(formatMAC(mac)) dev \(quoted(link)) dst \(destination)")
+                                operation: "delete fdb entry", object: "\(mac) dev \(quoted(link)) dst \(destination)")
     }
 }

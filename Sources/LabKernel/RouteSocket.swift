@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// One `NETLINK_ROUTE` socket opened inside a namespace and kept for many requests — the
 /// kernel's cost of a change is a few microseconds, a process start is milliseconds.
@@ -44,7 +44,7 @@ public final class RouteSocket: Sendable {
     }
 
     /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type bridge`
-    public func addBridge(name: String, mtu: Int?, mac: [UInt8]?) throws {
+    public func addBridge(name: String, mtu: Int?, mac: MACAddress?) throws {
         try socket.exchange(.addBridge(name: name, mtu: mtu, mac: mac))
     }
 
@@ -53,7 +53,7 @@ public final class RouteSocket: Sendable {
     /// `NAME` is created in this socket's namespace and `PEER` directly in `peerNamespace`
     /// (never moved afterwards: a move costs ~20 ms). `mtu` applies to both ends, since a veth
     /// whose ends disagree drops the larger frames one way only.
-    public func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?, peerNamespace: NetworkNamespace) throws {
+    public func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?, peerNamespace: NetworkNamespace) throws {
         // The fd is read by the kernel while it handles the request; the change keeps the
         // namespace object alive until the ack.
         try socket.exchange(.addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC,
@@ -122,7 +122,7 @@ public final class RouteSocket: Sendable {
     /// flannel uses VNI 1, port 8472 and `nolearning`: remote MACs are never learnt from
     /// traffic, they are written in advance with `addNeighbor` and `addFDB`.
     public func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, device: String?,
-                         learning: Bool = false, mtu: Int?, mac: [UInt8]?) throws {
+                         learning: Bool = false, mtu: Int?, mac: MACAddress?) throws {
         let deviceIndex = try device.map(linkIndex)
         try socket.exchange(.addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
                                       learning: learning, mtu: mtu, mac: mac))
@@ -130,22 +130,14 @@ public final class RouteSocket: Sendable {
 
     /// Equivalent to: `ip neigh replace ADDRESS lladdr MAC dev LINK nud permanent` (or
     /// `nud reachable` when not `permanent`). Replaces an existing entry instead of failing.
-    public func addNeighbor(link: String, address: IPv4Address, mac: [UInt8], permanent: Bool = true) throws {
+    public func addNeighbor(link: String, address: IPv4Address, mac: MACAddress, permanent: Bool = true) throws {
         let index = try linkIndex(link)
         try socket.exchange(.addNeighbor(link: link, linkIndex: index, address: address, mac: mac, permanent: permanent))
     }
 
     /// Equivalent to: `bridge fdb append MAC dev LINK dst IP self permanent`
-    public func addFDB(link: String, mac: [UInt8], destination: IPv4Address) throws {
+    public func addFDB(link: String, mac: MACAddress, destination: IPv4Address) throws {
         let index = try linkIndex(link)
         try socket.exchange(.addFDB(link: link, linkIndex: index, mac: mac, destination: destination))
     }
-}
-
-/// `02:42:0a:f4:01:00`, as `ip` prints it.
-func formatMAC(_ bytes: [UInt8]) -> String {
-    bytes.map { byte in
-        let hex = String(byte, radix: 16)
-        return byte < 16 ? "0" + hex : hex
-    }.joined(separator: ":")
 }

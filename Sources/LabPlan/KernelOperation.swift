@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// One kernel operation of a plan: plain data, so a plan can be printed, compared in golden

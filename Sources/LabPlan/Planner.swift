@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Turns a topology into the plan that builds it (docs/architecture.md, "From a lab file to

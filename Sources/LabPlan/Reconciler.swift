@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// The plan that turns a lab that is up (`old`) into what a changed file says (`new`), without

@@ -246,10 +246,10 @@ public final class Applier {
     private func enqueue(_ operation: KernelOperation, on batch: RouteBatch) throws {
         switch operation {
         case .addBridge(_, let name, let mac, let mtu):
-            try batch.addBridge(name: name, mtu: mtu, mac: mac.bytes)
+            try batch.addBridge(name: name, mtu: mtu, mac: mac)
         case .addVeth(let pair):
-            try batch.addVeth(name: pair.name, mac: pair.mac.bytes, mtu: pair.mtu, peerName: pair.peerName,
-                              peerMAC: pair.peerMAC.bytes, peerNamespace: namespaceHandle(pair.peerNamespace))
+            try batch.addVeth(name: pair.name, mac: pair.mac, mtu: pair.mtu, peerName: pair.peerName,
+                              peerMAC: pair.peerMAC, peerNamespace: namespaceHandle(pair.peerNamespace))
         case .setMaster(_, let link, let master):
             try batch.setMaster(link: link, master: master)
         case .setHairpin(_, let link):
@@ -261,11 +261,11 @@ public final class Applier {
         case .addRoute(_, let destination, let gateway, let device, let onlink):
             try batch.addRoute(destination: destination, gateway: gateway, device: device, onlink: onlink)
         case .addVxlan(_, let name, let vni, let port, let local, let device, let mac, let mtu):
-            try batch.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac.bytes)
+            try batch.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac)
         case .addNeighbor(_, let link, let address, let mac):
-            try batch.addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
+            try batch.addNeighbor(link: link, address: address, mac: mac, permanent: true)
         case .addForwardingEntry(_, let link, let mac, let destination):
-            try batch.addFDB(link: link, mac: mac.bytes, destination: destination)
+            try batch.addFDB(link: link, mac: mac, destination: destination)
         default:
             preconditionFailure("not a batchable operation: \(operation)")
         }
@@ -360,10 +360,10 @@ public final class Applier {
         case .setSysctl(let namespace, let key, let value):
             try namespaceHandle(namespace).writeSysctls([(key, value)])
         case .addBridge(let namespace, let name, let mac, let mtu):
-            try socket(namespace).addBridge(name: name, mtu: mtu, mac: mac.bytes)
+            try socket(namespace).addBridge(name: name, mtu: mtu, mac: mac)
         case .addVeth(let pair):
-            try socket(pair.namespace).addVeth(name: pair.name, mac: pair.mac.bytes, mtu: pair.mtu, peerName: pair.peerName,
-                                               peerMAC: pair.peerMAC.bytes, peerNamespace: namespaceHandle(pair.peerNamespace))
+            try socket(pair.namespace).addVeth(name: pair.name, mac: pair.mac, mtu: pair.mtu, peerName: pair.peerName,
+                                               peerMAC: pair.peerMAC, peerNamespace: namespaceHandle(pair.peerNamespace))
         case .setMaster(let namespace, let link, let master):
             try socket(namespace).setMaster(link: link, master: master)
         case .setHairpin(let namespace, let link):
@@ -376,11 +376,11 @@ public final class Applier {
             try unlessExisting { try socket(namespace).addRoute(destination: destination, gateway: gateway, device: device, onlink: onlink) }
         case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
             try socket(namespace).addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false,
-                                           mtu: mtu, mac: mac.bytes)
+                                           mtu: mtu, mac: mac)
         case .addNeighbor(let namespace, let link, let address, let mac):
-            try socket(namespace).addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
+            try socket(namespace).addNeighbor(link: link, address: address, mac: mac, permanent: true)
         case .addForwardingEntry(let namespace, let link, let mac, let destination):
-            try unlessExisting { try socket(namespace).addFDB(link: link, mac: mac.bytes, destination: destination) }
+            try unlessExisting { try socket(namespace).addFDB(link: link, mac: mac, destination: destination) }
         case .loadFirewall(let namespace, let loader, let rules):
             try FirewallLoad.run(loader, rules: rules, in: namespaceHandle(namespace), directory: rulesDirectory)
         case .deleteNamespace(let name):
@@ -401,7 +401,7 @@ public final class Applier {
         case .deleteNeighbor(let namespace, let link, let address):
             try socket(namespace).deleteNeighbor(link: link, address: address)
         case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
-            try socket(namespace).deleteFDB(link: link, mac: mac.bytes, destination: destination)
+            try socket(namespace).deleteFDB(link: link, mac: mac, destination: destination)
         case .forgetNeighbor(let namespace, let link, let address):
             do {
                 try socket(namespace).deleteNeighbor(link: link, address: address)

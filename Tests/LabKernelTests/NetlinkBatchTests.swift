@@ -1,6 +1,6 @@
 import Glibc
+import LabAddress
 @testable import LabKernel
-import LabSpec
 import Testing
 
 /// Several requests in one datagram, and the kernel's answers mapped back to them, on bytes

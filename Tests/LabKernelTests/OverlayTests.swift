@@ -1,6 +1,6 @@
 import Foundation
+import LabAddress
 import LabKernel
-import LabSpec
 import Testing
 
 /// The kernel has VXLAN (built in, or a module that is loaded or can be).
@@ -22,16 +22,16 @@ struct OverlayTests {
         var namespace: NetworkNamespace
         var underlay: IPv4Address
         var podCIDR: IPv4Network
-        var vxlanMAC: [UInt8]
+        var vxlanMAC: MACAddress
     }
 
     @Test func twoNodesReachEachOtherThroughVxlan() throws {
         try withTestNamespaces("node1", "node2") { namespaces in
             let nodes = [
                 Node(namespace: namespaces[0], underlay: IPv4Address("192.168.50.2")!, podCIDR: IPv4Network("10.244.1.0/24")!,
-                     vxlanMAC: [0x02, 0x42, 0x0a, 0xf4, 0x01, 0x00]),
+                     vxlanMAC: MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x01, 0x00])),
                 Node(namespace: namespaces[1], underlay: IPv4Address("192.168.50.3")!, podCIDR: IPv4Network("10.244.2.0/24")!,
-                     vxlanMAC: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x00]),
+                     vxlanMAC: MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x00])),
             ]
             let sockets = try nodes.map { try RouteSocket(in: $0.namespace) }
             try sockets[0].addVeth(name: "eth0", mac: nil, mtu: 1500, peerName: "eth0", peerMAC: nil, peerNamespace: nodes[1].namespace)

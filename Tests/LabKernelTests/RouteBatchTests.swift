@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
+import LabAddress
 import LabKernel
-import LabSpec
 import Testing
 
 /// Batched changes against the kernel: they build what one request at a time builds, and a
@@ -38,17 +38,17 @@ import Testing
         }
     }
 
-    static let podMAC: [UInt8] = [0x02, 0x42, 0, 0, 0, 0x10]
+    static let podMAC = MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 0x10])
 
     @Test func aBatchBuildsWhatOneRequestAtATimeBuilds() throws {
         let one = try Self.wiredNode { node, pods in
             let socket = try RouteSocket(in: node)
-            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
+            try socket.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]))
             try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
             try socket.setUp(link: "cni0")
             for (number, pod) in pods.enumerated() {
                 let veth = "vethbatch\(number)"
-                try socket.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
+                try socket.addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
                 try socket.setMaster(link: veth, master: "cni0")
                 try socket.setHairpin(link: veth, on: true)
                 try socket.setUp(link: veth)
@@ -62,13 +62,13 @@ import Testing
         }
         let batched = try Self.wiredNode { node, pods in
             let batch = RouteBatch(socket: try RouteSocket(in: node))
-            try batch.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
+            try batch.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]))
             // Looks cni0 up: the queued bridge is sent first.
             try batch.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
             try batch.setUp(link: "cni0")
             for (number, pod) in pods.enumerated() {
                 let veth = "vethbatch\(number)"
-                try batch.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
+                try batch.addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
                 try batch.setMaster(link: veth, master: "cni0")
                 try batch.setHairpin(link: veth, on: true)
                 try batch.setUp(link: veth)

@@ -1,6 +1,6 @@
 import Foundation
+import LabAddress
 import LabKernel
-import LabSpec
 import Testing
 
 /// Links, addresses and routes built over netlink and checked with `ip`.
@@ -9,9 +9,9 @@ import Testing
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let socket = try RouteSocket(in: node)
-            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
-            try socket.addVeth(name: "vethtest0001", mac: [0x02, 0x42, 0, 0, 0, 2], mtu: 1450,
-                               peerName: "eth0", peerMAC: [0x02, 0x42, 0, 0, 0, 3], peerNamespace: pod)
+            try socket.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]))
+            try socket.addVeth(name: "vethtest0001", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450,
+                               peerName: "eth0", peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod)
             try socket.setMaster(link: "vethtest0001", master: "cni0")
             try socket.setHairpin(link: "vethtest0001", on: true)
             try socket.setUp(link: "cni0")
