@@ -22,18 +22,19 @@ extension NetlinkRequest {
         newLink(LinkSettings(name: name, mac: mac, mtu: mtu, up: up), kind: "bridge")
     }
 
-    /// `ip link add NAME [address MAC] [mtu N] [master M] [up] type veth peer name PEER [address PMAC] [mtu N] netns PEERNS [up]`
+    /// `ip link add NAME [address MAC] [mtu N] [master M] [up] type veth peer name PEER [address PMAC] [mtu N] netns PEERNS`
     ///
     /// The peer is created directly in the namespace `peerNamespaceFD` refers to
     /// (`IFLA_NET_NS_FD` inside `VETH_INFO_PEER`): moving a link afterwards costs ~20 ms each.
-    /// `VETH_INFO_PEER` carries its own `ifinfomsg` before its attributes, and the kernel
-    /// applies that header's `IFF_UP` to the peer as it creates it.
+    /// `VETH_INFO_PEER` carries its own `ifinfomsg` before its attributes. The kernel refuses
+    /// `IFF_UP` there (ENOTCONN: the peer is brought up before it knows its other end), so
+    /// only `NAME` can be created up.
     static func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?,
-                        peerNamespaceFD: Int32, masterIndex: Int32? = nil, up: Bool = false, peerUp: Bool = false) -> NetlinkRequest {
+                        peerNamespaceFD: Int32, masterIndex: Int32? = nil, up: Bool = false) -> NetlinkRequest {
         let link = LinkSettings(name: name, mac: mac, mtu: mtu, masterIndex: masterIndex, up: up)
         return newLink(link, kind: "veth") { request in
             request.nest(VETH_INFO_PEER) {
-                request.putHeader(linkHeader(up: peerUp))
+                request.putHeader(linkHeader())
                 request.putLinkBasics(LinkSettings(name: peerName, mac: peerMAC, mtu: mtu))
                 request.put(IFLA_NET_NS_FD, u32: UInt32(bitPattern: peerNamespaceFD))
             }

@@ -14,12 +14,13 @@ extension Applier {
         let existing: Int32? = toleratesExisting ? EEXIST : nil
         switch operation {
         case .addBridge(_, let name, let mac, let mtu):
-            return (.addBridge(name: name, mtu: mtu, mac: mac), nil)
-        case .addVeth(let pair):
+            return (.addBridge(name: name, mtu: mtu, mac: mac, up: true), nil)
+        case .addVeth(let pair, let master):
             return (.addVeth(name: pair.name, mac: pair.mac, mtu: pair.mtu, peerName: pair.peerName, peerMAC: pair.peerMAC,
-                             peerNamespace: try namespaceHandle(pair.peerNamespace)), nil)
+                             peerNamespace: try namespaceHandle(pair.peerNamespace), master: master, up: true), nil)
         case .addVxlan(_, let name, let vni, let port, let local, let device, let mac, let mtu):
-            return (.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac), nil)
+            return (.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac,
+                              up: true), nil)
         case .setMaster(_, let link, let master):
             return (.setMaster(link: link, master: master), nil)
         case .setHairpin(_, let link):

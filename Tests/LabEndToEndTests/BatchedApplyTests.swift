@@ -61,7 +61,7 @@ struct BatchedApplyTests {
     }
 
     /// A fault injected between two operations of one node's batch — after the veth, before
-    /// its master — and before a firewall load that already runs in the background: exit 1,
+    /// its hairpin — and before a firewall load that already runs in the background: exit 1,
     /// the one error, everything removed.
     @Test func aFaultInsideABatchOrBeforeAFirewallLoadIsReportedAndRolledBack() throws {
         let name = uniqueLabName("batchf")
@@ -73,7 +73,7 @@ struct BatchedApplyTests {
         }
         let operations = try LabController.prepare(text: text, file: path).plan.operations
         let insideBatch = try #require(operations.indices.first { index in
-            if case .setMaster(_, _, "cni0") = operations[index], case .addVeth = operations[index - 1] { return true }
+            if case .setHairpin = operations[index], case .addVeth = operations[index - 1] { return true }
             return false
         })
         let lastFirewall = try #require(operations.indices.last { if case .loadFirewall = operations[$0] { true } else { false } })

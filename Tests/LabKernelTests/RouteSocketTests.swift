@@ -54,6 +54,36 @@ import Testing
         }
     }
 
+    /// What `lab up` folds into the requests that create links: a bridge or VXLAN device
+    /// created up, a veth created up and already a port of its bridge (so hairpin can be set
+    /// right after), each with its MTU — one request each, where there were three.
+    @Test func linksCreatedUpAndAsPortsNeedNoFurtherRequest() throws {
+        try withTestNamespaces("node", "pod") { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let socket = try RouteSocket(in: node)
+            let sends = try socket.submit([
+                .addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]), up: true),
+                .addVeth(name: "vethtest0005", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450, peerName: "eth0",
+                         peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod, master: "cni0", up: true),
+                .setHairpin(link: "vethtest0005", on: true),
+                .addVxlan(name: "flannel.1", vni: 1, port: 8472, local: nil, device: nil, mtu: 1450,
+                          mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 4]), up: true),
+            ])
+            #expect(sends == [1, 3], "the bridge alone (the veth looks cni0 up), then the rest in one datagram")
+            let hostSide = try ip(in: node, "-d", "link", "show", "vethtest0005")
+            #expect(hostSide.contains("master cni0") && hostSide.contains("hairpin on") && hostSide.contains("mtu 1450"))
+            #expect(hostSide.contains(",UP"))
+            let links = try socket.links()
+            let cni0 = try #require(links.first { $0.name == "cni0" })
+            #expect(cni0.isUp && cni0.mtu == 1450)
+            #expect(try #require(links.first { $0.name == "vethtest0005" }).masterIndex == cni0.index)
+            #expect(try #require(links.first { $0.name == "flannel.1" }).isUp)
+            // The peer is created down (the kernel cannot bring it up as it creates it).
+            let eth0 = try #require(try RouteSocket(in: pod).links().first { $0.name == "eth0" })
+            #expect(!eth0.isUp && eth0.mtu == 1450)
+        }
+    }
+
     @Test func addressesAndRoutesAsIpShowsThem() throws {
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
