@@ -142,14 +142,24 @@ public final class Applier {
             settingCount += 1
             next += 1
         }
+        // Then their loopbacks up, one request each from the same thread, on both cores.
+        var loopbacks = Set<String>()
+        while batching, next < limit, case .setUp(let namespace, "lo") = operations[next], creating.contains(namespace),
+              loopbacks.insert(namespace).inserted {
+            next += 1
+        }
         noteProgress(operations[index], count: 0)
-        let sysctlSeconds = try createNamespaces(run, sysctls: settings)
-        let sysctlNanoseconds = UInt64(sysctlSeconds * 1e9)
-        timings.add(.namespaces, since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + sysctlNanoseconds),
+        let seconds = try createNamespaces(run, sysctls: settings, loopbacks: loopbacks)
+        let insideNanoseconds = UInt64((seconds.sysctls + seconds.loopbacks) * 1e9)
+        timings.add(.namespaces, since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + insideNanoseconds),
                     count: run.count)
         if settingCount > 0 {
-            timings.add(.sysctls, nanoseconds: sysctlNanoseconds, count: settingCount)
+            timings.add(.sysctls, nanoseconds: UInt64(seconds.sysctls * 1e9), count: settingCount)
             progressDone[.sysctls, default: 0] += settingCount
+        }
+        if !loopbacks.isEmpty {
+            timings.add(.linkSettings, nanoseconds: UInt64(seconds.loopbacks * 1e9), count: loopbacks.count)
+            progressDone[.links, default: 0] += loopbacks.count
         }
         return next
     }
@@ -222,38 +232,59 @@ public final class Applier {
     }
 
     /// Journals `names` (one fsync), then creates them on `ApplyTuning.workers` threads, each
-    /// thread also opening the namespace's socket and writing its `sysctls` before it leaves the
-    /// namespace. Throws the first failure in plan order: creations (and sockets) first, then
-    /// sysctls in the order of their namespaces. Returns the seconds spent on sysctls, per thread.
-    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]]) throws -> Double {
+    /// thread also opening the namespace's socket, writing its `sysctls` and bringing its `lo`
+    /// up (for those in `loopbacks`) before it leaves the namespace. Throws the first failure
+    /// in plan order: creations (and sockets) first, then sysctls, then loopbacks, each in the
+    /// order of their namespaces. Returns the seconds spent on sysctls and loopbacks, per thread.
+    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]],
+                                  loopbacks: Set<String>) throws -> (sysctls: Double, loopbacks: Double) {
         try journal.record(namespaces: names)
         created += names
         let progress = UpDownProgress.shared
-        let work = names.map { (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }) }
+        let work = names.map {
+            (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }, loopback: loopbacks.contains($0))
+        }
         let results = ParallelWork.map(work, workers: ApplyTuning.workers) { item in
             defer { progress.advance() }
-            return try NetworkNamespace.create(item.name) { namespace -> (RouteSocket, sysctlFailure: (any Error)?, seconds: Double) in
+            return try NetworkNamespace.create(item.name) { namespace -> InsideNewNamespace in
                 let socket = try RouteSocket(fromThreadInside: namespace)
                 let started = DispatchTime.now()
-                // Kept apart from a creation failure: it comes later in the plan.
-                let failure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
+                // Kept apart from a creation failure: they come later in the plan.
+                let sysctlFailure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
                     .failure
-                return (socket, failure, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+                let between = DispatchTime.now()
+                let loopbackFailure = item.loopback ? Result { try socket.submit(.setUp(link: "lo")) }.failure : nil
+                let now = DispatchTime.now().uptimeNanoseconds
+                return InsideNewNamespace(socket: socket, sysctlFailure: sysctlFailure, loopbackFailure: loopbackFailure,
+                                          sysctlSeconds: Double(between.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9,
+                                          loopbackSeconds: Double(now - between.uptimeNanoseconds) / 1e9)
             }
         }
         progressDone[.namespaces, default: 0] += names.count
-        var sysctlSeconds = 0.0
+        var seconds = (sysctls: 0.0, loopbacks: 0.0)
+        var inside: [InsideNewNamespace] = []
         for (name, result) in zip(names, results) {
-            guard case .success(let (namespace, (socket, _, seconds))) = result else { continue }
+            guard case .success(let (namespace, done)) = result else { continue }
             namespaces[name] = namespace
-            sockets[name] = socket
-            sysctlSeconds += seconds
+            sockets[name] = done.socket
+            seconds.sysctls += done.sysctlSeconds
+            seconds.loopbacks += done.loopbackSeconds
+            inside.append(done)
         }
         for result in results { _ = try result.get() }
-        for result in results {
-            if case .success(let (_, (_, failure?, _))) = result { throw failure }
-        }
-        return sysctlSeconds / Double(max(1, min(ApplyTuning.workers, names.count)))
+        if let failure = inside.lazy.compactMap(\.sysctlFailure).first { throw failure }
+        if let failure = inside.lazy.compactMap(\.loopbackFailure).first { throw failure }
+        let threads = Double(max(1, min(ApplyTuning.workers, names.count)))
+        return (seconds.sysctls / threads, seconds.loopbacks / threads)
+    }
+
+    /// What a creating thread did inside a new namespace, and how each part went.
+    private struct InsideNewNamespace: Sendable {
+        var socket: RouteSocket
+        var sysctlFailure: (any Error)?
+        var loopbackFailure: (any Error)?
+        var sysctlSeconds: Double
+        var loopbackSeconds: Double
     }
 
     /// Writes a run of sysctls: each namespace's in one thread hop and in plan order, the
