@@ -236,29 +236,25 @@ public final class Applier {
     /// up (for those in `loopbacks`) before it leaves the namespace. Throws the first failure
     /// in plan order: creations (and sockets) first, then sysctls, then loopbacks, each in the
     /// order of their namespaces. Returns the seconds spent on sysctls and loopbacks, per thread.
+    ///
+    /// Every new namespace starts with the same values (the kernel copies the host's IPv4
+    /// settings into it, and sets IPv6's to their defaults), so the first one is created alone
+    /// and reads them; a setting that already has its value is not written in any of them —
+    /// writing a sysctl its own value changes nothing, and on a host whose forwarding and
+    /// `rp_filter` are off that is three of a pod's four.
     private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]],
                                   loopbacks: Set<String>) throws -> (sysctls: Double, loopbacks: Double) {
         try journal.record(namespaces: names)
         created += names
-        let progress = UpDownProgress.shared
         let work = names.map {
-            (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }, loopback: loopbacks.contains($0))
+            NewNamespace(name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
+                         loopback: loopbacks.contains($0))
         }
-        let results = ParallelWork.map(work, workers: ApplyTuning.workers) { item in
-            defer { progress.advance() }
-            return try NetworkNamespace.create(item.name) { namespace -> InsideNewNamespace in
-                let socket = try RouteSocket(fromThreadInside: namespace)
-                let started = DispatchTime.now()
-                // Kept apart from a creation failure: they come later in the plan.
-                let sysctlFailure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
-                    .failure
-                let between = DispatchTime.now()
-                let loopbackFailure = item.loopback ? Result { try socket.submit(.setUp(link: "lo")) }.failure : nil
-                let now = DispatchTime.now().uptimeNanoseconds
-                return InsideNewNamespace(socket: socket, sysctlFailure: sysctlFailure, loopbackFailure: loopbackFailure,
-                                          sysctlSeconds: Double(between.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9,
-                                          loopbackSeconds: Double(now - between.uptimeNanoseconds) / 1e9)
-            }
+        let keys = Set(work.flatMap { $0.settings.map(\.key) }).sorted()
+        let first = ParallelWork.map(Array(work.prefix(1)), workers: 1) { try $0.create(probing: keys, fresh: [:]) }
+        let fresh = (try? first.first?.get())?.1.fresh ?? [:]
+        let results = first + ParallelWork.map(Array(work.dropFirst()), workers: ApplyTuning.workers) {
+            try $0.create(probing: [], fresh: fresh)
         }
         progressDone[.namespaces, default: 0] += names.count
         var seconds = (sysctls: 0.0, loopbacks: 0.0)
@@ -279,8 +275,10 @@ public final class Applier {
     }
 
     /// What a creating thread did inside a new namespace, and how each part went.
-    private struct InsideNewNamespace: Sendable {
+    fileprivate struct InsideNewNamespace: Sendable {
         var socket: RouteSocket
+        /// The values `probing` asked for, as the namespace started with them.
+        var fresh: [String: String] = [:]
         var sysctlFailure: (any Error)?
         var loopbackFailure: (any Error)?
         var sysctlSeconds: Double
@@ -382,6 +380,35 @@ public final class Applier {
         sockets.removeAll()
         linkIndexes.removeAll()
         namespaces.removeAll()
+    }
+}
+
+/// A namespace to create, with what its creating thread does inside before it leaves.
+private struct NewNamespace: Sendable {
+    var name: String
+    var settings: [SysctlPair]
+    var loopback: Bool
+
+    /// Creates it; reads the `probing` sysctls first, then writes the settings whose value is
+    /// not already what `fresh` (or the reading) says the namespace started with.
+    func create(probing: [String], fresh: [String: String]) throws -> (NetworkNamespace, Applier.InsideNewNamespace) {
+        defer { UpDownProgress.shared.advance() }
+        return try NetworkNamespace.create(name) { namespace -> Applier.InsideNewNamespace in
+            let socket = try RouteSocket(fromThreadInside: namespace)
+            var known = fresh
+            for key in probing { known[key] = try? namespace.readSysctlFromThreadInside(key) }
+            let started = DispatchTime.now()
+            // Kept apart from a creation failure: they come later in the plan.
+            let sysctlFailure = Result {
+                try namespace.writeSysctlsFromThreadInside(settings.filter { known[$0.key] != $0.value }.map { ($0.key, $0.value) })
+            }.failure
+            let between = DispatchTime.now()
+            let loopbackFailure = loopback ? Result { try socket.submit(.setUp(link: "lo")) }.failure : nil
+            let now = DispatchTime.now().uptimeNanoseconds
+            return Applier.InsideNewNamespace(socket: socket, fresh: known, sysctlFailure: sysctlFailure, loopbackFailure: loopbackFailure,
+                                              sysctlSeconds: Double(between.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9,
+                                              loopbackSeconds: Double(now - between.uptimeNanoseconds) / 1e9)
+        }
     }
 }
 
