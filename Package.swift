@@ -26,20 +26,22 @@ let package = Package(
         .target(name: "CProcess"),
         // epoll and setns for the probe and agent event loops (not exported by Glibc).
         .systemLibrary(name: "CEpoll"),
+        // IPv4 addresses, prefixes and MACs: parsing, printing, coding. Used by every layer.
+        .target(name: "LabAddress"),
         // Decoding and validating lab files. Pure: no kernel, no root.
         .target(
             name: "LabSpec",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["LabAddress", .product(name: "Yams", package: "Yams")]
         ),
         // Topology (names, addresses) and the plan of kernel operations. Pure.
         .target(
             name: "LabPlan",
-            dependencies: ["LabSpec", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LabAddress", "LabSpec", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Netlink over libmnl, namespaces, sysctls, epoll, finding programs.
         .target(
             name: "LabKernel",
-            dependencies: ["CMnl", "CEpoll", "CProcess", "LabSpec"]
+            dependencies: ["CMnl", "CEpoll", "CProcess", "LabAddress"]
         ),
         // The built-in agent (agnhost netexec's answers) and its wire format.
         .target(
@@ -49,13 +51,13 @@ let package = Package(
         // Running probes and reporting them; reads the agent's answers through LabAgent.
         .target(
             name: "LabProbe",
-            dependencies: ["LabSpec", "LabPlan", "LabKernel", "LabAgent", "CEpoll"]
+            dependencies: ["LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "CEpoll"]
         ),
         // Applying plans, state, teardown, the supervisor, verify.
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe",
+                "LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -63,18 +65,19 @@ let package = Package(
         .target(
             name: "LabCLI",
             dependencies: [
-                "LabSpec", "LabPlan", "LabRuntime", "LabKernel", "LabProbe",
+                "LabAddress", "LabSpec", "LabPlan", "LabRuntime", "LabKernel", "LabProbe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "lab", dependencies: ["LabCLI"]),
-        .testTarget(name: "LabSpecTests", dependencies: ["LabSpec"], exclude: ["Corpus"]),
-        .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec"], exclude: ["Golden"]),
-        .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabSpec"]),
-        .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel"]),
+        .testTarget(name: "LabAddressTests", dependencies: ["LabAddress"]),
+        .testTarget(name: "LabSpecTests", dependencies: ["LabSpec", "LabAddress"], exclude: ["Corpus"]),
+        .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec", "LabAddress"], exclude: ["Golden"]),
+        .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabAddress"]),
+        .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel", "LabAddress"]),
         .testTarget(name: "LabAgentTests", dependencies: ["LabAgent", "LabKernel"]),
-        .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan"]),
+        .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan", "LabAddress"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// One IPv4 address on a link (`ip -4 addr show`).
 public struct AddressInfo: Sendable, Hashable {

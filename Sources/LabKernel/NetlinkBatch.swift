@@ -19,17 +19,17 @@ struct NetlinkBatch {
     static let maximumCount = 128
     static let maximumBytes = 32 * 1024
 
-    private(set) var changes: [RouteChange] = []
+    private(set) var changes: [PreparedChange] = []
     private(set) var byteCount = 0
 
     var isEmpty: Bool { changes.isEmpty }
     var count: Int { changes.count }
 
-    func hasRoom(for change: RouteChange) -> Bool {
+    func hasRoom(for change: PreparedChange) -> Bool {
         changes.count < NetlinkBatch.maximumCount && byteCount + change.request.length <= NetlinkBatch.maximumBytes
     }
 
-    mutating func append(_ change: RouteChange) {
+    mutating func append(_ change: PreparedChange) {
         changes.append(change)
         byteCount += change.request.length
     }

@@ -120,7 +120,7 @@ final class NetlinkSocket: @unchecked Sendable {
         }
     }
 
-    private func failure(of change: RouteChange, errno: Int32, message: String?) -> KernelError {
+    private func failure(of change: PreparedChange, errno: Int32, message: String?) -> KernelError {
         KernelError(operation: change.operation, object: change.object, namespace: namespace.name, errno: errno, kernelMessage: message)
     }
 

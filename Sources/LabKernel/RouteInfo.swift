@@ -1,6 +1,6 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// One IPv4 route of the main table (`ip route show`).
 public struct RouteInfo: Sendable, Hashable {

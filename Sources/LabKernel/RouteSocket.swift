@@ -1,13 +1,15 @@
 import CMnl
 import Glibc
-import LabSpec
+import LabAddress
 
 /// One `NETLINK_ROUTE` socket opened inside a namespace and kept for many requests — the
 /// kernel's cost of a change is a few microseconds, a process start is milliseconds.
 ///
-/// Each verb has the shape of the `ip` command it replaces and says which one. Failures are
-/// `KernelError`s that keep the errno (EEXIST for a duplicate, ENODEV for a missing link, …)
-/// and name the namespace. Safe to share between threads: requests on one socket take turns.
+/// Changes (`RouteChange`, each with the `ip` command it replaces) go through `submit`, the one
+/// way they reach the kernel; the queries (`linkIndex`, `links`, `addresses`, `routes`) are
+/// here too. Failures are `KernelError`s that keep the errno (EEXIST for a duplicate, ENODEV
+/// for a missing link, …) and name the namespace. Safe to share between threads: requests on
+/// one socket take turns.
 public final class RouteSocket: Sendable {
     public let namespace: NetworkNamespace
     let socket: NetlinkSocket
@@ -25,7 +27,65 @@ public final class RouteSocket: Sendable {
         self.socket = try NetlinkSocket(in: namespace, alreadyInside: true)
     }
 
-    // MARK: Links
+    // MARK: Changes
+
+    /// Sends `changes` in order and throws the first failure (worded as its change says).
+    ///
+    /// One change goes alone and its ack is awaited; several go many to a datagram
+    /// (`NetlinkBatch`), which costs one `send` and one receive per datagram instead of per
+    /// change. Nothing of a later change is sent before an earlier one, and a change that needs
+    /// a link's index sends what is queued before looking the link up, since a queued change
+    /// may be what creates it. After a failure in a datagram, the changes after the failed one
+    /// in that datagram may have been applied too.
+    ///
+    /// `links` remembers indexes across calls, for a caller that knows no link it has looked up
+    /// is deleted meanwhile (an apply that only creates); without it every index is looked up
+    /// afresh. Returns how many changes went in each `send`, in order.
+    @discardableResult
+    public func submit(_ changes: [RouteChange], links: LinkIndexCache? = nil) throws -> [Int] {
+        let known = links ?? LinkIndexCache()
+        var batch = NetlinkBatch()
+        var sends: [Int] = []
+        for change in changes {
+            var indexes: [Int32] = []
+            for link in change.links {
+                if let index = known.indexes[link] {
+                    indexes.append(index)
+                    continue
+                }
+                try send(&batch, counting: &sends)
+                let index = try linkIndex(link)
+                known.indexes[link] = index
+                indexes.append(index)
+            }
+            let prepared = change.prepared(indexes: indexes)
+            if !batch.hasRoom(for: prepared) { try send(&batch, counting: &sends) }
+            batch.append(prepared)
+        }
+        try send(&batch, counting: &sends)
+        return sends
+    }
+
+    /// `submit([change])`
+    public func submit(_ change: RouteChange) throws {
+        try submit([change])
+    }
+
+    private func send(_ batch: inout NetlinkBatch, counting sends: inout [Int]) throws {
+        guard !batch.isEmpty else { return }
+        let queued = batch
+        batch = NetlinkBatch()
+        sends.append(queued.count)
+        if queued.count == 1, let only = queued.changes.first {
+            _ = try withExtendedLifetime(only.change.keepAlive) {
+                try socket.exchange(only.request, operation: only.operation, object: only.object)
+            }
+        } else {
+            try socket.exchange(queued)
+        }
+    }
+
+    // MARK: Queries
 
     /// Equivalent to: `ip link show NAME` — its index. ENODEV when there is no such link.
     public func linkIndex(_ name: String) throws -> Int32 {
@@ -43,70 +103,10 @@ public final class RouteSocket: Sendable {
             .sorted { $0.index < $1.index }
     }
 
-    /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type bridge`
-    public func addBridge(name: String, mtu: Int?, mac: [UInt8]?) throws {
-        try socket.exchange(.addBridge(name: name, mtu: mtu, mac: mac))
-    }
-
-    /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type veth peer name PEER [address PMAC] [mtu N] netns PEERNS`
-    ///
-    /// `NAME` is created in this socket's namespace and `PEER` directly in `peerNamespace`
-    /// (never moved afterwards: a move costs ~20 ms). `mtu` applies to both ends, since a veth
-    /// whose ends disagree drops the larger frames one way only.
-    public func addVeth(name: String, mac: [UInt8]?, mtu: Int?, peerName: String, peerMAC: [UInt8]?, peerNamespace: NetworkNamespace) throws {
-        // The fd is read by the kernel while it handles the request; the change keeps the
-        // namespace object alive until the ack.
-        try socket.exchange(.addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC,
-                                     peerNamespace: peerNamespace))
-    }
-
-    /// Equivalent to: `ip link set LINK master MASTER`
-    public func setMaster(link: String, master: String) throws {
-        let masterIndex = try linkIndex(master)
-        try socket.exchange(.setMaster(link: link, master: master, masterIndex: masterIndex))
-    }
-
-    /// Equivalent to: `ip link set LINK type bridge_slave hairpin on|off` — LINK must already be
-    /// a bridge port (EOPNOTSUPP otherwise).
-    public func setHairpin(link: String, on: Bool) throws {
-        try socket.exchange(.setHairpin(link: link, on: on))
-    }
-
-    /// Equivalent to: `ip link set LINK up`
-    public func setUp(link: String) throws {
-        try socket.exchange(.setUp(link: link))
-    }
-
-    /// Equivalent to: `ip link set LINK mtu N`
-    public func setMTU(link: String, mtu: Int) throws {
-        try socket.exchange(.setMTU(link: link, mtu: mtu))
-    }
-
-    // MARK: Addresses
-
-    /// Equivalent to: `ip addr add ADDRESS/PREFIX dev LINK` (with its broadcast address).
-    /// EEXIST when the link already has this address.
-    public func addAddress(link: String, address: IPv4Address, prefixLength: Int) throws {
-        let index = try linkIndex(link)
-        try socket.exchange(.addAddress(link: link, linkIndex: index, address: address, prefixLength: prefixLength))
-    }
-
     /// Equivalent to: `ip -4 addr show` — every IPv4 address in the namespace.
     public func addresses() throws -> [AddressInfo] {
         try socket.exchange(.dumpAddresses(), operation: "list addresses", object: "")
             .compactMap(AddressInfo.init(message:))
-    }
-
-    // MARK: Routes
-
-    /// Equivalent to: `ip route add DEST [via GW] [dev DEV] [onlink]`
-    ///
-    /// A nil `gateway` makes a device route (scope link, needs `device`). ENETUNREACH when the
-    /// gateway is not on any connected network and `onlink` is not set; EEXIST for a duplicate.
-    public func addRoute(destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool) throws {
-        let outputIndex = try device.map(linkIndex)
-        try socket.exchange(.addRoute(destination: destination, gateway: gateway, device: device, deviceIndex: outputIndex,
-                                      onlink: onlink))
     }
 
     /// Equivalent to: `ip route show` — the IPv4 routes of the main table.
@@ -114,38 +114,12 @@ public final class RouteSocket: Sendable {
         try socket.exchange(.dumpRoutes(), operation: "list routes", object: "")
             .compactMap(RouteInfo.init(message:))
     }
-
-    // MARK: VXLAN overlay (flannel's layout)
-
-    /// Equivalent to: `ip link add NAME [address MAC] [mtu N] type vxlan id VNI [local IP] [dev DEV] dstport PORT [no]learning`
-    ///
-    /// flannel uses VNI 1, port 8472 and `nolearning`: remote MACs are never learnt from
-    /// traffic, they are written in advance with `addNeighbor` and `addFDB`.
-    public func addVxlan(name: String, vni: UInt32, port: UInt16, local: IPv4Address?, device: String?,
-                         learning: Bool = false, mtu: Int?, mac: [UInt8]?) throws {
-        let deviceIndex = try device.map(linkIndex)
-        try socket.exchange(.addVxlan(name: name, vni: vni, port: port, local: local, deviceIndex: deviceIndex,
-                                      learning: learning, mtu: mtu, mac: mac))
-    }
-
-    /// Equivalent to: `ip neigh replace ADDRESS lladdr MAC dev LINK nud permanent` (or
-    /// `nud reachable` when not `permanent`). Replaces an existing entry instead of failing.
-    public func addNeighbor(link: String, address: IPv4Address, mac: [UInt8], permanent: Bool = true) throws {
-        let index = try linkIndex(link)
-        try socket.exchange(.addNeighbor(link: link, linkIndex: index, address: address, mac: mac, permanent: permanent))
-    }
-
-    /// Equivalent to: `bridge fdb append MAC dev LINK dst IP self permanent`
-    public func addFDB(link: String, mac: [UInt8], destination: IPv4Address) throws {
-        let index = try linkIndex(link)
-        try socket.exchange(.addFDB(link: link, linkIndex: index, mac: mac, destination: destination))
-    }
 }
 
-/// `02:42:0a:f4:01:00`, as `ip` prints it.
-func formatMAC(_ bytes: [UInt8]) -> String {
-    bytes.map { byte in
-        let hex = String(byte, radix: 16)
-        return byte < 16 ? "0" + hex : hex
-    }.joined(separator: ":")
+/// Link indexes already looked up, by name, kept by a caller across `submit`s: an apply creates
+/// links and never deletes them, so `cni0` is looked up once per node, not once per pod.
+public final class LinkIndexCache {
+    var indexes: [String: Int32] = [:]
+
+    public init() {}
 }

@@ -46,26 +46,33 @@ extension NetworkNamespace {
     /// Equivalent to: `ip netns exec NAME sysctl -n KEY` — the value without its trailing newline.
     public func readSysctl(_ key: String) throws -> String {
         let namespace = name
-        return try perform {
-            let fd = Glibc.open(SysctlPath.path(forKey: key), O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
+        return try perform { try NetworkNamespace.readSysctl(key, namespace: namespace) }
+    }
+
+    /// `readSysctl`, on a thread that is already inside this namespace.
+    public func readSysctlFromThreadInside(_ key: String) throws -> String {
+        try NetworkNamespace.readSysctl(key, namespace: name)
+    }
+
+    private static func readSysctl(_ key: String, namespace: String) throws -> String {
+        let fd = Glibc.open(SysctlPath.path(forKey: key), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw KernelError(operation: "read sysctl", object: quoted(key), namespace: namespace, errno: currentErrno())
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
                 throw KernelError(operation: "read sysctl", object: quoted(key), namespace: namespace, errno: currentErrno())
             }
-            defer { close(fd) }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 {
-                    throw KernelError(operation: "read sysctl", object: quoted(key), namespace: namespace, errno: currentErrno())
-                }
-                if count == 0 { break }
-                bytes += chunk[..<count]
-            }
-            var text = String(decoding: bytes, as: UTF8.self)
-            while text.last == "\n" { text.removeLast() }
-            return text
+            if count == 0 { break }
+            bytes += chunk[..<count]
         }
+        var text = String(decoding: bytes, as: UTF8.self)
+        while text.last == "\n" { text.removeLast() }
+        return text
     }
 }
 

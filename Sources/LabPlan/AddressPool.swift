@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Hands out addresses in ascending order, never one that was reserved or handed out before.

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// One kernel operation of a plan: plain data, so a plan can be printed, compared in golden
@@ -8,10 +9,13 @@ public enum KernelOperation: Sendable, Hashable {
     case createNamespace(String)
     /// `ip netns exec NS sysctl -qw KEY=VALUE`
     case setSysctl(namespace: String, key: String, value: String)
-    /// `ip -n NS link add NAME address MAC mtu N type bridge`
+    /// `ip -n NS link add NAME address MAC mtu N up type bridge` — created up: one request, not
+    /// two.
     case addBridge(namespace: String, name: String, mac: MACAddress, mtu: Int)
-    /// `ip -n NS link add NAME address MAC mtu N type veth peer name P address PMAC netns PNS`
-    case addVeth(VethPair)
+    /// `ip -n NS link add NAME address MAC mtu N [master BRIDGE] up type veth peer name P address PMAC mtu N netns PNS`
+    /// — `NAME` created up, and already a port of `master` when given, by the request that
+    /// creates the pair. The peer is set up by its own operation: the kernel cannot create it up.
+    case addVeth(VethPair, master: String? = nil)
     /// `ip -n NS link set LINK master BRIDGE`
     case setMaster(namespace: String, link: String, master: String)
     /// `ip -n NS link set LINK type bridge_slave hairpin on`
@@ -22,7 +26,7 @@ public enum KernelOperation: Sendable, Hashable {
     case setUp(namespace: String, link: String)
     /// `ip -n NS route add DEST via GW dev LINK [onlink]`
     case addRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
-    /// `ip -n NS link add NAME address MAC mtu N type vxlan id VNI local IP dev DEV dstport PORT nolearning`
+    /// `ip -n NS link add NAME address MAC mtu N up type vxlan id VNI local IP dev DEV dstport PORT nolearning`
     case addVxlan(namespace: String, name: String, vni: UInt32, port: UInt16, local: IPv4Address, device: String, mac: MACAddress, mtu: Int)
     /// `ip -n NS neigh replace ADDRESS lladdr MAC dev LINK nud permanent`
     case addNeighbor(namespace: String, link: String, address: IPv4Address, mac: MACAddress)
@@ -68,7 +72,7 @@ public enum KernelOperation: Sendable, Hashable {
              .deleteNeighbor(let namespace, _, _), .deleteForwardingEntry(let namespace, _, _, _),
              .flushConntrack(let namespace, _), .forgetNeighbor(let namespace, _, _):
             return namespace
-        case .addVeth(let pair): return pair.namespace
+        case .addVeth(let pair, _): return pair.namespace
         }
     }
 }

@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Every name `lab` gives a kernel object. Pure and deterministic: the same lab file always
 /// yields the same names, and every interface name fits IFNAMSIZ (15 bytes plus the NUL).
 public enum Naming {

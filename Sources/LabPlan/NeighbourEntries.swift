@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// One on-link peer a namespace may talk to, with the MAC the peer's interface has: what

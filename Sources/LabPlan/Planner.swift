@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Turns a topology into the plan that builds it (docs/architecture.md, "From a lab file to
@@ -21,7 +22,6 @@ public enum Planner {
             ops.append(.addBridge(namespace: fabric, name: network.bridge, mac: network.bridgeMAC, mtu: topology.mtu))
             ops.append(.addAddress(namespace: fabric, link: network.bridge, address: network.gateway,
                                    prefixLength: network.cidr.prefixLength))
-            ops.append(.setUp(namespace: fabric, link: network.bridge))
         }
 
         // 3. Nodes and hosts: eth0 created in place with its peer already in the fabric,
@@ -31,17 +31,15 @@ public enum Planner {
             ops.append(.addBridge(namespace: node.namespace, name: Naming.podBridge, mac: node.bridgeMAC, mtu: topology.podMTU))
             ops.append(.addAddress(namespace: node.namespace, link: Naming.podBridge, address: node.bridgeAddress,
                                    prefixLength: node.podCIDR.prefixLength))
-            ops.append(.setUp(namespace: node.namespace, link: Naming.podBridge))
         }
         for host in topology.hosts { ops += uplink(host, in: topology) }
 
-        // 4. Pods, as the CNI bridge plugin wires them: the node-side veth is a hairpin port of cni0.
+        // 4. Pods, as the CNI bridge plugin wires them: the node-side veth is a hairpin port of
+        //    cni0 (created as its port, up; hairpin can only be set once it is one).
         for pod in topology.pods {
             let veth = pod.veth
-            ops.append(.addVeth(veth))
-            ops.append(.setMaster(namespace: veth.namespace, link: veth.name, master: Naming.podBridge))
+            ops.append(.addVeth(veth, master: Naming.podBridge))
             ops.append(.setHairpin(namespace: veth.namespace, link: veth.name))
-            ops.append(.setUp(namespace: veth.namespace, link: veth.name))
             ops.append(.addAddress(namespace: pod.namespace, link: Naming.podInterface, address: pod.ip,
                                    prefixLength: pod.prefixLength))
             ops.append(.setUp(namespace: pod.namespace, link: Naming.podInterface))
@@ -97,7 +95,6 @@ public enum Planner {
             ops.append(.addVxlan(namespace: node.namespace, name: device, vni: 1, port: 8472, local: node.ip,
                                  device: Naming.uplink, mac: node.vtepMAC, mtu: topology.podMTU))
             ops.append(.addAddress(namespace: node.namespace, link: device, address: node.podCIDR.address, prefixLength: 32))
-            ops.append(.setUp(namespace: node.namespace, link: device))
             for remote in topology.nodes where remote.name != node.name {
                 ops.append(.addNeighbor(namespace: node.namespace, link: device, address: remote.podCIDR.address, mac: remote.vtepMAC))
                 ops.append(.addForwardingEntry(namespace: node.namespace, link: device, mac: remote.vtepMAC, destination: remote.ip))
@@ -142,12 +139,13 @@ public enum Planner {
 
     static func uplink(_ machine: any UnderlayMachine, in topology: Topology) -> [KernelOperation] {
         let pair = machine.uplink
+        // `eth0` is created up; its peer is set up and plugged into the network's bridge on its
+        // own, since the kernel can do neither as it creates a peer.
         return [
             .addVeth(pair),
             .setMaster(namespace: pair.peerNamespace, link: pair.peerName, master: bridge(of: machine.network, in: topology)),
             .setUp(namespace: pair.peerNamespace, link: pair.peerName),
             .addAddress(namespace: pair.namespace, link: pair.name, address: machine.ip, prefixLength: machine.prefixLength),
-            .setUp(namespace: pair.namespace, link: pair.name),
         ]
     }
 

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// The plan that turns a lab that is up (`old`) into what a changed file says (`new`), without
@@ -206,7 +207,7 @@ public enum Reconciler {
             // It goes by itself with its lower device.
             guard gone(namespace, name), kept.contains(namespace), !gone(namespace, device) else { return nil }
             return (4, .deleteLink(namespace: namespace, name: name))
-        case .addVeth(let pair):
+        case .addVeth(let pair, _):
             // Deleting one end deletes both, so from whichever end's namespace stays.
             guard gone(pair.namespace, pair.name) else { return nil }
             if kept.contains(pair.namespace) { return (4, .deleteLink(namespace: pair.namespace, name: pair.name)) }
@@ -269,7 +270,7 @@ struct NeighbourKey: Hashable {
 extension KernelOperation {
     /// The namespaces whose contents the operation changes (both ends for a veth).
     var owners: [String] {
-        if case .addVeth(let pair) = self { return [pair.namespace, pair.peerNamespace] }
+        if case .addVeth(let pair, _) = self { return [pair.namespace, pair.peerNamespace] }
         return [namespace]
     }
 
@@ -284,7 +285,7 @@ extension KernelOperation {
         switch self {
         case .addBridge(let namespace, let name, _, _), .addVxlan(let namespace, let name, _, _, _, _, _, _):
             return [LinkKey(namespace: namespace, name: name)]
-        case .addVeth(let pair):
+        case .addVeth(let pair, _):
             return [LinkKey(namespace: pair.namespace, name: pair.name), LinkKey(namespace: pair.peerNamespace, name: pair.peerName)]
         default:
             return []

@@ -58,9 +58,10 @@ public enum ShellScript {
         case .setSysctl(let namespace, let key, let value):
             return "ip netns exec \(namespace) sysctl -qw \(key)=\(value)"
         case .addBridge(let namespace, let name, let mac, let mtu):
-            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) type bridge"
-        case .addVeth(let pair):
-            return "ip -n \(pair.namespace) link add \(pair.name) address \(pair.mac) mtu \(pair.mtu) type veth"
+            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) up type bridge"
+        case .addVeth(let pair, let master):
+            return "ip -n \(pair.namespace) link add \(pair.name) address \(pair.mac) mtu \(pair.mtu)"
+                + (master.map { " master \($0)" } ?? "") + " up type veth"
                 + " peer name \(pair.peerName) address \(pair.peerMAC) mtu \(pair.mtu) netns \(pair.peerNamespace)"
         case .setMaster(let namespace, let link, let master):
             return "ip -n \(namespace) link set \(link) master \(master)"
@@ -78,7 +79,7 @@ public enum ShellScript {
             if onlink { text += " onlink" }
             return text
         case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
-            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) type vxlan id \(vni) local \(local) dev \(device) dstport \(port) nolearning"
+            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) up type vxlan id \(vni) local \(local) dev \(device) dstport \(port) nolearning"
         case .addNeighbor(let namespace, let link, let address, let mac):
             return "ip -n \(namespace) neigh replace \(address) lladdr \(mac) dev \(link) nud permanent"
         case .addForwardingEntry(let namespace, let link, let mac, let destination):

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// A lab with every name, address and interface settled: the answer to "what exactly will

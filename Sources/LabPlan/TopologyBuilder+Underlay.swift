@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Underlay addresses: every explicit address and every gateway reserved first, then what the

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Where a probe goes, resolved: the address and port its socket connects to. A service has

@@ -1,3 +1,4 @@
+import LabAddress
 import LabPlan
 import LabSpec
 

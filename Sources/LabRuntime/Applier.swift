@@ -14,8 +14,8 @@ public final class Applier {
     public private(set) var created: [String] = []
     public private(set) var timings = PhaseTimings()
     /// Operations per progress phase in the plan, and how many are done.
-    private var progressTotals: [String: Int] = [:]
-    private var progressDone: [String: Int] = [:]
+    private var progressTotals: [ProgressPhase: Int] = [:]
+    private var progressDone: [ProgressPhase: Int] = [:]
     /// Set for a reconcile plan (`Plan.incremental`): an address, route or FDB entry that is
     /// already there counts as done, since a reconcile sets a changed namespace's settings again.
     public var toleratesExisting = false
@@ -23,293 +23,272 @@ public final class Applier {
     /// Where loaded firewall rules are kept (the lab's state directory).
     private let rulesDirectory: String
 
+    /// The run in progress (see `apply`).
+    private var batching = false
+    private var pending: PendingChanges?
+    private var linkIndexes: [String: LinkIndexCache] = [:]
+    private var firewall: BackgroundWork<[Int: FirewallOutcome]>?
+    private var firewallStarted = false
+
     public init(journal: Journal, rulesDirectory: String) {
         self.journal = journal
         self.rulesDirectory = rulesDirectory
     }
 
-    /// Applies `plan`. A plan that builds a lab goes the fast way (`applyBatched`); a reconcile,
-    /// which tolerates what exists request by request and is small, goes one request at a time,
-    /// as does every plan under `LAB_APPLY_UNBATCHED=1` (for comparison).
-    public func apply(_ plan: Plan) throws {
-        progressTotals = [:]
-        progressDone = [:]
-        for operation in plan.operations {
-            progressTotals[progressPhase(of: operation).name, default: 0] += 1
-        }
-        if ApplyTuning.batching && !plan.incremental && !toleratesExisting {
-            try applyBatched(plan)
-        } else {
-            try applyOneByOne(plan)
-        }
-    }
-
-    /// One kernel request per send, in plan order, on this thread.
-    private func applyOneByOne(_ plan: Plan) throws {
-        var index = 0
-        let operations = plan.operations
-        let faultIndex = FaultInjection.index
-        while index < operations.count {
-            try Interruption.check()
-            let operation = operations[index]
-            if index == faultIndex, let namespace = operations.first?.namespace {
-                try FaultInjection.fail(in: socket(namespace))
-            }
-            let started = DispatchTime.now()
-            // Consecutive sysctls of one namespace go in one thread hop.
-            if case .setSysctl(let namespace, _, _) = operation {
-                var settings: [(key: String, value: String)] = []
-                while index < operations.count, case .setSysctl(namespace, let key, let value) = operations[index] {
-                    // The fault may be asked for in the middle of the run.
-                    if index == faultIndex, index > 0, !settings.isEmpty { break }
-                    settings.append((key, value))
-                    index += 1
-                }
-                try namespaceHandle(namespace).writeSysctls(settings)
-                timings.add("sysctls", since: started, count: settings.count)
-                noteProgress(operation, count: settings.count)
-                continue
-            }
-            try perform(operation)
-            timings.add(phase(of: operation), since: started, count: 1)
-            noteProgress(operation, count: 1)
-            index += 1
-        }
-    }
-
-    /// The same operations with the same result, at a fraction of the system calls and on both
-    /// cores:
+    /// Applies `plan`, in plan order; the first failure in plan order is thrown, and the
+    /// journal and `created` hold every namespace before it is created.
+    ///
+    /// A plan that builds a lab goes the fast way, with the same result at a fraction of the
+    /// system calls and on both cores:
     /// 1. A run of namespace creations is journaled in one fsync, then created by two threads,
-    ///    each also opening the namespace's netlink socket. A run of sysctls likewise.
-    /// 2. Consecutive netlink changes to one namespace are queued on its `RouteBatch` and sent
-    ///    many to a datagram. The queue is sent whenever the next operation is in another
-    ///    namespace or is not a netlink change, so anything a later operation relies on (a veth
-    ///    peer another namespace addresses) exists by then.
+    ///    each also opening the namespace's netlink socket and writing the sysctls that follow
+    ///    for it. A run of sysctls likewise.
+    /// 2. Consecutive netlink changes to one namespace are held and submitted together, many to
+    ///    a datagram. They are sent whenever the next operation is in another namespace or is
+    ///    not a netlink change, so anything a later operation relies on (a veth peer another
+    ///    namespace addresses) exists by then.
     /// 3. The nodes' firewall loads (processes, independent of links) start on a background
     ///    thread when the netlink work starts — by then their namespaces exist, and the netlink
     ///    work leaves the other core idle — and each is waited for at its place in the plan, so
     ///    its failure is reported there.
-    /// The first failure in plan order is thrown; the journal and `created` hold every
-    /// namespace before it is created. Nothing at or after `LAB_INJECT_FAULT`'s index runs
-    /// before the fault is injected, and no background work outlives the call.
-    private func applyBatched(_ plan: Plan) throws {
+    /// A reconcile, which tolerates what exists request by request and is small, goes one
+    /// request at a time on this thread, as does every plan under `LAB_APPLY_UNBATCHED=1` (for
+    /// comparison). Nothing at or after `LAB_INJECT_FAULT`'s index runs before the fault is
+    /// injected, and no background work outlives the call.
+    public func apply(_ plan: Plan) throws {
         let operations = plan.operations
+        progressTotals = [:]
+        progressDone = [:]
+        for operation in operations { progressTotals[ApplyPhase(of: operation).progress, default: 0] += 1 }
+        batching = ApplyTuning.batching && !plan.incremental && !toleratesExisting
+        firewallStarted = false
+        defer {
+            _ = firewall?.wait()
+            firewall = nil
+            pending = nil
+        }
         let faultIndex = FaultInjection.index
         let limit = faultIndex.flatMap { $0 >= 0 && $0 < operations.count ? $0 : nil } ?? operations.count
-        var batches: [String: RouteBatch] = [:]
-        var pending: PendingBatch?
-        var firewall: BackgroundWork<[Int: FirewallOutcome]>?
-        var firewallStarted = false
-        defer { _ = firewall?.wait() }
-
         var index = 0
         while index < operations.count {
             try Interruption.check()
-            let operation = operations[index]
             if index == faultIndex, let namespace = operations.first?.namespace {
-                try flush(&pending)
+                try flush()
                 _ = firewall?.wait()
-                try FaultInjection.fail(in: socket(namespace))
+                try FaultInjection.fail(in: namespace) { try submit([$0], in: namespace) }
             }
-            if isBatchable(operation) {
+            index = try step(operations, at: index, limit: limit)
+        }
+        try flush()
+    }
+
+    /// Applies the operation at `index`, with the run of operations after it that go together
+    /// (namespaces, sysctls), and returns the index of the next one. Nothing at or after
+    /// `limit` joins a run.
+    private func step(_ operations: [KernelOperation], at index: Int, limit: Int) throws -> Int {
+        let operation = operations[index]
+        if let work = try netlinkChange(for: operation) {
+            let (change, tolerated) = work
+            if batching && tolerated == nil {
                 // Netlink work is one thread's: the other core is free for the firewall loads.
                 if !firewallStarted {
                     firewall = startFirewallLoads(operations[..<limit])
                     firewallStarted = true
                 }
-                if let current = pending, current.namespace != operation.namespace { try flush(&pending) }
-                if pending == nil {
-                    let batch = try batches[operation.namespace] ?? RouteBatch(socket: socket(operation.namespace))
-                    batches[operation.namespace] = batch
-                    pending = PendingBatch(namespace: operation.namespace, batch: batch)
-                }
-                try enqueue(operation, on: pending!.batch)
-                pending!.phases.append(phase(of: operation))
+                try hold(change, of: operation)
+            } else {
+                try flush()
+                let started = DispatchTime.now()
+                try submit([change], in: operation.namespace, tolerated: tolerated)
+                timings.add(ApplyPhase(of: operation), since: started, count: 1)
                 noteProgress(operation, count: 1)
-                index += 1
-                continue
             }
-            try flush(&pending)
-            let started = DispatchTime.now()
-            switch operation {
-            case .createNamespace:
-                let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
-                    .map(\.namespace)
-                let run = names.isEmpty ? [operation.namespace] : names
-                index += run.count
-                // The sysctls right after, of namespaces of this run, are written by the
-                // thread that creates each namespace while it is still inside.
-                let creating = Set(run)
-                var settings: [String: [(key: String, value: String)]] = [:]
-                var settingCount = 0
-                while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index], creating.contains(namespace) {
-                    settings[namespace, default: []].append((key, value))
-                    settingCount += 1
-                    index += 1
-                }
-                noteProgress(operation, count: 0)
-                let sysctlSeconds = try createNamespaces(run, sysctls: settings)
-                let now = DispatchTime.now().uptimeNanoseconds
-                let sysctlNanoseconds = UInt64(sysctlSeconds * 1e9)
-                timings.add("namespaces", since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + sysctlNanoseconds),
-                            count: run.count)
-                if settingCount > 0 {
-                    timings.add("sysctls", since: DispatchTime(uptimeNanoseconds: now - sysctlNanoseconds), count: settingCount)
-                    progressDone["sysctls", default: 0] += settingCount
-                }
-            case .setSysctl:
-                var settings: [(index: Int, namespace: String, key: String, value: String)] = []
-                while index < limit, case .setSysctl(let namespace, let key, let value) = operations[index] {
-                    settings.append((index, namespace, key, value))
-                    index += 1
-                }
-                if settings.isEmpty, case .setSysctl(let namespace, let key, let value) = operation {
-                    settings = [(index, namespace, key, value)]
-                    index += 1
-                }
-                noteProgress(operation, count: 0)
-                try writeSysctls(settings)
-                timings.add("sysctls", since: started, count: settings.count)
-                noteProgress(operation, count: settings.count)
-            case .loadFirewall:
-                noteProgress(operation, count: 0)
-                if let outcome = try firewall?.wait().get()[index] {
-                    let seconds = try outcome.get()
-                    timings.add(phase(of: operation), since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds - UInt64(seconds * 1e9)),
-                                count: 1)
-                } else {
-                    try perform(operation)
-                    timings.add(phase(of: operation), since: started, count: 1)
-                }
-                noteProgress(operation, count: 1)
-                index += 1
-            default:
-                try perform(operation)
-                timings.add(phase(of: operation), since: started, count: 1)
-                noteProgress(operation, count: 1)
-                index += 1
-            }
+            return index + 1
         }
-        try flush(&pending)
+        try flush()
+        switch operation {
+        case .createNamespace:
+            return try createNamespaceRun(operations, from: index, limit: limit)
+        case .setSysctl:
+            return try sysctlRun(operations, from: index, limit: limit)
+        default:
+            let started = DispatchTime.now()
+            noteProgress(operation, count: 0)
+            if case .loadFirewall = operation, let outcome = try firewall?.wait().get()[index] {
+                timings.add(.serviceRules, nanoseconds: UInt64(try outcome.get() * 1e9), count: 1)
+            } else {
+                try perform(operation)
+                timings.add(ApplyPhase(of: operation), since: started, count: 1)
+            }
+            noteProgress(operation, count: 1)
+            return index + 1
+        }
     }
 
-    /// The queue of one namespace's changes not yet sent, and what to charge its time to.
-    private struct PendingBatch {
+    /// Creates the run of namespaces at `index` (one alone when not batching), with the
+    /// sysctls right after it of those namespaces, written by the thread that creates each
+    /// namespace while it is still inside.
+    private func createNamespaceRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
+        let started = DispatchTime.now()
+        let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
+            .map(\.namespace).prefix(batching ? Int.max : 1)
+        let run = names.isEmpty ? [operations[index].namespace] : Array(names)
+        var next = index + run.count
+        let creating = Set(run)
+        var settings: [String: [(key: String, value: String)]] = [:]
+        var settingCount = 0
+        while batching, next < limit, case .setSysctl(let namespace, let key, let value) = operations[next], creating.contains(namespace) {
+            settings[namespace, default: []].append((key, value))
+            settingCount += 1
+            next += 1
+        }
+        // Then their loopbacks up, one request each from the same thread, on both cores.
+        var loopbacks = Set<String>()
+        while batching, next < limit, case .setUp(let namespace, "lo") = operations[next], creating.contains(namespace),
+              loopbacks.insert(namespace).inserted {
+            next += 1
+        }
+        noteProgress(operations[index], count: 0)
+        let seconds = try createNamespaces(run, sysctls: settings, loopbacks: loopbacks)
+        let insideNanoseconds = UInt64((seconds.sysctls + seconds.loopbacks) * 1e9)
+        timings.add(.namespaces, since: DispatchTime(uptimeNanoseconds: started.uptimeNanoseconds + insideNanoseconds),
+                    count: run.count)
+        if settingCount > 0 {
+            timings.add(.sysctls, nanoseconds: UInt64(seconds.sysctls * 1e9), count: settingCount)
+            progressDone[.sysctls, default: 0] += settingCount
+        }
+        if !loopbacks.isEmpty {
+            timings.add(.linkSettings, nanoseconds: UInt64(seconds.loopbacks * 1e9), count: loopbacks.count)
+            progressDone[.links, default: 0] += loopbacks.count
+        }
+        return next
+    }
+
+    /// Writes the run of sysctls at `index`: every namespace's (on two threads) when
+    /// batching, else those of the first operation's namespace, in one thread hop.
+    private func sysctlRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
+        let started = DispatchTime.now()
+        let first = operations[index].namespace
+        var settings: [(namespace: String, key: String, value: String)] = []
+        var next = index
+        while next < limit, case .setSysctl(let namespace, let key, let value) = operations[next], batching || namespace == first {
+            settings.append((namespace, key, value))
+            next += 1
+        }
+        if settings.isEmpty, case .setSysctl(let namespace, let key, let value) = operations[index] {
+            settings = [(namespace, key, value)]
+            next += 1
+        }
+        noteProgress(operations[index], count: 0)
+        try writeSysctls(settings)
+        timings.add(.sysctls, since: started, count: settings.count)
+        noteProgress(operations[index], count: settings.count)
+        return next
+    }
+
+    /// One namespace's netlink changes not yet sent, and the phases to charge their time to.
+    private struct PendingChanges {
         let namespace: String
-        let batch: RouteBatch
-        var phases: [String] = []
+        var changes: [RouteChange] = []
+        var phases: [ApplyPhase] = []
         let started = DispatchTime.now()
     }
 
     /// What a background firewall load took, or why it failed.
     private typealias FirewallOutcome = Result<Double, any Error>
 
-    /// Sends the queue. Its time is shared among the queued operations' phases by their usual
-    /// cost — creating a link costs about six times a link setting, an address or a route —
-    /// since the kernel handles a datagram as a whole.
-    private func flush(_ pending: inout PendingBatch?) throws {
+    /// Holds `change` with the changes before it to the same namespace (sending those first
+    /// when they are to another).
+    private func hold(_ change: RouteChange, of operation: KernelOperation) throws {
+        if let current = pending, current.namespace != operation.namespace { try flush() }
+        if pending == nil { pending = PendingChanges(namespace: operation.namespace) }
+        pending!.changes.append(change)
+        pending!.phases.append(ApplyPhase(of: operation))
+        noteProgress(operation, count: 1)
+    }
+
+    /// Submits what is held. Its time is shared among the held operations' phases by their
+    /// weight, since the kernel handles a datagram as a whole.
+    private func flush() throws {
         guard let current = pending else { return }
         pending = nil
         defer {
-            let now = DispatchTime.now().uptimeNanoseconds
-            let elapsed = Double(now - current.started.uptimeNanoseconds)
-            let weights = current.phases.map { $0 == "links" ? 6.0 : 1.0 }
-            let total = weights.reduce(0, +)
-            var shares: [String: (nanoseconds: Double, count: Int)] = [:]
-            var order: [String] = []
-            for (phase, weight) in zip(current.phases, weights) {
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - current.started.uptimeNanoseconds)
+            let total = current.phases.reduce(0) { $0 + $1.weight }
+            var shares: [ApplyPhase: (nanoseconds: Double, count: Int)] = [:]
+            var order: [ApplyPhase] = []
+            for phase in current.phases {
                 if shares[phase] == nil { order.append(phase) }
-                shares[phase, default: (0, 0)].nanoseconds += elapsed * weight / total
+                shares[phase, default: (0, 0)].nanoseconds += elapsed * phase.weight / total
                 shares[phase, default: (0, 0)].count += 1
             }
             for phase in order {
-                let share = shares[phase]!
-                timings.add(phase, since: DispatchTime(uptimeNanoseconds: now - UInt64(share.nanoseconds)), count: share.count)
+                timings.add(phase, nanoseconds: UInt64(shares[phase]!.nanoseconds), count: shares[phase]!.count)
             }
         }
-        try current.batch.flush()
-    }
-
-    /// The operations `RouteBatch` can queue: netlink changes inside one namespace. Anything
-    /// else (namespaces, sysctls, processes, removals) is done on its own, after a flush.
-    private func isBatchable(_ operation: KernelOperation) -> Bool {
-        switch operation {
-        case .addBridge, .addVeth, .setMaster, .setHairpin, .addAddress, .setUp, .addRoute, .addVxlan, .addNeighbor,
-             .addForwardingEntry:
-            return true
-        default:
-            return false
-        }
-    }
-
-    /// Queues `operation`, exactly as `perform` would send it alone.
-    private func enqueue(_ operation: KernelOperation, on batch: RouteBatch) throws {
-        switch operation {
-        case .addBridge(_, let name, let mac, let mtu):
-            try batch.addBridge(name: name, mtu: mtu, mac: mac.bytes)
-        case .addVeth(let pair):
-            try batch.addVeth(name: pair.name, mac: pair.mac.bytes, mtu: pair.mtu, peerName: pair.peerName,
-                              peerMAC: pair.peerMAC.bytes, peerNamespace: namespaceHandle(pair.peerNamespace))
-        case .setMaster(_, let link, let master):
-            try batch.setMaster(link: link, master: master)
-        case .setHairpin(_, let link):
-            try batch.setHairpin(link: link, on: true)
-        case .addAddress(_, let link, let address, let prefixLength):
-            try batch.addAddress(link: link, address: address, prefixLength: prefixLength)
-        case .setUp(_, let link):
-            try batch.setUp(link: link)
-        case .addRoute(_, let destination, let gateway, let device, let onlink):
-            try batch.addRoute(destination: destination, gateway: gateway, device: device, onlink: onlink)
-        case .addVxlan(_, let name, let vni, let port, let local, let device, let mac, let mtu):
-            try batch.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac.bytes)
-        case .addNeighbor(_, let link, let address, let mac):
-            try batch.addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
-        case .addForwardingEntry(_, let link, let mac, let destination):
-            try batch.addFDB(link: link, mac: mac.bytes, destination: destination)
-        default:
-            preconditionFailure("not a batchable operation: \(operation)")
-        }
+        let links = linkIndexes[current.namespace] ?? LinkIndexCache()
+        linkIndexes[current.namespace] = links
+        try submit(current.changes, in: current.namespace, links: links)
     }
 
     /// Journals `names` (one fsync), then creates them on `ApplyTuning.workers` threads, each
-    /// thread also opening the namespace's socket and writing its `sysctls` before it leaves the
-    /// namespace. Throws the first failure in plan order: creations (and sockets) first, then
-    /// sysctls in the order of their namespaces. Returns the seconds spent on sysctls, per thread.
-    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]]) throws -> Double {
+    /// thread also opening the namespace's socket, writing its `sysctls` and bringing its `lo`
+    /// up (for those in `loopbacks`) before it leaves the namespace. Throws the first failure
+    /// in plan order: creations (and sockets) first, then sysctls, then loopbacks, each in the
+    /// order of their namespaces. Returns the seconds spent on sysctls and loopbacks, per thread.
+    ///
+    /// Every new namespace starts with the same values (the kernel copies the host's IPv4
+    /// settings into it, and sets IPv6's to their defaults), so the first one is created alone
+    /// and reads them; a setting that already has its value is not written in any of them —
+    /// writing a sysctl its own value changes nothing, and on a host whose forwarding and
+    /// `rp_filter` are off that is three of a pod's four.
+    private func createNamespaces(_ names: [String], sysctls: [String: [(key: String, value: String)]],
+                                  loopbacks: Set<String>) throws -> (sysctls: Double, loopbacks: Double) {
         try journal.record(namespaces: names)
         created += names
-        let progress = UpDownProgress.shared
-        let work = names.map { (name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) }) }
-        let results = ParallelWork.map(work, workers: ApplyTuning.workers) { item in
-            defer { progress.advance() }
-            return try NetworkNamespace.create(item.name) { namespace -> (RouteSocket, sysctlFailure: (any Error)?, seconds: Double) in
-                let socket = try RouteSocket(fromThreadInside: namespace)
-                let started = DispatchTime.now()
-                // Kept apart from a creation failure: it comes later in the plan.
-                let failure = Result { try namespace.writeSysctlsFromThreadInside(item.settings.map { ($0.key, $0.value) }) }
-                    .failure
-                return (socket, failure, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
-            }
+        let work = names.map {
+            NewNamespace(name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
+                         loopback: loopbacks.contains($0))
         }
-        progressDone["namespaces", default: 0] += names.count
-        var sysctlSeconds = 0.0
+        let keys = Set(work.flatMap { $0.settings.map(\.key) }).sorted()
+        let first = ParallelWork.map(Array(work.prefix(1)), workers: 1) { try $0.create(probing: keys, fresh: [:]) }
+        let fresh = (try? first.first?.get())?.1.fresh ?? [:]
+        let results = first + ParallelWork.map(Array(work.dropFirst()), workers: ApplyTuning.workers) {
+            try $0.create(probing: [], fresh: fresh)
+        }
+        progressDone[.namespaces, default: 0] += names.count
+        var seconds = (sysctls: 0.0, loopbacks: 0.0)
+        var inside: [InsideNewNamespace] = []
         for (name, result) in zip(names, results) {
-            guard case .success(let (namespace, (socket, _, seconds))) = result else { continue }
+            guard case .success(let (namespace, done)) = result else { continue }
             namespaces[name] = namespace
-            sockets[name] = socket
-            sysctlSeconds += seconds
+            sockets[name] = done.socket
+            seconds.sysctls += done.sysctlSeconds
+            seconds.loopbacks += done.loopbackSeconds
+            inside.append(done)
         }
         for result in results { _ = try result.get() }
-        for result in results {
-            if case .success(let (_, (_, failure?, _))) = result { throw failure }
-        }
-        return sysctlSeconds / Double(max(1, min(ApplyTuning.workers, names.count)))
+        if let failure = inside.lazy.compactMap(\.sysctlFailure).first { throw failure }
+        if let failure = inside.lazy.compactMap(\.loopbackFailure).first { throw failure }
+        let threads = Double(max(1, min(ApplyTuning.workers, names.count)))
+        return (seconds.sysctls / threads, seconds.loopbacks / threads)
+    }
+
+    /// What a creating thread did inside a new namespace, and how each part went.
+    fileprivate struct InsideNewNamespace: Sendable {
+        var socket: RouteSocket
+        /// The values `probing` asked for, as the namespace started with them.
+        var fresh: [String: String] = [:]
+        var sysctlFailure: (any Error)?
+        var loopbackFailure: (any Error)?
+        var sysctlSeconds: Double
+        var loopbackSeconds: Double
     }
 
     /// Writes a run of sysctls: each namespace's in one thread hop and in plan order, the
     /// namespaces on `ApplyTuning.workers` threads. The failure thrown is that of the namespace
     /// whose first setting comes first in the plan.
-    private func writeSysctls(_ settings: [(index: Int, namespace: String, key: String, value: String)]) throws {
+    private func writeSysctls(_ settings: [(namespace: String, key: String, value: String)]) throws {
         var order: [String] = []
         var byNamespace: [String: [(key: String, value: String)]] = [:]
         for setting in settings {
@@ -351,36 +330,10 @@ public final class Applier {
         }
     }
 
-    func perform(_ operation: KernelOperation) throws {
+    /// What is neither netlink nor a run of namespaces or sysctls: a firewall load not started
+    /// in the background, a namespace removed, a conntrack flush.
+    private func perform(_ operation: KernelOperation) throws {
         switch operation {
-        case .createNamespace(let name):
-            try journal.record(namespace: name)
-            created.append(name)
-            namespaces[name] = try NetworkNamespace.create(name)
-        case .setSysctl(let namespace, let key, let value):
-            try namespaceHandle(namespace).writeSysctls([(key, value)])
-        case .addBridge(let namespace, let name, let mac, let mtu):
-            try socket(namespace).addBridge(name: name, mtu: mtu, mac: mac.bytes)
-        case .addVeth(let pair):
-            try socket(pair.namespace).addVeth(name: pair.name, mac: pair.mac.bytes, mtu: pair.mtu, peerName: pair.peerName,
-                                               peerMAC: pair.peerMAC.bytes, peerNamespace: namespaceHandle(pair.peerNamespace))
-        case .setMaster(let namespace, let link, let master):
-            try socket(namespace).setMaster(link: link, master: master)
-        case .setHairpin(let namespace, let link):
-            try socket(namespace).setHairpin(link: link, on: true)
-        case .addAddress(let namespace, let link, let address, let prefixLength):
-            try unlessExisting { try socket(namespace).addAddress(link: link, address: address, prefixLength: prefixLength) }
-        case .setUp(let namespace, let link):
-            try socket(namespace).setUp(link: link)
-        case .addRoute(let namespace, let destination, let gateway, let device, let onlink):
-            try unlessExisting { try socket(namespace).addRoute(destination: destination, gateway: gateway, device: device, onlink: onlink) }
-        case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
-            try socket(namespace).addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false,
-                                           mtu: mtu, mac: mac.bytes)
-        case .addNeighbor(let namespace, let link, let address, let mac):
-            try socket(namespace).addNeighbor(link: link, address: address, mac: mac.bytes, permanent: true)
-        case .addForwardingEntry(let namespace, let link, let mac, let destination):
-            try unlessExisting { try socket(namespace).addFDB(link: link, mac: mac.bytes, destination: destination) }
         case .loadFirewall(let namespace, let loader, let rules):
             try FirewallLoad.run(loader, rules: rules, in: namespaceHandle(namespace), directory: rulesDirectory)
         case .deleteNamespace(let name):
@@ -388,89 +341,34 @@ public final class Applier {
             // keep it alive after the unmount, with its veths and addresses.
             sockets[name] = nil
             namespaces[name] = nil
+            linkIndexes[name] = nil
             SupervisorProcess.endProcesses(in: [name], grace: 1)
             try Teardown.remove(namespaces: [name])
-        case .deleteLink(let namespace, let name):
-            try socket(namespace).deleteLink(name)
-        case .clearMaster(let namespace, let link):
-            try socket(namespace).clearMaster(link: link)
-        case .deleteAddress(let namespace, let link, let address, let prefixLength):
-            try socket(namespace).deleteAddress(link: link, address: address, prefixLength: prefixLength)
-        case .deleteRoute(let namespace, let destination, let gateway, let device):
-            try socket(namespace).deleteRoute(destination: destination, gateway: gateway, device: device)
-        case .deleteNeighbor(let namespace, let link, let address):
-            try socket(namespace).deleteNeighbor(link: link, address: address)
-        case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
-            try socket(namespace).deleteFDB(link: link, mac: mac.bytes, destination: destination)
-        case .forgetNeighbor(let namespace, let link, let address):
-            do {
-                try socket(namespace).deleteNeighbor(link: link, address: address)
-            } catch let error as KernelError where error.errno == ENOENT {
-                // Nothing cached: nothing to forget.
-            }
         case .flushConntrack(let namespace, let filter):
             try ConntrackFlush.run(filter, in: namespaceHandle(namespace), directory: rulesDirectory)
-        }
-    }
-
-    /// What the progress line calls the operation's part of the work, and what it counts:
-    /// coarser than `phase(of:)`, since a pod's links, addresses and routes alternate.
-    private func progressPhase(of operation: KernelOperation) -> (name: String, unit: String) {
-        switch operation {
-        case .createNamespace: return ("namespaces", "")
-        case .setSysctl: return ("sysctls", "settings")
-        case .loadFirewall: return ("service rules", "nodes")
-        case .deleteNamespace: return ("removals", "changes")
-        case .flushConntrack: return ("conntrack", "flushes")
-        default: return ("links", "changes")
+        default:
+            preconditionFailure("not applied by perform: \(operation)")
         }
     }
 
     /// Counts `count` operations of `operation`'s progress phase as done (0: only enters it).
     private func noteProgress(_ operation: KernelOperation, count: Int) {
-        let phase = progressPhase(of: operation)
+        let phase = ApplyPhase(of: operation).progress
         let progress = UpDownProgress.shared
-        progress.enter(phase.name, total: progressTotals[phase.name] ?? 0, unit: phase.unit)
+        progress.enter(phase.rawValue, total: progressTotals[phase] ?? 0, unit: phase.unit)
         guard count > 0 else { return }
-        progressDone[phase.name, default: 0] += count
-        progress.setDone(progressDone[phase.name]!, of: phase.name)
+        progressDone[phase, default: 0] += count
+        progress.setDone(progressDone[phase]!, of: phase.rawValue)
     }
 
-    private func phase(of operation: KernelOperation) -> String {
-        switch operation {
-        case .createNamespace: return "namespaces"
-        case .setSysctl: return "sysctls"
-        case .addBridge, .addVeth, .addVxlan: return "links"
-        case .addNeighbor: return "neighbours"
-        case .addForwardingEntry: return "overlay entries"
-        case .loadFirewall: return "service rules"
-        case .deleteNamespace: return "removed namespaces"
-        case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor:
-            return "removals"
-        case .flushConntrack: return "conntrack"
-        case .setMaster, .setHairpin, .setUp: return "link settings"
-        case .addAddress: return "addresses"
-        case .addRoute: return "routes"
-        }
-    }
-
-    /// Runs `body`, taking EEXIST as success when `toleratesExisting` is set.
-    private func unlessExisting(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as KernelError where toleratesExisting && error.errno == EEXIST {
-            return
-        }
-    }
-
-    private func namespaceHandle(_ name: String) throws -> NetworkNamespace {
+    func namespaceHandle(_ name: String) throws -> NetworkNamespace {
         if let handle = namespaces[name] { return handle }
         let handle = try NetworkNamespace.open(name)
         namespaces[name] = handle
         return handle
     }
 
-    private func socket(_ namespace: String) throws -> RouteSocket {
+    func socket(_ namespace: String) throws -> RouteSocket {
         if let socket = sockets[namespace] { return socket }
         let socket = try RouteSocket(in: namespaceHandle(namespace))
         sockets[namespace] = socket
@@ -480,7 +378,37 @@ public final class Applier {
     /// Closes every socket and namespace fd (a socket holds its namespace alive).
     public func close() {
         sockets.removeAll()
+        linkIndexes.removeAll()
         namespaces.removeAll()
+    }
+}
+
+/// A namespace to create, with what its creating thread does inside before it leaves.
+private struct NewNamespace: Sendable {
+    var name: String
+    var settings: [SysctlPair]
+    var loopback: Bool
+
+    /// Creates it; reads the `probing` sysctls first, then writes the settings whose value is
+    /// not already what `fresh` (or the reading) says the namespace started with.
+    func create(probing: [String], fresh: [String: String]) throws -> (NetworkNamespace, Applier.InsideNewNamespace) {
+        defer { UpDownProgress.shared.advance() }
+        return try NetworkNamespace.create(name) { namespace -> Applier.InsideNewNamespace in
+            let socket = try RouteSocket(fromThreadInside: namespace)
+            var known = fresh
+            for key in probing { known[key] = try? namespace.readSysctlFromThreadInside(key) }
+            let started = DispatchTime.now()
+            // Kept apart from a creation failure: they come later in the plan.
+            let sysctlFailure = Result {
+                try namespace.writeSysctlsFromThreadInside(settings.filter { known[$0.key] != $0.value }.map { ($0.key, $0.value) })
+            }.failure
+            let between = DispatchTime.now()
+            let loopbackFailure = loopback ? Result { try socket.submit(.setUp(link: "lo")) }.failure : nil
+            let now = DispatchTime.now().uptimeNanoseconds
+            return Applier.InsideNewNamespace(socket: socket, fresh: known, sysctlFailure: sysctlFailure, loopbackFailure: loopbackFailure,
+                                              sysctlSeconds: Double(between.uptimeNanoseconds - started.uptimeNanoseconds) / 1e9,
+                                              loopbackSeconds: Double(now - between.uptimeNanoseconds) / 1e9)
+        }
     }
 }
 
@@ -494,22 +422,5 @@ extension Result {
     fileprivate var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
-    }
-}
-
-/// Where the time of an apply went, by phase, for `lab up`'s summary and `--timings`.
-public struct PhaseTimings: Sendable {
-    public private(set) var phases: [(name: String, seconds: Double, count: Int)] = []
-
-    public init() {}
-
-    public mutating func add(_ name: String, since start: DispatchTime, count: Int) {
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        if let index = phases.firstIndex(where: { $0.name == name }) {
-            phases[index].seconds += seconds
-            phases[index].count += count
-        } else {
-            phases.append((name, seconds, count))
-        }
     }
 }

@@ -23,15 +23,15 @@ enum FaultInjection {
     }
 
     /// Equivalent to: `ip link add lab-injected-fault-name type bridge` — refused with EINVAL.
-    /// `socket` opens the socket to send it on (it may fail itself: at operation 0 the plan's
-    /// first namespace does not exist yet, which is a real kernel error too).
-    static func fail(in socket: @autoclosure () throws -> RouteSocket) throws {
+    /// `submit` is the applier's one way to the kernel (it may fail before sending: at
+    /// operation 0 the plan's first namespace does not exist yet, which is a real kernel error
+    /// too).
+    static func fail(in namespace: String, submit: (RouteChange) throws -> Void) throws {
         fired = true
-        let socket = try socket()
-        try socket.addBridge(name: "lab-injected-fault-name", mtu: nil, mac: nil)
+        try submit(.addBridge(name: "lab-injected-fault-name", mtu: nil, mac: nil))
         // A kernel that accepted the name would make the test meaningless: say so loudly.
         throw KernelError(operation: "inject fault", object: "\"lab-injected-fault-name\"",
-                          namespace: socket.namespace.name, errno: EINVAL,
+                          namespace: namespace, errno: EINVAL,
                           kernelMessage: "the kernel accepted an over-long link name")
     }
 }

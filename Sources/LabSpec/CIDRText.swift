@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Explains why text is not a CIDR, because "not a CIDR" alone does not tell a user who wrote
 /// `10.244.1.5/16` (host bits set) what to write instead.
 enum CIDRText {

@@ -1,3 +1,5 @@
+import LabAddress
+
 /// A lab file as written, decoded and validated (docs/architecture.md, "The lab file"). Defaults
 /// that need no allocation are filled in here (`namespace: default`, `restart: always`, …);
 /// addresses, podCIDRs and interface names are settled later by `LabPlan.Topology`.

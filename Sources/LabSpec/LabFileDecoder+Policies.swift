@@ -1,3 +1,4 @@
+import LabAddress
 import Yams
 
 /// `namespaces:` and `networkPolicies:`, read with Kubernetes' spelling. What one value can

@@ -1,4 +1,5 @@
 import Yams
+import LabAddress
 
 /// Probes (`probes:`, docs/architecture.md "Probes"): where from, where to, which kind, what to
 /// expect.

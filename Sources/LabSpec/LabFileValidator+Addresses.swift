@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Address plan: the cluster's ranges, underlay networks, node and host addresses and node
 /// podCIDRs. Overlaps are errors because routing in the lab would silently pick one side.
 extension LabFileValidator {

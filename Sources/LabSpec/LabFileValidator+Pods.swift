@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Pods: their node, their address, their labels, and the ports their agents serve.
 extension LabFileValidator {
     func checkPods(_ d: inout Diagnostics) {

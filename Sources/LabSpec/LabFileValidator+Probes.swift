@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Probes (docs/architecture.md, "Probes"): the right ends for the kind, references that resolve,
 /// expectations that can be observed by that kind of probe.
 extension LabFileValidator {

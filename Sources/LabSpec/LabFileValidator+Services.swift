@@ -1,3 +1,5 @@
+import LabAddress
+
 /// Services: ClusterIPs, ports, NodePorts and the settings that only make sense together.
 extension LabFileValidator {
     func checkServices(_ d: inout Diagnostics) {

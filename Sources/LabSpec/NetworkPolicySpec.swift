@@ -1,3 +1,4 @@
+import LabAddress
 /// A `networkPolicies:` entry: Kubernetes' `NetworkPolicy`, with `name` and `namespace` in
 /// place of `metadata`, and every other field named, shaped and meaning what
 /// `networking.k8s.io/v1 NetworkPolicySpec` says, so a policy can be pasted from a cluster.

@@ -1,3 +1,5 @@
+import LabAddress
+
 /// One entry of `probes:` (docs/architecture.md, "Probes"). Parsed and validated here; run by `lab
 /// verify`.
 public struct ProbeSpec: Sendable, Hashable {

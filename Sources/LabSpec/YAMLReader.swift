@@ -1,4 +1,5 @@
 import Yams
+import LabAddress
 
 /// Reads typed values out of a composed YAML tree, one path at a time, recording where every
 /// key and value was written (the `SourceMap`) and reporting every value it cannot use instead

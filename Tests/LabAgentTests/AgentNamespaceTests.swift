@@ -20,7 +20,7 @@ struct AgentNamespaceTests {
         for pod in ["a", "b"] {
             let namespace = try NetworkNamespace.create("\(prefix)-\(pod)")
             namespaces.append(namespace)
-            try RouteSocket(in: namespace).setUp(link: "lo")
+            try RouteSocket(in: namespace).submit(.setUp(link: "lo"))
         }
         let listeners = zip(["a", "b"], namespaces).map { pod, namespace in
             AgentListener(pod: pod, protocol: .http, port: 8080, namespace: namespace, address: "127.0.0.1")

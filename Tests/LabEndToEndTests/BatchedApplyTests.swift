@@ -1,4 +1,5 @@
 import Foundation
+import LabAddress
 import LabKernel
 import LabPlan
 import LabRuntime
@@ -16,9 +17,19 @@ struct BatchedApplyTests {
             + "\nservices:\n  - {name: web, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n"
     }
 
-    /// `kernelView` plus each node's nat and filter rules (counters dropped).
+    /// `kernelView` plus each node's nat and filter rules (counters dropped), and every
+    /// namespace's sysctls as `sysctl` reads them (the batched apply skips writing a value a new
+    /// namespace already has: what is read must not differ), `eth0`'s own where it has one.
     static func fullView(of lab: String) throws -> [String: [String]] {
         var view = try kernelView(of: lab)
+        for namespace in view.keys {
+            var keys = ["net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter",
+                        "net.ipv4.conf.all.forwarding", "net.ipv6.conf.default.addr_gen_mode"]
+            if !namespace.contains(".fabric") { keys += ["net.ipv4.conf.eth0.rp_filter", "net.ipv4.conf.eth0.forwarding"] }
+            if namespace.contains(".node.") || namespace.contains(".fabric") { keys.append("net.bridge.bridge-nf-call-iptables") }
+            let read = try run(["ip", "netns", "exec", namespace, "sysctl"] + keys)
+            view[namespace]! += read.stdout.split(separator: "\n").map { "sysctl " + $0 }
+        }
         for namespace in view.keys where namespace.contains(".node.") {
             let rules = try run(["ip", "netns", "exec", namespace, "iptables-save"]).stdout.split(separator: "\n")
                 .filter { !$0.hasPrefix("#") }
@@ -50,6 +61,9 @@ struct BatchedApplyTests {
         let batched = try lab("up", path)
         try #require(batched.succeeded, "\(batched.stderr)")
         let view = try Self.fullView(of: name)
+        for case .setSysctl(let namespace, let key, let value) in try LabController.prepare(text: Self.labWithService(name, mode: mode, neighbours: neighbours), file: path).plan.operations {
+            #expect(view[namespace]?.contains("sysctl \(key) = \(value)") == true, "\(namespace): \(key) is not \(value)")
+        }
         #expect(view.keys.sorted() == reference.keys.sorted())
         for namespace in reference.keys.sorted() {
             #expect(view[namespace] == reference[namespace], "\(namespace) differs")
@@ -60,7 +74,7 @@ struct BatchedApplyTests {
     }
 
     /// A fault injected between two operations of one node's batch — after the veth, before
-    /// its master — and before a firewall load that already runs in the background: exit 1,
+    /// its hairpin — and before a firewall load that already runs in the background: exit 1,
     /// the one error, everything removed.
     @Test func aFaultInsideABatchOrBeforeAFirewallLoadIsReportedAndRolledBack() throws {
         let name = uniqueLabName("batchf")
@@ -72,7 +86,7 @@ struct BatchedApplyTests {
         }
         let operations = try LabController.prepare(text: text, file: path).plan.operations
         let insideBatch = try #require(operations.indices.first { index in
-            if case .setMaster(_, _, "cni0") = operations[index], case .addVeth = operations[index - 1] { return true }
+            if case .setHairpin = operations[index], case .addVeth = operations[index - 1] { return true }
             return false
         })
         let lastFirewall = try #require(operations.indices.last { if case .loadFirewall = operations[$0] { true } else { false } })

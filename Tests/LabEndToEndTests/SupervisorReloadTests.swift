@@ -1,4 +1,5 @@
 import Foundation
+import LabAddress
 import LabKernel
 import LabPlan
 import LabSpec

@@ -1,6 +1,6 @@
 import Glibc
+import LabAddress
 @testable import LabKernel
-import LabSpec
 import Testing
 
 /// Several requests in one datagram, and the kernel's answers mapped back to them, on bytes
@@ -22,14 +22,15 @@ import Testing
         return N.message(type: error, flags: message == nil ? 0 : cappedWithAttributes, sequence: sequence, body: body)
     }
 
-    static func batch(_ changes: [RouteChange]) -> NetlinkBatch {
+    /// The changes' requests, with the link indexes `indexes` gives, in one batch.
+    static func batch(_ changes: [RouteChange], indexes: [String: Int32] = [:]) -> NetlinkBatch {
         var batch = NetlinkBatch()
-        for change in changes { batch.append(change) }
+        for change in changes { batch.append(change.prepared(indexes: change.links.map { indexes[$0]! })) }
         return batch
     }
 
     @Test func requestsLieEndToEndWithTheirOwnSequenceAndOnlyTheLastAsksForAnAck() {
-        let batch = Self.batch([.setUp(link: "eth0"), .setMaster(link: "veth0", master: "cni0", masterIndex: 12), .setUp(link: "lo")])
+        let batch = Self.batch([.setUp(link: "eth0"), .setMaster(link: "veth0", master: "cni0"), .setUp(link: "lo")], indexes: ["cni0": 12])
         let expected =
             N.message(type: N.newLink, flags: N.request, sequence: 100, body: N.ifinfomsg(flags: 1, change: 1) + N.string(3, "eth0"))
             + N.message(type: N.newLink, flags: N.request, sequence: 101, body: N.ifinfomsg() + N.string(3, "veth0") + N.u32(10, 12))
@@ -39,9 +40,12 @@ import Testing
     }
 
     @Test func encodingLeavesTheQueuedRequestsAsTheyWere() {
-        let change = RouteChange.setUp(link: "eth0")
+        let change = RouteChange.setUp(link: "eth0").prepared(indexes: [])
         let before = change.request.bytes
-        _ = Self.batch([change, .setUp(link: "lo")]).encode(firstSequence: 7)
+        var batch = NetlinkBatch()
+        batch.append(change)
+        batch.append(RouteChange.setUp(link: "lo").prepared(indexes: []))
+        _ = batch.encode(firstSequence: 7)
         #expect(change.request.bytes == before)
     }
 
@@ -54,10 +58,11 @@ import Testing
 
     @Test func aBatchIsBoundedInMessagesAndBytes() {
         var batch = NetlinkBatch()
-        while batch.hasRoom(for: .setUp(link: "eth0")) { batch.append(.setUp(link: "eth0")) }
+        let up = RouteChange.setUp(link: "eth0").prepared(indexes: [])
+        while batch.hasRoom(for: up) { batch.append(up) }
         #expect(batch.count == NetlinkBatch.maximumCount)
         var big = NetlinkBatch()
-        let veth = RouteChange.setHairpin(link: String(repeating: "x", count: 15), on: true)
+        let veth = RouteChange.setHairpin(link: String(repeating: "x", count: 15), on: true).prepared(indexes: [])
         while big.hasRoom(for: veth) { big.append(veth) }
         #expect(big.byteCount <= NetlinkBatch.maximumBytes)
     }
@@ -113,12 +118,12 @@ import Testing
 
     @Test func changesAreWordedAsTheirRouteSocketVerbs() {
         let route = RouteChange.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
-                                         device: "eth0", deviceIndex: 2, onlink: false)
+                                         device: "eth0", onlink: false)
         #expect(route.operation == "add route")
         #expect(route.object == "default via 10.244.1.1 dev \"eth0\"")
-        let address = RouteChange.addAddress(link: "eth0", linkIndex: 2, address: IPv4Address("10.244.1.5")!, prefixLength: 24)
+        let address = RouteChange.addAddress(link: "eth0", address: IPv4Address("10.244.1.5")!, prefixLength: 24)
         #expect(address.operation == "add address")
         #expect(address.object == "10.244.1.5/24 dev \"eth0\"")
-        #expect(RouteChange.setMaster(link: "veth0", master: "cni0", masterIndex: 3).object == "\"veth0\" (master \"cni0\")")
+        #expect(RouteChange.setMaster(link: "veth0", master: "cni0").object == "\"veth0\" (master \"cni0\")")
     }
 }

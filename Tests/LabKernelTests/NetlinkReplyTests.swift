@@ -1,5 +1,5 @@
+import LabAddress
 @testable import LabKernel
-import LabSpec
 import Testing
 
 /// Parsing of replies, from messages laid out by hand the way the kernel sends them.

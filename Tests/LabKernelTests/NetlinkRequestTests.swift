@@ -1,5 +1,5 @@
+import LabAddress
 @testable import LabKernel
-import LabSpec
 import Testing
 
 /// The bytes of built requests against a layout computed here without libmnl.
@@ -8,8 +8,8 @@ import Testing
 
     @Test func addVethCreatesThePeerDirectlyInItsNamespace() {
         let request = NetlinkRequest.addVeth(
-            name: "vethab12cd34", mac: [0x02, 0, 0, 0, 0, 1], mtu: 1450,
-            peerName: "eth0", peerMAC: [0x02, 0, 0, 0, 0, 2], peerNamespaceFD: 7)
+            name: "vethab12cd34", mac: MACAddress(bytes: [0x02, 0, 0, 0, 0, 1]), mtu: 1450,
+            peerName: "eth0", peerMAC: MACAddress(bytes: [0x02, 0, 0, 0, 0, 2]), peerNamespaceFD: 7)
         // IFLA_ADDRESS 1, IFLA_IFNAME 3, IFLA_MTU 4, IFLA_LINKINFO 18, IFLA_NET_NS_FD 28;
         // IFLA_INFO_KIND 1, IFLA_INFO_DATA 2; VETH_INFO_PEER 1.
         let expected = N.message(

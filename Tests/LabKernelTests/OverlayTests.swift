@@ -1,6 +1,6 @@
 import Foundation
+import LabAddress
 import LabKernel
-import LabSpec
 import Testing
 
 /// The kernel has VXLAN (built in, or a module that is loaded or can be).
@@ -22,35 +22,35 @@ struct OverlayTests {
         var namespace: NetworkNamespace
         var underlay: IPv4Address
         var podCIDR: IPv4Network
-        var vxlanMAC: [UInt8]
+        var vxlanMAC: MACAddress
     }
 
     @Test func twoNodesReachEachOtherThroughVxlan() throws {
         try withTestNamespaces("node1", "node2") { namespaces in
             let nodes = [
                 Node(namespace: namespaces[0], underlay: IPv4Address("192.168.50.2")!, podCIDR: IPv4Network("10.244.1.0/24")!,
-                     vxlanMAC: [0x02, 0x42, 0x0a, 0xf4, 0x01, 0x00]),
+                     vxlanMAC: MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x01, 0x00])),
                 Node(namespace: namespaces[1], underlay: IPv4Address("192.168.50.3")!, podCIDR: IPv4Network("10.244.2.0/24")!,
-                     vxlanMAC: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x00]),
+                     vxlanMAC: MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x00])),
             ]
             let sockets = try nodes.map { try RouteSocket(in: $0.namespace) }
-            try sockets[0].addVeth(name: "eth0", mac: nil, mtu: 1500, peerName: "eth0", peerMAC: nil, peerNamespace: nodes[1].namespace)
+            try sockets[0].submit(.addVeth(name: "eth0", mac: nil, mtu: 1500, peerName: "eth0", peerMAC: nil, peerNamespace: nodes[1].namespace))
             for (node, socket) in zip(nodes, sockets) {
-                try socket.setUp(link: "eth0")
-                try socket.addAddress(link: "eth0", address: node.underlay, prefixLength: 24)
-                try socket.addVxlan(name: "flannel.1", vni: 1, port: 8472, local: node.underlay, device: "eth0",
-                                    mtu: 1450, mac: node.vxlanMAC)
-                try socket.addAddress(link: "flannel.1", address: node.podCIDR.address, prefixLength: 32)
-                try socket.setUp(link: "flannel.1")
+                try socket.submit(.setUp(link: "eth0"))
+                try socket.submit(.addAddress(link: "eth0", address: node.underlay, prefixLength: 24))
+                try socket.submit(.addVxlan(name: "flannel.1", vni: 1, port: 8472, local: node.underlay, device: "eth0",
+                                    mtu: 1450, mac: node.vxlanMAC))
+                try socket.submit(.addAddress(link: "flannel.1", address: node.podCIDR.address, prefixLength: 32))
+                try socket.submit(.setUp(link: "flannel.1"))
             }
             for (index, socket) in sockets.enumerated() {
                 let remote = nodes[1 - index]
-                try socket.addRoute(destination: remote.podCIDR, gateway: remote.podCIDR.address, device: "flannel.1", onlink: true)
-                try socket.addNeighbor(link: "flannel.1", address: remote.podCIDR.address, mac: remote.vxlanMAC, permanent: true)
-                try socket.addFDB(link: "flannel.1", mac: remote.vxlanMAC, destination: remote.underlay)
+                try socket.submit(.addRoute(destination: remote.podCIDR, gateway: remote.podCIDR.address, device: "flannel.1", onlink: true))
+                try socket.submit(.addNeighbor(link: "flannel.1", address: remote.podCIDR.address, mac: remote.vxlanMAC, permanent: true))
+                try socket.submit(.addFDB(link: "flannel.1", mac: remote.vxlanMAC, destination: remote.underlay))
             }
             // Replacing a neighbour is not an error (re-applying a lab).
-            try sockets[0].addNeighbor(link: "flannel.1", address: nodes[1].podCIDR.address, mac: nodes[1].vxlanMAC, permanent: true)
+            try sockets[0].submit(.addNeighbor(link: "flannel.1", address: nodes[1].podCIDR.address, mac: nodes[1].vxlanMAC, permanent: true))
 
             let device = try ip(in: nodes[0].namespace, "-d", "link", "show", "flannel.1")
             #expect(device.contains("vxlan id 1 local 192.168.50.2 dev eth0"))

@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
-import LabKernel
-import LabSpec
+import LabAddress
+@testable import LabKernel
 import Testing
 
 /// Batched changes against the kernel: they build what one request at a time builds, and a
@@ -38,53 +38,56 @@ import Testing
         }
     }
 
-    static let podMAC: [UInt8] = [0x02, 0x42, 0, 0, 0, 0x10]
+    static let podMAC = MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 0x10])
 
     @Test func aBatchBuildsWhatOneRequestAtATimeBuilds() throws {
         let one = try Self.wiredNode { node, pods in
             let socket = try RouteSocket(in: node)
-            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
-            try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
-            try socket.setUp(link: "cni0")
+            try socket.submit(.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1])))
+            try socket.submit(.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24))
+            try socket.submit(.setUp(link: "cni0"))
             for (number, pod) in pods.enumerated() {
                 let veth = "vethbatch\(number)"
-                try socket.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
-                try socket.setMaster(link: veth, master: "cni0")
-                try socket.setHairpin(link: veth, on: true)
-                try socket.setUp(link: veth)
+                try socket.submit(.addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod))
+                try socket.submit(.setMaster(link: veth, master: "cni0"))
+                try socket.submit(.setHairpin(link: veth, on: true))
+                try socket.submit(.setUp(link: veth))
                 let podSocket = try RouteSocket(in: pod)
-                try podSocket.setUp(link: "lo")
-                try podSocket.addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24)
-                try podSocket.setUp(link: "eth0")
-                try podSocket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
-                                       device: "eth0", onlink: false)
+                try podSocket.submit(.setUp(link: "lo"))
+                try podSocket.submit(.addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24))
+                try podSocket.submit(.setUp(link: "eth0"))
+                try podSocket.submit(.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
+                                       device: "eth0", onlink: false))
             }
         }
         let batched = try Self.wiredNode { node, pods in
-            let batch = RouteBatch(socket: try RouteSocket(in: node))
-            try batch.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
-            // Looks cni0 up: the queued bridge is sent first.
-            try batch.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
-            try batch.setUp(link: "cni0")
+            var changes: [RouteChange] = [
+                .addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1])),
+                // Looks cni0 up: the queued bridge is sent first.
+                .addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24),
+                .setUp(link: "cni0"),
+            ]
             for (number, pod) in pods.enumerated() {
                 let veth = "vethbatch\(number)"
-                try batch.addVeth(name: veth, mac: [0x02, 0x42, 0, 0, 1, UInt8(number)], mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod)
-                try batch.setMaster(link: veth, master: "cni0")
-                try batch.setHairpin(link: veth, on: true)
-                try batch.setUp(link: veth)
+                changes += [
+                    .addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0",
+                             peerMAC: Self.podMAC, peerNamespace: pod),
+                    .setMaster(link: veth, master: "cni0"),
+                    .setHairpin(link: veth, on: true),
+                    .setUp(link: veth),
+                ]
             }
-            #expect(batch.pendingCount == 10, "cni0's address and up and both pods' node side, in one datagram")
-            // The pods address the peers the node's batch creates: it must be sent first.
-            try batch.flush()
+            // The pods address the peers the node's changes create: those are sent first.
+            let sends = try RouteSocket(in: node).submit(changes)
+            #expect(sends == [1, 10], "cni0's address and up and both pods' node side, in one datagram")
             for (number, pod) in pods.enumerated() {
-                let podBatch = RouteBatch(socket: try RouteSocket(in: pod))
-                try podBatch.setUp(link: "lo")
-                try podBatch.addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24)
-                try podBatch.setUp(link: "eth0")
-                try podBatch.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!,
-                                      device: "eth0", onlink: false)
-                try podBatch.flush()
-                #expect(podBatch.pendingCount == 0)
+                let podSends = try RouteSocket(in: pod).submit([
+                    .setUp(link: "lo"),
+                    .addAddress(link: "eth0", address: IPv4Address("10.244.1.\(number + 2)")!, prefixLength: 24),
+                    .setUp(link: "eth0"),
+                    .addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: "eth0", onlink: false),
+                ])
+                #expect(podSends.reduce(0, +) == 4)
             }
         }
         #expect(one.count > 10)
@@ -94,14 +97,16 @@ import Testing
     @Test func aFailureInTheMiddleOfABatchNamesItsRequestAndTheRestIsStillApplied() throws {
         try withTestNamespaces("node") { namespaces in
             let node = namespaces[0]
-            let batch = RouteBatch(socket: try RouteSocket(in: node))
-            try batch.addBridge(name: "br-first", mtu: nil, mac: nil)
-            try batch.setUp(link: "no-such-link")
-            try batch.addBridge(name: "br-first", mtu: nil, mac: nil)
-            try batch.addBridge(name: "br-last", mtu: nil, mac: nil)
-            #expect(batch.pendingCount == 4)
+            let socket = try RouteSocket(in: node)
+            let changes: [RouteChange] = [
+                .addBridge(name: "br-first", mtu: nil, mac: nil),
+                .setUp(link: "no-such-link"),
+                .addBridge(name: "br-first", mtu: nil, mac: nil),
+                .addBridge(name: "br-last", mtu: nil, mac: nil),
+            ]
+            #expect(changes.allSatisfy { $0.links.isEmpty }, "no lookup splits them: one datagram of 4")
             do {
-                try batch.flush()
+                try socket.submit(changes)
                 Issue.record("a batch with a missing link succeeded")
             } catch let error as KernelError {
                 // The earliest failure, not the EEXIST of the second br-first after it.
@@ -110,25 +115,22 @@ import Testing
                 #expect(error.namespace == node.name)
                 #expect(error.errno == ENODEV)
             }
-            #expect(batch.pendingCount == 0)
             // The kernel went on after the failure, as netlink does.
             let links = try ip(in: node, "-o", "link", "show")
             #expect(links.contains("br-first") && links.contains("br-last"))
             // The socket is in step afterwards: the next exchange reads its own answer.
-            try batch.setUp(link: "br-last")
-            try batch.flush()
+            #expect(try socket.submit([.setUp(link: "br-last")]) == [1])
             #expect(try RouteSocket(in: node).links().first { $0.name == "br-last" }?.isUp == true)
         }
     }
 
     @Test func aFailedLastRequestIsReportedToo() throws {
         try withTestNamespaces("node") { namespaces in
-            let batch = RouteBatch(socket: try RouteSocket(in: namespaces[0]))
-            try batch.addBridge(name: "br-a", mtu: nil, mac: nil)
-            try batch.addBridge(name: "br-a", mtu: nil, mac: nil)
+            let socket = try RouteSocket(in: namespaces[0])
+            let changes: [RouteChange] = [.addBridge(name: "br-a", mtu: nil, mac: nil), .addBridge(name: "br-a", mtu: nil, mac: nil)]
             #expect(throws: KernelError(operation: "add bridge", object: "\"br-a\"", namespace: namespaces[0].name, errno: EEXIST,
                                         kernelMessage: nil)) {
-                do { try batch.flush() } catch var error as KernelError {
+                do { try socket.submit(changes) } catch var error as KernelError {
                     error.kernelMessage = nil  // the kernel's words vary between versions
                     throw error
                 }
@@ -138,11 +140,10 @@ import Testing
 
     @Test func aFullBatchIsSentOnItsOwn() throws {
         try withTestNamespaces("node") { namespaces in
-            let batch = RouteBatch(socket: try RouteSocket(in: namespaces[0]))
-            try batch.addBridge(name: "br-many", mtu: nil, mac: nil)
-            for _ in 0..<150 { try batch.setUp(link: "br-many") }
-            #expect(batch.pendingCount < 64)
-            try batch.flush()
+            let changes: [RouteChange] = [.addBridge(name: "br-many", mtu: nil, mac: nil)]
+                + Array(repeating: .setUp(link: "br-many"), count: 150)
+            let sends = try RouteSocket(in: namespaces[0]).submit(changes)
+            #expect(sends.count == 2 && sends.reduce(0, +) == 151 && sends[1] < 64)
             #expect(try ip(in: namespaces[0], "link", "show", "br-many").contains("UP"))
         }
     }

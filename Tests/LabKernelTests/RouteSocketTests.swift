@@ -1,6 +1,6 @@
 import Foundation
+import LabAddress
 import LabKernel
-import LabSpec
 import Testing
 
 /// Links, addresses and routes built over netlink and checked with `ip`.
@@ -9,13 +9,13 @@ import Testing
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let socket = try RouteSocket(in: node)
-            try socket.addBridge(name: "cni0", mtu: 1450, mac: [0x02, 0x42, 0, 0, 0, 1])
-            try socket.addVeth(name: "vethtest0001", mac: [0x02, 0x42, 0, 0, 0, 2], mtu: 1450,
-                               peerName: "eth0", peerMAC: [0x02, 0x42, 0, 0, 0, 3], peerNamespace: pod)
-            try socket.setMaster(link: "vethtest0001", master: "cni0")
-            try socket.setHairpin(link: "vethtest0001", on: true)
-            try socket.setUp(link: "cni0")
-            try socket.setUp(link: "vethtest0001")
+            try socket.submit(.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1])))
+            try socket.submit(.addVeth(name: "vethtest0001", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450,
+                               peerName: "eth0", peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod))
+            try socket.submit(.setMaster(link: "vethtest0001", master: "cni0"))
+            try socket.submit(.setHairpin(link: "vethtest0001", on: true))
+            try socket.submit(.setUp(link: "cni0"))
+            try socket.submit(.setUp(link: "vethtest0001"))
 
             let peer = try ip(in: pod, "-d", "link", "show", "eth0")
             #expect(peer.contains("link/ether 02:42:00:00:00:03"))
@@ -47,10 +47,40 @@ import Testing
             #expect(eth0.linkIndex == veth.index)
             #expect(!eth0.isUp)
 
-            try socket.setHairpin(link: "vethtest0001", on: false)
+            try socket.submit(.setHairpin(link: "vethtest0001", on: false))
             #expect(try ip(in: node, "-d", "link", "show", "vethtest0001").contains("hairpin off"))
-            try socket.setMTU(link: "vethtest0001", mtu: 1400)
+            try socket.submit(.setMTU(link: "vethtest0001", mtu: 1400))
             #expect(try socket.links().first { $0.name == "vethtest0001" }?.mtu == 1400)
+        }
+    }
+
+    /// What `lab up` folds into the requests that create links: a bridge or VXLAN device
+    /// created up, a veth created up and already a port of its bridge (so hairpin can be set
+    /// right after), each with its MTU — one request each, where there were three.
+    @Test func linksCreatedUpAndAsPortsNeedNoFurtherRequest() throws {
+        try withTestNamespaces("node", "pod") { namespaces in
+            let (node, pod) = (namespaces[0], namespaces[1])
+            let socket = try RouteSocket(in: node)
+            let sends = try socket.submit([
+                .addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]), up: true),
+                .addVeth(name: "vethtest0005", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450, peerName: "eth0",
+                         peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod, master: "cni0", up: true),
+                .setHairpin(link: "vethtest0005", on: true),
+                .addVxlan(name: "flannel.1", vni: 1, port: 8472, local: nil, device: nil, mtu: 1450,
+                          mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 4]), up: true),
+            ])
+            #expect(sends == [1, 3], "the bridge alone (the veth looks cni0 up), then the rest in one datagram")
+            let hostSide = try ip(in: node, "-d", "link", "show", "vethtest0005")
+            #expect(hostSide.contains("master cni0") && hostSide.contains("hairpin on") && hostSide.contains("mtu 1450"))
+            #expect(hostSide.contains(",UP"))
+            let links = try socket.links()
+            let cni0 = try #require(links.first { $0.name == "cni0" })
+            #expect(cni0.isUp && cni0.mtu == 1450)
+            #expect(try #require(links.first { $0.name == "vethtest0005" }).masterIndex == cni0.index)
+            #expect(try #require(links.first { $0.name == "flannel.1" }).isUp)
+            // The peer is created down (the kernel cannot bring it up as it creates it).
+            let eth0 = try #require(try RouteSocket(in: pod).links().first { $0.name == "eth0" })
+            #expect(!eth0.isUp && eth0.mtu == 1450)
         }
     }
 
@@ -58,16 +88,16 @@ import Testing
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let nodeSocket = try RouteSocket(in: node)
-            try nodeSocket.addVeth(name: "vethtest0002", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+            try nodeSocket.submit(.addVeth(name: "vethtest0002", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
             // Both ends up, or every route through eth0 is flagged `linkdown`.
-            try nodeSocket.setUp(link: "vethtest0002")
+            try nodeSocket.submit(.setUp(link: "vethtest0002"))
             let socket = try RouteSocket(in: pod)
-            try socket.setUp(link: "lo")
-            try socket.setUp(link: "eth0")
-            try socket.addAddress(link: "eth0", address: IPv4Address("10.244.1.5")!, prefixLength: 24)
-            try socket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: nil, onlink: false)
-            try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: "eth0", onlink: true)
-            try socket.addRoute(destination: IPv4Network("10.246.0.0/16")!, gateway: nil, device: "eth0", onlink: false)
+            try socket.submit(.setUp(link: "lo"))
+            try socket.submit(.setUp(link: "eth0"))
+            try socket.submit(.addAddress(link: "eth0", address: IPv4Address("10.244.1.5")!, prefixLength: 24))
+            try socket.submit(.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: nil, onlink: false))
+            try socket.submit(.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: "eth0", onlink: true))
+            try socket.submit(.addRoute(destination: IPv4Network("10.246.0.0/16")!, gateway: nil, device: "eth0", onlink: false))
 
             #expect(try ip(in: pod, "-4", "addr", "show", "eth0").contains("inet 10.244.1.5/24 brd 10.244.1.255 scope global eth0"))
             let routes = try ip(in: pod, "route").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -93,49 +123,49 @@ import Testing
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let socket = try RouteSocket(in: node)
-            try socket.addBridge(name: "cni0", mtu: nil, mac: nil)
+            try socket.submit(.addBridge(name: "cni0", mtu: nil, mac: nil))
 
-            let duplicateBridge = #expect(throws: KernelError.self) { try socket.addBridge(name: "cni0", mtu: nil, mac: nil) }
+            let duplicateBridge = #expect(throws: KernelError.self) { try socket.submit(.addBridge(name: "cni0", mtu: nil, mac: nil)) }
             #expect(duplicateBridge?.errno == EEXIST)
             #expect(duplicateBridge?.namespace == node.name)
             #expect(duplicateBridge?.description.hasPrefix(#"add bridge "cni0" in \#(node.name): File exists (EEXIST)"#) == true)
 
-            try socket.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+            try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
             let duplicateVeth = #expect(throws: KernelError.self) {
-                try socket.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth1", peerMAC: nil, peerNamespace: pod)
+                try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth1", peerMAC: nil, peerNamespace: pod))
             }
             #expect(duplicateVeth?.errno == EEXIST)
             #expect(duplicateVeth?.description.hasPrefix(
                 #"add veth "vethtest0003" (peer "eth1" in \#(pod.name)) in \#(node.name): File exists (EEXIST)"#) == true)
             // A clash of the peer's name in the pod namespace is reported too, and nothing is left.
             let peerClash = #expect(throws: KernelError.self) {
-                try socket.addVeth(name: "vethtest0004", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
+                try socket.submit(.addVeth(name: "vethtest0004", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
             }
             #expect(peerClash?.errno == EEXIST)
             #expect(try !socket.links().contains { $0.name == "vethtest0004" })
 
             let missing = #expect(throws: KernelError.self) { try socket.linkIndex("nosuchlink") }
             #expect(missing?.errno == ENODEV)
-            let missingUp = #expect(throws: KernelError.self) { try socket.setUp(link: "nosuchlink") }
+            let missingUp = #expect(throws: KernelError.self) { try socket.submit(.setUp(link: "nosuchlink")) }
             #expect(missingUp?.errno == ENODEV)
-            let notAPort = #expect(throws: KernelError.self) { try socket.setHairpin(link: "vethtest0003", on: true) }
+            let notAPort = #expect(throws: KernelError.self) { try socket.submit(.setHairpin(link: "vethtest0003", on: true)) }
             #expect(notAPort?.errno == EOPNOTSUPP)
 
-            try socket.setUp(link: "cni0")
-            try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            try socket.submit(.setUp(link: "cni0"))
+            try socket.submit(.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24))
             let duplicateAddress = #expect(throws: KernelError.self) {
-                try socket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+                try socket.submit(.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24))
             }
             #expect(duplicateAddress?.errno == EEXIST)
             let unreachable = #expect(throws: KernelError.self) {
-                try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: nil, onlink: false)
+                try socket.submit(.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.99.0.1")!, device: nil, onlink: false))
             }
             #expect(unreachable?.errno == ENETUNREACH)
             // The extended ack's text, which errno alone cannot give.
             #expect(unreachable?.kernelMessage == "Nexthop has invalid gateway")
-            try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false)
+            try socket.submit(.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false))
             let duplicateRoute = #expect(throws: KernelError.self) {
-                try socket.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false)
+                try socket.submit(.addRoute(destination: IPv4Network("10.245.0.0/24")!, gateway: IPv4Address("10.244.1.9")!, device: nil, onlink: false))
             }
             #expect(duplicateRoute?.errno == EEXIST)
         }
@@ -147,20 +177,20 @@ import Testing
         try withTestNamespaces("node", "pod1", "pod2") { namespaces in
             let (node, pods) = (namespaces[0], Array(namespaces[1...]))
             let nodeSocket = try RouteSocket(in: node)
-            try nodeSocket.addBridge(name: "cni0", mtu: nil, mac: nil)
-            try nodeSocket.setUp(link: "cni0")
-            try nodeSocket.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24)
+            try nodeSocket.submit(.addBridge(name: "cni0", mtu: nil, mac: nil))
+            try nodeSocket.submit(.setUp(link: "cni0"))
+            try nodeSocket.submit(.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24))
             for (offset, pod) in pods.enumerated() {
                 let hostSide = "vethtest\(offset)"
-                try nodeSocket.addVeth(name: hostSide, mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod)
-                try nodeSocket.setMaster(link: hostSide, master: "cni0")
-                try nodeSocket.setHairpin(link: hostSide, on: true)
-                try nodeSocket.setUp(link: hostSide)
+                try nodeSocket.submit(.addVeth(name: hostSide, mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
+                try nodeSocket.submit(.setMaster(link: hostSide, master: "cni0"))
+                try nodeSocket.submit(.setHairpin(link: hostSide, on: true))
+                try nodeSocket.submit(.setUp(link: hostSide))
                 let podSocket = try RouteSocket(in: pod)
-                try podSocket.setUp(link: "lo")
-                try podSocket.setUp(link: "eth0")
-                try podSocket.addAddress(link: "eth0", address: IPv4Address(10, 244, 1, UInt8(10 + offset)), prefixLength: 24)
-                try podSocket.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: "eth0", onlink: false)
+                try podSocket.submit(.setUp(link: "lo"))
+                try podSocket.submit(.setUp(link: "eth0"))
+                try podSocket.submit(.addAddress(link: "eth0", address: IPv4Address(10, 244, 1, UInt8(10 + offset)), prefixLength: 24))
+                try podSocket.submit(.addRoute(destination: IPv4Network("0.0.0.0/0")!, gateway: IPv4Address("10.244.1.1")!, device: "eth0", onlink: false))
             }
             #expect(try ping(from: pods[0], "10.244.1.11"))
             #expect(try ping(from: pods[1], "10.244.1.10"))
@@ -174,11 +204,11 @@ import Testing
             let (a, b) = (namespaces[0], namespaces[1])
             let socketA = try RouteSocket(in: a)
             let socketB = try RouteSocket(in: b)
-            try socketA.addVeth(name: "veth-a", mac: nil, mtu: 1400, peerName: "veth-b", peerMAC: nil, peerNamespace: b)
-            try socketA.setUp(link: "veth-a")
-            try socketB.setUp(link: "veth-b")
-            try socketA.addAddress(link: "veth-a", address: IPv4Address("10.0.0.1")!, prefixLength: 30)
-            try socketB.addAddress(link: "veth-b", address: IPv4Address("10.0.0.2")!, prefixLength: 30)
+            try socketA.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1400, peerName: "veth-b", peerMAC: nil, peerNamespace: b))
+            try socketA.submit(.setUp(link: "veth-a"))
+            try socketB.submit(.setUp(link: "veth-b"))
+            try socketA.submit(.addAddress(link: "veth-a", address: IPv4Address("10.0.0.1")!, prefixLength: 30))
+            try socketB.submit(.addAddress(link: "veth-b", address: IPv4Address("10.0.0.2")!, prefixLength: 30))
             #expect(try socketB.links().first { $0.name == "veth-b" }?.mtu == 1400)
             #expect(try ping(from: a, "10.0.0.2"))
             #expect(try ping(from: b, "10.0.0.1"))
@@ -192,7 +222,7 @@ import Testing
             let failures = ErrorList()
             DispatchQueue.concurrentPerform(iterations: 16) { index in
                 do {
-                    try socket.addBridge(name: "br\(index)", mtu: nil, mac: nil)
+                    try socket.submit(.addBridge(name: "br\(index)", mtu: nil, mac: nil))
                     _ = try socket.links()
                     _ = try socket.linkIndex("br\(index)")
                 } catch { failures.add(error) }

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Lab files built in code, so the planner's tests do not depend on the YAML decoder.

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 import Testing
 @testable import LabPlan
@@ -46,7 +47,7 @@ import Testing
         for operation in plan.operations {
             switch operation {
             case .addBridge(_, let name, _, _): names.append(name)
-            case .addVeth(let pair): names += [pair.name, pair.peerName]
+            case .addVeth(let pair, _): names += [pair.name, pair.peerName]
             default: break
             }
         }

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 import Testing
 @testable import LabPlan
@@ -31,7 +32,7 @@ import Testing
         let pod = try #require(new.pod(named: "f"))
         let node = try #require(new.node(named: "node-4"))
         #expect(plan.operations.first == .createNamespace(pod.namespace))
-        #expect(plan.operations.contains(.addVeth(pod.veth)))
+        #expect(plan.operations.contains(.addVeth(pod.veth, master: "cni0")))
         #expect(touched(plan) == [pod.namespace, node.namespace])
         #expect(!plan.operations.contains { if case .deleteNamespace = $0 { return true } else { return false } })
         // Nothing is created twice: the node's own links are there already.
@@ -72,7 +73,7 @@ import Testing
         }
         let moved = try #require(new.pod(named: "e"))
         let deletion = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: pod.veth.peerNamespace, name: pod.veth.peerName)))
-        let creation = try #require(plan.operations.firstIndex(of: .addVeth(moved.veth)))
+        let creation = try #require(plan.operations.firstIndex(of: .addVeth(moved.veth, master: "cni0")))
         #expect(deletion < creation)
         #expect(plan.operations.contains(.deleteNamespace(pod.veth.namespace)))
     }
@@ -86,12 +87,12 @@ import Testing
         let after = try #require(new.pod(named: "c"))
         #expect(after.namespace == before.namespace)
         #expect(plan.operations.contains(.deleteLink(namespace: before.veth.namespace, name: before.veth.name)))
-        #expect(plan.operations.contains(.addVeth(after.veth)))
+        #expect(plan.operations.contains(.addVeth(after.veth, master: "cni0")))
         #expect(!plan.operations.contains(.createNamespace(after.namespace)))
         #expect(plan.operations.contains(.addAddress(namespace: after.namespace, link: "eth0", address: after.ip, prefixLength: 24)))
         // Removals come before additions.
         let removal = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: before.veth.namespace, name: before.veth.name)))
-        let addition = try #require(plan.operations.firstIndex(of: .addVeth(after.veth)))
+        let addition = try #require(plan.operations.firstIndex(of: .addVeth(after.veth, master: "cni0")))
         #expect(removal < addition)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LabAddress
 import LabSpec
 import Testing
 @testable import LabProbe

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LabAddress
 import LabKernel
 import LabSpec
 import LabPlan

@@ -1,4 +1,5 @@
 import Testing
+import LabAddress
 @testable import LabSpec
 
 /// A valid file decodes to the model docs/architecture.md describes ("The lab file", "Probes"),

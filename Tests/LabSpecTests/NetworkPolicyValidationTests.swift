@@ -1,3 +1,4 @@
+import LabAddress
 import Testing
 @testable import LabSpec
 

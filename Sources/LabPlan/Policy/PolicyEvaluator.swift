@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// The NetworkPolicy spec as a function: "may this source reach that destination on this

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// Turns the lab file's `probes:` into `ResolvedProbe`s against a built topology

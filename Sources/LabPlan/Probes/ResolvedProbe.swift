@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// One probe with every name turned into a namespace and an address: what `lab verify` runs.

@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// kube-proxy's nftables names (`pkg/proxy/nftables/proxier.go`): readable names such as

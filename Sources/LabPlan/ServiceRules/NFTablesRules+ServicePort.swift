@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 extension NFTablesRules {

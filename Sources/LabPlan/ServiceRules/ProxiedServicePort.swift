@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// One service port as the proxy of one node sees it: the `svcPortMap` entry plus its

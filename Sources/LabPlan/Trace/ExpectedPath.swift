@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// The path a packet should take, computed from the topology and the rendered service rules

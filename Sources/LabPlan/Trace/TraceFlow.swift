@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 
 /// The transport of a traced packet: a TCP SYN, a UDP datagram or an ICMP echo request.

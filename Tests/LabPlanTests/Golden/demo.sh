@@ -86,15 +86,13 @@ ip -n lab.demo.pod.web-2 link set lo up
 ip -n lab.demo.pod.multi-container-pod link set lo up
 
 # lab.demo.fabric
-ip -n lab.demo.fabric link add br-rack-1 address 02:1b:03:53:9a:cb mtu 1500 type bridge
+ip -n lab.demo.fabric link add br-rack-1 address 02:1b:03:53:9a:cb mtu 1500 up type bridge
 ip -n lab.demo.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
-ip -n lab.demo.fabric link set br-rack-1 up
-ip -n lab.demo.fabric link add br-rack-2 address 02:68:2e:d8:f8:dd mtu 1500 type bridge
+ip -n lab.demo.fabric link add br-rack-2 address 02:68:2e:d8:f8:dd mtu 1500 up type bridge
 ip -n lab.demo.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
-ip -n lab.demo.fabric link set br-rack-2 up
 
 # lab.demo.node.node-1
-ip -n lab.demo.node.node-1 link add eth0 address 02:ed:14:2d:fa:af mtu 1500 type veth peer name n-node-1 address 02:74:d4:61:6e:7e mtu 1500 netns lab.demo.fabric
+ip -n lab.demo.node.node-1 link add eth0 address 02:ed:14:2d:fa:af mtu 1500 up type veth peer name n-node-1 address 02:74:d4:61:6e:7e mtu 1500 netns lab.demo.fabric
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link set n-node-1 master br-rack-1
@@ -102,13 +100,11 @@ ip -n lab.demo.fabric link set n-node-1 up
 
 # lab.demo.node.node-1
 ip -n lab.demo.node.node-1 addr add 192.168.1.10/24 brd + dev eth0
-ip -n lab.demo.node.node-1 link set eth0 up
-ip -n lab.demo.node.node-1 link add cni0 address 02:08:7c:ac:c4:27 mtu 1500 type bridge
+ip -n lab.demo.node.node-1 link add cni0 address 02:08:7c:ac:c4:27 mtu 1500 up type bridge
 ip -n lab.demo.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
-ip -n lab.demo.node.node-1 link set cni0 up
 
 # lab.demo.node.node-2
-ip -n lab.demo.node.node-2 link add eth0 address 02:bf:a8:68:95:e7 mtu 1500 type veth peer name n-node-2 address 02:6e:83:79:91:41 mtu 1500 netns lab.demo.fabric
+ip -n lab.demo.node.node-2 link add eth0 address 02:bf:a8:68:95:e7 mtu 1500 up type veth peer name n-node-2 address 02:6e:83:79:91:41 mtu 1500 netns lab.demo.fabric
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link set n-node-2 master br-rack-1
@@ -116,13 +112,11 @@ ip -n lab.demo.fabric link set n-node-2 up
 
 # lab.demo.node.node-2
 ip -n lab.demo.node.node-2 addr add 192.168.1.11/24 brd + dev eth0
-ip -n lab.demo.node.node-2 link set eth0 up
-ip -n lab.demo.node.node-2 link add cni0 address 02:7f:d0:61:3a:89 mtu 1500 type bridge
+ip -n lab.demo.node.node-2 link add cni0 address 02:7f:d0:61:3a:89 mtu 1500 up type bridge
 ip -n lab.demo.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
-ip -n lab.demo.node.node-2 link set cni0 up
 
 # lab.demo.node.node-3
-ip -n lab.demo.node.node-3 link add eth0 address 02:2b:2c:e2:f3:34 mtu 1500 type veth peer name n-node-3 address 02:df:fa:9e:43:2e mtu 1500 netns lab.demo.fabric
+ip -n lab.demo.node.node-3 link add eth0 address 02:2b:2c:e2:f3:34 mtu 1500 up type veth peer name n-node-3 address 02:df:fa:9e:43:2e mtu 1500 netns lab.demo.fabric
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link set n-node-3 master br-rack-2
@@ -130,13 +124,11 @@ ip -n lab.demo.fabric link set n-node-3 up
 
 # lab.demo.node.node-3
 ip -n lab.demo.node.node-3 addr add 172.16.1.1/16 brd + dev eth0
-ip -n lab.demo.node.node-3 link set eth0 up
-ip -n lab.demo.node.node-3 link add cni0 address 02:c7:fd:60:ff:ea mtu 1500 type bridge
+ip -n lab.demo.node.node-3 link add cni0 address 02:c7:fd:60:ff:ea mtu 1500 up type bridge
 ip -n lab.demo.node.node-3 addr add 10.244.4.1/24 brd + dev cni0
-ip -n lab.demo.node.node-3 link set cni0 up
 
 # lab.demo.host.laptop
-ip -n lab.demo.host.laptop link add eth0 address 02:68:e2:0b:de:c4 mtu 1500 type veth peer name h-laptop address 02:07:24:0f:b1:fa mtu 1500 netns lab.demo.fabric
+ip -n lab.demo.host.laptop link add eth0 address 02:68:e2:0b:de:c4 mtu 1500 up type veth peer name h-laptop address 02:07:24:0f:b1:fa mtu 1500 netns lab.demo.fabric
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link set h-laptop master br-rack-1
@@ -144,13 +136,10 @@ ip -n lab.demo.fabric link set h-laptop up
 
 # lab.demo.host.laptop
 ip -n lab.demo.host.laptop addr add 192.168.1.2/24 brd + dev eth0
-ip -n lab.demo.host.laptop link set eth0 up
 
 # lab.demo.node.node-1
-ip -n lab.demo.node.node-1 link add vethc107489d address 02:d5:57:e6:57:fc mtu 1500 type veth peer name eth0 address 02:14:88:a7:ad:ca mtu 1500 netns lab.demo.pod.pod-a
-ip -n lab.demo.node.node-1 link set vethc107489d master cni0
+ip -n lab.demo.node.node-1 link add vethc107489d address 02:d5:57:e6:57:fc mtu 1500 master cni0 up type veth peer name eth0 address 02:14:88:a7:ad:ca mtu 1500 netns lab.demo.pod.pod-a
 ip -n lab.demo.node.node-1 link set vethc107489d type bridge_slave hairpin on
-ip -n lab.demo.node.node-1 link set vethc107489d up
 
 # lab.demo.pod.pod-a
 ip -n lab.demo.pod.pod-a addr add 10.244.1.2/24 brd + dev eth0
@@ -158,10 +147,8 @@ ip -n lab.demo.pod.pod-a link set eth0 up
 ip -n lab.demo.pod.pod-a route add default via 10.244.1.1 dev eth0
 
 # lab.demo.node.node-1
-ip -n lab.demo.node.node-1 link add veth3824ceb0 address 02:61:2f:52:3a:e6 mtu 1500 type veth peer name eth0 address 02:72:50:7f:d2:cb mtu 1500 netns lab.demo.pod.pod-b
-ip -n lab.demo.node.node-1 link set veth3824ceb0 master cni0
+ip -n lab.demo.node.node-1 link add veth3824ceb0 address 02:61:2f:52:3a:e6 mtu 1500 master cni0 up type veth peer name eth0 address 02:72:50:7f:d2:cb mtu 1500 netns lab.demo.pod.pod-b
 ip -n lab.demo.node.node-1 link set veth3824ceb0 type bridge_slave hairpin on
-ip -n lab.demo.node.node-1 link set veth3824ceb0 up
 
 # lab.demo.pod.pod-b
 ip -n lab.demo.pod.pod-b addr add 10.244.1.3/24 brd + dev eth0
@@ -169,10 +156,8 @@ ip -n lab.demo.pod.pod-b link set eth0 up
 ip -n lab.demo.pod.pod-b route add default via 10.244.1.1 dev eth0
 
 # lab.demo.node.node-2
-ip -n lab.demo.node.node-2 link add vethd9ada0af address 02:65:06:28:89:2d mtu 1500 type veth peer name eth0 address 02:4d:79:52:90:8d mtu 1500 netns lab.demo.pod.web-2
-ip -n lab.demo.node.node-2 link set vethd9ada0af master cni0
+ip -n lab.demo.node.node-2 link add vethd9ada0af address 02:65:06:28:89:2d mtu 1500 master cni0 up type veth peer name eth0 address 02:4d:79:52:90:8d mtu 1500 netns lab.demo.pod.web-2
 ip -n lab.demo.node.node-2 link set vethd9ada0af type bridge_slave hairpin on
-ip -n lab.demo.node.node-2 link set vethd9ada0af up
 
 # lab.demo.pod.web-2
 ip -n lab.demo.pod.web-2 addr add 10.244.2.2/24 brd + dev eth0
@@ -180,10 +165,8 @@ ip -n lab.demo.pod.web-2 link set eth0 up
 ip -n lab.demo.pod.web-2 route add default via 10.244.2.1 dev eth0
 
 # lab.demo.node.node-3
-ip -n lab.demo.node.node-3 link add vethc48ee923 address 02:e5:0c:ed:ea:92 mtu 1500 type veth peer name eth0 address 02:6b:b7:a8:d5:8c mtu 1500 netns lab.demo.pod.multi-container-pod
-ip -n lab.demo.node.node-3 link set vethc48ee923 master cni0
+ip -n lab.demo.node.node-3 link add vethc48ee923 address 02:e5:0c:ed:ea:92 mtu 1500 master cni0 up type veth peer name eth0 address 02:6b:b7:a8:d5:8c mtu 1500 netns lab.demo.pod.multi-container-pod
 ip -n lab.demo.node.node-3 link set vethc48ee923 type bridge_slave hairpin on
-ip -n lab.demo.node.node-3 link set vethc48ee923 up
 
 # lab.demo.pod.multi-container-pod
 ip -n lab.demo.pod.multi-container-pod addr add 10.244.4.40/24 brd + dev eth0

@@ -70,15 +70,13 @@ ip -n lab.overlay.pod.b link set lo up
 ip -n lab.overlay.pod.c link set lo up
 
 # lab.overlay.fabric
-ip -n lab.overlay.fabric link add br-rack-1 address 02:a9:3c:cc:9b:24 mtu 1500 type bridge
+ip -n lab.overlay.fabric link add br-rack-1 address 02:a9:3c:cc:9b:24 mtu 1500 up type bridge
 ip -n lab.overlay.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
-ip -n lab.overlay.fabric link set br-rack-1 up
-ip -n lab.overlay.fabric link add br-rack-2 address 02:75:12:6b:e6:d2 mtu 1500 type bridge
+ip -n lab.overlay.fabric link add br-rack-2 address 02:75:12:6b:e6:d2 mtu 1500 up type bridge
 ip -n lab.overlay.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
-ip -n lab.overlay.fabric link set br-rack-2 up
 
 # lab.overlay.node.node-1
-ip -n lab.overlay.node.node-1 link add eth0 address 02:a2:9d:39:e8:6f mtu 1500 type veth peer name n-node-1 address 02:52:99:2d:fb:f1 mtu 1500 netns lab.overlay.fabric
+ip -n lab.overlay.node.node-1 link add eth0 address 02:a2:9d:39:e8:6f mtu 1500 up type veth peer name n-node-1 address 02:52:99:2d:fb:f1 mtu 1500 netns lab.overlay.fabric
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link set n-node-1 master br-rack-1
@@ -86,13 +84,11 @@ ip -n lab.overlay.fabric link set n-node-1 up
 
 # lab.overlay.node.node-1
 ip -n lab.overlay.node.node-1 addr add 192.168.1.2/24 brd + dev eth0
-ip -n lab.overlay.node.node-1 link set eth0 up
-ip -n lab.overlay.node.node-1 link add cni0 address 02:9f:24:9b:07:98 mtu 1450 type bridge
+ip -n lab.overlay.node.node-1 link add cni0 address 02:9f:24:9b:07:98 mtu 1450 up type bridge
 ip -n lab.overlay.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
-ip -n lab.overlay.node.node-1 link set cni0 up
 
 # lab.overlay.node.node-2
-ip -n lab.overlay.node.node-2 link add eth0 address 02:c7:ed:d7:c6:05 mtu 1500 type veth peer name n-node-2 address 02:f0:b0:85:81:3b mtu 1500 netns lab.overlay.fabric
+ip -n lab.overlay.node.node-2 link add eth0 address 02:c7:ed:d7:c6:05 mtu 1500 up type veth peer name n-node-2 address 02:f0:b0:85:81:3b mtu 1500 netns lab.overlay.fabric
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link set n-node-2 master br-rack-1
@@ -100,13 +96,11 @@ ip -n lab.overlay.fabric link set n-node-2 up
 
 # lab.overlay.node.node-2
 ip -n lab.overlay.node.node-2 addr add 192.168.1.3/24 brd + dev eth0
-ip -n lab.overlay.node.node-2 link set eth0 up
-ip -n lab.overlay.node.node-2 link add cni0 address 02:01:87:f8:1f:0c mtu 1450 type bridge
+ip -n lab.overlay.node.node-2 link add cni0 address 02:01:87:f8:1f:0c mtu 1450 up type bridge
 ip -n lab.overlay.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
-ip -n lab.overlay.node.node-2 link set cni0 up
 
 # lab.overlay.node.node-3
-ip -n lab.overlay.node.node-3 link add eth0 address 02:10:95:8e:3a:3d mtu 1500 type veth peer name n-node-3 address 02:79:75:ac:6c:25 mtu 1500 netns lab.overlay.fabric
+ip -n lab.overlay.node.node-3 link add eth0 address 02:10:95:8e:3a:3d mtu 1500 up type veth peer name n-node-3 address 02:79:75:ac:6c:25 mtu 1500 netns lab.overlay.fabric
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link set n-node-3 master br-rack-2
@@ -114,16 +108,12 @@ ip -n lab.overlay.fabric link set n-node-3 up
 
 # lab.overlay.node.node-3
 ip -n lab.overlay.node.node-3 addr add 172.16.0.2/16 brd + dev eth0
-ip -n lab.overlay.node.node-3 link set eth0 up
-ip -n lab.overlay.node.node-3 link add cni0 address 02:07:a7:d3:f2:74 mtu 1450 type bridge
+ip -n lab.overlay.node.node-3 link add cni0 address 02:07:a7:d3:f2:74 mtu 1450 up type bridge
 ip -n lab.overlay.node.node-3 addr add 10.244.3.1/24 brd + dev cni0
-ip -n lab.overlay.node.node-3 link set cni0 up
 
 # lab.overlay.node.node-1
-ip -n lab.overlay.node.node-1 link add veth9342413c address 02:ff:0b:01:6d:76 mtu 1450 type veth peer name eth0 address 02:2a:fc:b6:dd:f8 mtu 1450 netns lab.overlay.pod.a
-ip -n lab.overlay.node.node-1 link set veth9342413c master cni0
+ip -n lab.overlay.node.node-1 link add veth9342413c address 02:ff:0b:01:6d:76 mtu 1450 master cni0 up type veth peer name eth0 address 02:2a:fc:b6:dd:f8 mtu 1450 netns lab.overlay.pod.a
 ip -n lab.overlay.node.node-1 link set veth9342413c type bridge_slave hairpin on
-ip -n lab.overlay.node.node-1 link set veth9342413c up
 
 # lab.overlay.pod.a
 ip -n lab.overlay.pod.a addr add 10.244.1.2/24 brd + dev eth0
@@ -131,10 +121,8 @@ ip -n lab.overlay.pod.a link set eth0 up
 ip -n lab.overlay.pod.a route add default via 10.244.1.1 dev eth0
 
 # lab.overlay.node.node-2
-ip -n lab.overlay.node.node-2 link add vetha77c7e0a address 02:a6:df:4e:5d:8a mtu 1450 type veth peer name eth0 address 02:c2:a8:77:b3:d7 mtu 1450 netns lab.overlay.pod.b
-ip -n lab.overlay.node.node-2 link set vetha77c7e0a master cni0
+ip -n lab.overlay.node.node-2 link add vetha77c7e0a address 02:a6:df:4e:5d:8a mtu 1450 master cni0 up type veth peer name eth0 address 02:c2:a8:77:b3:d7 mtu 1450 netns lab.overlay.pod.b
 ip -n lab.overlay.node.node-2 link set vetha77c7e0a type bridge_slave hairpin on
-ip -n lab.overlay.node.node-2 link set vetha77c7e0a up
 
 # lab.overlay.pod.b
 ip -n lab.overlay.pod.b addr add 10.244.2.2/24 brd + dev eth0
@@ -142,10 +130,8 @@ ip -n lab.overlay.pod.b link set eth0 up
 ip -n lab.overlay.pod.b route add default via 10.244.2.1 dev eth0
 
 # lab.overlay.node.node-3
-ip -n lab.overlay.node.node-3 link add veth079c1f2b address 02:28:ff:7f:c2:bc mtu 1450 type veth peer name eth0 address 02:e3:81:4a:45:91 mtu 1450 netns lab.overlay.pod.c
-ip -n lab.overlay.node.node-3 link set veth079c1f2b master cni0
+ip -n lab.overlay.node.node-3 link add veth079c1f2b address 02:28:ff:7f:c2:bc mtu 1450 master cni0 up type veth peer name eth0 address 02:e3:81:4a:45:91 mtu 1450 netns lab.overlay.pod.c
 ip -n lab.overlay.node.node-3 link set veth079c1f2b type bridge_slave hairpin on
-ip -n lab.overlay.node.node-3 link set veth079c1f2b up
 
 # lab.overlay.pod.c
 ip -n lab.overlay.pod.c addr add 10.244.3.2/24 brd + dev eth0
@@ -162,9 +148,8 @@ ip -n lab.overlay.node.node-2 route add default via 192.168.1.1 dev eth0
 ip -n lab.overlay.node.node-3 route add default via 172.16.0.1 dev eth0
 
 # lab.overlay.node.node-1
-ip -n lab.overlay.node.node-1 link add flannel.1 address 02:03:69:d6:7a:eb mtu 1450 type vxlan id 1 local 192.168.1.2 dev eth0 dstport 8472 nolearning
+ip -n lab.overlay.node.node-1 link add flannel.1 address 02:03:69:d6:7a:eb mtu 1450 up type vxlan id 1 local 192.168.1.2 dev eth0 dstport 8472 nolearning
 ip -n lab.overlay.node.node-1 addr add 10.244.1.0/32 dev flannel.1
-ip -n lab.overlay.node.node-1 link set flannel.1 up
 ip -n lab.overlay.node.node-1 neigh replace 10.244.2.0 lladdr 02:3a:c0:a9:6f:e8 dev flannel.1 nud permanent
 bridge -n lab.overlay.node.node-1 fdb append 02:3a:c0:a9:6f:e8 dev flannel.1 dst 192.168.1.3 self permanent
 ip -n lab.overlay.node.node-1 route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink
@@ -173,9 +158,8 @@ bridge -n lab.overlay.node.node-1 fdb append 02:b9:65:8d:75:2c dev flannel.1 dst
 ip -n lab.overlay.node.node-1 route add 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink
 
 # lab.overlay.node.node-2
-ip -n lab.overlay.node.node-2 link add flannel.1 address 02:3a:c0:a9:6f:e8 mtu 1450 type vxlan id 1 local 192.168.1.3 dev eth0 dstport 8472 nolearning
+ip -n lab.overlay.node.node-2 link add flannel.1 address 02:3a:c0:a9:6f:e8 mtu 1450 up type vxlan id 1 local 192.168.1.3 dev eth0 dstport 8472 nolearning
 ip -n lab.overlay.node.node-2 addr add 10.244.2.0/32 dev flannel.1
-ip -n lab.overlay.node.node-2 link set flannel.1 up
 ip -n lab.overlay.node.node-2 neigh replace 10.244.1.0 lladdr 02:03:69:d6:7a:eb dev flannel.1 nud permanent
 bridge -n lab.overlay.node.node-2 fdb append 02:03:69:d6:7a:eb dev flannel.1 dst 192.168.1.2 self permanent
 ip -n lab.overlay.node.node-2 route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink
@@ -184,9 +168,8 @@ bridge -n lab.overlay.node.node-2 fdb append 02:b9:65:8d:75:2c dev flannel.1 dst
 ip -n lab.overlay.node.node-2 route add 10.244.3.0/24 via 10.244.3.0 dev flannel.1 onlink
 
 # lab.overlay.node.node-3
-ip -n lab.overlay.node.node-3 link add flannel.1 address 02:b9:65:8d:75:2c mtu 1450 type vxlan id 1 local 172.16.0.2 dev eth0 dstport 8472 nolearning
+ip -n lab.overlay.node.node-3 link add flannel.1 address 02:b9:65:8d:75:2c mtu 1450 up type vxlan id 1 local 172.16.0.2 dev eth0 dstport 8472 nolearning
 ip -n lab.overlay.node.node-3 addr add 10.244.3.0/32 dev flannel.1
-ip -n lab.overlay.node.node-3 link set flannel.1 up
 ip -n lab.overlay.node.node-3 neigh replace 10.244.1.0 lladdr 02:03:69:d6:7a:eb dev flannel.1 nud permanent
 bridge -n lab.overlay.node.node-3 fdb append 02:03:69:d6:7a:eb dev flannel.1 dst 192.168.1.2 self permanent
 ip -n lab.overlay.node.node-3 route add 10.244.1.0/24 via 10.244.1.0 dev flannel.1 onlink

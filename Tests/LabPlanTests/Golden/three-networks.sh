@@ -103,18 +103,15 @@ ip -n lab.three-networks.pod.c1 link set lo up
 ip -n lab.three-networks.pod.d1 link set lo up
 
 # lab.three-networks.fabric
-ip -n lab.three-networks.fabric link add br-rack-1 address 02:1a:10:2e:29:3c mtu 1500 type bridge
+ip -n lab.three-networks.fabric link add br-rack-1 address 02:1a:10:2e:29:3c mtu 1500 up type bridge
 ip -n lab.three-networks.fabric addr add 192.168.1.1/24 brd + dev br-rack-1
-ip -n lab.three-networks.fabric link set br-rack-1 up
-ip -n lab.three-networks.fabric link add br-rack-2 address 02:53:93:e4:72:5a mtu 1500 type bridge
+ip -n lab.three-networks.fabric link add br-rack-2 address 02:53:93:e4:72:5a mtu 1500 up type bridge
 ip -n lab.three-networks.fabric addr add 172.16.0.1/16 brd + dev br-rack-2
-ip -n lab.three-networks.fabric link set br-rack-2 up
-ip -n lab.three-networks.fabric link add br-rack-3 address 02:b8:2d:87:ea:7f mtu 1500 type bridge
+ip -n lab.three-networks.fabric link add br-rack-3 address 02:b8:2d:87:ea:7f mtu 1500 up type bridge
 ip -n lab.three-networks.fabric addr add 10.10.0.1/24 brd + dev br-rack-3
-ip -n lab.three-networks.fabric link set br-rack-3 up
 
 # lab.three-networks.node.node-1
-ip -n lab.three-networks.node.node-1 link add eth0 address 02:6b:0d:4e:26:fd mtu 1500 type veth peer name n-node-1 address 02:63:98:dc:a0:89 mtu 1500 netns lab.three-networks.fabric
+ip -n lab.three-networks.node.node-1 link add eth0 address 02:6b:0d:4e:26:fd mtu 1500 up type veth peer name n-node-1 address 02:63:98:dc:a0:89 mtu 1500 netns lab.three-networks.fabric
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set n-node-1 master br-rack-1
@@ -122,13 +119,11 @@ ip -n lab.three-networks.fabric link set n-node-1 up
 
 # lab.three-networks.node.node-1
 ip -n lab.three-networks.node.node-1 addr add 192.168.1.2/24 brd + dev eth0
-ip -n lab.three-networks.node.node-1 link set eth0 up
-ip -n lab.three-networks.node.node-1 link add cni0 address 02:3e:cc:da:d8:b9 mtu 1500 type bridge
+ip -n lab.three-networks.node.node-1 link add cni0 address 02:3e:cc:da:d8:b9 mtu 1500 up type bridge
 ip -n lab.three-networks.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
-ip -n lab.three-networks.node.node-1 link set cni0 up
 
 # lab.three-networks.node.node-2
-ip -n lab.three-networks.node.node-2 link add eth0 address 02:59:f5:4d:ea:bb mtu 1500 type veth peer name n-node-2 address 02:00:98:83:e3:8b mtu 1500 netns lab.three-networks.fabric
+ip -n lab.three-networks.node.node-2 link add eth0 address 02:59:f5:4d:ea:bb mtu 1500 up type veth peer name n-node-2 address 02:00:98:83:e3:8b mtu 1500 netns lab.three-networks.fabric
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set n-node-2 master br-rack-1
@@ -136,13 +131,11 @@ ip -n lab.three-networks.fabric link set n-node-2 up
 
 # lab.three-networks.node.node-2
 ip -n lab.three-networks.node.node-2 addr add 192.168.1.3/24 brd + dev eth0
-ip -n lab.three-networks.node.node-2 link set eth0 up
-ip -n lab.three-networks.node.node-2 link add cni0 address 02:c1:35:35:91:41 mtu 1500 type bridge
+ip -n lab.three-networks.node.node-2 link add cni0 address 02:c1:35:35:91:41 mtu 1500 up type bridge
 ip -n lab.three-networks.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
-ip -n lab.three-networks.node.node-2 link set cni0 up
 
 # lab.three-networks.node.node-3
-ip -n lab.three-networks.node.node-3 link add eth0 address 02:1e:18:a2:83:29 mtu 1500 type veth peer name n-node-3 address 02:f6:b8:c1:5b:48 mtu 1500 netns lab.three-networks.fabric
+ip -n lab.three-networks.node.node-3 link add eth0 address 02:1e:18:a2:83:29 mtu 1500 up type veth peer name n-node-3 address 02:f6:b8:c1:5b:48 mtu 1500 netns lab.three-networks.fabric
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set n-node-3 master br-rack-2
@@ -150,13 +143,11 @@ ip -n lab.three-networks.fabric link set n-node-3 up
 
 # lab.three-networks.node.node-3
 ip -n lab.three-networks.node.node-3 addr add 172.16.0.2/16 brd + dev eth0
-ip -n lab.three-networks.node.node-3 link set eth0 up
-ip -n lab.three-networks.node.node-3 link add cni0 address 02:96:8f:2b:1c:37 mtu 1500 type bridge
+ip -n lab.three-networks.node.node-3 link add cni0 address 02:96:8f:2b:1c:37 mtu 1500 up type bridge
 ip -n lab.three-networks.node.node-3 addr add 10.244.3.1/24 brd + dev cni0
-ip -n lab.three-networks.node.node-3 link set cni0 up
 
 # lab.three-networks.node.node-4
-ip -n lab.three-networks.node.node-4 link add eth0 address 02:64:46:6f:30:e8 mtu 1500 type veth peer name n-node-4 address 02:b5:48:8e:f0:40 mtu 1500 netns lab.three-networks.fabric
+ip -n lab.three-networks.node.node-4 link add eth0 address 02:64:46:6f:30:e8 mtu 1500 up type veth peer name n-node-4 address 02:b5:48:8e:f0:40 mtu 1500 netns lab.three-networks.fabric
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set n-node-4 master br-rack-3
@@ -164,13 +155,11 @@ ip -n lab.three-networks.fabric link set n-node-4 up
 
 # lab.three-networks.node.node-4
 ip -n lab.three-networks.node.node-4 addr add 10.10.0.2/24 brd + dev eth0
-ip -n lab.three-networks.node.node-4 link set eth0 up
-ip -n lab.three-networks.node.node-4 link add cni0 address 02:b4:81:e0:05:5e mtu 1500 type bridge
+ip -n lab.three-networks.node.node-4 link add cni0 address 02:b4:81:e0:05:5e mtu 1500 up type bridge
 ip -n lab.three-networks.node.node-4 addr add 10.244.4.1/24 brd + dev cni0
-ip -n lab.three-networks.node.node-4 link set cni0 up
 
 # lab.three-networks.host.laptop
-ip -n lab.three-networks.host.laptop link add eth0 address 02:3c:b9:f5:2d:b6 mtu 1500 type veth peer name h-laptop address 02:ce:20:e2:64:70 mtu 1500 netns lab.three-networks.fabric
+ip -n lab.three-networks.host.laptop link add eth0 address 02:3c:b9:f5:2d:b6 mtu 1500 up type veth peer name h-laptop address 02:ce:20:e2:64:70 mtu 1500 netns lab.three-networks.fabric
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set h-laptop master br-rack-2
@@ -178,13 +167,10 @@ ip -n lab.three-networks.fabric link set h-laptop up
 
 # lab.three-networks.host.laptop
 ip -n lab.three-networks.host.laptop addr add 172.16.0.3/16 brd + dev eth0
-ip -n lab.three-networks.host.laptop link set eth0 up
 
 # lab.three-networks.node.node-1
-ip -n lab.three-networks.node.node-1 link add veth34d35a6e address 02:9e:51:09:6f:53 mtu 1500 type veth peer name eth0 address 02:3b:48:f0:80:de mtu 1500 netns lab.three-networks.pod.a1
-ip -n lab.three-networks.node.node-1 link set veth34d35a6e master cni0
+ip -n lab.three-networks.node.node-1 link add veth34d35a6e address 02:9e:51:09:6f:53 mtu 1500 master cni0 up type veth peer name eth0 address 02:3b:48:f0:80:de mtu 1500 netns lab.three-networks.pod.a1
 ip -n lab.three-networks.node.node-1 link set veth34d35a6e type bridge_slave hairpin on
-ip -n lab.three-networks.node.node-1 link set veth34d35a6e up
 
 # lab.three-networks.pod.a1
 ip -n lab.three-networks.pod.a1 addr add 10.244.1.2/24 brd + dev eth0
@@ -192,10 +178,8 @@ ip -n lab.three-networks.pod.a1 link set eth0 up
 ip -n lab.three-networks.pod.a1 route add default via 10.244.1.1 dev eth0
 
 # lab.three-networks.node.node-1
-ip -n lab.three-networks.node.node-1 link add veth12bffcb1 address 02:18:57:04:3b:e2 mtu 1500 type veth peer name eth0 address 02:8d:4b:49:07:c4 mtu 1500 netns lab.three-networks.pod.a2
-ip -n lab.three-networks.node.node-1 link set veth12bffcb1 master cni0
+ip -n lab.three-networks.node.node-1 link add veth12bffcb1 address 02:18:57:04:3b:e2 mtu 1500 master cni0 up type veth peer name eth0 address 02:8d:4b:49:07:c4 mtu 1500 netns lab.three-networks.pod.a2
 ip -n lab.three-networks.node.node-1 link set veth12bffcb1 type bridge_slave hairpin on
-ip -n lab.three-networks.node.node-1 link set veth12bffcb1 up
 
 # lab.three-networks.pod.a2
 ip -n lab.three-networks.pod.a2 addr add 10.244.1.3/24 brd + dev eth0
@@ -203,10 +187,8 @@ ip -n lab.three-networks.pod.a2 link set eth0 up
 ip -n lab.three-networks.pod.a2 route add default via 10.244.1.1 dev eth0
 
 # lab.three-networks.node.node-2
-ip -n lab.three-networks.node.node-2 link add veth091519c2 address 02:39:74:57:97:8a mtu 1500 type veth peer name eth0 address 02:55:06:b3:b8:ef mtu 1500 netns lab.three-networks.pod.b1
-ip -n lab.three-networks.node.node-2 link set veth091519c2 master cni0
+ip -n lab.three-networks.node.node-2 link add veth091519c2 address 02:39:74:57:97:8a mtu 1500 master cni0 up type veth peer name eth0 address 02:55:06:b3:b8:ef mtu 1500 netns lab.three-networks.pod.b1
 ip -n lab.three-networks.node.node-2 link set veth091519c2 type bridge_slave hairpin on
-ip -n lab.three-networks.node.node-2 link set veth091519c2 up
 
 # lab.three-networks.pod.b1
 ip -n lab.three-networks.pod.b1 addr add 10.244.2.2/24 brd + dev eth0
@@ -214,10 +196,8 @@ ip -n lab.three-networks.pod.b1 link set eth0 up
 ip -n lab.three-networks.pod.b1 route add default via 10.244.2.1 dev eth0
 
 # lab.three-networks.node.node-3
-ip -n lab.three-networks.node.node-3 link add veth4cc79dbd address 02:d6:b5:c8:23:25 mtu 1500 type veth peer name eth0 address 02:53:08:0b:05:ba mtu 1500 netns lab.three-networks.pod.c1
-ip -n lab.three-networks.node.node-3 link set veth4cc79dbd master cni0
+ip -n lab.three-networks.node.node-3 link add veth4cc79dbd address 02:d6:b5:c8:23:25 mtu 1500 master cni0 up type veth peer name eth0 address 02:53:08:0b:05:ba mtu 1500 netns lab.three-networks.pod.c1
 ip -n lab.three-networks.node.node-3 link set veth4cc79dbd type bridge_slave hairpin on
-ip -n lab.three-networks.node.node-3 link set veth4cc79dbd up
 
 # lab.three-networks.pod.c1
 ip -n lab.three-networks.pod.c1 addr add 10.244.3.2/24 brd + dev eth0
@@ -225,10 +205,8 @@ ip -n lab.three-networks.pod.c1 link set eth0 up
 ip -n lab.three-networks.pod.c1 route add default via 10.244.3.1 dev eth0
 
 # lab.three-networks.node.node-4
-ip -n lab.three-networks.node.node-4 link add veth48a424c1 address 02:7e:70:07:51:f1 mtu 1500 type veth peer name eth0 address 02:99:7f:cd:2d:e4 mtu 1500 netns lab.three-networks.pod.d1
-ip -n lab.three-networks.node.node-4 link set veth48a424c1 master cni0
+ip -n lab.three-networks.node.node-4 link add veth48a424c1 address 02:7e:70:07:51:f1 mtu 1500 master cni0 up type veth peer name eth0 address 02:99:7f:cd:2d:e4 mtu 1500 netns lab.three-networks.pod.d1
 ip -n lab.three-networks.node.node-4 link set veth48a424c1 type bridge_slave hairpin on
-ip -n lab.three-networks.node.node-4 link set veth48a424c1 up
 
 # lab.three-networks.pod.d1
 ip -n lab.three-networks.pod.d1 addr add 10.244.4.2/24 brd + dev eth0

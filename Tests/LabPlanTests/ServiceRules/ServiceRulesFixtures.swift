@@ -1,3 +1,4 @@
+import LabAddress
 import LabSpec
 @testable import LabPlan
 

@@ -1,7 +1,9 @@
 /// An IPv4 prefix such as `10.244.0.0/16`. Always stored in canonical form (host bits zero);
 /// `init?(_:)` refuses text whose host bits are set, because `10.244.1.5/16` in a lab file is
 /// almost always a typo for a different network.
-public struct IPv4Network: Sendable, Hashable, Codable, CustomStringConvertible {
+public struct IPv4Network: Sendable, Hashable, TextCoded {
+    public static let textKind = "an IPv4 CIDR"
+
     public let address: IPv4Address
     public let prefixLength: Int
 
@@ -52,18 +54,5 @@ public struct IPv4Network: Sendable, Hashable, Codable, CustomStringConvertible 
     public var usableHostRange: ClosedRange<UInt32>? {
         guard prefixLength <= 30 else { return nil }
         return (address.value + 1)...(broadcast.value - 1)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let network = IPv4Network(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 CIDR: \(text)"))
-        }
-        self = network
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
     }
 }

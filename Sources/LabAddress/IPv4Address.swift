@@ -1,5 +1,7 @@
 /// An IPv4 address held as its 32-bit value, so arithmetic (next host, masks) is plain integer math.
-public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+public struct IPv4Address: Sendable, Hashable, Comparable, TextCoded {
+    public static let textKind = "an IPv4 address"
+
     public var value: UInt32
 
     public init(_ value: UInt32) { self.value = value }
@@ -34,17 +36,4 @@ public struct IPv4Address: Sendable, Hashable, Comparable, Codable, CustomString
 
     /// The address `offset` positions after this one (wraps are the caller's concern).
     public func advanced(by offset: UInt32) -> IPv4Address { IPv4Address(value &+ offset) }
-
-    public init(from decoder: Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let address = IPv4Address(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an IPv4 address: \(text)"))
-        }
-        self = address
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 }
