@@ -170,6 +170,35 @@ import Testing
         }
     }
 
+    /// Throughput from one client keeping 32 queries in flight, without a per-source limit: a
+    /// floor that catches a loop gone slow (a lock per byte, a process per query), printed so a
+    /// run shows the number.
+    @Test func answersThousandsOfQueriesPerSecond() throws {
+        let limits = DNSServerLimits(queriesPerSecondPerSource: 0)
+        try withServer(Self.zone, limits: limits) { server, log in
+            let client = TestUDPClient()
+            let total = 20_000
+            let window = 32
+            var sent = 0
+            var received = 0
+            let started = ContinuousClock.now
+            while received < total {
+                while sent < total, sent - received < window {
+                    client.send(ClusterZoneTests.query("web.default.svc.cluster.local", .a, id: UInt16(truncatingIfNeeded: sent)), port: server.port)
+                    sent += 1
+                }
+                guard client.receive() != nil else { break }
+                received += 1
+            }
+            let elapsed = ContinuousClock.now - started
+            let rate = Double(received) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            print("DNS server: \(received) UDP queries answered in \(elapsed), \(Int(rate)) per second")
+            #expect(received == total)
+            #expect(rate > 2_000)
+            #expect(log.lines.count == total)
+        }
+    }
+
     @Test func updatedZoneIsServedAtOnce() throws {
         try withServer(Self.zone) { server, _ in
             let client = TestUDPClient()
