@@ -91,18 +91,26 @@ public final class DNSServer: @unchecked Sendable {
         wake()
     }
 
-    /// Answers from `zone` from the next query on; queries in flight finish with the old one.
+    /// Answers from `zone` from the next query read on: once this returns, every query the
+    /// server has not yet read is answered from it.
     public func update(_ zone: ClusterZone) {
         lock.lock()
         currentZone = zone
         lock.unlock()
     }
 
-    /// The zone to answer from and whether to stop, read once per turn of the loop.
-    func turnState() -> (zone: ClusterZone, stop: Bool) {
+    /// The zone to answer a query from, read for each query (an uncontended lock costs far
+    /// less than an answer), so no query read after `update` gets the old records.
+    var zone: ClusterZone {
         lock.lock()
         defer { lock.unlock() }
-        return (currentZone, stopRequested)
+        return currentZone
+    }
+
+    var isStopRequested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
     }
 
     private func wake() {

@@ -52,25 +52,23 @@ final class DNSServerLoop {
         let pollTimeout = Int32(sweepInterval / .milliseconds(1))
         var nextSweep = clock.now + sweepInterval
         var ready: [(tag: UInt64, events: UInt32)] = []
-        var (zone, stop) = server.turnState()
-        while !stop {
+        while !server.isStopRequested {
             ready.removeAll(keepingCapacity: true)
             guard poll.wait(timeoutMilliseconds: pollTimeout, { ready.append(($0, $1)) }) else {
                 throw KernelError(operation: "epoll_wait", object: "(DNS server)", errno: errno)
             }
-            (zone, stop) = server.turnState()
-            if stop { break }
+            if server.isStopRequested { break }
             let now = clock.now
             for (tag, events) in ready {
                 switch tag {
                 case Self.wakeTag: drainWakeUps()
-                case Self.udpTag: answerDatagrams(zone: zone)
+                case Self.udpTag: answerDatagrams()
                 case Self.listenerTag: acceptConnections(now: now)
                 default:
                     let slot = Int(tag - Self.firstConnectionTag)
                     // Closed earlier in this same turn.
                     guard slot < connections.count, let connection = connections[slot] else { continue }
-                    switch connection.handle(events: events, zone: zone, now: now, clock: clock, log: server.log) {
+                    switch connection.handle(events: events, server: server, now: now, clock: clock) {
                     case .keep: poll.modify(connection.fd, events: connection.wantedEvents, tag: tag)
                     case .close: close(slot: slot)
                     }
@@ -88,7 +86,7 @@ final class DNSServerLoop {
         while recv(server.wakeReader, &bytes, bytes.count, Int32(MSG_DONTWAIT)) > 0 {}
     }
 
-    private func answerDatagrams(zone: ClusterZone) {
+    private func answerDatagrams() {
         for _ in 0..<max(limits.datagramsPerTurn, 1) {
             var peer = sockaddr_in()
             var peerLength = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -103,7 +101,7 @@ final class DNSServerLoop {
             }
             let started = clock.now
             guard budget.admit(UInt32(bigEndian: peer.sin_addr.s_addr), now: started) else { continue }
-            let exchange = zone.respond(to: Array(UnsafeRawBufferPointer(rebasing: scratch[..<count])), transport: .udp)
+            let exchange = server.zone.respond(to: Array(UnsafeRawBufferPointer(rebasing: scratch[..<count])), transport: .udp)
             if let reply = exchange.reply {
                 // A full send buffer drops the reply, as UDP may; the loop never waits for it.
                 _ = reply.withUnsafeBytes { bytes in

@@ -40,8 +40,7 @@ final class DNSTCPConnection {
         (pending > 0 ? EventPoll.writable : 0) | (pending < Self.outputHighWater && !peerClosed ? EventPoll.readable : 0)
     }
 
-    func handle(events: UInt32, zone: ClusterZone, now: ContinuousClock.Instant, clock: ContinuousClock,
-                log: (String) -> Void) -> Disposition {
+    func handle(events: UInt32, server: DNSServer, now: ContinuousClock.Instant, clock: ContinuousClock) -> Disposition {
         if events & EventPoll.error != 0 { return .close }
         if pending > 0, flush() == .close { return .close }
         if events & (EventPoll.readable | EventPoll.hangUp) != 0, !peerClosed, pending < Self.outputHighWater {
@@ -54,15 +53,14 @@ final class DNSTCPConnection {
                 inputCount += count
             }
         }
-        guard answerBuffered(zone: zone, now: now, clock: clock, log: log) == .keep else { return .close }
+        guard answerBuffered(server: server, now: now, clock: clock) == .keep else { return .close }
         if pending > 0, flush() == .close { return .close }
         // A client that has said all it will say is done once its answers are out.
         return peerClosed && pending == 0 ? .close : .keep
     }
 
     /// Answers every complete message in the input while output is below the high-water mark.
-    private func answerBuffered(zone: ClusterZone, now: ContinuousClock.Instant, clock: ContinuousClock,
-                                log: (String) -> Void) -> Disposition {
+    private func answerBuffered(server: DNSServer, now: ContinuousClock.Instant, clock: ContinuousClock) -> Disposition {
         while pending < Self.outputHighWater, inputCount >= 2 {
             let length = Int(input[0]) << 8 | Int(input[1])
             // Zero or beyond the buffer: not a query this server takes, and nothing after it
@@ -70,7 +68,7 @@ final class DNSTCPConnection {
             guard length > 0, length <= input.count - 2 else { return .close }
             guard inputCount >= 2 + length else { break }
             let started = clock.now
-            let exchange = zone.respond(to: Array(UnsafeRawBufferPointer(rebasing: input[2..<2 + length])), transport: .tcp)
+            let exchange = server.zone.respond(to: Array(UnsafeRawBufferPointer(rebasing: input[2..<2 + length])), transport: .tcp)
             let rest = inputCount - 2 - length
             if rest > 0 { input.baseAddress!.copyMemory(from: input.baseAddress! + 2 + length, byteCount: rest) }
             inputCount = rest
@@ -84,7 +82,7 @@ final class DNSTCPConnection {
                 output += reply
             }
             deadline = now + limits.tcpIdleTimeout
-            log(DNSQueryLog.line(client: peer, transport: .tcp, exchange: exchange, duration: clock.now - started))
+            server.log(DNSQueryLog.line(client: peer, transport: .tcp, exchange: exchange, duration: clock.now - started))
         }
         return .keep
     }

@@ -163,7 +163,9 @@ import Testing
             }
             finished.wait()
             #expect(answered == 5)
-            usleep(300_000)
+            // Drops are reported at the next sweep of the loop, within a second.
+            let deadline = Date().addingTimeInterval(3)
+            while !log.lines.contains(where: { $0.hasPrefix("[WARNING]") }), Date() < deadline { usleep(20_000) }
             #expect(log.lines.contains { $0.hasPrefix("[WARNING] dropped ") && $0.contains(" from 127.0.0.2:") })
             let floodAnswers = log.lines.filter { $0.hasPrefix("[INFO] 127.0.0.2:") }.count
             #expect(floodAnswers < 20_000, "the flooder got \(floodAnswers) answers")
@@ -195,6 +197,9 @@ import Testing
             print("DNS server: \(received) UDP queries answered in \(elapsed), \(Int(rate)) per second")
             #expect(received == total)
             #expect(rate > 2_000)
+            // The last line is written just after its answer is sent.
+            let deadline = Date().addingTimeInterval(2)
+            while log.lines.count < total, Date() < deadline { usleep(1_000) }
             #expect(log.lines.count == total)
         }
     }
@@ -211,6 +216,27 @@ import Testing
             let after = try DNSMessage(decoding: try #require(client.receive()))
             #expect(after.answers.map(\.data.text) == ["10.96.0.99"])
         }
+    }
+
+    @Test func queriesAreLoggedToAFile() throws {
+        let path = "/tmp/labtest-dns-\(getpid()).log"
+        defer { unlink(path) }
+        let file = try DNSLogFile(path: path)
+        let server = try DNSServer(address: "127.0.0.1", port: 0, zone: Self.zone) { file.write($0) }
+        let done = DispatchSemaphore(value: 0)
+        Thread { server.run(); done.signal() }.start()
+        let client = TestUDPClient()
+        for name in ["web.default.svc.cluster.local", "nope.default.svc.cluster.local"] {
+            client.send(ClusterZoneTests.query(name, .a), port: server.port)
+            _ = client.receive()
+        }
+        server.stop()
+        done.wait()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("\"A IN web.default.svc.cluster.local. udp ") == true)
+        #expect(lines.last?.contains("\" NXDOMAIN qr,aa,rd ") == true)
+        #expect(throws: DNSLogFileError.self) { try DNSLogFile(path: "/nonexistent-dir/x.log") }
     }
 
     @Test func aTakenPortIsAnErrorThatSaysWhere() throws {
