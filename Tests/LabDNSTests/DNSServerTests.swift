@@ -125,6 +125,31 @@ import Testing
         }
     }
 
+    /// A client that pipelines queries and never reads its answers stops being read once its
+    /// answers back up; the loop goes on serving everyone else.
+    @Test(.enabled(if: digPath != nil, "dig is not installed (Debian: bind9-dnsutils; scripts/install-deps)"))
+    func aTCPClientThatDoesNotReadDoesNotBlockOthers() throws {
+        try withServer(Self.zone) { server, log in
+            let greedy = try #require(TestTCPClient(port: server.port))
+            let query = framed(ClusterZoneTests.query("_pg._tcp.db.store.svc.cluster.local", .srv))
+            var batch: [UInt8] = []
+            for _ in 0..<1000 { batch += query }
+            var sentBytes = 0
+            for _ in 0..<200 {
+                let count = batch.withUnsafeBytes { send(greedy.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+                if count <= 0 { break }
+                sentBytes += count
+            }
+            #expect(sentBytes > 0)
+            let answered = try dig(["+tcp", "web.default.svc.cluster.local"], port: server.port)
+            #expect(answered.answers == ["A 10.96.0.20"], "\(answered.output)")
+            let udp = try dig(["web.default.svc.cluster.local"], port: server.port)
+            #expect(udp.answers == ["A 10.96.0.20"])
+            let greedyAnswers = log.lines.filter { $0.contains("SRV IN") }.count
+            #expect(greedyAnswers < sentBytes / query.count, "\(greedyAnswers) of \(sentBytes / query.count) queries answered while nobody read")
+        }
+    }
+
     @Test(.enabled(if: digPath != nil, "dig is not installed (Debian: bind9-dnsutils; scripts/install-deps)"))
     func tcpConnectionsAreCappedAndIdleOnesClosed() throws {
         let limits = DNSServerLimits(maxTCPConnections: 4, tcpIdleTimeout: .milliseconds(400))
