@@ -91,6 +91,7 @@ extension ClusterZone {
         if options.pods == .insecure, key.labels.count == domain.labels.count + 3,
            key.dropping(2) == DNSName(labels: [Array("pod".utf8)] + domain.labels),
            namespaces.contains(String(decoding: key.labels[1], as: UTF8.self)),
+           key.labels[0].allSatisfy({ (0x30...0x39).contains($0) || $0 == 0x2d }),
            let ip = IPv4(String(decoding: key.labels[0], as: UTF8.self).replacingOccurrences(of: "-", with: ".")) {
             return ([DNSRecord(name: key, ttl: options.ttl, data: .a(ip.octets))], true)
         }

@@ -80,6 +80,9 @@ import Testing
                 "pods insecure echoes any address, as kube-dns did")
         #expect(Self.ask("1-2-3-4.nowhere.pod.cluster.local", .a).rcode == .nameError)
         #expect(Self.ask("1-2-3.default.pod.cluster.local", .a).rcode == .nameError)
+        let dotted = DNSName(labels: [Array("1.2-3-4".utf8), Array("default".utf8), Array("pod".utf8), Array("cluster".utf8), Array("local".utf8)])!
+        let reply = Self.zone.answer(DNSMessage(header: DNSHeader(id: 1), questions: [DNSQuestion(name: dotted, type: .a)]))
+        #expect(reply.rcode == .nameError, "a dot inside the label is not an address")
         #expect(Self.ask("1-2-3-4.default.pod.cluster.local", .aaaa).rcode == .noError)
     }
 

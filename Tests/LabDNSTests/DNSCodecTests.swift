@@ -172,7 +172,10 @@ import Testing
     /// succeeds (and then re-encodes and decodes to the same message) or throws.
     @Test func fuzzedInputNeverCrashes() throws {
         var random = SplitMix64(seed: 0x1abd_05)
-        let valid = Self.sample.encoded()
+        // A response (every record type) and queries the zone answers, to mutate.
+        let valids = [Self.sample.encoded(),
+                      ClusterZoneTests.query("_pg._tcp.db.store.svc.cluster.local", .srv, edns: EDNS(udpPayloadSize: 4096)),
+                      ClusterZoneTests.query("10-244-1-2.default.pod.cluster.local", .a)]
         var decodedCount = 0
         for round in 0..<20_000 {
             var bytes: [UInt8]
@@ -181,11 +184,19 @@ import Testing
                 // Small counts, so the random bodies get read rather than fail at once.
                 if bytes.count >= 12 { for index in [4, 6, 8, 10] { bytes[index] = 0; bytes[index + 1] = UInt8(random.next() % 4) } }
             } else {
-                bytes = valid
+                bytes = valids[(round / 2) % valids.count]
                 for _ in 0..<(1 + Int(random.next() % 4)) {
                     bytes[Int(random.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: random.next())
                 }
                 if random.next() % 4 == 0 { bytes.removeLast(Int(random.next() % UInt64(bytes.count))) }
+            }
+            // Whatever arrives, the server's path answers or stays silent without crashing, and
+            // a readable query header always gets a reply with its id.
+            let exchange = ClusterZoneTests.zone.respond(to: bytes, transport: round % 3 == 0 ? .tcp : .udp)
+            if let header = DNSMessage.header(of: bytes), !header.isResponse {
+                let reply = try #require(exchange.reply)
+                #expect(DNSMessage.header(of: reply)?.id == header.id)
+                #expect(reply.count <= (round % 3 == 0 ? 65535 : max(512, exchange.bufferSize)))
             }
             if let message = try? DNSMessage(decoding: bytes) {
                 decodedCount += 1
