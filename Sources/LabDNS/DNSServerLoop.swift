@@ -128,9 +128,9 @@ final class DNSServerLoop {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return
             }
-            // accept4 is not in Swift's Glibc module; nothing forks in this process while the
-            // descriptor is without close-on-exec, except a supervisor's container launch,
-            // which closes what it does not pass on.
+            // accept4 is not in Swift's Glibc module. The moment without close-on-exec is
+            // harmless: a child the supervisor starts marks every inherited descriptor
+            // close-on-exec before it execs (CProcess, close_range).
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             guard let slot = freeSlots.popLast() else {
