@@ -54,7 +54,7 @@ let package = Package(
         // LabKernel for namespaces and epoll.
         .target(
             name: "LabDNS",
-            dependencies: ["LabKernel", "LabPlan", "LabSpec"]
+            dependencies: ["LabAddress", "LabKernel", "LabPlan", "LabSpec"]
         ),
         // Running probes and reporting them; reads the agent's answers through LabAgent.
         .target(

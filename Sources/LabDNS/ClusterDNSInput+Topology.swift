@@ -1,3 +1,4 @@
+import LabAddress
 import LabPlan
 import LabSpec
 
@@ -16,22 +17,15 @@ extension ClusterDNSInput {
                     guard let number = pod.resolve(targetPort: port.targetPort, protocol: port.protocol) else { return nil }
                     return Port(name: port.name, protocol: TransportName(port.protocol), port: number)
                 }
-                return Endpoint(ip: IPv4(pod.ip), ports: endpointPorts)
+                return Endpoint(ip: pod.ip, ports: endpointPorts)
             }
             return Service(name: service.name, namespace: service.kubernetesNamespace,
-                           clusterIP: service.clusterIP.map(IPv4.init), ports: ports, endpoints: endpoints)
+                           clusterIP: service.clusterIP, ports: ports, endpoints: endpoints)
         }
-        let pods = topology.pods.map { Pod(name: $0.name, namespace: $0.kubernetesNamespace, ip: IPv4($0.ip)) }
+        let pods = topology.pods.map { Pod(name: $0.name, namespace: $0.kubernetesNamespace, ip: $0.ip) }
         let declared = topology.policy?.namespaces.map(\.name) ?? []
         self.init(domain: domain, services: services, pods: pods, namespaces: declared + namespaces,
                   nameserver: nameserver, options: options)
-    }
-}
-
-extension IPv4 {
-    public init(_ address: IPv4Address) {
-        let octets = address.octets
-        self.init(octets[0], octets[1], octets[2], octets[3])
     }
 }
 

@@ -1,3 +1,4 @@
+import LabAddress
 /// What a cluster zone is built from: the few facts of Services and pods that DNS needs, in
 /// the shape of the Kubernetes objects CoreDNS watches (Service, EndpointSlice, Pod). Built from
 /// a lab's topology by `ClusterDNSInput(topology:)`, or by hand in tests.
@@ -108,32 +109,14 @@ public struct ClusterDNSOptions: Sendable, Hashable {
     }
 }
 
-/// An IPv4 address as four octets, kept here so the DNS core needs no other module.
-public struct IPv4: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var octets: [UInt8]
+/// The zone's addresses are the lab's own (`LabAddress`, which imports nothing, so the DNS core
+/// still needs no other part of lab).
+public typealias IPv4 = IPv4Address
 
-    public init(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) { octets = [a, b, c, d] }
-
-    /// Strict dotted quad: four decimal octets without leading zeros.
-    public init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var octets: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  !(part.count > 1 && part.first == "0"), let octet = UInt8(part) else { return nil }
-            octets.append(octet)
-        }
-        self.octets = octets
-    }
-
-    public var description: String { octets.map(String.init).joined(separator: ".") }
-
+extension IPv4Address {
     /// `10-244-1-5`: the label CoreDNS gives an endpoint or pod.
     public var dashed: String { octets.map(String.init).joined(separator: "-") }
 
     /// `5.1.244.10.in-addr.arpa.`
     public var reverseName: DNSName { DNSName(octets.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa")! }
-
-    public static func < (lhs: IPv4, rhs: IPv4) -> Bool { lhs.octets.lexicographicallyPrecedes(rhs.octets) }
 }

@@ -281,7 +281,7 @@ import Testing
         let name = "labtest-dns-\(getpid())"
         let namespace = try NetworkNamespace.create(name)
         defer { try? NetworkNamespace.delete(name) }
-        try RouteSocket(in: namespace).setUp(link: "lo")
+        try RouteSocket(in: namespace).submit(.setUp(link: "lo"))
         try withServer(Self.zone, port: 53, netns: namespace) { server, log in
             #expect(server.port == 53)
             let udp = try dig(["web.default.svc.cluster.local"], port: 53, netns: name)

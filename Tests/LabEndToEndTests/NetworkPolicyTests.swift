@@ -52,8 +52,8 @@ struct NetworkPolicyTests {
 
     static let pods = ["x", "y", "z"].flatMap { ns in ["a", "b", "c"].map { (ns, $0) } }
 
-    static func labText(name: String, network: String, policies: String, probe: String) -> String {
-        var text = "name: \(name)\ncluster: {network: \(network)}\nnodes: [{name: node-1}, {name: node-2}]\npods:\n"
+    static func labText(name: String, network: String, proxy: String = "iptables", policies: String, probe: String) -> String {
+        var text = "name: \(name)\ncluster: {network: \(network), proxy: \(proxy)}\nnodes: [{name: node-1}, {name: node-2}]\npods:\n"
         for (index, (ns, pod)) in pods.enumerated() {
             text += "  - {name: \(ns)-\(pod), namespace: \(ns), node: node-\(index % 2 + 1), labels: {pod: \(pod)}, "
             text += "containers: [{name: serve, agent: {tcp: [80, 81], udp: [80, 81]}, ports: [{name: serve-80-tcp, containerPort: 80}, "
@@ -64,22 +64,35 @@ struct NetworkPolicyTests {
         return text + "probes:\n  - {name: grid, matrix: {from: \"*\", to: \"*\"}, \(probe), timeout: 1s, expect: {reach: policy}}\n"
     }
 
-    @Test(arguments: ["routed", "vxlan"])
-    func upstreamCasesEnforcedAsTheSpecSays(_ network: String) throws {
-        let name = uniqueLabName("np\(network.prefix(1))")
+    @Test(arguments: [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables"), ("vxlan", "nftables")])
+    func upstreamCasesEnforcedAsTheSpecSays(_ network: String, _ proxy: String) throws {
+        let name = uniqueLabName("np\(network.prefix(1))\(proxy.prefix(1))")
         let before = try rootNamespaceSnapshot()
-        try withLab(Self.labText(name: name, network: network, policies: "", probe: "tcp: {port: 80}"), name: name) { path in
+        try withLab(Self.labText(name: name, network: network, proxy: proxy, policies: "", probe: "tcp: {port: 80}"), name: name) { path in
             for testCase in Self.cases {
-                try Self.labText(name: name, network: network, policies: testCase.policies, probe: testCase.probe)
+                try Self.labText(name: name, network: network, proxy: proxy, policies: testCase.policies, probe: testCase.probe)
                     .write(toFile: path, atomically: true, encoding: .utf8)
                 let up = try lab("up", path)
                 try #require(up.succeeded, "\(testCase.name): lab up failed: \(up.stderr)")
                 let verify = try lab("verify", name)
-                #expect(verify.succeeded, "\(testCase.name) (\(network)):\n\(verify.stdout)")
+                #expect(verify.succeeded, "\(testCase.name) (\(network), \(proxy)):\n\(verify.stdout)")
                 #expect(verify.stdout.contains("no cell differs"), "\(testCase.name): \(verify.stdout.suffix(600))")
             }
         }
         #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
+    }
+
+    /// In nftables mode: kube-router's table beside kube-proxy's, loaded in the same `nft -f`.
+    @Test func nftablesModeHasKubeRoutersTable() throws {
+        let name = uniqueLabName("npnft")
+        let policies = "  - {name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.2.0/24]}}]}]}"
+        try withLab(Self.labText(name: name, network: "routed", proxy: "nftables", policies: policies, probe: "tcp: {port: 80}"), name: name) { _ in
+            let ruleset = try run(["ip", "netns", "exec", "lab.\(name).node.node-1", "nft", "list", "ruleset"]).stdout
+            #expect(ruleset.contains("table ip kube-router-filter-ipv4") && ruleset.contains("table ip kube-proxy"))
+            #expect(ruleset.contains("chain KUBE-POD-FW-") && ruleset.contains("flags interval"))
+            let other = try run(["ip", "netns", "exec", "lab.\(name).node.node-2", "nft", "list", "ruleset"]).stdout
+            #expect(!other.contains("kube-router"), "node-2 has no selected pod")
+        }
     }
 
     /// The rules of a node with policies: kube-router's chains, jumped to first, and the sets.
