@@ -31,6 +31,7 @@ public final class DNSServer: @unchecked Sendable {
     private var currentZone: ClusterZone
     private var stopRequested = false
     private var started = false
+    private var listenersClosed = false
 
     /// Opens both sockets now, inside `netns` when given (else the caller's namespace), so an
     /// address or port that cannot be had fails here, before anything is served. `log` gets a
@@ -62,14 +63,24 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     deinit {
-        close(udpFD)
-        close(tcpFD)
+        closeListeners()
         close(wakeReader)
         close(wakeWriter)
     }
 
-    /// Serves until `stop`, then closes every connection; the listening sockets close with the
-    /// server. A server runs once: `run` again, or after `stop`, returns at once.
+    /// The listening sockets, closed when `run` returns (so the port is free the moment the
+    /// serving thread ends, not whenever the last reference goes) or with the server.
+    private func closeListeners() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !listenersClosed else { return }
+        listenersClosed = true
+        close(udpFD)
+        close(tcpFD)
+    }
+
+    /// Serves until `stop`, then closes every connection and its listening sockets. A server
+    /// runs once: `run` again, or after `stop`, returns at once.
     public func run() {
         lock.lock()
         let first = !started && !stopRequested
@@ -81,6 +92,7 @@ public final class DNSServer: @unchecked Sendable {
         } catch {
             log("[ERROR] DNS server on \(address):\(port) stopped: \(error)")
         }
+        closeListeners()
     }
 
     /// Ends `run` promptly, from any thread.
