@@ -209,6 +209,13 @@ struct Walker {
                     return .dropped(object: node.name, reason: "no ARP answer for \(nextHop)")
                 }
                 hops.append(bridgeHop(node: node, from: pod.veth.name, to: peer.veth.name, packet: &packet, reply: reply, translation: translation))
+                // br_netfilter hands the bridged frame to the node's FORWARD chain, where
+                // NetworkPolicy is enforced for pods of the same node too.
+                if !reply {
+                    let policy = policyStep(node: node, hook: "FORWARD", packet: packet, in: pod.veth.name, out: peer.veth.name)
+                    hops += policy.hops
+                    if let rejected = policy.rejected { return .dropped(object: node.name, reason: rejected) }
+                }
                 place = .pod(peer, arrivedOn: Naming.podInterface)
 
             case .host(let host, let arrivedOn):
@@ -358,6 +365,11 @@ struct Walker {
         // 4. Route lookup on the (translated) destination.
         let localAddresses = [node.ip, node.bridgeAddress] + (topology.mode == .vxlan ? [node.podCIDR.address] : [])
         if localAddresses.contains(packet.destination) {
+            if !reply {
+                let policy = policyStep(node: node, hook: "INPUT", packet: packet, in: arrivedOn, out: nil)
+                hops += policy.hops
+                if let rejected = policy.rejected { return .done(.dropped(object: object, reason: rejected)) }
+            }
             var hop = TraceHop(netns: netns, object: object, in: arrivedOn,
                                decision: "local \(packet.destination) table local: delivered to node \(node.name)")
             hop.nat = unSNAT
@@ -398,7 +410,12 @@ struct Walker {
             decision += " (routed: the frame was for \(Naming.podBridge)'s own address)"
         }
 
-        // 5. POSTROUTING: masquerade what kube-proxy marked; undo the DNAT on a reply.
+        // 5. FORWARD (OUTPUT for the node's own packet): NetworkPolicy, on the addresses
+        //    before masquerade.
+        let policy = reply ? PolicyStep()
+            : policyStep(node: node, hook: local ? "OUTPUT" : "FORWARD", packet: packet, in: arrivedOn, out: out)
+
+        // 6. POSTROUTING: masquerade what kube-proxy marked; undo the DNAT on a reply.
         var postHops: [TraceHop] = []
         if !reply, book(node).hasRules {
             postHops = masqueradeHops(node: node, out: out, packet: &packet, translation: &translation)
@@ -410,9 +427,11 @@ struct Walker {
             routeHop.nat = [routeHop.nat, undo].compactMap { $0 }.joined(separator: "; ")
         }
         hops.append(routeHop)
+        hops += policy.hops
+        if let rejected = policy.rejected { return .done(.dropped(object: object, reason: rejected)) }
         hops += postHops
 
-        // 6. Out of the chosen device.
+        // 7. Out of the chosen device.
         switch out {
         case Naming.podBridge:
             guard let pod = topology.pods.first(where: { $0.node == node.name && $0.ip == nextHop }) else {

@@ -14,7 +14,9 @@ struct ServiceRuleBook {
     init(topology: Topology, node: NodeTopology) {
         proxy = topology.proxy
         hasRules = topology.services.contains { $0.clusterIP != nil }
-        guard hasRules else { return }
+        // NetworkPolicy chains share kube-proxy's filter table (iptables mode only), so a lab
+        // with policies and no service still has rules to quote.
+        guard hasRules || (proxy == .iptables && topology.policy != nil) else { return }
         switch proxy {
         case .iptables:
             let text = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
@@ -39,6 +41,11 @@ struct ServiceRuleBook {
     func iptablesRule(_ table: String, _ chain: String, containing fragments: [String]) -> String? {
         iptables[table]?[chain]?.first { line in fragments.allSatisfy { line.contains($0) } }
             .map(SavedRuleText.iptablesSave)
+    }
+
+    /// Every restore line of an iptables chain, in order (`-A CHAIN …`).
+    func iptablesLines(_ table: String, _ chain: String) -> [String] {
+        iptables[table]?[chain] ?? []
     }
 
     /// The first nft rule of `chain` whose body contains every fragment, as `nft list` prints it.

@@ -167,7 +167,10 @@ public enum TraceComparison {
     /// The first expected hop the kernel did not show: a namespace not entered (or another
     /// entered instead), a translation rule that did not fire, or a packet stopped by a rule.
     static func divergence(expected: [TraceHop], observed: [TraceHop], direction: String) -> TraceDivergence? {
-        if let dropIndex = observed.firstIndex(where: { $0.verdict != nil }) {
+        // A drop the model expects (a NetworkPolicy REJECT in the same namespace and chain) is
+        // agreement; any other is where the two part.
+        if let dropIndex = observed.firstIndex(where: { $0.verdict != nil }),
+           !expected.contains(where: { $0.verdict != nil && $0.netns == observed[dropIndex].netns && $0.chain == observed[dropIndex].chain }) {
             let drop = observed[dropIndex]
             let expectedIndex = expected.firstIndex { $0.netns == drop.netns && !$0.isRule } ?? expected.firstIndex { $0.netns == drop.netns }
             return TraceDivergence(expectedIndex: expectedIndex, observedIndex: dropIndex, direction: direction,
