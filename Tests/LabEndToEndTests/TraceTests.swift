@@ -198,6 +198,63 @@ struct TraceEndToEndTests {
         #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
     }
 
+    static func netpol(_ name: String) throws -> String {
+        try String(contentsOf: repositoryRoot.appendingPathComponent("labs/netpol.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "\nname: netpol\n", with: "\nname: \(name)\n")
+    }
+
+    /// On labs/netpol.yaml the kernel agrees with the policy-aware model: SQL from the API is
+    /// delivered through the database's pod chain and policy chain, SQL from the web pod is
+    /// rejected by the REJECT of that pod chain (the same rule text), with no divergence; and
+    /// `--graph` draws the traced path over the lab.
+    @Test func networkPolicyDecisionsAreObservedAsExpected() throws {
+        let name = uniqueLabName("tracenp")
+        let before = try rootNamespaceSnapshot()
+        try withLab(try Self.netpol(name), name: name) { _ in
+            let node1 = "lab.\(name).node.node-1"
+            let allowed = try trace("--lab", name, "api", "db", "--port", "5432")
+            expectObservedEqualsExpected(allowed, "api to db on 5432: allowed by store/db")
+            #expect(allowed.expectedForward.contains { ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true })
+            #expect(allowed.observedForward.contains { $0["netns"] as? String == node1 && ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true
+                && ($0["rule"] as? String)?.contains("-j MARK") == true }, "the policy chain marked it")
+            try expectNothingOfTheTraceLeft(name, port: allowed.probePort)
+
+            for (from, to) in [("web", "db"), ("web", "service/db")] {
+                let denied = try trace("--lab", name, from, to, "--port", "5432")
+                let comment: Comment = "\(from) to \(to) on 5432: rejected by store/db"
+                #expect(denied.status == 1, comment)
+                #expect(!denied.delivered, comment)
+                #expect(denied.divergence == nil, "\(comment): \(denied.divergence ?? [:])")
+                #expect(denied.verdict["stoppedAt"] as? String == "node-1", comment)
+                #expect(Report.visits(denied.observedForward) == Report.visits(denied.expectedForward), comment)
+                let expectedReject = try #require(denied.expectedForward.last { $0["verdict"] as? String == "reject" }, comment)
+                #expect((expectedReject["decision"] as? String)?.contains("isolated by store/db") == true, comment)
+                let observedReject = denied.observedForward.first { $0["verdict"] as? String == "reject" }
+                #expect(observedReject?["netns"] as? String == node1, comment)
+                #expect(observedReject?["chain"] as? String == expectedReject["chain"] as? String, comment)
+                #expect(observedReject?["rule"] as? String == expectedReject["rule"] as? String, comment)
+                #expect((observedReject?["rule"] as? String)?.contains("-m mark ! --mark 0x10000/0x10000 -j REJECT") == true, comment)
+                try expectNothingOfTheTraceLeft(name, port: denied.probePort)
+            }
+
+            // --graph: the picture instead of the report, or the picture in a file and the report.
+            let mermaid = try lab("trace", "--lab", name, "api", "db", "--port", "5432", "--graph")
+            #expect(mermaid.status == 0)
+            #expect(mermaid.stdout.hasPrefix("flowchart LR"))
+            #expect(mermaid.stdout.contains("class node_node_1,pod_api,pod_db hl_expected"), "\(mermaid.stdout)")
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-trace.json").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let drawn = try lab("trace", "--lab", name, "web", "db", "--port", "5432", "--graph", "-f", "json", "-o", file)
+            #expect(drawn.status == 1)
+            #expect(drawn.stdout.contains("verdict: not delivered"))
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+            let highlights = json["highlights"] as? [[String: Any]] ?? []
+            #expect(highlights.map { $0["style"] as? String } == ["expected"], "observed = expected: one path drawn")
+            #expect(Set(highlights.first?["nodes"] as? [String] ?? []) == ["pod_web", "node_node_2", "net_underlay", "fabric", "node_node_1"])
+        }
+        #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
+    }
+
     static func overlay(_ name: String) -> String {
         """
         name: \(name)

@@ -132,6 +132,20 @@ struct Walker {
                         translation: &unused, reply: true)
             }
         }
+        if case .dropped = outcome, let reject = hops.last, reject.verdict == "reject",
+           let node = topology.nodes.first(where: { $0.namespace == reject.netns }) {
+            // A REJECT answers with an ICMP error sent by the node itself, from the address of
+            // the device that leads back to the sender; conntrack relates it to the connection,
+            // so it travels as a reply: not judged by the policy again, and un-NATed on the way
+            // (the outer source becomes the address the sender aimed at).
+            replyKind = "ICMP port unreachable from \(node.name) (REJECT)"
+            let sender = node.podCIDR.contains(packet.source) ? node.bridgeAddress : node.ip
+            var error = TracePacket(source: sender, destination: packet.source, sourcePort: nil, destinationPort: nil)
+            var related = translation
+            related?.originalDestination.1 = nil
+            _ = run(from: .node(node, arrivedOn: nil), packet: &error, hops: &replyHops, endpoint: nil, index: 0, of: 0,
+                    translation: &related, reply: true)
+        }
         let branch = endpoint.map { endpoint in
             let pod = topology.pods.first { $0.ip == endpoint.ip }?.name ?? "\(endpoint.ip)"
             return "endpoint \(pod) (\(endpoint.text))"
