@@ -123,7 +123,13 @@ public enum TraceComparison {
             summary = "not delivered: stopped at \(stoppedAt ?? "?")" + (reason.map { " — \($0)" } ?? "")
         }
         if !delivered, expected.paths.allSatisfy({ !$0.outcome.isDelivered }) {
-            summary += " (as the model expects)"
+            // Where the model stops it too, its reason says what the kernel's rule cannot: which
+            // NetworkPolicy isolates the pod, and that no rule of it allows the flow.
+            if divergence == nil, case .dropped(let object, let why) = path.outcome, object == stoppedAt {
+                summary += " (as the model expects: \(why))"
+            } else {
+                summary += " (as the model expects)"
+            }
         }
         return TraceVerdict(delivered: delivered, reached: reached, branch: branch, stoppedAt: stoppedAt, reason: reason,
                             divergence: divergence, summary: summary)
