@@ -77,13 +77,14 @@ struct Trace: ParsableCommand {
     @Flag(help: "Draw the lab with the traced path highlighted instead of printing the report (see --format).")
     var graph = false
 
-    @Option(name: .shortAndLong, help: "With --graph: mermaid, dot, svg or json.")
-    var format: GraphFormat = .mermaid
+    @Option(name: .shortAndLong, help: "With --graph: mermaid (the default), dot, svg or json.")
+    var format: GraphFormat?
 
     @Flag(help: "Only the expected path: compute it from the model, send nothing (no root needed).")
     var expectedOnly = false
 
     func validate() throws {
+        if !graph, format != nil { throw ValidationError("--format is the picture's format: give --graph too") }
         if !graph, let output, OutputFormat(rawValue: output) == nil {
             throw ValidationError("--output must be text or json (or, with --graph, the file to write the picture to): got '\(output)'")
         }
@@ -118,7 +119,7 @@ struct Trace: ParsableCommand {
         }
         let picture = LabGraph(topology)
         let highlights = TraceGraph.highlights(picture, topology: topology, expected: expected, observed: observed, verdict: verdict)
-        try GraphFormat.emit(try format.render(picture, highlights: highlights), to: output)
+        try GraphFormat.emit(try (format ?? .mermaid).render(picture, highlights: highlights), to: output)
         if output != nil { emit(lab: lab, expected: expected, observed: observed, verdict: verdict) }
     }
 
