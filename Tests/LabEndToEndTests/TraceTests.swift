@@ -258,6 +258,23 @@ struct TraceEndToEndTests {
         #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
     }
 
+    /// In vxlan mode the rejected packet reaches node-1 through flannel.1 (node-1's input sees
+    /// only the outer UDP: not an arrival) and the ICMP error goes back encapsulated.
+    @Test func aNetworkPolicyRejectAcrossTheOverlay() throws {
+        let name = uniqueLabName("tracenpvx")
+        let text = try Self.netpol(name).replacingOccurrences(of: "\nnodes:\n", with: "\ncluster: {network: vxlan}\nnodes:\n")
+        try withLab(text, name: name) { _ in
+            let denied = try trace("--lab", name, "web", "db", "--port", "5432")
+            #expect(denied.status == 1)
+            #expect(!denied.delivered)
+            #expect(denied.verdict["stoppedAt"] as? String == "node-1")
+            #expect(denied.divergence == nil, "\(denied.divergence ?? [:])")
+            #expect(Report.visits(denied.observedReply) == Report.visits(denied.expectedReply))
+            #expect(denied.observedReply.contains { ($0["encap"] as? String)?.hasPrefix("vxlan") == true }, "the ICMP error, encapsulated")
+            try expectNothingOfTheTraceLeft(name, port: denied.probePort)
+        }
+    }
+
     static func overlay(_ name: String) -> String {
         """
         name: \(name)

@@ -139,7 +139,14 @@ struct Walker {
             // so it travels as a reply: not judged by the policy again, and un-NATed on the way
             // (the outer source becomes the address the sender aimed at).
             replyKind = "ICMP port unreachable from \(node.name) (REJECT)"
-            let sender = node.podCIDR.contains(packet.source) ? node.bridgeAddress : node.ip
+            let sender: IPv4Address
+            if node.podCIDR.contains(packet.source) {
+                sender = node.bridgeAddress
+            } else if topology.mode == .vxlan, topology.nodes.contains(where: { $0.podCIDR.contains(packet.source) }) {
+                sender = node.podCIDR.address
+            } else {
+                sender = node.ip
+            }
             var error = TracePacket(source: sender, destination: packet.source, sourcePort: nil, destinationPort: nil)
             var related = translation
             related?.originalDestination.1 = nil

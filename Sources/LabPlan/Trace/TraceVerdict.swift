@@ -78,7 +78,11 @@ public enum TraceComparison {
         let forwardDivergence = divergence(expected: path.forward, observed: observed.forward, direction: "request")
         let replyDivergence = observed.answer == "nothing" || forwardDivergence != nil
             ? nil : divergence(expected: path.reply, observed: observed.reply, direction: "reply")
-        let reachedHop = observed.forward.last { $0.decision.contains("input") || $0.decision.contains("delivered") }
+        // Taken in by the destination: an input hook that is not a VXLAN decapsulation (the
+        // node's own input on the way to a pod behind flannel.1), and no rule stopped it.
+        let stopped = observed.forward.contains { $0.verdict != nil }
+        let reachedHop = stopped ? nil
+            : observed.forward.last { ($0.decision.contains("input") || $0.decision.contains("delivered")) && $0.encap == nil }
         let answered = !["nothing", "timeout"].contains(observed.answer) && !observed.answer.hasPrefix("ICMP host unreachable")
             && !observed.answer.hasPrefix("ICMP net unreachable") && !observed.answer.hasPrefix("error")
         let expectedEnd: String? = {
@@ -87,7 +91,7 @@ public enum TraceComparison {
         }()
         // Delivered: the kernel of the destination took the packet in, or the destination's
         // answer came back (the answer is what a client sees; the input hook is the proof).
-        let delivered = reachedHop != nil || (answered && expectedEnd != nil && forwardDivergence == nil)
+        let delivered = reachedHop != nil || (!stopped && answered && expectedEnd != nil && forwardDivergence == nil)
         let reached = reachedHop?.object ?? (delivered ? expectedEnd : nil)
         var stoppedAt: String?
         var reason: String?
