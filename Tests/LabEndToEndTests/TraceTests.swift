@@ -207,16 +207,20 @@ struct TraceEndToEndTests {
     /// delivered through the database's pod chain and policy chain, SQL from the web pod is
     /// rejected by the REJECT of that pod chain (the same rule text), with no divergence; and
     /// `--graph` draws the traced path over the lab.
-    @Test func networkPolicyDecisionsAreObservedAsExpected() throws {
+    @Test(arguments: ["iptables", "nftables"])
+    func networkPolicyDecisionsAreObservedAsExpected(_ proxy: String) throws {
         let name = uniqueLabName("tracenp")
         let before = try rootNamespaceSnapshot()
-        try withLab(try Self.netpol(name), name: name) { _ in
+        let text = try Self.netpol(name).replacingOccurrences(of: "\nnodes:\n", with: "\ncluster: {proxy: \(proxy)}\nnodes:\n")
+        let rejectRule = proxy == "iptables" ? "-m mark ! --mark 0x10000/0x10000 -j REJECT" : "meta mark & 0x00010000 == 0x00000000 reject"
+        let markRule = proxy == "iptables" ? "-j MARK" : "meta mark set meta mark | 0x00010000"
+        try withLab(text, name: name) { _ in
             let node1 = "lab.\(name).node.node-1"
             let allowed = try trace("--lab", name, "api", "db", "--port", "5432")
             expectObservedEqualsExpected(allowed, "api to db on 5432: allowed by store/db")
             #expect(allowed.expectedForward.contains { ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true })
             #expect(allowed.observedForward.contains { $0["netns"] as? String == node1 && ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true
-                && ($0["rule"] as? String)?.contains("-j MARK") == true }, "the policy chain marked it")
+                && ($0["rule"] as? String)?.contains(markRule) == true }, "the policy chain marked it")
             try expectNothingOfTheTraceLeft(name, port: allowed.probePort)
 
             for (from, to) in [("web", "db"), ("web", "service/db")] {
@@ -236,7 +240,7 @@ struct TraceEndToEndTests {
                 #expect(observedReject?["netns"] as? String == node1, comment)
                 #expect(observedReject?["chain"] as? String == expectedReject["chain"] as? String, comment)
                 #expect(observedReject?["rule"] as? String == expectedReject["rule"] as? String, comment)
-                #expect((observedReject?["rule"] as? String)?.contains("-m mark ! --mark 0x10000/0x10000 -j REJECT") == true, comment)
+                #expect((observedReject?["rule"] as? String)?.contains(rejectRule) == true, comment)
                 try expectNothingOfTheTraceLeft(name, port: denied.probePort)
             }
 

@@ -43,6 +43,8 @@ import Testing
         Case(golden: "netpol-denied-egress", lab: "netpol", request: TraceRequest(from: "api", to: "web", port: 8080)),
         Case(golden: "netpol-allowed-metrics-from-ops", lab: "netpol", request: TraceRequest(from: "prometheus", to: "db", port: 8080)),
         Case(golden: "netpol-vxlan-denied-ingress", lab: "netpol", network: .vxlan, request: TraceRequest(from: "web", to: "db", port: 5432)),
+        Case(golden: "netpol-nftables-allowed-same-node", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "api", to: "db", port: 5432)),
+        Case(golden: "netpol-nftables-denied-service", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "web", to: "service/db", port: 5432)),
     ]
 
     static func topology(_ name: String, proxy: ProxyMode?, network: NetworkMode?) throws -> Topology {

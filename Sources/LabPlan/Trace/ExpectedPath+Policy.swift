@@ -10,9 +10,9 @@ import LabSpec
 /// that marks it allowed (`KUBE-NWPLCY-…`), or the REJECT at the end of the pod chain; then
 /// `KUBE-NWPLCY-TAIL`'s ACCEPT.
 ///
-/// Only the first packet of a connection is judged (replies are `RELATED,ESTABLISHED`, which
-/// `KUBE-NWPLCY-COMMON` accepts), and only in iptables mode: policies are not enforced with the
-/// nftables proxy, so the model has nothing to walk there.
+/// In nftables mode the same chains live in kube-router's `ip kube-router-filter-ipv4` table
+/// (`NetworkPolicyNFTables`), quoted as `nft list` prints them. Only the first packet of a
+/// connection is judged: replies are `RELATED,ESTABLISHED`, which `KUBE-NWPLCY-COMMON` accepts.
 extension Walker {
     struct PolicyStep {
         var hops: [TraceHop] = []
@@ -24,7 +24,7 @@ extension Walker {
     /// `INPUT` (taken in by the node).
     mutating func policyStep(node: NodeTopology, hook: String, packet: TracePacket, in inInterface: String?, out: String?) -> PolicyStep {
         var step = PolicyStep()
-        guard topology.proxy == .iptables, topology.policy != nil, packet.encapsulated == nil,
+        guard topology.policy != nil, packet.encapsulated == nil,
               let layout = PolicyLayout.make(topology: topology, node: node) else { return step }
         let chains = NetworkPolicyIPTables.self
         let hookChain: String
@@ -46,12 +46,14 @@ extension Walker {
         func endpoint(_ address: IPv4Address) -> PolicyEvaluator.Endpoint {
             topology.pods.first { $0.ip == address }.map { .pod($0.name) } ?? .address(address)
         }
-        func rule(_ chain: String, _ fragments: [String]) -> String? {
-            book.iptablesRule("filter", chain, containing: fragments)
+        let nft = topology.proxy == .nftables
+        // The rule of `chain` whose text holds every fragment: iptables' restore line, or nft's.
+        func rule(_ chain: String, _ iptables: [String], _ nftables: [String]) -> String? {
+            nft ? book.nftPolicyRule(chain, containing: nftables) : book.iptablesRule("filter", chain, containing: iptables)
         }
         func add(_ chain: String, _ rule: String?, _ decision: String, verdict: String? = nil) {
             step.hops.append(TraceHop(netns: node.namespace, object: node.name, in: inInterface, out: out, decision: decision,
-                                      rule: rule, table: "filter", chain: chain, verdict: verdict))
+                                      rule: rule, table: nft ? NetworkPolicyNFTables.table : "filter", chain: chain, verdict: verdict))
         }
         let source = endpoint(packet.source), destination = endpoint(packet.destination)
 
@@ -59,23 +61,27 @@ extension Walker {
             let pod = chainOf.pod
             let podChain = chains.podChain(pod)
             let side = direction == .ingress ? "-d \(pod.ip)/32 " : "-s \(pod.ip)/32 "
+            let nftSide = direction == .ingress ? "ip daddr \(pod.ip) " : "ip saddr \(pod.ip) "
             let who = "\(pod.kubernetesNamespace)/\(pod.name)"
             let selecting = chainOf.policies.map { "\($0.namespace)/\($0.name)" }.joined(separator: ", ")
-            add(hookChain, rule(hookChain, [side, "-j \(podChain)"]),
+            add(hookChain, rule(hookChain, [side, "-j \(podChain)"], [nftSide + "jump \(podChain)"]),
                 "\(direction == .ingress ? "to" : "from") \(who), selected by \(selecting): jump to \(podChain)")
 
             if packet.source == packet.destination {
-                add(podChain, rule(podChain, ["-s \(pod.ip)/32 -d \(pod.ip)/32 ", "-j ACCEPT"]), "a pod's traffic to itself: ACCEPT")
+                add(podChain, rule(podChain, ["-s \(pod.ip)/32 -d \(pod.ip)/32 ", "-j ACCEPT"], ["ip saddr \(pod.ip) ip daddr \(pod.ip) accept"]),
+                    "a pod's traffic to itself: ACCEPT")
                 return step
             }
             if direction == .ingress, topology.nodes.contains(where: { $0.name == pod.node && [$0.ip, $0.bridgeAddress].contains(packet.source) }) {
-                add(podChain, rule(podChain, ["--src-type LOCAL", "-j ACCEPT"]), "from \(who)'s own node \(pod.node): ACCEPT")
+                add(podChain, rule(podChain, ["--src-type LOCAL", "-j ACCEPT"], ["fib saddr type local", "accept"]),
+                    "from \(who)'s own node \(pod.node): ACCEPT")
                 return step
             }
             guard let transport = flow.protocol.transport, let port = packet.destinationPort else {
                 // ICMP: kube-router accepts echo requests whatever the policies say.
-                add(podChain, rule(podChain, ["-j \(chains.common)"]), "jump to \(chains.common)")
-                add(chains.common, rule(chains.common, ["--icmp-type 8 ", "-j ACCEPT"]), "ICMP echo request: ACCEPT, whatever the policies")
+                add(podChain, rule(podChain, ["-j \(chains.common)"], ["jump \(chains.common)"]), "jump to \(chains.common)")
+                add(chains.common, rule(chains.common, ["--icmp-type 8 ", "-j ACCEPT"], ["echo-request", "accept"]),
+                    "ICMP echo request: ACCEPT, whatever the policies")
                 return step
             }
             let peer = direction == .ingress ? source : destination
@@ -83,33 +89,36 @@ extension Walker {
             let reason = verdict.reasons.first ?? ""
             let isolating = direction == .ingress ? chainOf.ingress : chainOf.egress
             if isolating.isEmpty {
-                add(podChain, rule(podChain, [side, "-j \(chains.defaultChain)"]),
+                add(podChain, rule(podChain, [side, "-j \(chains.defaultChain)"], [nftSide + "jump \(chains.defaultChain)"]),
                     "\(who) is not isolated for \(direction.rawValue.lowercased()): jump to \(chains.defaultChain)")
-                add(chains.defaultChain, rule(chains.defaultChain, ["-j MARK"]), "mark allowed (\(NetworkPolicyIPTables.allowedMark))")
+                add(chains.defaultChain, rule(chains.defaultChain, ["-j MARK"], ["meta mark set"]), "mark allowed (\(NetworkPolicyIPTables.allowedMark))")
                 continue
             }
             if verdict.allowed {
                 // The policy the evaluator names, and the first of its rules that matches this packet.
                 let allowing = isolating.first { reason.contains("by \($0.namespace)/\($0.name) ") } ?? isolating[0]
                 let policyChain = chains.policyChain(allowing)
-                add(podChain, rule(podChain, ["-j \(policyChain)"]), "run through policy \(allowing.namespace)/\(allowing.name): jump to \(policyChain)")
-                let mark = book.iptablesLines("filter", policyChain).first { line in
-                    line.contains("-j MARK") && matches(line, packet: packet, layout: layout)
-                }
-                add(policyChain, mark.map(SavedRuleText.iptablesSave), "\(reason): mark allowed (\(NetworkPolicyIPTables.allowedMark))")
+                add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]),
+                    "run through policy \(allowing.namespace)/\(allowing.name): jump to \(policyChain)")
+                let mark = nft
+                    ? book.nftPolicyLines(policyChain).first { nftMatches($0, packet: packet, layout: layout) }.map(ServiceRuleBook.nftListedPolicyRule)
+                    : book.iptablesLines("filter", policyChain).first { line in
+                        line.contains("-j MARK") && matches(line, packet: packet, layout: layout)
+                    }.map(SavedRuleText.iptablesSave)
+                add(policyChain, mark, "\(reason): mark allowed (\(NetworkPolicyIPTables.allowedMark))")
                 continue
             }
             for policy in isolating {
                 let policyChain = chains.policyChain(policy)
-                add(podChain, rule(podChain, ["-j \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name): jump to \(policyChain), no rule marks it")
+                add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name): jump to \(policyChain), no rule marks it")
             }
             let text = "rejected by NetworkPolicy at \(node.name) (\(podChain)): \(reason)"
-            add(podChain, rule(podChain, ["! --mark \(NetworkPolicyIPTables.allowedMark) ", "-j REJECT"]), text, verdict: "reject")
+            add(podChain, rule(podChain, ["! --mark \(NetworkPolicyIPTables.allowedMark) ", "-j REJECT"], ["reject"]), text, verdict: "reject")
             step.rejected = text
             return step
         }
-        add(hookChain, rule(hookChain, ["-j \(chains.tail)"]), "jump to \(chains.tail)")
-        add(chains.tail, rule(chains.tail, ["--mark \(NetworkPolicyIPTables.passedMark) ", "-j ACCEPT"]),
+        add(hookChain, rule(hookChain, ["-j \(chains.tail)"], ["jump \(chains.tail)"]), "jump to \(chains.tail)")
+        add(chains.tail, rule(chains.tail, ["--mark \(NetworkPolicyIPTables.passedMark) ", "-j ACCEPT"], ["accept"]),
             "every pod chain passed it (\(NetworkPolicyIPTables.passedMark)): ACCEPT")
         return step
     }
@@ -134,6 +143,39 @@ extension Walker {
                 guard Self.contains(set, address) else { return false }
             default:
                 break
+            }
+            index += 1
+        }
+        return true
+    }
+
+    /// The same for a rule body of kube-router's nftables table: `ip saddr|daddr @SET` (an
+    /// `!= @SET-X` is the block's `except`, which `contains` already leaves out), `tcp dport N`
+    /// or `N-M`, `meta l4proto P`; the action (`meta mark set …`) ends the matches.
+    func nftMatches(_ body: String, packet: TracePacket, layout: PolicyLayout) -> Bool {
+        let tokens = body.split(separator: " ").map(String.init)
+        var index = 0
+        while index + 2 < tokens.count {
+            let (first, second, third) = (tokens[index], tokens[index + 1], tokens[index + 2])
+            if first == "meta", second == "mark" { break }
+            if first == "ip", second == "saddr" || second == "daddr" {
+                if third == "!=" { index += 4; continue }
+                let address = second == "saddr" ? packet.source : packet.destination
+                guard third.hasPrefix("@"), let set = layout.sets.first(where: { "@" + $0.name == third }), Self.contains(set, address) else { return false }
+                index += 3
+                continue
+            }
+            if ["tcp", "udp", "sctp"].contains(first), second == "dport" {
+                guard first == flow.protocol.rawValue, let port = packet.destinationPort else { return false }
+                let bounds = third.split(separator: "-").compactMap { Int($0) }
+                guard let low = bounds.first, (low...(bounds.last ?? low)).contains(port) else { return false }
+                index += 3
+                continue
+            }
+            if first == "meta", second == "l4proto" {
+                guard third == flow.protocol.rawValue else { return false }
+                index += 3
+                continue
             }
             index += 1
         }

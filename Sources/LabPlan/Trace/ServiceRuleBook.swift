@@ -9,6 +9,8 @@ struct ServiceRuleBook {
     private var iptables: [String: [String: [String]]] = [:]
     /// nftables: chain → rule bodies (what follows `add rule ip kube-proxy CHAIN`), in order.
     private var nft: [String: [String]] = [:]
+    /// nftables: kube-router's NetworkPolicy table, chain → rule bodies, in order.
+    private var nftPolicy: [String: [String]] = [:]
     let hasRules: Bool
 
     init(topology: Topology, node: NodeTopology) {
@@ -16,7 +18,7 @@ struct ServiceRuleBook {
         hasRules = topology.services.contains { $0.clusterIP != nil }
         // NetworkPolicy chains share kube-proxy's filter table (iptables mode only), so a lab
         // with policies and no service still has rules to quote.
-        guard hasRules || (proxy == .iptables && topology.policy != nil) else { return }
+        guard hasRules || topology.policy != nil else { return }
         switch proxy {
         case .iptables:
             let text = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
@@ -34,6 +36,12 @@ struct ServiceRuleBook {
                 let chain = String(rest.prefix { $0 != " " })
                 nft[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
             }
+            let policyPrefix = "add rule ip \(NetworkPolicyNFTables.table) "
+            for line in (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "").split(separator: "\n") where line.hasPrefix(policyPrefix) {
+                let rest = line.dropFirst(policyPrefix.count)
+                let chain = String(rest.prefix { $0 != " " })
+                nftPolicy[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
+            }
         }
     }
 
@@ -46,6 +54,23 @@ struct ServiceRuleBook {
     /// Every restore line of an iptables chain, in order (`-A CHAIN …`).
     func iptablesLines(_ table: String, _ chain: String) -> [String] {
         iptables[table]?[chain] ?? []
+    }
+
+    /// Every rule body of a chain of kube-router's nftables table, in order.
+    func nftPolicyLines(_ chain: String) -> [String] {
+        nftPolicy[chain] ?? []
+    }
+
+    /// The first rule of kube-router's nftables `chain` whose body contains every fragment, as
+    /// `nft list` prints it: a mark's `or`/`and` as `|`/`&`.
+    func nftPolicyRule(_ chain: String, containing fragments: [String]) -> String? {
+        nftPolicy[chain]?.first { body in fragments.allSatisfy { body.contains($0) } }.map(Self.nftListedPolicyRule)
+    }
+
+    static func nftListedPolicyRule(_ body: String) -> String {
+        SavedRuleText.nftList(body)
+            .replacingAll("meta mark or ", with: "meta mark | ")
+            .replacingAll("meta mark and ", with: "meta mark & ")
     }
 
     /// The first nft rule of `chain` whose body contains every fragment, as `nft list` prints it.
