@@ -19,6 +19,10 @@ struct Trace: ParsableCommand {
         entry of the node that translated it is read. The table, the listeners and the conntrack \
         entries are removed afterwards.
 
+        On a node that holds a pod some NetworkPolicy selects, the expected path goes through \
+        kube-router's chains: the pod's KUBE-POD-FW chain, the KUBE-NWPLCY rule that allows the \
+        flow, or the REJECT that stops it with the policies that isolate the pod.
+
         The verdict says whether it was delivered (and to which endpoint) or where it stopped and \
         why, and marks with ✗ the first hop where the kernel and the model disagree.
 
