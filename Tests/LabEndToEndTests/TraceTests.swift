@@ -223,6 +223,15 @@ struct TraceEndToEndTests {
                 && ($0["rule"] as? String)?.contains(markRule) == true }, "the policy chain marked it")
             try expectNothingOfTheTraceLeft(name, port: allowed.probePort)
 
+            // From db's own node (kubelet probes): the pod chain's LOCAL rule accepts it; ping:
+            // KUBE-NWPLCY-COMMON accepts echo requests whatever the policies.
+            let fromNode = try trace("--lab", name, "node/node-1", "db", "--port", "5432")
+            expectObservedEqualsExpected(fromNode, "node-1 to db: its own node")
+            #expect(fromNode.expectedForward.contains { ($0["decision"] as? String)?.contains("own node node-1: ACCEPT") == true })
+            let ping = try trace("--lab", name, "web", "db")
+            expectObservedEqualsExpected(ping, "web pings db: ICMP echo is always accepted")
+            #expect(ping.expectedForward.contains { $0["chain"] as? String == "KUBE-NWPLCY-COMMON" })
+
             for (from, to) in [("web", "db"), ("web", "service/db")] {
                 let denied = try trace("--lab", name, from, to, "--port", "5432")
                 let comment: Comment = "\(from) to \(to) on 5432: rejected by store/db"

@@ -68,9 +68,16 @@ struct ServiceRuleBook {
     }
 
     static func nftListedPolicyRule(_ body: String) -> String {
-        SavedRuleText.nftList(body)
+        var text = SavedRuleText.nftList(body)
             .replacingAll("meta mark or ", with: "meta mark | ")
             .replacingAll("meta mark and ", with: "meta mark & ")
+        // nft lists an anonymous set's elements by value; the table's one such set, the ICMP
+        // types KUBE-NWPLCY-COMMON accepts (3, 8, 11), sorts the same by name.
+        if let open = text.firstRange(of: "{ "), let close = text.firstRange(of: " }"), open.upperBound < close.lowerBound {
+            let elements = text[open.upperBound..<close.lowerBound].split(separator: ",").map { $0.trimmingBlanks() }.sorted()
+            text.replaceSubrange(open.upperBound..<close.lowerBound, with: elements.joined(separator: ", "))
+        }
+        return text
     }
 
     /// The first nft rule of `chain` whose body contains every fragment, as `nft list` prints it.
