@@ -19,6 +19,10 @@ struct Trace: ParsableCommand {
         entry of the node that translated it is read. The table, the listeners and the conntrack \
         entries are removed afterwards.
 
+        On a node that holds a pod some NetworkPolicy selects, the expected path goes through \
+        kube-router's chains: the pod's KUBE-POD-FW chain, the KUBE-NWPLCY rule that allows the \
+        flow, or the REJECT that stops it with the policies that isolate the pod.
+
         The verdict says whether it was delivered (and to which endpoint) or where it stopped and \
         why, and marks with ✗ the first hop where the kernel and the model disagree.
 
@@ -28,6 +32,15 @@ struct Trace: ParsableCommand {
           lab trace pod-a service/web --port 80     DNAT, conntrack, un-NAT
           lab trace laptop service/web --node-port --port 30080
           lab trace web-2 pod-a --port 9001 --protocol udp -o json
+
+        --graph draws the lab (as `lab graph` does) with the path over it: the expected path \
+        dashed blue (the branch the kernel took, or every branch with --expected-only), the \
+        observed one green where it goes elsewhere, and the first hop where they disagree thick \
+        red. --format picks mermaid, dot, svg or json; --output FILE writes the picture there and \
+        prints the report as well.
+
+          lab trace pod-a service/web --port 80 --graph -f svg -o trace.svg
+          lab trace pod-a web-2 --graph -f dot --expected-only | dot -Tpng > path.png
 
         FROM is a pod, node or host; TO is a pod, node, host, service/NAME or an IPv4 address. \
         The protocol is tcp when a port is given, icmp otherwise; a service with one port \
@@ -61,11 +74,28 @@ struct Trace: ParsableCommand {
     @Option(help: "With --node-port: the node whose IP to use (default: the first node).")
     var via: String?
 
-    @Option(name: .shortAndLong, help: "text or json.")
-    var output: OutputFormat = .text
+    @Option(name: .shortAndLong, help: ArgumentHelp("text or json; with --graph, the file to write the picture to.",
+                                                   valueName: "text|json|file"))
+    var output: String?
+
+    @Flag(help: "Draw the lab with the traced path highlighted instead of printing the report (see --format).")
+    var graph = false
+
+    @Option(name: .shortAndLong, help: "With --graph: mermaid (the default), dot, svg or json.")
+    var format: GraphFormat?
 
     @Flag(help: "Only the expected path: compute it from the model, send nothing (no root needed).")
     var expectedOnly = false
+
+    func validate() throws {
+        if !graph, format != nil { throw ValidationError("--format is the picture's format: give --graph too") }
+        if !graph, let output, OutputFormat(rawValue: output) == nil {
+            throw ValidationError("--output must be text or json (or, with --graph, the file to write the picture to): got '\(output)'")
+        }
+    }
+
+    /// The report's format; with `--graph`, `--output` names the picture's file instead.
+    var reportFormat: OutputFormat { graph ? .text : output.flatMap(OutputFormat.init(rawValue:)) ?? .text }
 
     func run() throws {
         let name = try lab.resolve()
@@ -74,18 +104,31 @@ struct Trace: ParsableCommand {
         let flow = try TraceFlow.resolve(request, in: topology)
         let expected = ExpectedPath.walk(flow, in: topology)
         if expectedOnly {
-            emit(lab: name, expected: expected, observed: nil, verdict: nil)
+            try finish(lab: name, topology: topology, expected: expected, observed: nil, verdict: nil)
             return
         }
         try Privileges.check()
         let observed = try TraceSession.observe(expected, topology: topology)
         let verdict = TraceComparison.verdict(expected: expected, observed: observed)
-        emit(lab: name, expected: expected, observed: observed, verdict: verdict)
+        try finish(lab: name, topology: topology, expected: expected, observed: observed, verdict: verdict)
         if !verdict.delivered { throw ExitCode(1) }
     }
 
+    /// Prints the report, or with `--graph` draws the picture: to stdout alone (so it pipes into
+    /// `dot`), or to `--output FILE` with the text report on stdout.
+    func finish(lab: String, topology: Topology, expected: ExpectedTrace, observed: ObservedTrace?, verdict: TraceVerdict?) throws {
+        guard graph else {
+            emit(lab: lab, expected: expected, observed: observed, verdict: verdict)
+            return
+        }
+        let picture = LabGraph(topology)
+        let highlights = TraceGraph.highlights(picture, topology: topology, expected: expected, observed: observed, verdict: verdict)
+        try GraphFormat.emit(try (format ?? .mermaid).render(picture, highlights: highlights), to: output)
+        if output != nil { emit(lab: lab, expected: expected, observed: observed, verdict: verdict) }
+    }
+
     func emit(lab: String, expected: ExpectedTrace, observed: ObservedTrace?, verdict: TraceVerdict?) {
-        switch output {
+        switch reportFormat {
         case .text:
             var lines = TraceTextReport.header(expected, lab: lab)
             lines.append("")

@@ -13,6 +13,21 @@ import Testing
         }
     }
 
+    /// `lab trace`'s `--output` is the report's format, or with `--graph` the picture's file;
+    /// anything else, and a picture format without `--graph`, is bad usage before any lab is
+    /// looked up.
+    @Test func traceOutputAndFormatAreCheckedBeforeAnythingElse() throws {
+        let badOutput = try lab("trace", "--lab", "no-such-lab", "pod-a", "pod-b", "-o", "yaml")
+        #expect(badOutput.status == 64)
+        #expect(badOutput.stderr.contains("--output must be text or json"))
+        let formatAlone = try lab("trace", "--lab", "no-such-lab", "pod-a", "pod-b", "--format", "dot")
+        #expect(formatAlone.status == 64)
+        #expect(formatAlone.stderr.contains("give --graph too"))
+        let graphToFile = try lab("trace", "--lab", "no-such-lab", "pod-a", "pod-b", "--graph", "-o", "yaml")
+        #expect(graphToFile.status == 1, "with --graph, -o names a file: the missing lab is the error")
+        #expect(graphToFile.stderr.contains("no-such-lab"))
+    }
+
     @Test func theBuiltInDemoIsLabsDemoYaml() throws {
         // `lab up --dry-run` with no file and no ./lab.yaml uses the built-in demo; it must plan
         // exactly what labs/demo.yaml plans.

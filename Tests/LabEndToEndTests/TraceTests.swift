@@ -198,6 +198,96 @@ struct TraceEndToEndTests {
         #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
     }
 
+    static func netpol(_ name: String) throws -> String {
+        try String(contentsOf: repositoryRoot.appendingPathComponent("labs/netpol.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "\nname: netpol\n", with: "\nname: \(name)\n")
+    }
+
+    /// On labs/netpol.yaml the kernel agrees with the policy-aware model: SQL from the API is
+    /// delivered through the database's pod chain and policy chain, SQL from the web pod is
+    /// rejected by the REJECT of that pod chain (the same rule text), with no divergence; and
+    /// `--graph` draws the traced path over the lab.
+    @Test(arguments: ["iptables", "nftables"])
+    func networkPolicyDecisionsAreObservedAsExpected(_ proxy: String) throws {
+        let name = uniqueLabName("tracenp")
+        let before = try rootNamespaceSnapshot()
+        let text = try Self.netpol(name).replacingOccurrences(of: "\nnodes:\n", with: "\ncluster: {proxy: \(proxy)}\nnodes:\n")
+        let rejectRule = proxy == "iptables" ? "-m mark ! --mark 0x10000/0x10000 -j REJECT" : "meta mark & 0x00010000 == 0x00000000 reject"
+        let markRule = proxy == "iptables" ? "-j MARK" : "meta mark set meta mark | 0x00010000"
+        try withLab(text, name: name) { _ in
+            let node1 = "lab.\(name).node.node-1"
+            let allowed = try trace("--lab", name, "api", "db", "--port", "5432")
+            expectObservedEqualsExpected(allowed, "api to db on 5432: allowed by store/db")
+            #expect(allowed.expectedForward.contains { ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true })
+            #expect(allowed.observedForward.contains { $0["netns"] as? String == node1 && ($0["chain"] as? String)?.hasPrefix("KUBE-NWPLCY-") == true
+                && ($0["rule"] as? String)?.contains(markRule) == true }, "the policy chain marked it")
+            try expectNothingOfTheTraceLeft(name, port: allowed.probePort)
+
+            // From db's own node (kubelet probes): the pod chain's LOCAL rule accepts it; ping:
+            // KUBE-NWPLCY-COMMON accepts echo requests whatever the policies.
+            let fromNode = try trace("--lab", name, "node/node-1", "db", "--port", "5432")
+            expectObservedEqualsExpected(fromNode, "node-1 to db: its own node")
+            #expect(fromNode.expectedForward.contains { ($0["decision"] as? String)?.contains("own node node-1: ACCEPT") == true })
+            let ping = try trace("--lab", name, "web", "db")
+            expectObservedEqualsExpected(ping, "web pings db: ICMP echo is always accepted")
+            #expect(ping.expectedForward.contains { $0["chain"] as? String == "KUBE-NWPLCY-COMMON" })
+
+            for (from, to) in [("web", "db"), ("web", "service/db")] {
+                let denied = try trace("--lab", name, from, to, "--port", "5432")
+                let comment: Comment = "\(from) to \(to) on 5432: rejected by store/db"
+                #expect(denied.status == 1, comment)
+                #expect(!denied.delivered, comment)
+                #expect(denied.divergence == nil, "\(comment): \(denied.divergence ?? [:])")
+                #expect(denied.verdict["stoppedAt"] as? String == "node-1", comment)
+                #expect(denied.observed["answer"] as? String == "ICMP port unreachable (connection refused)", comment)
+                #expect((denied.verdict["summary"] as? String)?.contains("as the model expects: rejected by NetworkPolicy at node-1") == true, comment)
+                #expect(Report.visits(denied.observedReply) == Report.visits(denied.expectedReply), "\(comment): the ICMP error walks back to web")
+                #expect(Report.visits(denied.observedForward) == Report.visits(denied.expectedForward), comment)
+                let expectedReject = try #require(denied.expectedForward.last { $0["verdict"] as? String == "reject" }, comment)
+                #expect((expectedReject["decision"] as? String)?.contains("isolated by store/db") == true, comment)
+                let observedReject = denied.observedForward.first { $0["verdict"] as? String == "reject" }
+                #expect(observedReject?["netns"] as? String == node1, comment)
+                #expect(observedReject?["chain"] as? String == expectedReject["chain"] as? String, comment)
+                #expect(observedReject?["rule"] as? String == expectedReject["rule"] as? String, comment)
+                #expect((observedReject?["rule"] as? String)?.contains(rejectRule) == true, comment)
+                try expectNothingOfTheTraceLeft(name, port: denied.probePort)
+            }
+
+            // --graph: the picture instead of the report, or the picture in a file and the report.
+            let mermaid = try lab("trace", "--lab", name, "api", "db", "--port", "5432", "--graph")
+            #expect(mermaid.status == 0)
+            #expect(mermaid.stdout.hasPrefix("flowchart LR"))
+            #expect(mermaid.stdout.contains("class node_node_1,pod_api,pod_db hl_expected"), "\(mermaid.stdout)")
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-trace.json").path
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let drawn = try lab("trace", "--lab", name, "web", "db", "--port", "5432", "--graph", "-f", "json", "-o", file)
+            #expect(drawn.status == 1)
+            #expect(drawn.stdout.contains("verdict: not delivered"))
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
+            let highlights = json["highlights"] as? [[String: Any]] ?? []
+            #expect(highlights.map { $0["style"] as? String } == ["expected"], "observed = expected: one path drawn")
+            #expect(Set(highlights.first?["nodes"] as? [String] ?? []) == ["pod_web", "node_node_2", "net_underlay", "fabric", "node_node_1"])
+        }
+        #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
+    }
+
+    /// In vxlan mode the rejected packet reaches node-1 through flannel.1 (node-1's input sees
+    /// only the outer UDP: not an arrival) and the ICMP error goes back encapsulated.
+    @Test func aNetworkPolicyRejectAcrossTheOverlay() throws {
+        let name = uniqueLabName("tracenpvx")
+        let text = try Self.netpol(name).replacingOccurrences(of: "\nnodes:\n", with: "\ncluster: {network: vxlan}\nnodes:\n")
+        try withLab(text, name: name) { _ in
+            let denied = try trace("--lab", name, "web", "db", "--port", "5432")
+            #expect(denied.status == 1)
+            #expect(!denied.delivered)
+            #expect(denied.verdict["stoppedAt"] as? String == "node-1")
+            #expect(denied.divergence == nil, "\(denied.divergence ?? [:])")
+            #expect(Report.visits(denied.observedReply) == Report.visits(denied.expectedReply))
+            #expect(denied.observedReply.contains { ($0["encap"] as? String)?.hasPrefix("vxlan") == true }, "the ICMP error, encapsulated")
+            try expectNothingOfTheTraceLeft(name, port: denied.probePort)
+        }
+    }
+
     static func overlay(_ name: String) -> String {
         """
         name: \(name)

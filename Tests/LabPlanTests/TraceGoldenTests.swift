@@ -34,6 +34,17 @@ import Testing
         Case(golden: "demo-vxlan-service", lab: "demo", network: .vxlan, request: TraceRequest(from: "pod-a", to: "service/web", port: 80)),
         Case(golden: "overlay-across-networks", lab: "overlay", request: TraceRequest(from: "a", to: "c")),
         Case(golden: "three-networks-host-to-pod", lab: "three-networks", request: TraceRequest(from: "laptop", to: "d1")),
+        // NetworkPolicy: the pod chain and the policy chain that marks the flow allowed, or the
+        // REJECT that ends it, with the policies that isolate the pod.
+        Case(golden: "netpol-allowed-same-node", lab: "netpol", request: TraceRequest(from: "api", to: "db", port: 5432)),
+        Case(golden: "netpol-denied-ingress", lab: "netpol", request: TraceRequest(from: "web", to: "db", port: 5432)),
+        Case(golden: "netpol-allowed-service", lab: "netpol", request: TraceRequest(from: "api", to: "service/db", port: 5432)),
+        Case(golden: "netpol-denied-service", lab: "netpol", request: TraceRequest(from: "web", to: "service/db", port: 5432)),
+        Case(golden: "netpol-denied-egress", lab: "netpol", request: TraceRequest(from: "api", to: "web", port: 8080)),
+        Case(golden: "netpol-allowed-metrics-from-ops", lab: "netpol", request: TraceRequest(from: "prometheus", to: "db", port: 8080)),
+        Case(golden: "netpol-vxlan-denied-ingress", lab: "netpol", network: .vxlan, request: TraceRequest(from: "web", to: "db", port: 5432)),
+        Case(golden: "netpol-nftables-allowed-same-node", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "api", to: "db", port: 5432)),
+        Case(golden: "netpol-nftables-denied-service", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "web", to: "service/db", port: 5432)),
     ]
 
     static func topology(_ name: String, proxy: ProxyMode?, network: NetworkMode?) throws -> Topology {

@@ -92,6 +92,17 @@ public struct PolicyEvaluator: Sendable {
         return Verdict(allowed: allowed, reasons: reasons)
     }
 
+    /// One direction alone, as one node's pod chain judges it: egress of `pod` towards `peer`,
+    /// or ingress of `pod` from `peer` (a trace needs to know which of the two pod chains on
+    /// its path rejects). `verdict` is both directions together.
+    public func verdict(of pod: PodTopology, _ direction: PolicyType, peer: Endpoint, destination: Endpoint,
+                        protocol proto: TransportProtocol, port: Int) -> Verdict {
+        let (allowed, reason) = direction == .ingress
+            ? judgeIngress(pod, from: peer, proto: proto, port: port)
+            : judge(pod, .egress, peer: peer, destinationPod: self.pod(destination), proto: proto, port: port)
+        return Verdict(allowed: allowed, reasons: [reason])
+    }
+
     // MARK: Directions
 
     private func judgeIngress(_ pod: PodTopology, from source: Endpoint, proto: TransportProtocol, port: Int) -> (Bool, String) {

@@ -132,6 +132,27 @@ struct Walker {
                         translation: &unused, reply: true)
             }
         }
+        if case .dropped = outcome, let reject = hops.last, reject.verdict == "reject",
+           let node = topology.nodes.first(where: { $0.namespace == reject.netns }) {
+            // A REJECT answers with an ICMP error sent by the node itself, from the address of
+            // the device that leads back to the sender; conntrack relates it to the connection,
+            // so it travels as a reply: not judged by the policy again, and un-NATed on the way
+            // (the outer source becomes the address the sender aimed at).
+            replyKind = "ICMP port unreachable from \(node.name) (REJECT)"
+            let sender: IPv4Address
+            if node.podCIDR.contains(packet.source) {
+                sender = node.bridgeAddress
+            } else if topology.mode == .vxlan, topology.nodes.contains(where: { $0.podCIDR.contains(packet.source) }) {
+                sender = node.podCIDR.address
+            } else {
+                sender = node.ip
+            }
+            var error = TracePacket(source: sender, destination: packet.source, sourcePort: nil, destinationPort: nil)
+            var related = translation
+            related?.originalDestination.1 = nil
+            _ = run(from: .node(node, arrivedOn: nil), packet: &error, hops: &replyHops, endpoint: nil, index: 0, of: 0,
+                    translation: &related, reply: true)
+        }
         let branch = endpoint.map { endpoint in
             let pod = topology.pods.first { $0.ip == endpoint.ip }?.name ?? "\(endpoint.ip)"
             return "endpoint \(pod) (\(endpoint.text))"
@@ -209,6 +230,13 @@ struct Walker {
                     return .dropped(object: node.name, reason: "no ARP answer for \(nextHop)")
                 }
                 hops.append(bridgeHop(node: node, from: pod.veth.name, to: peer.veth.name, packet: &packet, reply: reply, translation: translation))
+                // br_netfilter hands the bridged frame to the node's FORWARD chain, where
+                // NetworkPolicy is enforced for pods of the same node too.
+                if !reply {
+                    let policy = policyStep(node: node, hook: "FORWARD", packet: packet, in: pod.veth.name, out: peer.veth.name)
+                    hops += policy.hops
+                    if let rejected = policy.rejected { return .dropped(object: node.name, reason: rejected) }
+                }
                 place = .pod(peer, arrivedOn: Naming.podInterface)
 
             case .host(let host, let arrivedOn):
@@ -358,6 +386,11 @@ struct Walker {
         // 4. Route lookup on the (translated) destination.
         let localAddresses = [node.ip, node.bridgeAddress] + (topology.mode == .vxlan ? [node.podCIDR.address] : [])
         if localAddresses.contains(packet.destination) {
+            if !reply {
+                let policy = policyStep(node: node, hook: "INPUT", packet: packet, in: arrivedOn, out: nil)
+                hops += policy.hops
+                if let rejected = policy.rejected { return .done(.dropped(object: object, reason: rejected)) }
+            }
             var hop = TraceHop(netns: netns, object: object, in: arrivedOn,
                                decision: "local \(packet.destination) table local: delivered to node \(node.name)")
             hop.nat = unSNAT
@@ -398,7 +431,12 @@ struct Walker {
             decision += " (routed: the frame was for \(Naming.podBridge)'s own address)"
         }
 
-        // 5. POSTROUTING: masquerade what kube-proxy marked; undo the DNAT on a reply.
+        // 5. FORWARD (OUTPUT for the node's own packet): NetworkPolicy, on the addresses
+        //    before masquerade.
+        let policy = reply ? PolicyStep()
+            : policyStep(node: node, hook: local ? "OUTPUT" : "FORWARD", packet: packet, in: arrivedOn, out: out)
+
+        // 6. POSTROUTING: masquerade what kube-proxy marked; undo the DNAT on a reply.
         var postHops: [TraceHop] = []
         if !reply, book(node).hasRules {
             postHops = masqueradeHops(node: node, out: out, packet: &packet, translation: &translation)
@@ -410,9 +448,11 @@ struct Walker {
             routeHop.nat = [routeHop.nat, undo].compactMap { $0 }.joined(separator: "; ")
         }
         hops.append(routeHop)
+        hops += policy.hops
+        if let rejected = policy.rejected { return .done(.dropped(object: object, reason: rejected)) }
         hops += postHops
 
-        // 6. Out of the chosen device.
+        // 7. Out of the chosen device.
         switch out {
         case Naming.podBridge:
             guard let pod = topology.pods.first(where: { $0.node == node.name && $0.ip == nextHop }) else {

@@ -9,12 +9,16 @@ struct ServiceRuleBook {
     private var iptables: [String: [String: [String]]] = [:]
     /// nftables: chain → rule bodies (what follows `add rule ip kube-proxy CHAIN`), in order.
     private var nft: [String: [String]] = [:]
+    /// nftables: kube-router's NetworkPolicy table, chain → rule bodies, in order.
+    private var nftPolicy: [String: [String]] = [:]
     let hasRules: Bool
 
     init(topology: Topology, node: NodeTopology) {
         proxy = topology.proxy
         hasRules = topology.services.contains { $0.clusterIP != nil }
-        guard hasRules else { return }
+        // NetworkPolicy chains share kube-proxy's filter table (iptables mode only), so a lab
+        // with policies and no service still has rules to quote.
+        guard hasRules || topology.policy != nil else { return }
         switch proxy {
         case .iptables:
             let text = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
@@ -32,6 +36,12 @@ struct ServiceRuleBook {
                 let chain = String(rest.prefix { $0 != " " })
                 nft[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
             }
+            let policyPrefix = "add rule ip \(NetworkPolicyNFTables.table) "
+            for line in (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "").split(separator: "\n") where line.hasPrefix(policyPrefix) {
+                let rest = line.dropFirst(policyPrefix.count)
+                let chain = String(rest.prefix { $0 != " " })
+                nftPolicy[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
+            }
         }
     }
 
@@ -39,6 +49,35 @@ struct ServiceRuleBook {
     func iptablesRule(_ table: String, _ chain: String, containing fragments: [String]) -> String? {
         iptables[table]?[chain]?.first { line in fragments.allSatisfy { line.contains($0) } }
             .map(SavedRuleText.iptablesSave)
+    }
+
+    /// Every restore line of an iptables chain, in order (`-A CHAIN …`).
+    func iptablesLines(_ table: String, _ chain: String) -> [String] {
+        iptables[table]?[chain] ?? []
+    }
+
+    /// Every rule body of a chain of kube-router's nftables table, in order.
+    func nftPolicyLines(_ chain: String) -> [String] {
+        nftPolicy[chain] ?? []
+    }
+
+    /// The first rule of kube-router's nftables `chain` whose body contains every fragment, as
+    /// `nft list` prints it: a mark's `or`/`and` as `|`/`&`.
+    func nftPolicyRule(_ chain: String, containing fragments: [String]) -> String? {
+        nftPolicy[chain]?.first { body in fragments.allSatisfy { body.contains($0) } }.map(Self.nftListedPolicyRule)
+    }
+
+    static func nftListedPolicyRule(_ body: String) -> String {
+        var text = SavedRuleText.nftList(body)
+            .replacingAll("meta mark or ", with: "meta mark | ")
+            .replacingAll("meta mark and ", with: "meta mark & ")
+        // nft lists an anonymous set's elements by value; the table's one such set, the ICMP
+        // types KUBE-NWPLCY-COMMON accepts (3, 8, 11), sorts the same by name.
+        if let open = text.firstRange(of: "{ "), let close = text.firstRange(of: " }"), open.upperBound < close.lowerBound {
+            let elements = text[open.upperBound..<close.lowerBound].split(separator: ",").map { $0.trimmingBlanks() }.sorted()
+            text.replaceSubrange(open.upperBound..<close.lowerBound, with: elements.joined(separator: ", "))
+        }
+        return text
     }
 
     /// The first nft rule of `chain` whose body contains every fragment, as `nft list` prints it.

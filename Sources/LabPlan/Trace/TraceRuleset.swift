@@ -32,6 +32,10 @@ public enum TraceRuleset {
     static let innerEchoIDBit = 432
     /// ICMP header (8) + the quoted IPv4 header (20): the quoted transport header's first bit.
     static let quotedSourcePortBit = 224
+    /// The same quoted port when the ICMP error travels inside VXLAN (a node's REJECT answering
+    /// a pod on another node through flannel.1): the inner ICMP header starts 50 bytes after
+    /// the outer transport header, the quoted port 28 bytes later.
+    static let innerQuotedSourcePortBit = 624
 
     /// The selectors for a probe from `source` on `port` (its source port, or its echo
     /// identifier).
@@ -48,6 +52,7 @@ public enum TraceRuleset {
                 "udp dport 8472 @th,\(innerDestinationPortBit),16 \(port) \(limit) meta nftrace set 1",
                 // An ICMP error about the probe quotes its header: the source port 28 bytes in.
                 "icmp type { destination-unreachable, time-exceeded } @th,\(quotedSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
+                "udp dport 8472 @th,\(innerQuotedSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
             ]
         case .icmp:
             return [

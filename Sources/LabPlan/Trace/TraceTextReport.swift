@@ -32,15 +32,16 @@ public enum TraceTextReport {
             switch path.outcome {
             case .delivered(let object, let address):
                 lines.append(indent + "→ delivered to \(object) (\(address))" + (path.replyKind.map { "; it answers \($0)" } ?? ""))
-                if !path.reply.isEmpty {
-                    lines.append(indent + "reply:")
-                    for (number, hop) in path.reply.enumerated() {
-                        let marked = markHere?.direction == "reply" && markHere?.expectedIndex == number
-                        lines.append(indent + line(hop, number: number + 1, marked: marked))
-                    }
-                }
             case .dropped(let object, let reason):
                 lines.append(indent + "→ stops at \(object): \(reason)")
+                if let kind = path.replyKind { lines.append(indent + "  the sender gets \(kind)") }
+            }
+            if !path.reply.isEmpty {
+                lines.append(indent + "reply:")
+                for (number, hop) in path.reply.enumerated() {
+                    let marked = markHere?.direction == "reply" && markHere?.expectedIndex == number
+                    lines.append(indent + line(hop, number: number + 1, marked: marked))
+                }
             }
         }
         return lines

@@ -78,7 +78,11 @@ public enum TraceComparison {
         let forwardDivergence = divergence(expected: path.forward, observed: observed.forward, direction: "request")
         let replyDivergence = observed.answer == "nothing" || forwardDivergence != nil
             ? nil : divergence(expected: path.reply, observed: observed.reply, direction: "reply")
-        let reachedHop = observed.forward.last { $0.decision.contains("input") || $0.decision.contains("delivered") }
+        // Taken in by the destination: an input hook that is not a VXLAN decapsulation (the
+        // node's own input on the way to a pod behind flannel.1), and no rule stopped it.
+        let stopped = observed.forward.contains { $0.verdict != nil }
+        let reachedHop = stopped ? nil
+            : observed.forward.last { ($0.decision.contains("input") || $0.decision.contains("delivered")) && $0.encap == nil }
         let answered = !["nothing", "timeout"].contains(observed.answer) && !observed.answer.hasPrefix("ICMP host unreachable")
             && !observed.answer.hasPrefix("ICMP net unreachable") && !observed.answer.hasPrefix("error")
         let expectedEnd: String? = {
@@ -87,7 +91,7 @@ public enum TraceComparison {
         }()
         // Delivered: the kernel of the destination took the packet in, or the destination's
         // answer came back (the answer is what a client sees; the input hook is the proof).
-        let delivered = reachedHop != nil || (answered && expectedEnd != nil && forwardDivergence == nil)
+        let delivered = reachedHop != nil || (!stopped && answered && expectedEnd != nil && forwardDivergence == nil)
         let reached = reachedHop?.object ?? (delivered ? expectedEnd : nil)
         var stoppedAt: String?
         var reason: String?
@@ -123,7 +127,13 @@ public enum TraceComparison {
             summary = "not delivered: stopped at \(stoppedAt ?? "?")" + (reason.map { " — \($0)" } ?? "")
         }
         if !delivered, expected.paths.allSatisfy({ !$0.outcome.isDelivered }) {
-            summary += " (as the model expects)"
+            // Where the model stops it too, its reason says what the kernel's rule cannot: which
+            // NetworkPolicy isolates the pod, and that no rule of it allows the flow.
+            if divergence == nil, case .dropped(let object, let why) = path.outcome, object == stoppedAt {
+                summary += " (as the model expects: \(why))"
+            } else {
+                summary += " (as the model expects)"
+            }
         }
         return TraceVerdict(delivered: delivered, reached: reached, branch: branch, stoppedAt: stoppedAt, reason: reason,
                             divergence: divergence, summary: summary)
@@ -167,7 +177,10 @@ public enum TraceComparison {
     /// The first expected hop the kernel did not show: a namespace not entered (or another
     /// entered instead), a translation rule that did not fire, or a packet stopped by a rule.
     static func divergence(expected: [TraceHop], observed: [TraceHop], direction: String) -> TraceDivergence? {
-        if let dropIndex = observed.firstIndex(where: { $0.verdict != nil }) {
+        // A drop the model expects (a NetworkPolicy REJECT in the same namespace and chain) is
+        // agreement; any other is where the two part.
+        if let dropIndex = observed.firstIndex(where: { $0.verdict != nil }),
+           !expected.contains(where: { $0.verdict != nil && $0.netns == observed[dropIndex].netns && $0.chain == observed[dropIndex].chain }) {
             let drop = observed[dropIndex]
             let expectedIndex = expected.firstIndex { $0.netns == drop.netns && !$0.isRule } ?? expected.firstIndex { $0.netns == drop.netns }
             return TraceDivergence(expectedIndex: expectedIndex, observedIndex: dropIndex, direction: direction,

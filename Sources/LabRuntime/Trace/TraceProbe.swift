@@ -39,12 +39,25 @@ final class TraceProbe {
             var tos = Int32(TraceRuleset.dscp(port: Int(port)) << 2)
             _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(MemoryLayout<Int32>.size))
         }
-        guard proto != .icmp else {
-            port = UInt16.random(in: 40000...59999)
-            return
-        }
+        // Bound to the model's source address: a node has several (eth0, cni0, flannel.1), and
+        // left to the route the kernel would pick cni0's for its own pods — a source neither
+        // the model's path nor its reply selectors know.
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = flow.source.ip.value.bigEndian
+        guard proto != .icmp else {
+            port = UInt16.random(in: 40000...59999)
+            let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
+            }
+            guard bound else {
+                let error = errno
+                Glibc.close(fd)
+                throw KernelError(operation: "bind probe socket", object: "\(proto.rawValue) \(flow.source.ip)", namespace: namespace.name, errno: error)
+            }
+            return
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in

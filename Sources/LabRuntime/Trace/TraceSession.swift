@@ -79,7 +79,7 @@ public enum TraceSession {
 
         // 3. The packet.
         try probe.send()
-        let answer = probe.answer(timeout: options.timeout)
+        var answer = probe.answer(timeout: options.timeout)
         // Events of the last hops are queued by softirqs that may still be running.
         usleep(20_000)
 
@@ -103,6 +103,13 @@ public enum TraceSession {
             observed: ObservedTrace(forward: preliminary.forward, reply: [], conntrack: conntrack.observations, answer: answer, tuple: "", notes: []))
         let path = expected.paths[branch]
         let ordered = builder.build(events, forwardOrder: visits(path.forward), replyOrder: visits(path.reply))
+        // A refused connect is an RST or an ICMP port unreachable (a REJECT): the socket's errno
+        // is the same, the traced reply says which.
+        if answer.hasPrefix("RST"), events.contains(where: { namespace in
+            builder.passes(of: namespace).contains { !$0.isForward && !$0.outerVXLAN && $0.first?.protocol == 1 }
+        }) {
+            answer = "ICMP port unreachable (connection refused)"
+        }
 
         var notes: [String] = []
         if events.isEmpty {
