@@ -21,8 +21,13 @@ import Testing
                 where line.first?.isNumber == true {
                     let words = line.split(separator: " ").map(String.init)
                     var summary = "\(index): \(words.count > 1 ? words[1].replacingOccurrences(of: #"@if\d+"#, with: "@peer", options: .regularExpression) : "")"
+                    // What was set: the administrative UP flag. The operational state (UNKNOWN,
+                    // then UP) and a port's STP state (disabled, then forwarding) follow carrier
+                    // events the kernel handles after the request returns.
+                    let flags = words.count > 2 ? words[2] : ""
+                    summary += flags.contains(",UP") || flags.contains("<UP") ? " up" : " down"
                     for (position, word) in words.enumerated()
-                    where ["mtu", "master", "state", "link/ether", "hairpin", "veth", "bridge"].contains(word) && position + 1 < words.count {
+                    where ["mtu", "master", "link/ether", "hairpin", "veth", "bridge"].contains(word) && position + 1 < words.count {
                         summary += " \(word) \(words[position + 1])"
                     }
                     view.append(summary)
