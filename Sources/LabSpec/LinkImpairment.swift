@@ -46,6 +46,10 @@ public enum ImpairmentText {
     public static let rateUnits: [(suffix: String, bits: UInt64)] = [
         ("bit", 1), ("kbit", 1000), ("mbit", 1_000_000), ("gbit", 1_000_000_000),
     ]
+    private static let durationMisspellings: [String: String] = [
+        "msec": "ms", "msecs": "ms", "millisecond": "ms", "milliseconds": "ms", "sec": "s", "secs": "s", "second": "s",
+        "seconds": "s", "usec": "us", "usecs": "us", "microsecond": "us", "microseconds": "us", "mil": "ms",
+    ]
     /// Spellings that mean bytes, or are ambiguous, and what to write instead.
     private static let rateMisspellings: [String: String] = [
         "kbps": "kbit (kbps means kilobytes per second to tc; write 8kbit per kbps)",
@@ -67,8 +71,8 @@ public enum ImpairmentText {
         if trimmed.hasPrefix("-") { return .failure(.negative) }
         let (number, unit) = split(trimmed)
         guard let unitScale = durationUnits.first(where: { $0.suffix == unit })?.microseconds else {
-            let hint = unit.isEmpty ? "a unit, like \(trimmed)ms" : EditDistance.suggestion(for: unit, among: durationUnits.map(\.suffix) + ["sec", "msec"])
-                .map { $0 == "sec" ? "s" : $0 == "msec" ? "ms" : $0 }
+            let hint = unit.isEmpty ? "a unit, like \(trimmed)ms"
+                : durationMisspellings[unit.lowercased()] ?? EditDistance.suggestion(for: unit, among: durationUnits.map(\.suffix))
             return .failure(.unparsable(hint: hint))
         }
         guard let value = scaled(number, by: UInt64(unitScale)) else { return .failure(.unparsable(hint: nil)) }
