@@ -54,6 +54,11 @@ public enum Doctor {
             }
         }
 
+        switch try? NetemSupport.probeInScratchNamespace() {
+        case true?: add(.ok, "impairments", "netem (delay, jitter), tbf (rate), iptables statistic (loss)")
+        case false?: add(.warning, "impairments", "tbf (rate) and iptables statistic (loss) only: " + ImpairmentReport.missingNetem)
+        case nil: add(.warning, "impairments", "could not ask the kernel for netem (needs root)")
+        }
         findings += neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read())
 
         // Leftovers.
