@@ -55,8 +55,8 @@ public enum Doctor {
         }
 
         switch try? NetemSupport.probeInScratchNamespace() {
-        case true?: add(.ok, "impairments", "netem (delay, jitter), tbf (rate), iptables statistic (loss)")
-        case false?: add(.warning, "impairments", "tbf (rate) and iptables statistic (loss) only: " + ImpairmentReport.missingNetem)
+        case true?: add(.ok, "impairments", "delay and jitter: netem, rate: tbf, loss: iptables statistic")
+        case false?: add(.warning, "impairments", "rate: tbf, loss: iptables statistic; " + ImpairmentReport.missingNetem)
         case nil: add(.warning, "impairments", "could not ask the kernel for netem (needs root)")
         }
         findings += neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read())

@@ -19,8 +19,8 @@ public struct ImpairmentStatus: Sendable, Codable, Equatable {
 
 public enum ImpairmentReport {
     /// What `lab doctor` and the warnings say about delay on a kernel without netem.
-    public static let missingNetem = "delay and jitter need sch_netem (CONFIG_NET_SCH_NETEM), which this kernel lacks; "
-        + "they are not applied (rate uses tbf, loss netfilter's statistic match). On Ubuntu: apt-get install linux-modules-extra-$(uname -r)"
+    public static let missingNetem = "delay and jitter need sch_netem (CONFIG_NET_SCH_NETEM), which this kernel lacks "
+        + "(on Ubuntu: apt-get install linux-modules-extra-$(uname -r))"
 
     /// One row per impaired link. `netem`: whether the kernel has netem (nil: not known).
     public static func status(_ topology: Topology, netem: Bool?) -> [ImpairmentStatus] {
@@ -54,7 +54,7 @@ public enum ImpairmentReport {
         let netem = NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace())
         guard netem == false else { return nil }
         let objects = Array(Set(delayed.map(\.object))).sorted().joined(separator: ", ")
-        return "warning: delay on \(objects) is not applied: \(missingNetem)"
+        return "warning: delay on \(objects) is not applied: \(missingNetem); rate (tbf) and loss (iptables statistic) are"
     }
 
     /// Whether netem is there, asked only when some link of the lab wants a delay.
