@@ -48,6 +48,14 @@ let package = Package(
             name: "LabAgent",
             dependencies: ["LabKernel", .product(name: "Logging", package: "swift-log")]
         ),
+        // Cluster DNS: the message codec, the zone CoreDNS's `kubernetes` plugin would serve, the
+        // resolver's search path and a UDP+TCP server on one event loop. The codec and the zone
+        // import nothing; LabPlan and LabSpec only for building the zone from a topology,
+        // LabKernel for namespaces and epoll.
+        .target(
+            name: "LabDNS",
+            dependencies: ["LabAddress", "LabKernel", "LabPlan", "LabSpec"]
+        ),
         // Running probes and reporting them; reads the agent's answers through LabAgent.
         .target(
             name: "LabProbe",
@@ -78,6 +86,7 @@ let package = Package(
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel", "LabAddress"]),
         .testTarget(name: "LabAgentTests", dependencies: ["LabAgent", "LabKernel"]),
         .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan", "LabAddress"]),
-    ],
+        .testTarget(name: "LabDNSTests", dependencies: ["LabDNS", "LabKernel", "LabPlan", "LabSpec", "LabAddress"], exclude: ["Golden"]),
+            ],
     swiftLanguageModes: [.v6]
 )

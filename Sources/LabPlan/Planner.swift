@@ -121,9 +121,9 @@ public enum Planner {
     /// NetworkPolicies: the iptables layout loaded by `iptables-restore --noflush` (hooks
     /// included, since a lab node starts with empty tables) with the policy chains in the same
     /// filter table, after the ipsets they match; or the `ip kube-proxy` nftables table in one
-    /// `nft -f` (policies are enforced in iptables mode only, for now).
+    /// `nft -f`, with NetworkPolicy's own table in the same input.
     static func serviceRules(_ topology: Topology) -> [KernelOperation] {
-        let policies = topology.proxy == .iptables && topology.policy != nil
+        let policies = topology.policy != nil
         guard policies || topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
         return topology.nodes.flatMap { node -> [KernelOperation] in
             switch topology.proxy {
@@ -133,7 +133,9 @@ public enum Planner {
                 let sets = rendered.sets.flatMap { $0.isEmpty ? nil : $0 }.map { [KernelOperation.loadFirewall(namespace: node.namespace, loader: .ipset, rules: $0)] } ?? []
                 return sets + [.loadFirewall(namespace: node.namespace, loader: .iptablesRestore, rules: rendered.rules)]
             case .nftables:
-                return [.loadFirewall(namespace: node.namespace, loader: .nft, rules: NFTablesRules.render(topology: topology, node: node))]
+                let rules = NFTablesRules.render(topology: topology, node: node)
+                    + (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "")
+                return [.loadFirewall(namespace: node.namespace, loader: .nft, rules: rules)]
             }
         }
     }

@@ -27,6 +27,10 @@ public struct TruthTable: Sendable, Hashable {
     public var expected: [[Cell]]
     public var observed: [[Cell]]
     public var differences: [Difference]
+    /// A third grid, as the upstream NetworkPolicy e2e suite prints it: `.` where observed
+    /// equals expected, `X` where it does not. Shown for tables whose expectations come from
+    /// the NetworkPolicies (`reach: policy`, the model check's policy grids).
+    public var showsComparison = false
 
     /// One probe's cell: what was expected and what was seen.
     public struct Entry: Sendable, Hashable {
@@ -37,18 +41,22 @@ public struct TruthTable: Sendable, Hashable {
         public var observedReachable: Bool?
         /// What the probe saw, for the list of differences.
         public var detail: String
+        /// The expectation is what the NetworkPolicies allow.
+        public var byPolicy: Bool
 
-        public init(from: String, to: String, expectedReach: Bool, observedReachable: Bool?, detail: String) {
+        public init(from: String, to: String, expectedReach: Bool, observedReachable: Bool?, detail: String, byPolicy: Bool = false) {
             self.from = from
             self.to = to
             self.expectedReach = expectedReach
             self.observedReachable = observedReachable
             self.detail = detail
+            self.byPolicy = byPolicy
         }
 
         public init(_ result: ProbeResult) {
             self.init(from: result.from, to: result.to, expectedReach: result.expectation.reach,
-                      observedReachable: result.observedReachable, detail: result.observed)
+                      observedReachable: result.observedReachable, detail: result.observed,
+                      byPolicy: result.expectation.reachByPolicy)
         }
     }
 
@@ -76,6 +84,7 @@ public struct TruthTable: Sendable, Hashable {
         expected = empty
         observed = empty
         differences = []
+        showsComparison = results.contains { $0.byPolicy }
         for result in results {
             let (row, column) = (rowIndex[result.from]!, columnIndex[result.to]!)
             let wanted: Cell = result.expectedReach ? .reachable : .blocked
@@ -119,6 +128,13 @@ public struct TruthTable: Sendable, Hashable {
         out += line("", grid(columns), grid(columns)) + "\n"
         for (index, row) in rows.enumerated() {
             out += line(row, grid(expected[index].map(\.rawValue)), grid(observed[index].map(\.rawValue))) + "\n"
+        }
+        if showsComparison {
+            out += "\n" + line("", "comparison", "") + "\n" + line("", grid(columns), "") + "\n"
+            for (index, row) in rows.enumerated() {
+                let cells = zip(expected[index], observed[index]).map { $0 == .none ? Cell.none.rawValue : $0 == $1 ? "." : "X" }
+                out += line(row, grid(cells), "") + "\n"
+            }
         }
         switch differences.count {
         case 0: out += "no cell differs\n"

@@ -3,9 +3,6 @@
 /// that select nothing, which are legal but almost always a typo.
 extension LabFileValidator {
     func checkPolicies(_ d: inout Diagnostics) {
-        if !lab.networkPolicies.isEmpty, lab.cluster.proxy == .nftables {
-            d.warning("networkPolicies", "policies are enforced with proxy: iptables only, for now; with nftables traffic they deny still flows")
-        }
         for (i, namespace) in lab.namespaces.enumerated() {
             checkLabel(namespace.name, "namespace", "namespaces[\(i)].name", &d)
             checkLabels(namespace.labels, at: "namespaces[\(i)].labels", &d)

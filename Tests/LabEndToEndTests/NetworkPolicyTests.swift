@@ -52,8 +52,8 @@ struct NetworkPolicyTests {
 
     static let pods = ["x", "y", "z"].flatMap { ns in ["a", "b", "c"].map { (ns, $0) } }
 
-    static func labText(name: String, network: String, policies: String, probe: String) -> String {
-        var text = "name: \(name)\ncluster: {network: \(network)}\nnodes: [{name: node-1}, {name: node-2}]\npods:\n"
+    static func labText(name: String, network: String, proxy: String = "iptables", policies: String, probe: String) -> String {
+        var text = "name: \(name)\ncluster: {network: \(network), proxy: \(proxy)}\nnodes: [{name: node-1}, {name: node-2}]\npods:\n"
         for (index, (ns, pod)) in pods.enumerated() {
             text += "  - {name: \(ns)-\(pod), namespace: \(ns), node: node-\(index % 2 + 1), labels: {pod: \(pod)}, "
             text += "containers: [{name: serve, agent: {tcp: [80, 81], udp: [80, 81]}, ports: [{name: serve-80-tcp, containerPort: 80}, "
@@ -64,22 +64,35 @@ struct NetworkPolicyTests {
         return text + "probes:\n  - {name: grid, matrix: {from: \"*\", to: \"*\"}, \(probe), timeout: 1s, expect: {reach: policy}}\n"
     }
 
-    @Test(arguments: ["routed", "vxlan"])
-    func upstreamCasesEnforcedAsTheSpecSays(_ network: String) throws {
-        let name = uniqueLabName("np\(network.prefix(1))")
+    @Test(arguments: [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables"), ("vxlan", "nftables")])
+    func upstreamCasesEnforcedAsTheSpecSays(_ network: String, _ proxy: String) throws {
+        let name = uniqueLabName("np\(network.prefix(1))\(proxy.prefix(1))")
         let before = try rootNamespaceSnapshot()
-        try withLab(Self.labText(name: name, network: network, policies: "", probe: "tcp: {port: 80}"), name: name) { path in
+        try withLab(Self.labText(name: name, network: network, proxy: proxy, policies: "", probe: "tcp: {port: 80}"), name: name) { path in
             for testCase in Self.cases {
-                try Self.labText(name: name, network: network, policies: testCase.policies, probe: testCase.probe)
+                try Self.labText(name: name, network: network, proxy: proxy, policies: testCase.policies, probe: testCase.probe)
                     .write(toFile: path, atomically: true, encoding: .utf8)
                 let up = try lab("up", path)
                 try #require(up.succeeded, "\(testCase.name): lab up failed: \(up.stderr)")
                 let verify = try lab("verify", name)
-                #expect(verify.succeeded, "\(testCase.name) (\(network)):\n\(verify.stdout)")
+                #expect(verify.succeeded, "\(testCase.name) (\(network), \(proxy)):\n\(verify.stdout)")
                 #expect(verify.stdout.contains("no cell differs"), "\(testCase.name): \(verify.stdout.suffix(600))")
             }
         }
         #expect(try rootNamespaceSnapshot() == before, "the host's root namespace changed")
+    }
+
+    /// In nftables mode: kube-router's table beside kube-proxy's, loaded in the same `nft -f`.
+    @Test func nftablesModeHasKubeRoutersTable() throws {
+        let name = uniqueLabName("npnft")
+        let policies = "  - {name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.2.0/24]}}]}]}"
+        try withLab(Self.labText(name: name, network: "routed", proxy: "nftables", policies: policies, probe: "tcp: {port: 80}"), name: name) { _ in
+            let ruleset = try run(["ip", "netns", "exec", "lab.\(name).node.node-1", "nft", "list", "ruleset"]).stdout
+            #expect(ruleset.contains("table ip kube-router-filter-ipv4") && ruleset.contains("table ip kube-proxy"))
+            #expect(ruleset.contains("chain KUBE-POD-FW-") && ruleset.contains("flags interval"))
+            let other = try run(["ip", "netns", "exec", "lab.\(name).node.node-2", "nft", "list", "ruleset"]).stdout
+            #expect(!other.contains("kube-router"), "node-2 has no selected pod")
+        }
     }
 
     /// The rules of a node with policies: kube-router's chains, jumped to first, and the sets.
@@ -101,5 +114,135 @@ struct NetworkPolicyTests {
             #expect(status.stdout.contains("x/p     Ingress  x-a"), "status lists the policy and what it selects:\n\(status.stdout)")
             #expect(status.stdout.contains("x/x-a  isolated by p  open"))
         }
+    }
+
+    /// DNS-shaped traffic: egress allowed only to UDP 53 of one namespace; the rest blocked.
+    @Test func dnsShapedUDPAndNamedPortsAsTheSpecSays() throws {
+        let name = uniqueLabName("npdns")
+        let text = """
+        name: \(name)
+        nodes: [{name: node-1}, {name: node-2}]
+        namespaces: [{name: kube-system}, {name: app}]
+        pods:
+          - {name: dns, namespace: kube-system, node: node-1, labels: {k8s-app: kube-dns}, containers: [{name: d, agent: {udp: [53], tcp: [53]}, ports: [{name: dns, containerPort: 53, protocol: UDP}, {name: dns-tcp, containerPort: 53}]}]}
+          - {name: client, namespace: app, node: node-2, labels: {app: client}, containers: [{name: c, agent: {udp: [53], tcp: [53]}}]}
+          - {name: other, namespace: app, node: node-1, labels: {app: other}, containers: [{name: o, agent: {udp: [53], tcp: [53]}}]}
+        networkPolicies:
+          - name: only-dns
+            namespace: app
+            podSelector: {matchLabels: {app: client}}
+            policyTypes: [Egress]
+            egress:
+              - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+                ports: [{protocol: UDP, port: dns}]
+        probes:
+          - {name: udp, matrix: {from: "*", to: "*"}, udp: {port: 53}, timeout: 1s, expect: {reach: policy}}
+          - {name: tcp, matrix: {from: "*", to: "*"}, tcp: {port: 53}, timeout: 1s, expect: {reach: policy}}
+          - {from: client, to: dns, udp: {port: 53}}
+          - {from: client, to: dns, tcp: {port: 53}, expect: {reach: false}}
+          - {from: client, to: other, udp: {port: 53}, expect: {reach: false}}
+        """
+        try withLab(text, name: name) { _ in
+            let verify = try lab("verify", name)
+            #expect(verify.succeeded, "\(verify.stdout)")
+            #expect(verify.stdout.contains("comparison"), "the policy grids get the upstream comparison grid")
+        }
+    }
+
+    /// Egress to a ClusterIP whose endpoints the policies treat differently: each connection is
+    /// judged on the endpoint it was DNATed to, so only the allowed endpoint ever answers and
+    /// the others are refused.
+    @Test func aClusterIPWithPartlyAllowedEndpoints() throws {
+        let name = uniqueLabName("nppart")
+        let text = Self.labText(name: name, network: "routed", policies: """
+          - {name: only-a, namespace: x, podSelector: {matchLabels: {pod: b}}, policyTypes: [Ingress]}
+        """, probe: "tcp: {port: 80}").replacingOccurrences(of: "networkPolicies:", with: """
+        services:
+          - {name: ab, namespace: x, selector: {svc: ab}, ports: [{port: 80, targetPort: 80}]}
+        networkPolicies:
+        """).replacingOccurrences(of: "labels: {pod: a}", with: "labels: {pod: a, svc: ab}")
+            .replacingOccurrences(of: "name: x-b, namespace: x, node: node-2, labels: {pod: b}", with: "name: x-b, namespace: x, node: node-2, labels: {pod: b, svc: ab}")
+        try withLab(text, name: name) { _ in
+            let status = try lab("status", name, "--output", "json")
+            let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+            let service = try #require((json?["services"] as? [[String: Any]])?.first)
+            let clusterIP = try #require(service["clusterIP"] as? String)
+            #expect((service["endpoints"] as? [String])?.count == 2, "x-a and x-b (and y-a, z-a carry pod=a in other namespaces)")
+            var greetings: [String] = [], refused = 0
+            for _ in 0..<16 {
+                let result = try run(["ip", "netns", "exec", "lab.\(name).pod.y-c", "bash", "-c",
+                                      "exec 3<>/dev/tcp/\(clusterIP)/80 && { IFS= read -r -t 2 greeting <&3; echo \"$greeting\"; }; true"])
+                let greeting = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                if greeting.isEmpty { refused += 1 } else { greetings.append(greeting) }
+            }
+            #expect(Set(greetings) == ["x-a"], "only the allowed endpoint answers: \(greetings)")
+            #expect(refused > 0, "connections DNATed to x-b are refused")
+        }
+    }
+
+    /// A policy that starts denying a pair cuts no connection that is already up (conntrack
+    /// accepts established traffic first, as kube-router does); new ones are refused. The lab
+    /// has a service, as every cluster does, so the nodes' conntrack tracks flows before the
+    /// first policy (a node with no rule at all tracks nothing).
+    @Test func aPolicyChangeKeepsEstablishedConnections() throws {
+        let name = uniqueLabName("npest")
+        let service = "services: [{name: s, namespace: x, selector: {pod: c}, ports: [{port: 80}]}]\nprobes:"
+        let open = Self.labText(name: name, network: "routed", policies: "", probe: "tcp: {port: 80}")
+            .replacingOccurrences(of: "probes:", with: service)
+        try withLab(open, name: name) { path in
+            let target = try ipv4Address(in: "lab.\(name).pod.x-a")
+            let flag = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).flag").path
+            defer { try? FileManager.default.removeItem(atPath: flag) }
+            // Connect, read the greeting, wait for the flag, then send and read the echo.
+            let client = try Background(["ip", "netns", "exec", "lab.\(name).pod.y-b", "bash", "-c", """
+                exec 3<>/dev/tcp/\(target)/80 || exit 9
+                IFS= read -r -t 5 greeting <&3; echo "greeting $greeting"
+                for i in $(seq 100); do [ -e \(flag) ] && break; sleep 0.1; done
+                echo hello >&3; IFS= read -r -t 5 echoed <&3; echo "echo $echoed"
+                """])
+            #expect(try eventually(within: 5) { client.output.contains("greeting x-a") })
+            try Self.labText(name: name, network: "routed", policies: """
+              - {name: deny, namespace: x, podSelector: {matchLabels: {pod: a}}, policyTypes: [Ingress]}
+            """, probe: "tcp: {port: 80}").replacingOccurrences(of: "probes:", with: service)
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let up = try lab("up", path)
+            try #require(up.succeeded, "\(up.stderr)")
+            _ = FileManager.default.createFile(atPath: flag, contents: nil)
+            let result = client.wait()
+            #expect(result.stdout.contains("echo hello"), "the established connection still flows: \(result.stdout) \(result.stderr)")
+            let fresh = try run(["ip", "netns", "exec", "lab.\(name).pod.y-b", "bash", "-c", "exec 3<>/dev/tcp/\(target)/80"])
+            #expect(!fresh.succeeded, "a new connection is refused")
+        }
+    }
+}
+
+/// A command left running while the test changes the lab (a client holding a connection open).
+private final class Background {
+    private let process = Process()
+    private let stdoutPath: String, stderrPath: String
+
+    init(_ arguments: [String]) throws {
+        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("np-\(UUID().uuidString)").path
+        stdoutPath = stem + ".out"
+        stderrPath = stem + ".err"
+        for path in [stdoutPath, stderrPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        for path in [stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    var output: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    func wait() -> (stdout: String, stderr: String) {
+        process.waitUntilExit()
+        return (output, (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
     }
 }

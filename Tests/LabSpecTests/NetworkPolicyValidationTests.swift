@@ -127,15 +127,6 @@ import Testing
         #expect(errors.map(\.path) == ["namespaces[0].name", "namespaces[1].labels.bad key!", "namespaces[2].name"])
     }
 
-    @Test func withNFTablesPoliciesAreNotEnforcedAndTheFileSaysSo() throws {
-        let loaded = try Lab.load(Self.pods.replacingOccurrences(of: "nodes: [{name: node-1}]", with: "cluster: {proxy: nftables}\nnodes: [{name: node-1}]") + """
-        networkPolicies:
-          - {name: all, namespace: store, podSelector: {}}
-        """)
-        #expect(loaded.warnings.map(\.path) == ["networkPolicies"])
-        #expect(loaded.warnings.first?.message.contains("proxy: iptables only") ?? false)
-    }
-
     @Test func reachPolicyIsReadAndRefusedWhereItMeansNothing() throws {
         let loaded = try Lab.load(Self.pods + """
         probes:

@@ -17,10 +17,11 @@ struct PolicyLayout {
         var isBlock: Bool { !except.isEmpty || addresses.contains { $0.contains("/") } }
     }
 
-    /// A set matched on one side of the packet.
+    /// A set matched on one side of the packet (a block: and not in its `except`).
     struct SetMatch {
         var set: String
         var side: Side
+        var hasExcept = false
     }
 
     /// One allowed (peer, port): every match must hold.
@@ -108,7 +109,7 @@ struct PolicyLayout {
             guard case .ipBlock(let cidr, let except) = peer else { continue }
             let name = prefix + Self.hash(ruleBase + "ipblock" + String(index))
             sets.append(AddressSet(name: name, addresses: [cidr.description], except: except.map(\.description)))
-            matches.append([SetMatch(set: name, side: side)])
+            matches.append([SetMatch(set: name, side: side, hasExcept: !except.isEmpty)])
         }
         return matches
     }

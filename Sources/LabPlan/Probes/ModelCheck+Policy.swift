@@ -20,10 +20,17 @@ extension ModelCheck {
                 probes.append(ResolvedProbe(
                     name: "\(group): \(from) → \(to)", group: topology.pods.count <= largestTable ? group : nil,
                     from: from, to: to, fromNamespace: source.namespace, address: target.ip, port: port, kind: kind,
-                    expect: ProbeExpectation(reach: verdict.allowed), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
+                    expect: byPolicy(verdict.allowed), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
         return probes
+    }
+
+    /// An expectation settled by the policies (reported as such: the grid gets its comparison).
+    static func byPolicy(_ allowed: Bool) -> ProbeExpectation {
+        var expect = ProbeExpectation(reach: allowed)
+        expect.reachByPolicy = true
+        return expect
     }
 
     /// Every (port, protocol) an agent of the lab serves, in order.

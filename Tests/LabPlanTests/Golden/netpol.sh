@@ -69,12 +69,11 @@ ip -n lab.netpol.pod.web link set lo up
 ip -n lab.netpol.pod.prometheus link set lo up
 
 # lab.netpol.fabric
-ip -n lab.netpol.fabric link add br-underlay address 02:82:7c:c7:4c:90 mtu 1500 type bridge
+ip -n lab.netpol.fabric link add br-underlay address 02:82:7c:c7:4c:90 mtu 1500 up type bridge
 ip -n lab.netpol.fabric addr add 172.18.0.1/24 brd + dev br-underlay
-ip -n lab.netpol.fabric link set br-underlay up
 
 # lab.netpol.node.node-1
-ip -n lab.netpol.node.node-1 link add eth0 address 02:60:76:16:d9:b6 mtu 1500 type veth peer name n-node-1 address 02:f2:b1:52:54:a7 mtu 1500 netns lab.netpol.fabric
+ip -n lab.netpol.node.node-1 link add eth0 address 02:60:76:16:d9:b6 mtu 1500 up type veth peer name n-node-1 address 02:f2:b1:52:54:a7 mtu 1500 netns lab.netpol.fabric
 
 # lab.netpol.fabric
 ip -n lab.netpol.fabric link set n-node-1 master br-underlay
@@ -82,13 +81,11 @@ ip -n lab.netpol.fabric link set n-node-1 up
 
 # lab.netpol.node.node-1
 ip -n lab.netpol.node.node-1 addr add 172.18.0.2/24 brd + dev eth0
-ip -n lab.netpol.node.node-1 link set eth0 up
-ip -n lab.netpol.node.node-1 link add cni0 address 02:c3:58:34:da:e7 mtu 1500 type bridge
+ip -n lab.netpol.node.node-1 link add cni0 address 02:c3:58:34:da:e7 mtu 1500 up type bridge
 ip -n lab.netpol.node.node-1 addr add 10.244.1.1/24 brd + dev cni0
-ip -n lab.netpol.node.node-1 link set cni0 up
 
 # lab.netpol.node.node-2
-ip -n lab.netpol.node.node-2 link add eth0 address 02:51:1d:a9:ca:3e mtu 1500 type veth peer name n-node-2 address 02:44:bb:81:df:b0 mtu 1500 netns lab.netpol.fabric
+ip -n lab.netpol.node.node-2 link add eth0 address 02:51:1d:a9:ca:3e mtu 1500 up type veth peer name n-node-2 address 02:44:bb:81:df:b0 mtu 1500 netns lab.netpol.fabric
 
 # lab.netpol.fabric
 ip -n lab.netpol.fabric link set n-node-2 master br-underlay
@@ -96,16 +93,12 @@ ip -n lab.netpol.fabric link set n-node-2 up
 
 # lab.netpol.node.node-2
 ip -n lab.netpol.node.node-2 addr add 172.18.0.3/24 brd + dev eth0
-ip -n lab.netpol.node.node-2 link set eth0 up
-ip -n lab.netpol.node.node-2 link add cni0 address 02:7e:4c:ac:3b:d4 mtu 1500 type bridge
+ip -n lab.netpol.node.node-2 link add cni0 address 02:7e:4c:ac:3b:d4 mtu 1500 up type bridge
 ip -n lab.netpol.node.node-2 addr add 10.244.2.1/24 brd + dev cni0
-ip -n lab.netpol.node.node-2 link set cni0 up
 
 # lab.netpol.node.node-1
-ip -n lab.netpol.node.node-1 link add vetheb653454 address 02:95:67:9d:b6:35 mtu 1500 type veth peer name eth0 address 02:d7:43:ce:ea:86 mtu 1500 netns lab.netpol.pod.api
-ip -n lab.netpol.node.node-1 link set vetheb653454 master cni0
+ip -n lab.netpol.node.node-1 link add vetheb653454 address 02:95:67:9d:b6:35 mtu 1500 master cni0 up type veth peer name eth0 address 02:d7:43:ce:ea:86 mtu 1500 netns lab.netpol.pod.api
 ip -n lab.netpol.node.node-1 link set vetheb653454 type bridge_slave hairpin on
-ip -n lab.netpol.node.node-1 link set vetheb653454 up
 
 # lab.netpol.pod.api
 ip -n lab.netpol.pod.api addr add 10.244.1.2/24 brd + dev eth0
@@ -113,10 +106,8 @@ ip -n lab.netpol.pod.api link set eth0 up
 ip -n lab.netpol.pod.api route add default via 10.244.1.1 dev eth0
 
 # lab.netpol.node.node-1
-ip -n lab.netpol.node.node-1 link add vethfebeab21 address 02:10:fe:f2:2e:46 mtu 1500 type veth peer name eth0 address 02:e3:4e:31:e0:25 mtu 1500 netns lab.netpol.pod.db
-ip -n lab.netpol.node.node-1 link set vethfebeab21 master cni0
+ip -n lab.netpol.node.node-1 link add vethfebeab21 address 02:10:fe:f2:2e:46 mtu 1500 master cni0 up type veth peer name eth0 address 02:e3:4e:31:e0:25 mtu 1500 netns lab.netpol.pod.db
 ip -n lab.netpol.node.node-1 link set vethfebeab21 type bridge_slave hairpin on
-ip -n lab.netpol.node.node-1 link set vethfebeab21 up
 
 # lab.netpol.pod.db
 ip -n lab.netpol.pod.db addr add 10.244.1.3/24 brd + dev eth0
@@ -124,10 +115,8 @@ ip -n lab.netpol.pod.db link set eth0 up
 ip -n lab.netpol.pod.db route add default via 10.244.1.1 dev eth0
 
 # lab.netpol.node.node-2
-ip -n lab.netpol.node.node-2 link add vethbbc64d88 address 02:70:fb:6a:8e:f3 mtu 1500 type veth peer name eth0 address 02:44:4f:60:1a:d5 mtu 1500 netns lab.netpol.pod.web
-ip -n lab.netpol.node.node-2 link set vethbbc64d88 master cni0
+ip -n lab.netpol.node.node-2 link add vethbbc64d88 address 02:70:fb:6a:8e:f3 mtu 1500 master cni0 up type veth peer name eth0 address 02:44:4f:60:1a:d5 mtu 1500 netns lab.netpol.pod.web
 ip -n lab.netpol.node.node-2 link set vethbbc64d88 type bridge_slave hairpin on
-ip -n lab.netpol.node.node-2 link set vethbbc64d88 up
 
 # lab.netpol.pod.web
 ip -n lab.netpol.pod.web addr add 10.244.2.2/24 brd + dev eth0
@@ -135,10 +124,8 @@ ip -n lab.netpol.pod.web link set eth0 up
 ip -n lab.netpol.pod.web route add default via 10.244.2.1 dev eth0
 
 # lab.netpol.node.node-2
-ip -n lab.netpol.node.node-2 link add vethf12d1852 address 02:42:5f:bc:77:80 mtu 1500 type veth peer name eth0 address 02:81:2a:53:25:53 mtu 1500 netns lab.netpol.pod.prometheus
-ip -n lab.netpol.node.node-2 link set vethf12d1852 master cni0
+ip -n lab.netpol.node.node-2 link add vethf12d1852 address 02:42:5f:bc:77:80 mtu 1500 master cni0 up type veth peer name eth0 address 02:81:2a:53:25:53 mtu 1500 netns lab.netpol.pod.prometheus
 ip -n lab.netpol.node.node-2 link set vethf12d1852 type bridge_slave hairpin on
-ip -n lab.netpol.node.node-2 link set vethf12d1852 up
 
 # lab.netpol.pod.prometheus
 ip -n lab.netpol.pod.prometheus addr add 10.244.2.3/24 brd + dev eth0

@@ -37,3 +37,42 @@ import LabSpec
         }
     }
 }
+
+/// The nftables projection of the same layout, and how a change of it is loaded.
+@Suite struct PolicyNFTablesTests {
+    @Test func kubeRoutersTableSitsBesideKubeProxysInOneInput() throws {
+        let base = try PolicyModel.evaluator(policies: """
+          - {name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.244.2.0/24]}}], ports: [{port: 80, endPort: 81}]}]}
+        """)
+        let topology = base.topology
+        let podA = try #require(topology.pod(named: "x-a"))
+        let node = try #require(topology.node(named: podA.node))
+        let text = try #require(NetworkPolicyNFTables.render(topology: topology, node: node))
+        #expect(text.hasPrefix("add table ip kube-router-filter-ipv4\n"))
+        #expect(text.contains("add chain ip kube-router-filter-ipv4 KUBE-ROUTER-FORWARD { type filter hook forward priority 0 ; }"))
+        #expect(text.contains("flags interval"))
+        #expect(text.contains("ip saddr != @KUBE-SRC-"), "an except is a second set the source must not be in")
+        #expect(text.contains("tcp dport 80-81 meta mark set meta mark or 0x00010000 return"))
+        #expect(text.contains("meta mark and 0x00010000 == 0x00000000 reject"))
+        // The plan loads both tables in one nft -f per node.
+        var nft = topology
+        nft.proxy = .nftables
+        let loads = Planner.serviceRules(nft).compactMap { operation -> String? in
+            if case .loadFirewall(let namespace, .nft, let rules) = operation, namespace == node.namespace { return rules }
+            return nil
+        }
+        #expect(loads.count == 1)
+        #expect(loads.first?.contains("add table ip kube-proxy") ?? false)
+        #expect(loads.first?.contains("add table ip kube-router-filter-ipv4") ?? false)
+    }
+
+    @Test func eachTableOfAnInputIsDiffedOnItsOwn() {
+        let proxy = "add table ip kube-proxy\nadd chain ip kube-proxy services\nadd rule ip kube-proxy services ip daddr 10.96.0.1 accept\n"
+        let policyA = "add table ip kube-router-filter-ipv4\nadd set ip kube-router-filter-ipv4 S { type ipv4_addr ; }\nadd element ip kube-router-filter-ipv4 S { 10.244.1.2 }\n"
+        let policyB = policyA.replacingOccurrences(of: "10.244.1.2", with: "10.244.1.3")
+        #expect(NFTablesDiff.change(from: proxy + policyA, to: proxy + policyB)
+                == "flush set ip kube-router-filter-ipv4 S\nadd element ip kube-router-filter-ipv4 S { 10.244.1.3 }\n")
+        #expect(NFTablesDiff.change(from: proxy + policyA, to: proxy) == "delete table ip kube-router-filter-ipv4\n")
+        #expect(NFTablesDiff.change(from: proxy, to: proxy + policyA) == policyA)
+    }
+}
