@@ -49,7 +49,10 @@ struct Up: ParsableCommand {
         if dryRun {
             let dryRun = try LabController.dryRun(text: source.text, file: source.name)
             report(warnings: dryRun.warnings)
-            print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
+            var notes = ["neighbours: \(dryRun.neighbours.explanation)"]
+            let netem = dryRun.plan.operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } }
+            if netem { notes.append("netem: where the kernel has no sch_netem, lab up installs only the rate (tbf) and warns") }
+            print(ShellScript.render(dryRun.plan, notes: notes), terminator: "")
             return
         }
         Interruption.deferSignals()

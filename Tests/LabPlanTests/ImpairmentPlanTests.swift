@@ -84,6 +84,25 @@ import Testing
         #expect(rules.hasSuffix("-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP\nCOMMIT\n"))
     }
 
+    @Test func inNFTablesModeANodesLossIsALoadOfItsOwn() throws {
+        var file = Self.file()
+        file.cluster.proxy = .nftables
+        file.nodes[2].link = Self.lossy
+        let topology = try Self.topology(file)
+        let node = try #require(topology.node(named: "node-3"))
+        let loaders = Planner.plan(topology).operations.compactMap { operation -> FirewallLoader? in
+            if case .loadFirewall(node.namespace, let loader, _) = operation { return loader } else { return nil }
+        }
+        #expect(loaders == [.nft, .iptablesRestore])
+    }
+
+    @Test func impairmentsSurviveTopologyJSON() throws {
+        let topology = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 1_500, loss: 0.0025), network: Self.slow))
+        let decoded = try JSONDecoder().decode(Topology.self, from: JSONEncoder().encode(topology))
+        #expect(decoded == topology)
+        #expect(decoded.impairments?.first?.impairment.summary == "delay 1500us loss 0.25%")
+    }
+
     @Test func delayIsNetemWithTheRateAsItsFallback() throws {
         let topology = try Self.topology(Self.file(host: Self.delayed))
         let host = try #require(topology.host(named: "laptop"))
