@@ -128,12 +128,11 @@ public enum ImpairmentText {
     public static func percent(_ fraction: Double) -> String {
         let millionths = Int((fraction * 100_000_000).rounded())
         var text = String(millionths / 1_000_000)
-        var rest = millionths % 1_000_000
+        let rest = millionths % 1_000_000
         if rest != 0 {
             var digits = String(rest)
             digits = String(repeating: "0", count: 6 - digits.count) + digits
             while digits.hasSuffix("0") { digits.removeLast() }
-            rest = 0
             text += "." + digits
         }
         return text + "%"
