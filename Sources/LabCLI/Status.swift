@@ -57,6 +57,11 @@ struct Status: ParsableCommand {
                             service.endpoints.isEmpty ? "<none>" : service.endpoints.joined(separator: ", ")]
                        })
         }
+        if !status.impairments.isEmpty {
+            print("")
+            printTable(header: ["IMPAIRED", "LINK", "SETTINGS", "MECHANISM"],
+                       rows: status.impairments.map { [$0.object, $0.link, $0.settings, $0.mechanism] })
+        }
         if !status.policies.isEmpty {
             print("")
             printTable(header: ["POLICY", "TYPES", "SELECTS"],

@@ -49,7 +49,10 @@ struct Up: ParsableCommand {
         if dryRun {
             let dryRun = try LabController.dryRun(text: source.text, file: source.name)
             report(warnings: dryRun.warnings)
-            print(ShellScript.render(dryRun.plan, notes: ["neighbours: \(dryRun.neighbours.explanation)"]), terminator: "")
+            var notes = ["neighbours: \(dryRun.neighbours.explanation)"]
+            let netem = dryRun.plan.operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } }
+            if netem { notes.append("netem: where the kernel has no sch_netem, lab up installs only the rate (tbf) and warns") }
+            print(ShellScript.render(dryRun.plan, notes: notes), terminator: "")
             return
         }
         Interruption.deferSignals()
@@ -86,6 +89,10 @@ struct Up: ParsableCommand {
             print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
         }
         if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
+        for impairment in ImpairmentReport.status(topology, netem: ImpairmentReport.netemIfNeeded(topology)) {
+            print("  impaired: \(impairment.object) \(impairment.settings) (\(impairment.mechanism))")
+        }
+        if let warning = ImpairmentReport.upWarning(topology) { ErrorReporting.printError(warning) }
         if timings {
             for phase in result.timings.phases {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")

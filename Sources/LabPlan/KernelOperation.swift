@@ -35,6 +35,9 @@ public enum KernelOperation: Sendable, Hashable {
     /// `ip netns exec NS iptables-restore --noflush` (or `nft -f -`) with the node's service
     /// rules: one process and one atomic transaction per node, as kube-proxy loads them.
     case loadFirewall(namespace: String, loader: FirewallLoader, rules: String)
+    /// `tc -n NS qdisc replace dev LINK root tbf …|netem …`: what an impaired link's end sends
+    /// is shaped (replaced in place when the impairment changes).
+    case replaceQdisc(namespace: String, link: String, qdisc: LinkQdisc)
 
     // What `lab up` of a changed lab takes back (see `Reconciler`).
 
@@ -58,6 +61,8 @@ public enum KernelOperation: Sendable, Hashable {
     /// `ip -n NS neigh flush to ADDRESS dev LINK`: forget a neighbour entry that may point at
     /// the address's previous owner (nothing to forget is fine).
     case forgetNeighbor(namespace: String, link: String, address: IPv4Address)
+    /// `tc -n NS qdisc del dev LINK root`: the link's impairment is gone (nothing there is fine).
+    case deleteQdisc(namespace: String, link: String)
 
     /// The namespace the operation acts in (for a veth: where it is created).
     public var namespace: String {
@@ -70,7 +75,8 @@ public enum KernelOperation: Sendable, Hashable {
              .loadFirewall(let namespace, _, _), .deleteNamespace(let namespace), .deleteLink(let namespace, _),
              .clearMaster(let namespace, _), .deleteAddress(let namespace, _, _, _), .deleteRoute(let namespace, _, _, _),
              .deleteNeighbor(let namespace, _, _), .deleteForwardingEntry(let namespace, _, _, _),
-             .flushConntrack(let namespace, _), .forgetNeighbor(let namespace, _, _):
+             .flushConntrack(let namespace, _), .forgetNeighbor(let namespace, _, _),
+             .replaceQdisc(let namespace, _, _), .deleteQdisc(let namespace, _):
             return namespace
         case .addVeth(let pair, _): return pair.namespace
         }

@@ -57,7 +57,8 @@ public enum Planner {
         case .vxlan: ops += overlay(topology)
         }
         ops += permanentNeighbours(topology)
-        ops += serviceRules(topology)
+        ops += ImpairmentPlan.qdiscs(topology)
+        ops += ImpairmentPlan.withLossRules(serviceRules(topology), topology)
 
         return Plan(lab: topology.lab, operations: ops)
     }

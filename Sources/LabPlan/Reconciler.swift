@@ -64,8 +64,14 @@ public enum Reconciler {
         // tears a deleted namespace down later (and never while a process is inside), so its
         // veths could still hold their names when the additions reuse them.
         let neighboursAfter = Set(after.compactMap(\.neighbourKey))
+        // A qdisc the new plan still has (with other settings) is replaced in place, not deleted.
+        let shapedAfter = Set(after.compactMap(\.qdiscKey))
         var operations = removals(in: before, remaining: Set(after), changed: changed, vanishing: vanishing, kept: newNamespaces,
                                   replaced: neighboursAfter)
+            .filter { operation in
+                guard case .deleteQdisc(let namespace, let link) = operation else { return true }
+                return !shapedAfter.contains(LinkKey(namespace: namespace, name: link))
+            }
         operations += removed.map { .deleteNamespace($0) }
 
         // Deleting a link's last IPv4 address flushes its neighbour entries, permanent ones too
@@ -207,6 +213,8 @@ public enum Reconciler {
             // It goes by itself with its lower device.
             guard gone(namespace, name), kept.contains(namespace), !gone(namespace, device) else { return nil }
             return (4, .deleteLink(namespace: namespace, name: name))
+        case .replaceQdisc(let namespace, let link, _):
+            return gone(namespace, link) ? nil : (0, .deleteQdisc(namespace: namespace, link: link))
         case .addVeth(let pair, _):
             // Deleting one end deletes both, so from whichever end's namespace stays.
             guard gone(pair.namespace, pair.name) else { return nil }
@@ -290,6 +298,12 @@ extension KernelOperation {
         default:
             return []
         }
+    }
+
+    /// The link whose root qdisc the operation sets.
+    var qdiscKey: LinkKey? {
+        if case .replaceQdisc(let namespace, let link, _) = self { return LinkKey(namespace: namespace, name: link) }
+        return nil
     }
 
     /// The entry a permanent neighbour operation writes, by link and address.

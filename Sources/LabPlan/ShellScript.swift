@@ -107,6 +107,11 @@ public enum ShellScript {
             return "bridge -n \(namespace) fdb del \(mac) dev \(link) dst \(destination) self"
         case .forgetNeighbor(let namespace, let link, let address):
             return "ip -n \(namespace) neigh flush to \(address) dev \(link)"
+        case .replaceQdisc(let namespace, let link, let qdisc):
+            return "tc -n \(namespace) qdisc replace dev \(link) root \(qdisc.tcArguments)"
+        case .deleteQdisc(let namespace, let link):
+            // Nothing to delete (ENOENT) is fine: the link had only its default qdisc.
+            return "tc -n \(namespace) qdisc del dev \(link) root 2>/dev/null || true"
         case .flushConntrack(let namespace, let filter):
             // conntrack exits 1 when nothing matched, which is fine here (127, not found, is not).
             return "ip netns exec \(namespace) conntrack -D \(filter.arguments.joined(separator: " ")) || [ $? -eq 1 ]"

@@ -28,6 +28,8 @@ public struct Topology: Sendable, Hashable, Codable {
     /// The lab's NetworkPolicies and namespaces; nil when the file has no policy, so the
     /// `topology.json` of such a lab is what it always was.
     public var policy: PolicyTopology?
+    /// The links with a `link:` impairment; nil when there are none, likewise.
+    public var impairments: [ImpairedLink]? = nil
 
     /// Every namespace of the lab, in creation order (fabric first: everything plugs into it).
     public var namespaces: [String] {

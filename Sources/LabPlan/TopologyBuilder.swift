@@ -22,7 +22,9 @@ public enum TopologyBuilder {
         let pods = build.pods(on: nodes)
         let services = build.services(selecting: pods)
         if !build.errors.isEmpty { throw LabFileErrors(build.errors) }
-        return build.topology(networks: networks, nodes: nodes, pods: pods, hosts: hosts, services: services)
+        var topology = build.topology(networks: networks, nodes: nodes, pods: pods, hosts: hosts, services: services)
+        topology.impairments = ImpairedLink.all(file: file, nodes: nodes, hosts: hosts, pods: pods)
+        return topology
     }
 }
 

@@ -49,8 +49,31 @@ extension Applier {
             return (.deleteFDB(link: link, mac: mac, destination: destination), nil)
         case .forgetNeighbor(_, let link, let address):
             return (.deleteNeighbor(link: link, address: address), ENOENT)
+        case .replaceQdisc(let namespace, let link, let qdisc):
+            return (try qdiscChange(link: link, qdisc, in: namespace), ENOENT)
+        case .deleteQdisc(_, let link):
+            return (.deleteRootQdisc(link: link), ENOENT)
         case .createNamespace, .setSysctl, .loadFirewall, .deleteNamespace, .flushConntrack:
             return nil
+        }
+    }
+
+    /// The root qdisc change of an impaired link's end: netem where the kernel has it (asked the
+    /// first time a lab needs it); else netem's rate as a token bucket, or, with no rate,
+    /// nothing but taking off a qdisc an earlier apply left (ENOENT when there is none, which
+    /// is why the caller tolerates it; the replacements never answer ENOENT).
+    private func qdiscChange(link: String, _ qdisc: LinkQdisc, in namespace: String) throws -> RouteChange {
+        switch qdisc {
+        case .tokenBucket(let bucket):
+            return .replaceTokenBucket(link: link, rateBytesPerSecond: bucket.rateBytesPerSecond, burstBytes: bucket.burstBytes,
+                                       limitBytes: bucket.limitBytes)
+        case .netem(let netem):
+            if try NetemSupport.available(probingWith: socket(namespace)) {
+                return .replaceNetem(link: link, limit: netem.limit, delayMicroseconds: netem.delayMicroseconds,
+                                     jitterMicroseconds: netem.jitterMicroseconds, rateBytesPerSecond: netem.rateBytesPerSecond)
+            }
+            if let bucket = netem.fallback { return try qdiscChange(link: link, .tokenBucket(bucket), in: namespace) }
+            return .deleteRootQdisc(link: link)
         }
     }
 

@@ -21,14 +21,15 @@ public enum ApplyPhase: String, Sendable, CaseIterable {
         case .createNamespace: self = .namespaces
         case .setSysctl: self = .sysctls
         case .addBridge, .addVeth, .addVxlan: self = .links
-        case .setMaster, .setHairpin, .setUp: self = .linkSettings
+        case .setMaster, .setHairpin, .setUp, .replaceQdisc: self = .linkSettings
         case .addAddress: self = .addresses
         case .addRoute: self = .routes
         case .addNeighbor: self = .neighbours
         case .addForwardingEntry: self = .overlayEntries
         case .loadFirewall: self = .serviceRules
         case .deleteNamespace: self = .removedNamespaces
-        case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor:
+        case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor,
+             .deleteQdisc:
             self = .removals
         case .flushConntrack: self = .conntrack
         }

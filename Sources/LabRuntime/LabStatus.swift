@@ -62,6 +62,8 @@ public struct LabStatus: Sendable, Codable {
     public var containers: [ContainerStatus]
     /// nil when the lab has containers but no live supervisor (they are then not running).
     public var supervisorPID: Int32?
+    /// The lab's `link:` impairments and how this kernel carries them out.
+    public var impairments: [ImpairmentStatus] = []
 
     public static func read(lab: String) throws -> LabStatus {
         let topology = try LabController.topology(of: lab)
@@ -103,7 +105,7 @@ public struct LabStatus: Sendable, Codable {
                                                       restarts: 0, exitCode: nil, error: "not started") }
             }
         }
-        return LabStatus(lab: lab, network: topology.mode.rawValue, proxy: topology.proxy.rawValue, mtu: topology.mtu,
+        var status = LabStatus(lab: lab, network: topology.mode.rawValue, proxy: topology.proxy.rawValue, mtu: topology.mtu,
                          podMTU: topology.podMTU, neighbours: topology.neighbours.rawValue,
                          neighbourSetting: topology.neighbourSetting.rawValue,
                          permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
@@ -113,6 +115,8 @@ public struct LabStatus: Sendable, Codable {
                          nodes: nodes, pods: pods, hosts: hosts, services: services,
                          policies: policies, isolation: isolation,
                          containers: containers, supervisorPID: supervisor)
+        status.impairments = ImpairmentReport.status(topology, netem: ImpairmentReport.netemIfNeeded(topology))
+        return status
     }
 
     /// Each policy with the pods it selects; each selected pod with what isolates it.

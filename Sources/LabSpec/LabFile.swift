@@ -99,6 +99,8 @@ public struct ClusterSpec: Sendable, Hashable {
 public struct NetworkSpec: Sendable, Hashable {
     public var name: String
     public var cidr: IPv4Network
+    /// Delay, loss and rate on every port of the network's bridge (`link:`).
+    public var link: LinkImpairment? = nil
 
     public static let `default` = NetworkSpec(name: "underlay", cidr: IPv4Network("172.18.0.0/24")!)
 
@@ -116,6 +118,8 @@ public struct NodeSpec: Sendable, Hashable {
     public var ip: IPv4Address?
     /// nil: the next free /24 of `cluster.podCIDR`.
     public var podCIDR: IPv4Network?
+    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
+    public var link: LinkImpairment? = nil
 
     public init(name: String, network: String? = nil, ip: IPv4Address? = nil, podCIDR: IPv4Network? = nil) {
         self.name = name
@@ -133,6 +137,8 @@ public struct PodSpec: Sendable, Hashable {
     public var ip: IPv4Address?
     public var labels: [String: String]
     public var containers: [ContainerSpec]
+    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
+    public var link: LinkImpairment? = nil
 
     public init(name: String, namespace: String = "default", node: String, ip: IPv4Address? = nil,
                 labels: [String: String] = [:], containers: [ContainerSpec] = []) {
@@ -355,6 +361,8 @@ public struct HostSpec: Sendable, Hashable {
     public var name: String
     public var network: String?
     public var ip: IPv4Address?
+    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
+    public var link: LinkImpairment? = nil
 
     public init(name: String, network: String? = nil, ip: IPv4Address? = nil) {
         self.name = name

@@ -2,7 +2,7 @@ import Yams
 
 /// Pods and their containers (`pods:`).
 extension LabFileDecoder {
-    static let podKeys = ["name", "namespace", "node", "ip", "labels", "containers"]
+    static let podKeys = ["name", "namespace", "node", "ip", "labels", "containers", "link"]
     static let containerKeys = ["name", "agent", "command", "env", "restart", "ports"]
     static let containerPortKeys = ["name", "containerPort", "protocol"]
     static let agentKeys = ["http", "tcp", "udp"]
@@ -18,6 +18,7 @@ extension LabFileDecoder {
         if let value = fields["containers"] {
             pod.containers = elements(value, at: fields.path("containers"), of: "containers", keys: Self.containerKeys, container)
         }
+        pod.link = link(fields)
         return pod
     }
 

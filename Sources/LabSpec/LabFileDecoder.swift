@@ -31,9 +31,9 @@ struct LabFileDecoder {
     static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes",
                                "namespaces", "networkPolicies"]
     static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours"]
-    static let networkKeys = ["name", "cidr"]
-    static let nodeKeys = ["name", "network", "ip", "podCIDR"]
-    static let hostKeys = ["name", "network", "ip"]
+    static let networkKeys = ["name", "cidr", "link"]
+    static let nodeKeys = ["name", "network", "ip", "podCIDR", "link"]
+    static let hostKeys = ["name", "network", "ip", "link"]
 
     static let mtuRange = 576...9216
 
@@ -103,6 +103,7 @@ struct LabFileDecoder {
            let cidr = reader.network(value, at: fields.path("cidr")) {
             network.cidr = cidr
         }
+        network.link = link(fields)
         return network
     }
 
@@ -111,6 +112,7 @@ struct LabFileDecoder {
         node.network = optionalString(fields, "network")
         if let value = fields["ip"] { node.ip = reader.address(value, at: fields.path("ip")) }
         if let value = fields["podCIDR"] { node.podCIDR = reader.network(value, at: fields.path("podCIDR")) }
+        node.link = link(fields)
         return node
     }
 
@@ -118,6 +120,7 @@ struct LabFileDecoder {
         var host = HostSpec(name: requiredString(fields, "name", "the host's name") ?? "")
         host.network = optionalString(fields, "network")
         if let value = fields["ip"] { host.ip = reader.address(value, at: fields.path("ip")) }
+        host.link = link(fields)
         return host
     }
 

@@ -55,9 +55,11 @@ import Testing
                 #expect(links[namespace]?.contains(link) == true)
             case .loadFirewall(let namespace, _, _):
                 #expect(links[namespace] != nil)
+            case .replaceQdisc(let namespace, let link, _):
+                #expect(links[namespace]?.contains(link) == true, "qdisc on \(link) before it exists in \(namespace)")
             case .setSysctl: break
             case .deleteNamespace, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
-                 .deleteForwardingEntry, .flushConntrack, .forgetNeighbor:
+                 .deleteForwardingEntry, .flushConntrack, .forgetNeighbor, .deleteQdisc:
                 Issue.record("a build plan takes nothing away: \(operation)")
             }
         }

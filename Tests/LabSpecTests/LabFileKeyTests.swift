@@ -22,7 +22,7 @@ import Testing
 
     @Test func unknownKeyFarFromAnyListsTheAllowedKeys() {
         let error = Lab.error("name: demo\nnodes:\n  - name: node-1\n    zone: eu\n")
-        #expect(error?.description == "lab.yaml:4:5: nodes[0].zone: unknown key \"zone\" (allowed keys: name, network, ip, podCIDR)")
+        #expect(error?.description == "lab.yaml:4:5: nodes[0].zone: unknown key \"zone\" (allowed keys: name, network, ip, podCIDR, link)")
     }
 
     @Test func unknownKeysAreFoundAtEveryDepth() {

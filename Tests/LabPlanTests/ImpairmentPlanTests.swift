@@ -1,0 +1,153 @@
+import Foundation
+import LabAddress
+import LabSpec
+import Testing
+@testable import LabPlan
+
+/// `link:` impairments as topology and kernel operations: a root qdisc on each end of each
+/// impaired veth, loss as netfilter's random drop in the namespace of the inner end.
+@Suite struct ImpairmentPlanTests {
+    static let slow = LinkImpairment(rateBitsPerSecond: 10_000_000)
+    static let lossy = LinkImpairment(loss: 0.1)
+    static let delayed = LinkImpairment(delayMicroseconds: 20_000, jitterMicroseconds: 5_000, rateBitsPerSecond: 1_000_000)
+
+    static func file(pod a: LinkImpairment? = nil, pod b: LinkImpairment? = nil, host: LinkImpairment? = nil,
+                     network: LinkImpairment? = nil) -> LabFile {
+        var file = Fixtures.threeNetworks(name: "imp")
+        file.pods[0].link = a
+        file.pods[1].link = b
+        file.hosts[0].link = host
+        file.networks[0].link = network
+        return file
+    }
+
+    static func topology(_ file: LabFile) throws -> Topology { try TopologyBuilder.build(file) }
+
+    @Test func noImpairmentLeavesTheTopologyAsItWas() throws {
+        let topology = try Self.topology(Self.file())
+        #expect(topology.impairments == nil)
+        let json = String(decoding: try JSONEncoder().encode(topology), as: UTF8.self)
+        #expect(!json.contains("impairments"))
+    }
+
+    @Test func aPodsRateShapesBothEndsOfItsVeth() throws {
+        let topology = try Self.topology(Self.file(pod: Self.slow))
+        let pod = try #require(topology.pod(named: "a"))
+        let ops = Planner.plan(topology).operations
+        let bucket = TokenBucket(rateBitsPerSecond: 10_000_000, mtu: topology.podMTU)
+        #expect(bucket.burstBytes == 12_500)
+        #expect(bucket.limitBytes == 75_000)
+        let qdiscs = ops.filter { if case .replaceQdisc = $0 { true } else { false } }
+        #expect(qdiscs == [
+            .replaceQdisc(namespace: pod.namespace, link: "eth0", qdisc: .tokenBucket(bucket)),
+            .replaceQdisc(namespace: pod.veth.namespace, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
+        ])
+        // A rate alone needs no firewall rules.
+        #expect(!ops.contains { if case .loadFirewall(pod.namespace, _, _) = $0 { true } else { false } })
+        #expect(ShellScript.command(qdiscs[0]) == "tc -n \(pod.namespace) qdisc replace dev eth0 root tbf rate 10mbit burst 12500 limit 75000")
+    }
+
+    @Test func aSmallRateStillPassesAFullFrame() {
+        #expect(TokenBucket(rateBitsPerSecond: 64_000, mtu: 1500).burstBytes == 1514)
+    }
+
+    @Test func lossIsARandomDropBothWaysInThePodsNamespace() throws {
+        let topology = try Self.topology(Self.file(pod: Self.lossy))
+        let pod = try #require(topology.pod(named: "a"))
+        let ops = Planner.plan(topology).operations
+        #expect(!ops.contains { if case .replaceQdisc = $0 { true } else { false } })
+        let loads = ops.filter { if case .loadFirewall(pod.namespace, _, _) = $0 { true } else { false } }
+        #expect(loads == [.loadFirewall(namespace: pod.namespace, loader: .iptablesRestore, rules: """
+            *mangle
+            :LAB-IMPAIR-INGRESS - [0:0]
+            :LAB-IMPAIR-EGRESS - [0:0]
+            -A PREROUTING -j LAB-IMPAIR-INGRESS
+            -A POSTROUTING -j LAB-IMPAIR-EGRESS
+            -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP
+            -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP
+            COMMIT
+
+            """)])
+    }
+
+    @Test func aNodesLossJoinsItsServiceRulesInOneLoad() throws {
+        var file = Self.file()
+        file.nodes[2].link = Self.lossy  // node-3 has the service's endpoint d
+        let topology = try Self.topology(file)
+        let node = try #require(topology.node(named: "node-3"))
+        let loads = Planner.plan(topology).operations.filter {
+            if case .loadFirewall(node.namespace, .iptablesRestore, _) = $0 { true } else { false }
+        }
+        #expect(loads.count == 1)
+        guard case .loadFirewall(_, _, let rules) = loads.first else { return }
+        #expect(rules.contains("*nat"))
+        #expect(rules.hasSuffix("-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP\nCOMMIT\n"))
+    }
+
+    @Test func inNFTablesModeANodesLossIsALoadOfItsOwn() throws {
+        var file = Self.file()
+        file.cluster.proxy = .nftables
+        file.nodes[2].link = Self.lossy
+        let topology = try Self.topology(file)
+        let node = try #require(topology.node(named: "node-3"))
+        let loaders = Planner.plan(topology).operations.compactMap { operation -> FirewallLoader? in
+            if case .loadFirewall(node.namespace, let loader, _) = operation { return loader } else { return nil }
+        }
+        #expect(loaders == [.nft, .iptablesRestore])
+    }
+
+    @Test func impairmentsSurviveTopologyJSON() throws {
+        let topology = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 1_500, loss: 0.0025), network: Self.slow))
+        let decoded = try JSONDecoder().decode(Topology.self, from: JSONEncoder().encode(topology))
+        #expect(decoded == topology)
+        #expect(decoded.impairments?.first?.impairment.summary == "delay 1500us loss 0.25%")
+    }
+
+    @Test func delayIsNetemWithTheRateAsItsFallback() throws {
+        let topology = try Self.topology(Self.file(host: Self.delayed))
+        let host = try #require(topology.host(named: "laptop"))
+        let ops = Planner.plan(topology).operations
+        let netem = Netem(delayMicroseconds: 20_000, jitterMicroseconds: 5_000, rateBitsPerSecond: 1_000_000, mtu: topology.mtu)
+        #expect(netem.fallback == TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.mtu))
+        #expect(ops.contains(.replaceQdisc(namespace: host.namespace, link: "eth0", qdisc: .netem(netem))))
+        #expect(ops.contains(.replaceQdisc(namespace: topology.fabricNamespace, link: host.uplink.peerName, qdisc: .netem(netem))))
+        #expect(ShellScript.command(.replaceQdisc(namespace: "ns", link: "eth0", qdisc: .netem(netem)))
+            == "tc -n ns qdisc replace dev eth0 root netem limit 10000 delay 20ms 5ms rate 1mbit")
+    }
+
+    @Test func aNetworkImpairsEveryPortOfItsBridgeUnlessAMachineHasItsOwn() throws {
+        var file = Self.file(network: Self.slow)
+        file.nodes[1].link = Self.lossy  // node-2, on rack-1 too
+        let topology = try Self.topology(file)
+        let links = try #require(topology.impairments)
+        #expect(links.map(\.object) == ["network/rack-1", "node/node-2"])
+        let node1 = try #require(topology.node(named: "node-1"))
+        #expect(links[0].outer == LinkEnd(namespace: topology.fabricNamespace, link: node1.uplink.peerName))
+        #expect(links[0].inner == LinkEnd(namespace: node1.namespace, link: "eth0"))
+    }
+
+    @Test func aChangedImpairmentIsReplacedInPlace() throws {
+        let old = try Self.topology(Self.file(pod: Self.slow))
+        let new = try Self.topology(Self.file(pod: LinkImpairment(rateBitsPerSecond: 1_000_000)))
+        let pod = try #require(new.pod(named: "a"))
+        let plan = Reconciler.plan(from: old, to: new)
+        #expect(!plan.operations.contains { if case .deleteQdisc = $0 { true } else { false } })
+        #expect(!plan.operations.contains { if case .deleteLink = $0 { true } else { false } })
+        let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: new.podMTU)
+        #expect(plan.operations.contains(.replaceQdisc(namespace: pod.namespace, link: "eth0", qdisc: .tokenBucket(bucket))))
+        #expect(plan.operations.contains(.replaceQdisc(namespace: pod.veth.namespace, link: pod.veth.name, qdisc: .tokenBucket(bucket))))
+    }
+
+    @Test func aRemovedImpairmentIsTakenOff() throws {
+        let old = try Self.topology(Self.file(pod: LinkImpairment(loss: 0.1, rateBitsPerSecond: 10_000_000)))
+        let new = try Self.topology(Self.file())
+        let pod = try #require(new.pod(named: "a"))
+        let plan = Reconciler.plan(from: old, to: new)
+        #expect(plan.operations.contains(.deleteQdisc(namespace: pod.namespace, link: "eth0")))
+        #expect(plan.operations.contains(.deleteQdisc(namespace: pod.veth.namespace, link: pod.veth.name)))
+        let removal = plan.operations.first { if case .loadFirewall(pod.namespace, .iptablesRestore, _) = $0 { true } else { false } }
+        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.namespace)"); return }
+        #expect(rules.contains("-D PREROUTING -j LAB-IMPAIR-INGRESS"))
+        #expect(rules.contains("-X LAB-IMPAIR-EGRESS"))
+    }
+}
