@@ -10,7 +10,7 @@ public struct AgentError: Error, Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     public var address: String
     /// The name of the network namespace the socket was opened in; nil for the caller's own.
-    public var namespace: String?
+    public var netns: String?
     /// The step that failed: `parse address`, `enter namespace`, `socket`, `bind`, `listen`, ….
     public var operation: String
     /// The positive errno value.
@@ -21,7 +21,7 @@ public struct AgentError: Error, Sendable, Hashable, CustomStringConvertible {
         `protocol` = listener.protocol
         port = listener.port
         address = listener.address
-        namespace = listener.namespace?.name
+        netns = listener.netns?.name
         self.operation = operation
         self.errno = errno
     }
@@ -34,6 +34,6 @@ public struct AgentError: Error, Sendable, Hashable, CustomStringConvertible {
 
     private var asKernelError: KernelError {
         let listener = AgentListener(pod: pod, protocol: `protocol`, port: port, address: address)
-        return KernelError(operation: operation, object: listener.description, namespace: namespace, errno: errno)
+        return KernelError(operation: operation, object: listener.description, namespace: netns, errno: errno)
     }
 }

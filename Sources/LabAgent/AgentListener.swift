@@ -13,7 +13,7 @@ public struct AgentListener: Sendable, CustomStringConvertible {
     public var port: Int
     /// The pod's network namespace; nil opens the socket in the caller's own namespace, which
     /// is what tests on 127.0.0.1 use.
-    public var namespace: NetworkNamespace?
+    public var netns: NetworkNamespace?
     /// A numeric IPv4 or IPv6 address. An IPv6 socket is IPv6-only, so `0.0.0.0` and `::` on
     /// the same port are two independent listeners instead of a silent clash.
     public var address: String
@@ -23,7 +23,7 @@ public struct AgentListener: Sendable, CustomStringConvertible {
         self.pod = pod
         self.protocol = `protocol`
         self.port = port
-        self.namespace = namespace
+        self.netns = namespace
         self.address = address
     }
 

@@ -15,12 +15,12 @@ enum AgentSocketOpener {
         var batchOf: [ObjectIdentifier?: Int] = [:]
         for (group, listeners) in groups.enumerated() {
             for (member, listener) in listeners.enumerated() {
-                let key = listener.namespace.map(ObjectIdentifier.init)
+                let key = listener.netns.map(ObjectIdentifier.init)
                 if let batch = batchOf[key] {
                     batches[batch].members.append((group, member))
                 } else {
                     batchOf[key] = batches.count
-                    batches.append((listener.namespace, [(group, member)]))
+                    batches.append((listener.netns, [(group, member)]))
                 }
             }
         }

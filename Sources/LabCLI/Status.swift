@@ -37,7 +37,7 @@ struct Status: ParsableCommand {
         print("neighbours: \(status.neighbours)" + (status.neighbourSetting == "auto" ? " (chosen by auto)" : "")
             + (status.permanentNeighbours > 0 ? ", \(NumberText.grouped(status.permanentNeighbours)) permanent entries" : ", resolved with ARP"))
         let rows = (status.nodes + status.pods + status.hosts).map { item in
-            [item.kind, item.name, item.ip, item.detail, item.namespace, item.present ? "ok" : "MISSING"]
+            [item.kind, item.name, item.ip, item.detail, item.netns, item.present ? "ok" : "MISSING"]
         }
         printTable(header: ["KIND", "NAME", "IP", "WHERE", "NAMESPACE", "STATE"], rows: rows)
         if !status.containers.isEmpty {

@@ -138,11 +138,11 @@ public struct DNSServerError: Error, CustomStringConvertible {
     public var address: String
     public var port: Int
     /// The network namespace, nil for the caller's own.
-    public var namespace: String?
+    public var netns: String?
     public var errno: Int32
 
     public var description: String {
-        let place = namespace.map { " in network namespace \($0)" } ?? ""
+        let place = netns.map { " in network namespace \($0)" } ?? ""
         var hint = ""
         if errno == EADDRINUSE { hint = " (another server holds the port there)" }
         if errno == EADDRNOTAVAIL { hint = " (no interface there has that address)" }
@@ -181,14 +181,14 @@ enum DNSSocketOpener {
         socketAddress.sin_family = sa_family_t(AF_INET)
         socketAddress.sin_port = in_port_t(UInt16(clamping: port).bigEndian)
         guard (0...65535).contains(port), inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
-            throw DNSServerError(operation: "parse \(transport) address", address: address, port: port, namespace: namespace, errno: EINVAL)
+            throw DNSServerError(operation: "parse \(transport) address", address: address, port: port, netns: namespace, errno: EINVAL)
         }
         let fd = Glibc.socket(AF_INET, Int32(type.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
-            throw DNSServerError(operation: "open \(transport) socket for", address: address, port: port, namespace: namespace, errno: errno)
+            throw DNSServerError(operation: "open \(transport) socket for", address: address, port: port, netns: namespace, errno: errno)
         }
         func fail(_ operation: String) -> DNSServerError {
-            let error = DNSServerError(operation: "\(operation) \(transport)", address: address, port: port, namespace: namespace, errno: errno)
+            let error = DNSServerError(operation: "\(operation) \(transport)", address: address, port: port, netns: namespace, errno: errno)
             close(fd)
             return error
         }

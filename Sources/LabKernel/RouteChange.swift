@@ -58,16 +58,16 @@ extension RouteChange {
     /// Equivalent to: `ip link add NAME [address MAC] [mtu N] [master M] [up] type veth peer name PEER [address PMAC] [mtu N] netns PEERNS`
     ///
     /// `NAME` is created in the sending socket's namespace and `PEER` directly in
-    /// `peerNamespace` (never moved afterwards: a move costs ~20 ms). `mtu` applies to both
+    /// `peerNetns` (never moved afterwards: a move costs ~20 ms). `mtu` applies to both
     /// ends, since a veth whose ends disagree drops the larger frames one way only. `master`
     /// and `up` (of `NAME`; the peer cannot be created up) are applied by the kernel as it
     /// creates the pair, which saves a request each.
     public static func addVeth(name: String, mac: MACAddress?, mtu: Int?, peerName: String, peerMAC: MACAddress?,
-                               peerNamespace: NetworkNamespace, master: String? = nil, up: Bool = false) -> RouteChange {
-        var object = "\(quoted(name)) (peer \(quoted(peerName)) in \(peerNamespace.name))"
-        if let master { object = "\(quoted(name)) (master \(quoted(master)), peer \(quoted(peerName)) in \(peerNamespace.name))" }
-        return RouteChange("add veth", object, links: master.map { [$0] } ?? [], keepAlive: peerNamespace) { indexes in
-            .addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC, peerNamespaceFD: peerNamespace.fd,
+                               peerNetns: NetworkNamespace, master: String? = nil, up: Bool = false) -> RouteChange {
+        var object = "\(quoted(name)) (peer \(quoted(peerName)) in \(peerNetns.name))"
+        if let master { object = "\(quoted(name)) (master \(quoted(master)), peer \(quoted(peerName)) in \(peerNetns.name))" }
+        return RouteChange("add veth", object, links: master.map { [$0] } ?? [], keepAlive: peerNetns) { indexes in
+            .addVeth(name: name, mac: mac, mtu: mtu, peerName: peerName, peerMAC: peerMAC, peerNamespaceFD: peerNetns.fd,
                      masterIndex: indexes.first, up: up)
         }
     }

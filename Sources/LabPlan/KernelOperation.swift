@@ -6,79 +6,79 @@ import LabSpec
 /// command of `lab up --dry-run` and to one netlink request (or sysctl write) of `lab up`.
 public enum KernelOperation: Sendable, Hashable {
     /// `ip netns add NS`
-    case createNamespace(String)
+    case createNetns(String)
     /// `ip netns exec NS sysctl -qw KEY=VALUE`
-    case setSysctl(namespace: String, key: String, value: String)
+    case setSysctl(netns: String, key: String, value: String)
     /// `ip -n NS link add NAME address MAC mtu N up type bridge` — created up: one request, not
     /// two.
-    case addBridge(namespace: String, name: String, mac: MACAddress, mtu: Int)
+    case addBridge(netns: String, name: String, mac: MACAddress, mtu: Int)
     /// `ip -n NS link add NAME address MAC mtu N [master BRIDGE] up type veth peer name P address PMAC mtu N netns PNS`
     /// — `NAME` created up, and already a port of `master` when given, by the request that
     /// creates the pair. The peer is set up by its own operation: the kernel cannot create it up.
     case addVeth(VethPair, master: String? = nil)
     /// `ip -n NS link set LINK master BRIDGE`
-    case setMaster(namespace: String, link: String, master: String)
+    case setMaster(netns: String, link: String, master: String)
     /// `ip -n NS link set LINK type bridge_slave hairpin on`
-    case setHairpin(namespace: String, link: String)
+    case setHairpin(netns: String, link: String)
     /// `ip -n NS addr add A/P dev LINK`
-    case addAddress(namespace: String, link: String, address: IPv4Address, prefixLength: Int)
+    case addAddress(netns: String, link: String, address: IPv4Address, prefixLength: Int)
     /// `ip -n NS link set LINK up`
-    case setUp(namespace: String, link: String)
+    case setUp(netns: String, link: String)
     /// `ip -n NS route add DEST via GW dev LINK [onlink]`
-    case addRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
+    case addRoute(netns: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
     /// `ip -n NS link add NAME address MAC mtu N up type vxlan id VNI local IP dev DEV dstport PORT nolearning`
-    case addVxlan(namespace: String, name: String, vni: UInt32, port: UInt16, local: IPv4Address, device: String, mac: MACAddress, mtu: Int)
+    case addVxlan(netns: String, name: String, vni: UInt32, port: UInt16, local: IPv4Address, device: String, mac: MACAddress, mtu: Int)
     /// `ip -n NS neigh replace ADDRESS lladdr MAC dev LINK nud permanent`
-    case addNeighbor(namespace: String, link: String, address: IPv4Address, mac: MACAddress)
+    case addNeighbor(netns: String, link: String, address: IPv4Address, mac: MACAddress)
     /// `bridge -n NS fdb append MAC dev LINK dst IP self permanent`
-    case addForwardingEntry(namespace: String, link: String, mac: MACAddress, destination: IPv4Address)
+    case addForwardingEntry(netns: String, link: String, mac: MACAddress, destination: IPv4Address)
     /// `ip netns exec NS iptables-restore --noflush` (or `nft -f -`) with the node's service
     /// rules: one process and one atomic transaction per node, as kube-proxy loads them.
-    case loadFirewall(namespace: String, loader: FirewallLoader, rules: String)
+    case loadFirewall(netns: String, loader: FirewallLoader, rules: String)
     /// `tc -n NS qdisc replace dev LINK root tbf …|netem …`: what an impaired link's end sends
     /// is shaped (replaced in place when the impairment changes).
-    case replaceQdisc(namespace: String, link: String, qdisc: LinkQdisc)
+    case replaceQdisc(netns: String, link: String, qdisc: LinkQdisc)
 
     // What `lab up` of a changed lab takes back (see `Reconciler`).
 
     /// `ip netns del NS` — with everything in it, and the far ends of its veths.
-    case deleteNamespace(String)
+    case deleteNetns(String)
     /// `ip -n NS link del LINK` — for a veth, both ends.
-    case deleteLink(namespace: String, name: String)
+    case deleteLink(netns: String, name: String)
     /// `ip -n NS link set LINK nomaster`
-    case clearMaster(namespace: String, link: String)
+    case clearMaster(netns: String, link: String)
     /// `ip -n NS addr del A/P dev LINK`
-    case deleteAddress(namespace: String, link: String, address: IPv4Address, prefixLength: Int)
+    case deleteAddress(netns: String, link: String, address: IPv4Address, prefixLength: Int)
     /// `ip -n NS route del DEST [via GW] [dev LINK]`
-    case deleteRoute(namespace: String, destination: IPv4Network, gateway: IPv4Address?, device: String?)
+    case deleteRoute(netns: String, destination: IPv4Network, gateway: IPv4Address?, device: String?)
     /// `ip -n NS neigh del ADDRESS dev LINK`
-    case deleteNeighbor(namespace: String, link: String, address: IPv4Address)
+    case deleteNeighbor(netns: String, link: String, address: IPv4Address)
     /// `bridge -n NS fdb del MAC dev LINK dst IP self`
-    case deleteForwardingEntry(namespace: String, link: String, mac: MACAddress, destination: IPv4Address)
+    case deleteForwardingEntry(netns: String, link: String, mac: MACAddress, destination: IPv4Address)
     /// `ip netns exec NS conntrack -D …`: forget flows that a changed service must not keep
     /// (kube-proxy does this for UDP, which has no connection to end).
-    case flushConntrack(namespace: String, filter: ConntrackFilter)
+    case flushConntrack(netns: String, filter: ConntrackFilter)
     /// `ip -n NS neigh flush to ADDRESS dev LINK`: forget a neighbour entry that may point at
     /// the address's previous owner (nothing to forget is fine).
-    case forgetNeighbor(namespace: String, link: String, address: IPv4Address)
+    case forgetNeighbor(netns: String, link: String, address: IPv4Address)
     /// `tc -n NS qdisc del dev LINK root`: the link's impairment is gone (nothing there is fine).
-    case deleteQdisc(namespace: String, link: String)
+    case deleteQdisc(netns: String, link: String)
 
-    /// The namespace the operation acts in (for a veth: where it is created).
-    public var namespace: String {
+    /// The netns the operation acts in (for a veth: where it is created).
+    public var netns: String {
         switch self {
-        case .createNamespace(let namespace): return namespace
-        case .setSysctl(let namespace, _, _), .addBridge(let namespace, _, _, _), .setMaster(let namespace, _, _),
-             .setHairpin(let namespace, _), .addAddress(let namespace, _, _, _), .setUp(let namespace, _),
-             .addRoute(let namespace, _, _, _, _), .addVxlan(let namespace, _, _, _, _, _, _, _),
-             .addNeighbor(let namespace, _, _, _), .addForwardingEntry(let namespace, _, _, _),
-             .loadFirewall(let namespace, _, _), .deleteNamespace(let namespace), .deleteLink(let namespace, _),
-             .clearMaster(let namespace, _), .deleteAddress(let namespace, _, _, _), .deleteRoute(let namespace, _, _, _),
-             .deleteNeighbor(let namespace, _, _), .deleteForwardingEntry(let namespace, _, _, _),
-             .flushConntrack(let namespace, _), .forgetNeighbor(let namespace, _, _),
-             .replaceQdisc(let namespace, _, _), .deleteQdisc(let namespace, _):
-            return namespace
-        case .addVeth(let pair, _): return pair.namespace
+        case .createNetns(let netns): return netns
+        case .setSysctl(let netns, _, _), .addBridge(let netns, _, _, _), .setMaster(let netns, _, _),
+             .setHairpin(let netns, _), .addAddress(let netns, _, _, _), .setUp(let netns, _),
+             .addRoute(let netns, _, _, _, _), .addVxlan(let netns, _, _, _, _, _, _, _),
+             .addNeighbor(let netns, _, _, _), .addForwardingEntry(let netns, _, _, _),
+             .loadFirewall(let netns, _, _), .deleteNetns(let netns), .deleteLink(let netns, _),
+             .clearMaster(let netns, _), .deleteAddress(let netns, _, _, _), .deleteRoute(let netns, _, _, _),
+             .deleteNeighbor(let netns, _, _), .deleteForwardingEntry(let netns, _, _, _),
+             .flushConntrack(let netns, _), .forgetNeighbor(let netns, _, _),
+             .replaceQdisc(let netns, _, _), .deleteQdisc(let netns, _):
+            return netns
+        case .addVeth(let pair, _): return pair.netns
         }
     }
 }

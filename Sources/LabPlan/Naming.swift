@@ -10,10 +10,10 @@ public enum Naming {
     /// keeps `demo` from matching `demo-2`'s namespaces.
     public static func namespacePrefix(lab: String) -> String { "lab.\(lab)." }
 
-    public static func fabricNamespace(lab: String) -> String { "lab.\(lab).fabric" }
-    public static func nodeNamespace(lab: String, node: String) -> String { "lab.\(lab).node.\(node)" }
-    public static func podNamespace(lab: String, pod: String) -> String { "lab.\(lab).pod.\(pod)" }
-    public static func hostNamespace(lab: String, host: String) -> String { "lab.\(lab).host.\(host)" }
+    public static func fabricNetns(lab: String) -> String { "lab.\(lab).fabric" }
+    public static func nodeNetns(lab: String, node: String) -> String { "lab.\(lab).node.\(node)" }
+    public static func podNetns(lab: String, pod: String) -> String { "lab.\(lab).pod.\(pod)" }
+    public static func hostNetns(lab: String, host: String) -> String { "lab.\(lab).host.\(host)" }
 
     /// Inside nodes and pods the names are the ones a Kubernetes node has.
     public static let uplink = "eth0"

@@ -16,7 +16,7 @@ public struct Plan: Sendable, Hashable {
     }
 
     public var namespaces: [String] {
-        operations.compactMap { if case .createNamespace(let name) = $0 { return name } else { return nil } }
+        operations.compactMap { if case .createNetns(let name) = $0 { return name } else { return nil } }
     }
 }
 
@@ -24,7 +24,7 @@ extension Plan {
     /// "2 namespaces added, 1 removed, 14 kernel operations" — what a reconcile plan does.
     public var changeSummary: String {
         let added = namespaces.count
-        let removed = operations.filter { if case .deleteNamespace = $0 { return true } else { return false } }.count
+        let removed = operations.filter { if case .deleteNetns = $0 { return true } else { return false } }.count
         let firewall = operations.filter { if case .loadFirewall = $0 { return true } else { return false } }.count
         var parts = ["\(added) namespace\(added == 1 ? "" : "s") added", "\(removed) removed"]
         if firewall > 0 { parts.append("service rules synced on \(firewall) node\(firewall == 1 ? "" : "s")") }

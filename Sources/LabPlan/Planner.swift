@@ -9,18 +9,18 @@ public enum Planner {
 
         // 1. Every namespace, then its sysctls, set explicitly so nothing is inherited by accident
         //    (a new netns copies IPv4 conf/all and conf/default from the root namespace).
-        for namespace in topology.namespaces { ops.append(.createNamespace(namespace)) }
-        ops += sysctls(topology.fabricNamespace, forwarding: true, bridgeNetfilter: false)
-        for node in topology.nodes { ops += sysctls(node.namespace, forwarding: true, bridgeNetfilter: true) }
-        for host in topology.hosts { ops += sysctls(host.namespace, forwarding: false, bridgeNetfilter: nil) }
-        for pod in topology.pods { ops += sysctls(pod.namespace, forwarding: false, bridgeNetfilter: nil) }
-        for namespace in topology.namespaces { ops.append(.setUp(namespace: namespace, link: "lo")) }
+        for namespace in topology.allNetns { ops.append(.createNetns(namespace)) }
+        ops += sysctls(topology.fabricNetns, forwarding: true, bridgeNetfilter: false)
+        for node in topology.nodes { ops += sysctls(node.netns, forwarding: true, bridgeNetfilter: true) }
+        for host in topology.hosts { ops += sysctls(host.netns, forwarding: false, bridgeNetfilter: nil) }
+        for pod in topology.pods { ops += sysctls(pod.netns, forwarding: false, bridgeNetfilter: nil) }
+        for namespace in topology.allNetns { ops.append(.setUp(netns: namespace, link: "lo")) }
 
         // 2. The fabric: one bridge per underlay network holding that network's gateway address.
-        let fabric = topology.fabricNamespace
+        let fabric = topology.fabricNetns
         for network in topology.networks {
-            ops.append(.addBridge(namespace: fabric, name: network.bridge, mac: network.bridgeMAC, mtu: topology.mtu))
-            ops.append(.addAddress(namespace: fabric, link: network.bridge, address: network.gateway,
+            ops.append(.addBridge(netns: fabric, name: network.bridge, mac: network.bridgeMAC, mtu: topology.mtu))
+            ops.append(.addAddress(netns: fabric, link: network.bridge, address: network.gateway,
                                    prefixLength: network.cidr.prefixLength))
         }
 
@@ -28,8 +28,8 @@ public enum Planner {
         //    then plugged into the network's bridge.
         for node in topology.nodes {
             ops += uplink(node, in: topology)
-            ops.append(.addBridge(namespace: node.namespace, name: Naming.podBridge, mac: node.bridgeMAC, mtu: topology.podMTU))
-            ops.append(.addAddress(namespace: node.namespace, link: Naming.podBridge, address: node.bridgeAddress,
+            ops.append(.addBridge(netns: node.netns, name: Naming.podBridge, mac: node.bridgeMAC, mtu: topology.podMTU))
+            ops.append(.addAddress(netns: node.netns, link: Naming.podBridge, address: node.bridgeAddress,
                                    prefixLength: node.podCIDR.prefixLength))
         }
         for host in topology.hosts { ops += uplink(host, in: topology) }
@@ -39,17 +39,17 @@ public enum Planner {
         for pod in topology.pods {
             let veth = pod.veth
             ops.append(.addVeth(veth, master: Naming.podBridge))
-            ops.append(.setHairpin(namespace: veth.namespace, link: veth.name))
-            ops.append(.addAddress(namespace: pod.namespace, link: Naming.podInterface, address: pod.ip,
+            ops.append(.setHairpin(netns: veth.netns, link: veth.name))
+            ops.append(.addAddress(netns: pod.netns, link: Naming.podInterface, address: pod.ip,
                                    prefixLength: pod.prefixLength))
-            ops.append(.setUp(namespace: pod.namespace, link: Naming.podInterface))
-            ops.append(.addRoute(namespace: pod.namespace, destination: defaultRoute, gateway: pod.gateway,
+            ops.append(.setUp(netns: pod.netns, link: Naming.podInterface))
+            ops.append(.addRoute(netns: pod.netns, destination: defaultRoute, gateway: pod.gateway,
                                  device: Naming.podInterface, onlink: false))
         }
 
         // 5. Routes: defaults via the gateway, then the pod network.
         for machine in topology.machines {
-            ops.append(.addRoute(namespace: machine.namespace, destination: defaultRoute, gateway: machine.gateway,
+            ops.append(.addRoute(netns: machine.netns, destination: defaultRoute, gateway: machine.gateway,
                                  device: Naming.uplink, onlink: false))
         }
         switch topology.mode {
@@ -73,12 +73,12 @@ public enum Planner {
         for node in topology.nodes {
             for other in topology.nodes where other.name != node.name {
                 let via = other.network == node.network ? other.ip : node.gateway
-                ops.append(.addRoute(namespace: node.namespace, destination: other.podCIDR, gateway: via,
+                ops.append(.addRoute(netns: node.netns, destination: other.podCIDR, gateway: via,
                                      device: Naming.uplink, onlink: false))
             }
         }
         for node in topology.nodes {
-            ops.append(.addRoute(namespace: topology.fabricNamespace, destination: node.podCIDR, gateway: node.ip,
+            ops.append(.addRoute(netns: topology.fabricNetns, destination: node.podCIDR, gateway: node.ip,
                                  device: bridge(of: node.network, in: topology), onlink: false))
         }
         return ops
@@ -93,13 +93,13 @@ public enum Planner {
         var ops: [KernelOperation] = []
         let device = Naming.vxlanDevice
         for node in topology.nodes {
-            ops.append(.addVxlan(namespace: node.namespace, name: device, vni: 1, port: 8472, local: node.ip,
+            ops.append(.addVxlan(netns: node.netns, name: device, vni: 1, port: 8472, local: node.ip,
                                  device: Naming.uplink, mac: node.vtepMAC, mtu: topology.podMTU))
-            ops.append(.addAddress(namespace: node.namespace, link: device, address: node.podCIDR.address, prefixLength: 32))
+            ops.append(.addAddress(netns: node.netns, link: device, address: node.podCIDR.address, prefixLength: 32))
             for remote in topology.nodes where remote.name != node.name {
-                ops.append(.addNeighbor(namespace: node.namespace, link: device, address: remote.podCIDR.address, mac: remote.vtepMAC))
-                ops.append(.addForwardingEntry(namespace: node.namespace, link: device, mac: remote.vtepMAC, destination: remote.ip))
-                ops.append(.addRoute(namespace: node.namespace, destination: remote.podCIDR, gateway: remote.podCIDR.address,
+                ops.append(.addNeighbor(netns: node.netns, link: device, address: remote.podCIDR.address, mac: remote.vtepMAC))
+                ops.append(.addForwardingEntry(netns: node.netns, link: device, mac: remote.vtepMAC, destination: remote.ip))
+                ops.append(.addRoute(netns: node.netns, destination: remote.podCIDR, gateway: remote.podCIDR.address,
                                      device: device, onlink: true))
             }
         }
@@ -113,7 +113,7 @@ public enum Planner {
     static func permanentNeighbours(_ topology: Topology) -> [KernelOperation] {
         guard topology.neighbours == .static else { return [] }
         return NeighbourEntries.all(in: topology).map {
-            .addNeighbor(namespace: $0.namespace, link: $0.link, address: $0.address, mac: $0.mac)
+            .addNeighbor(netns: $0.netns, link: $0.link, address: $0.address, mac: $0.mac)
         }
     }
 
@@ -130,12 +130,12 @@ public enum Planner {
             case .iptables:
                 let rendered = IPTablesRules.renderWithPolicies(topology: topology, node: node,
                                                                 options: IPTablesRules.Options(hooksInBuffer: true))
-                let sets = rendered.sets.flatMap { $0.isEmpty ? nil : $0 }.map { [KernelOperation.loadFirewall(namespace: node.namespace, loader: .ipset, rules: $0)] } ?? []
-                return sets + [.loadFirewall(namespace: node.namespace, loader: .iptablesRestore, rules: rendered.rules)]
+                let sets = rendered.sets.flatMap { $0.isEmpty ? nil : $0 }.map { [KernelOperation.loadFirewall(netns: node.netns, loader: .ipset, rules: $0)] } ?? []
+                return sets + [.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: rendered.rules)]
             case .nftables:
                 let rules = NFTablesRules.render(topology: topology, node: node)
                     + (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "")
-                return [.loadFirewall(namespace: node.namespace, loader: .nft, rules: rules)]
+                return [.loadFirewall(netns: node.netns, loader: .nft, rules: rules)]
             }
         }
     }
@@ -146,9 +146,9 @@ public enum Planner {
         // own, since the kernel can do neither as it creates a peer.
         return [
             .addVeth(pair),
-            .setMaster(namespace: pair.peerNamespace, link: pair.peerName, master: bridge(of: machine.network, in: topology)),
-            .setUp(namespace: pair.peerNamespace, link: pair.peerName),
-            .addAddress(namespace: pair.namespace, link: pair.name, address: machine.ip, prefixLength: machine.prefixLength),
+            .setMaster(netns: pair.peerNetns, link: pair.peerName, master: bridge(of: machine.network, in: topology)),
+            .setUp(netns: pair.peerNetns, link: pair.peerName),
+            .addAddress(netns: pair.netns, link: pair.name, address: machine.ip, prefixLength: machine.prefixLength),
         ]
     }
 
@@ -177,6 +177,6 @@ public enum Planner {
         if let bridgeNetfilter {
             settings.append(("net.bridge.bridge-nf-call-iptables", bridgeNetfilter ? "1" : "0"))
         }
-        return settings.map { .setSysctl(namespace: namespace, key: $0.0, value: $0.1) }
+        return settings.map { .setSysctl(netns: namespace, key: $0.0, value: $0.1) }
     }
 }

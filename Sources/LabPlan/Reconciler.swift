@@ -28,9 +28,9 @@ public enum Reconciler {
         if old == new { return Plan(lab: new.lab, operations: [], incremental: true) }
         let before = Planner.plan(old).operations
         let after = Planner.plan(new).operations
-        let oldNamespaces = Set(old.namespaces), newNamespaces = Set(new.namespaces)
+        let oldNamespaces = Set(old.allNetns), newNamespaces = Set(new.allNetns)
         let added = newNamespaces.subtracting(oldNamespaces)
-        let removed = old.namespaces.filter { !newNamespaces.contains($0) }
+        let removed = old.allNetns.filter { !newNamespaces.contains($0) }
 
         let beforeByNamespace = grouped(before), afterByNamespace = grouped(after)
         let changed = Set(newNamespaces.intersection(oldNamespaces).filter {
@@ -49,14 +49,14 @@ public enum Reconciler {
         var vanishing = Set<LinkKey>()
         for operation in before where operation.createsLink {
             let keys = operation.createdLinks
-            if !surviving.contains(operation) || keys.contains(where: { !newNamespaces.contains($0.namespace) }) {
+            if !surviving.contains(operation) || keys.contains(where: { !newNamespaces.contains($0.netns) }) {
                 vanishing.formUnion(keys)
             }
         }
         // A VXLAN device dies with its lower device (the node's eth0).
         for case .addVxlan(let namespace, let name, _, _, _, let device, _, _) in before
-        where vanishing.contains(LinkKey(namespace: namespace, name: device)) {
-            vanishing.insert(LinkKey(namespace: namespace, name: name))
+        where vanishing.contains(LinkKey(netns: namespace, name: device)) {
+            vanishing.insert(LinkKey(netns: namespace, name: name))
         }
 
         // Removals first, then the namespaces that go. A veth whose other end is in a
@@ -70,14 +70,14 @@ public enum Reconciler {
                                   replaced: neighboursAfter)
             .filter { operation in
                 guard case .deleteQdisc(let namespace, let link) = operation else { return true }
-                return !shapedAfter.contains(LinkKey(namespace: namespace, name: link))
+                return !shapedAfter.contains(LinkKey(netns: namespace, name: link))
             }
-        operations += removed.map { .deleteNamespace($0) }
+        operations += removed.map { .deleteNetns($0) }
 
         // Deleting a link's last IPv4 address flushes its neighbour entries, permanent ones too
         // (the kernel's `fib_disable_ip` → `arp_ifdown`): those are written again.
         let flushed = Set(operations.compactMap { operation -> LinkKey? in
-            if case .deleteAddress(let namespace, let link, _, _) = operation { return LinkKey(namespace: namespace, name: link) }
+            if case .deleteAddress(let namespace, let link, _, _) = operation { return LinkKey(netns: namespace, name: link) }
             return nil
         })
         operations += additions(after, before: before, added: added, changed: changed, settingsChanged: settingsChanged,
@@ -86,7 +86,7 @@ public enum Reconciler {
         // A permanent entry the change writes already points at the new owner.
         operations += staleNeighbors(old: old, new: new).filter { operation in
             guard case .forgetNeighbor(let namespace, let link, let address) = operation else { return true }
-            return !neighboursAfter.contains(NeighbourKey(namespace: namespace, link: link, address: address))
+            return !neighboursAfter.contains(NeighbourKey(netns: namespace, link: link, address: address))
         }
         operations += FirewallDiff.operations(before: before, after: after, added: added)
         operations += conntrackFlushes(old: old, new: new)
@@ -104,7 +104,7 @@ public enum Reconciler {
         var operations: [KernelOperation] = []
         for operation in after {
             switch operation {
-            case .createNamespace(let name):
+            case .createNetns(let name):
                 if added.contains(name) { operations.append(operation) }
             case .loadFirewall:
                 continue
@@ -117,8 +117,8 @@ public enum Reconciler {
                     // A neighbour entry stays as long as its link and the link's address do:
                     // only new and changed ones are written, so a pod added to a node of a
                     // static lab writes its entries and its peers' entries about it, no others.
-                    guard added.contains(key.namespace) || changed.contains(key.namespace) else { continue }
-                    let link = LinkKey(namespace: key.namespace, name: key.link)
+                    guard added.contains(key.netns) || changed.contains(key.netns) else { continue }
+                    let link = LinkKey(netns: key.netns, name: key.link)
                     if neighboursBefore.contains(operation), !vanishing.contains(link), !flushed.contains(link) { continue }
                     operations.append(operation)
                 } else if operation.owners.contains(where: { added.contains($0) || settingsChanged.contains($0) }) {
@@ -138,25 +138,25 @@ public enum Reconciler {
     static func staleNeighbors(old: Topology, new: Topology) -> [KernelOperation] {
         var operations: [KernelOperation] = []
         let previousPodOwner = Dictionary(old.pods.map { ($0.ip, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let keptPods = Set(old.pods.map(\.namespace))
-        let podsByNode = Dictionary(grouping: new.pods.filter { keptPods.contains($0.namespace) }, by: \.node)
+        let keptPods = Set(old.pods.map(\.netns))
+        let podsByNode = Dictionary(grouping: new.pods.filter { keptPods.contains($0.netns) }, by: \.node)
         for pod in new.pods {
             guard let owner = previousPodOwner[pod.ip], owner != pod.name, let node = new.node(named: pod.node) else { continue }
-            operations.append(.forgetNeighbor(namespace: node.namespace, link: Naming.podBridge, address: pod.ip))
+            operations.append(.forgetNeighbor(netns: node.netns, link: Naming.podBridge, address: pod.ip))
             for neighbour in podsByNode[pod.node, default: []] where neighbour.name != pod.name {
-                operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.podInterface, address: pod.ip))
+                operations.append(.forgetNeighbor(netns: neighbour.netns, link: Naming.podInterface, address: pod.ip))
             }
         }
         let before = old.machines, after = new.machines
         let previousOwner = Dictionary(before.map { ($0.ip, $0.object) }, uniquingKeysWith: { a, _ in a })
-        let kept = Set(before.map(\.namespace))
+        let kept = Set(before.map(\.netns))
         for machine in after {
             guard let owner = previousOwner[machine.ip], owner != machine.object,
                   let network = new.network(named: machine.network) else { continue }
-            operations.append(.forgetNeighbor(namespace: new.fabricNamespace, link: network.bridge, address: machine.ip))
+            operations.append(.forgetNeighbor(netns: new.fabricNetns, link: network.bridge, address: machine.ip))
             for neighbour in after where neighbour.network == machine.network && neighbour.object != machine.object
-            && kept.contains(neighbour.namespace) {
-                operations.append(.forgetNeighbor(namespace: neighbour.namespace, link: Naming.uplink, address: machine.ip))
+            && kept.contains(neighbour.netns) {
+                operations.append(.forgetNeighbor(netns: neighbour.netns, link: Naming.uplink, address: machine.ip))
             }
         }
         return operations
@@ -194,32 +194,32 @@ public enum Reconciler {
     /// needs none: it still exists in the new plan, it goes with its link or namespace, or it
     /// is a setting that only matters while its link exists.
     static func inverse(of operation: KernelOperation, vanishing: Set<LinkKey>, kept: Set<String>) -> (Int, KernelOperation)? {
-        func gone(_ namespace: String, _ link: String) -> Bool { vanishing.contains(LinkKey(namespace: namespace, name: link)) }
+        func gone(_ namespace: String, _ link: String) -> Bool { vanishing.contains(LinkKey(netns: namespace, name: link)) }
         switch operation {
         case .addRoute(let namespace, let destination, let gateway, let device, _):
             if let device, gone(namespace, device) { return nil }
-            return (0, .deleteRoute(namespace: namespace, destination: destination, gateway: gateway, device: device))
+            return (0, .deleteRoute(netns: namespace, destination: destination, gateway: gateway, device: device))
         case .addNeighbor(let namespace, let link, let address, _):
-            return gone(namespace, link) ? nil : (1, .deleteNeighbor(namespace: namespace, link: link, address: address))
+            return gone(namespace, link) ? nil : (1, .deleteNeighbor(netns: namespace, link: link, address: address))
         case .addForwardingEntry(let namespace, let link, let mac, let destination):
-            return gone(namespace, link) ? nil : (1, .deleteForwardingEntry(namespace: namespace, link: link, mac: mac, destination: destination))
+            return gone(namespace, link) ? nil : (1, .deleteForwardingEntry(netns: namespace, link: link, mac: mac, destination: destination))
         case .addAddress(let namespace, let link, let address, let prefixLength):
-            return gone(namespace, link) ? nil : (2, .deleteAddress(namespace: namespace, link: link, address: address, prefixLength: prefixLength))
+            return gone(namespace, link) ? nil : (2, .deleteAddress(netns: namespace, link: link, address: address, prefixLength: prefixLength))
         case .setMaster(let namespace, let link, let master):
-            return gone(namespace, link) || gone(namespace, master) ? nil : (3, .clearMaster(namespace: namespace, link: link))
+            return gone(namespace, link) || gone(namespace, master) ? nil : (3, .clearMaster(netns: namespace, link: link))
         case .addBridge(let namespace, let name, _, _):
-            return gone(namespace, name) && kept.contains(namespace) ? (4, .deleteLink(namespace: namespace, name: name)) : nil
+            return gone(namespace, name) && kept.contains(namespace) ? (4, .deleteLink(netns: namespace, name: name)) : nil
         case .addVxlan(let namespace, let name, _, _, _, let device, _, _):
             // It goes by itself with its lower device.
             guard gone(namespace, name), kept.contains(namespace), !gone(namespace, device) else { return nil }
-            return (4, .deleteLink(namespace: namespace, name: name))
+            return (4, .deleteLink(netns: namespace, name: name))
         case .replaceQdisc(let namespace, let link, _):
-            return gone(namespace, link) ? nil : (0, .deleteQdisc(namespace: namespace, link: link))
+            return gone(namespace, link) ? nil : (0, .deleteQdisc(netns: namespace, link: link))
         case .addVeth(let pair, _):
             // Deleting one end deletes both, so from whichever end's namespace stays.
-            guard gone(pair.namespace, pair.name) else { return nil }
-            if kept.contains(pair.namespace) { return (4, .deleteLink(namespace: pair.namespace, name: pair.name)) }
-            if kept.contains(pair.peerNamespace) { return (4, .deleteLink(namespace: pair.peerNamespace, name: pair.peerName)) }
+            guard gone(pair.netns, pair.name) else { return nil }
+            if kept.contains(pair.netns) { return (4, .deleteLink(netns: pair.netns, name: pair.name)) }
+            if kept.contains(pair.peerNetns) { return (4, .deleteLink(netns: pair.peerNetns, name: pair.peerName)) }
             return nil
         default:
             return nil
@@ -232,14 +232,14 @@ public enum Reconciler {
     /// nodePort.
     static func conntrackFlushes(old: Topology, new: Topology) -> [KernelOperation] {
         var operations: [KernelOperation] = []
-        for node in new.nodes where old.node(named: node.name)?.namespace == node.namespace {
+        for node in new.nodes where old.node(named: node.name)?.netns == node.netns {
             let before = Dictionary(ProxiedServicePort.all(in: old, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let after = Dictionary(ProxiedServicePort.all(in: new, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             func flush(_ port: ProxiedServicePort, endpoint: IPv4Address?) {
-                operations.append(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+                operations.append(.flushConntrack(netns: node.netns, filter: ConntrackFilter(
                     protocol: "udp", originalDestination: port.clusterIP, originalDestinationPort: port.port, natDestination: endpoint)))
                 if let nodePort = port.nodePort {
-                    operations.append(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+                    operations.append(.flushConntrack(netns: node.netns, filter: ConntrackFilter(
                         protocol: "udp", originalDestinationPort: nodePort, natDestination: endpoint)))
                 }
             }
@@ -264,13 +264,13 @@ public enum Reconciler {
 
 /// A link by where it lives and its name.
 struct LinkKey: Hashable {
-    var namespace: String
+    var netns: String
     var name: String
 }
 
 /// A neighbour entry by what the kernel keys it on: the link and the address.
 struct NeighbourKey: Hashable {
-    var namespace: String
+    var netns: String
     var link: String
     var address: IPv4Address
 }
@@ -278,8 +278,8 @@ struct NeighbourKey: Hashable {
 extension KernelOperation {
     /// The namespaces whose contents the operation changes (both ends for a veth).
     var owners: [String] {
-        if case .addVeth(let pair, _) = self { return [pair.namespace, pair.peerNamespace] }
-        return [namespace]
+        if case .addVeth(let pair, _) = self { return [pair.netns, pair.peerNetns] }
+        return [netns]
     }
 
     var createsLink: Bool {
@@ -292,9 +292,9 @@ extension KernelOperation {
     var createdLinks: [LinkKey] {
         switch self {
         case .addBridge(let namespace, let name, _, _), .addVxlan(let namespace, let name, _, _, _, _, _, _):
-            return [LinkKey(namespace: namespace, name: name)]
+            return [LinkKey(netns: namespace, name: name)]
         case .addVeth(let pair, _):
-            return [LinkKey(namespace: pair.namespace, name: pair.name), LinkKey(namespace: pair.peerNamespace, name: pair.peerName)]
+            return [LinkKey(netns: pair.netns, name: pair.name), LinkKey(netns: pair.peerNetns, name: pair.peerName)]
         default:
             return []
         }
@@ -302,14 +302,14 @@ extension KernelOperation {
 
     /// The link whose root qdisc the operation sets.
     var qdiscKey: LinkKey? {
-        if case .replaceQdisc(let namespace, let link, _) = self { return LinkKey(namespace: namespace, name: link) }
+        if case .replaceQdisc(let namespace, let link, _) = self { return LinkKey(netns: namespace, name: link) }
         return nil
     }
 
     /// The entry a permanent neighbour operation writes, by link and address.
     var neighbourKey: NeighbourKey? {
         if case .addNeighbor(let namespace, let link, let address, _) = self {
-            return NeighbourKey(namespace: namespace, link: link, address: address)
+            return NeighbourKey(netns: namespace, link: link, address: address)
         }
         return nil
     }

@@ -41,10 +41,10 @@ public enum ShellScript {
 
     static func sectionTitle(_ operation: KernelOperation) -> String {
         switch operation {
-        case .createNamespace: return "namespaces"
-        case .deleteNamespace: return "removed namespaces"
+        case .createNetns: return "namespaces"
+        case .deleteNetns: return "removed namespaces"
         case .setSysctl: return "sysctls"
-        default: return operation.namespace
+        default: return operation.netns
         }
     }
 
@@ -53,68 +53,68 @@ public enum ShellScript {
     public static func command(_ operation: KernelOperation, replacing: Bool = false) -> String {
         let add = replacing ? "replace" : "add"
         switch operation {
-        case .createNamespace(let namespace):
-            return "ip netns add \(namespace)"
-        case .setSysctl(let namespace, let key, let value):
-            return "ip netns exec \(namespace) sysctl -qw \(key)=\(value)"
-        case .addBridge(let namespace, let name, let mac, let mtu):
-            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) up type bridge"
+        case .createNetns(let netns):
+            return "ip netns add \(netns)"
+        case .setSysctl(let netns, let key, let value):
+            return "ip netns exec \(netns) sysctl -qw \(key)=\(value)"
+        case .addBridge(let netns, let name, let mac, let mtu):
+            return "ip -n \(netns) link add \(name) address \(mac) mtu \(mtu) up type bridge"
         case .addVeth(let pair, let master):
-            return "ip -n \(pair.namespace) link add \(pair.name) address \(pair.mac) mtu \(pair.mtu)"
+            return "ip -n \(pair.netns) link add \(pair.name) address \(pair.mac) mtu \(pair.mtu)"
                 + (master.map { " master \($0)" } ?? "") + " up type veth"
-                + " peer name \(pair.peerName) address \(pair.peerMAC) mtu \(pair.mtu) netns \(pair.peerNamespace)"
-        case .setMaster(let namespace, let link, let master):
-            return "ip -n \(namespace) link set \(link) master \(master)"
-        case .setHairpin(let namespace, let link):
-            return "ip -n \(namespace) link set \(link) type bridge_slave hairpin on"
-        case .addAddress(let namespace, let link, let address, let prefixLength):
+                + " peer name \(pair.peerName) address \(pair.peerMAC) mtu \(pair.mtu) netns \(pair.peerNetns)"
+        case .setMaster(let netns, let link, let master):
+            return "ip -n \(netns) link set \(link) master \(master)"
+        case .setHairpin(let netns, let link):
+            return "ip -n \(netns) link set \(link) type bridge_slave hairpin on"
+        case .addAddress(let netns, let link, let address, let prefixLength):
             // `brd +`: the broadcast address lab up sets too (none for /31 and /32).
-            return "ip -n \(namespace) addr \(add) \(address)/\(prefixLength)\(prefixLength < 31 ? " brd +" : "") dev \(link)"
-        case .setUp(let namespace, let link):
-            return "ip -n \(namespace) link set \(link) up"
-        case .addRoute(let namespace, let destination, let gateway, let device, let onlink):
-            var text = "ip -n \(namespace) route \(add) \(destination.prefixLength == 0 ? "default" : destination.description)"
+            return "ip -n \(netns) addr \(add) \(address)/\(prefixLength)\(prefixLength < 31 ? " brd +" : "") dev \(link)"
+        case .setUp(let netns, let link):
+            return "ip -n \(netns) link set \(link) up"
+        case .addRoute(let netns, let destination, let gateway, let device, let onlink):
+            var text = "ip -n \(netns) route \(add) \(destination.prefixLength == 0 ? "default" : destination.description)"
             if let gateway { text += " via \(gateway)" }
             if let device { text += " dev \(device)" }
             if onlink { text += " onlink" }
             return text
-        case .addVxlan(let namespace, let name, let vni, let port, let local, let device, let mac, let mtu):
-            return "ip -n \(namespace) link add \(name) address \(mac) mtu \(mtu) up type vxlan id \(vni) local \(local) dev \(device) dstport \(port) nolearning"
-        case .addNeighbor(let namespace, let link, let address, let mac):
-            return "ip -n \(namespace) neigh replace \(address) lladdr \(mac) dev \(link) nud permanent"
-        case .addForwardingEntry(let namespace, let link, let mac, let destination):
-            return "bridge -n \(namespace) fdb \(replacing ? "replace" : "append") \(mac) dev \(link) dst \(destination) self permanent"
-        case .loadFirewall(let namespace, let loader, let rules):
+        case .addVxlan(let netns, let name, let vni, let port, let local, let device, let mac, let mtu):
+            return "ip -n \(netns) link add \(name) address \(mac) mtu \(mtu) up type vxlan id \(vni) local \(local) dev \(device) dstport \(port) nolearning"
+        case .addNeighbor(let netns, let link, let address, let mac):
+            return "ip -n \(netns) neigh replace \(address) lladdr \(mac) dev \(link) nud permanent"
+        case .addForwardingEntry(let netns, let link, let mac, let destination):
+            return "bridge -n \(netns) fdb \(replacing ? "replace" : "append") \(mac) dev \(link) dst \(destination) self permanent"
+        case .loadFirewall(let netns, let loader, let rules):
             // A quoted heredoc: the rules reach the loader byte for byte.
             let body = rules.hasSuffix("\n") ? rules : rules + "\n"
-            return "ip netns exec \(namespace) \(loader.arguments(file: "/dev/stdin").joined(separator: " ")) <<'RULES'\n\(body)RULES"
-        case .deleteNamespace(let namespace):
-            return "ip netns del \(namespace)"
-        case .deleteLink(let namespace, let name):
-            return "ip -n \(namespace) link del \(name)"
-        case .clearMaster(let namespace, let link):
-            return "ip -n \(namespace) link set \(link) nomaster"
-        case .deleteAddress(let namespace, let link, let address, let prefixLength):
-            return "ip -n \(namespace) addr del \(address)/\(prefixLength) dev \(link)"
-        case .deleteRoute(let namespace, let destination, let gateway, let device):
-            var text = "ip -n \(namespace) route del \(destination.prefixLength == 0 ? "default" : destination.description)"
+            return "ip netns exec \(netns) \(loader.arguments(file: "/dev/stdin").joined(separator: " ")) <<'RULES'\n\(body)RULES"
+        case .deleteNetns(let netns):
+            return "ip netns del \(netns)"
+        case .deleteLink(let netns, let name):
+            return "ip -n \(netns) link del \(name)"
+        case .clearMaster(let netns, let link):
+            return "ip -n \(netns) link set \(link) nomaster"
+        case .deleteAddress(let netns, let link, let address, let prefixLength):
+            return "ip -n \(netns) addr del \(address)/\(prefixLength) dev \(link)"
+        case .deleteRoute(let netns, let destination, let gateway, let device):
+            var text = "ip -n \(netns) route del \(destination.prefixLength == 0 ? "default" : destination.description)"
             if let gateway { text += " via \(gateway)" }
             if let device { text += " dev \(device)" }
             return text
-        case .deleteNeighbor(let namespace, let link, let address):
-            return "ip -n \(namespace) neigh del \(address) dev \(link)"
-        case .deleteForwardingEntry(let namespace, let link, let mac, let destination):
-            return "bridge -n \(namespace) fdb del \(mac) dev \(link) dst \(destination) self"
-        case .forgetNeighbor(let namespace, let link, let address):
-            return "ip -n \(namespace) neigh flush to \(address) dev \(link)"
-        case .replaceQdisc(let namespace, let link, let qdisc):
-            return "tc -n \(namespace) qdisc replace dev \(link) root \(qdisc.tcArguments)"
-        case .deleteQdisc(let namespace, let link):
+        case .deleteNeighbor(let netns, let link, let address):
+            return "ip -n \(netns) neigh del \(address) dev \(link)"
+        case .deleteForwardingEntry(let netns, let link, let mac, let destination):
+            return "bridge -n \(netns) fdb del \(mac) dev \(link) dst \(destination) self"
+        case .forgetNeighbor(let netns, let link, let address):
+            return "ip -n \(netns) neigh flush to \(address) dev \(link)"
+        case .replaceQdisc(let netns, let link, let qdisc):
+            return "tc -n \(netns) qdisc replace dev \(link) root \(qdisc.tcArguments)"
+        case .deleteQdisc(let netns, let link):
             // Nothing to delete (ENOENT) is fine: the link had only its default qdisc.
-            return "tc -n \(namespace) qdisc del dev \(link) root 2>/dev/null || true"
-        case .flushConntrack(let namespace, let filter):
+            return "tc -n \(netns) qdisc del dev \(link) root 2>/dev/null || true"
+        case .flushConntrack(let netns, let filter):
             // conntrack exits 1 when nothing matched, which is fine here (127, not found, is not).
-            return "ip netns exec \(namespace) conntrack -D \(filter.arguments.joined(separator: " ")) || [ $? -eq 1 ]"
+            return "ip netns exec \(netns) conntrack -D \(filter.arguments.joined(separator: " ")) || [ $? -eq 1 ]"
         }
     }
 }

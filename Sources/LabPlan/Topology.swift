@@ -19,7 +19,7 @@ public struct Topology: Sendable, Hashable, Codable {
     public var mtu: Int
     /// What pods, their veths and `cni0` get: the underlay MTU, minus 50 in vxlan mode.
     public var podMTU: Int
-    public var fabricNamespace: String
+    public var fabricNetns: String
     public var networks: [NetworkTopology]
     public var nodes: [NodeTopology]
     public var pods: [PodTopology]
@@ -28,12 +28,18 @@ public struct Topology: Sendable, Hashable, Codable {
     /// The lab's NetworkPolicies and namespaces; nil when the file has no policy, so the
     /// `topology.json` of such a lab is what it always was.
     public var policy: PolicyTopology?
+
+    private enum CodingKeys: String, CodingKey {
+        case lab, mode, proxy, neighbours, neighbourSetting, podCIDR, serviceCIDR, mtu, podMTU, fabricNetns = "fabricNamespace",
+             networks, nodes, pods, hosts, services, policy
+    }
     /// The links with a `link:` impairment; nil when there are none, likewise.
     public var impairments: [ImpairedLink]? = nil
 
-    /// Every namespace of the lab, in creation order (fabric first: everything plugs into it).
-    public var namespaces: [String] {
-        [fabricNamespace] + nodes.map(\.namespace) + hosts.map(\.namespace) + pods.map(\.namespace)
+    /// Every network namespace of the lab, in creation order (fabric first: everything plugs
+    /// into it).
+    public var allNetns: [String] {
+        [fabricNetns] + nodes.map(\.netns) + hosts.map(\.netns) + pods.map(\.netns)
     }
 
     /// Everything with an address on the underlay: nodes, then hosts, in file order.
@@ -49,13 +55,17 @@ public struct Topology: Sendable, Hashable, Codable {
 
 /// A veth pair as both of its ends see it.
 public struct VethPair: Sendable, Hashable, Codable {
-    public var namespace: String
+    public var netns: String
     public var name: String
     public var mac: MACAddress
-    public var peerNamespace: String
+    public var peerNetns: String
     public var peerName: String
     public var peerMAC: MACAddress
     public var mtu: Int
+
+    private enum CodingKeys: String, CodingKey {
+        case netns = "namespace", name, mac, peerNetns = "peerNamespace", peerName, peerMAC, mtu
+    }
 }
 
 public struct NetworkTopology: Sendable, Hashable, Codable {
@@ -85,7 +95,7 @@ public protocol UnderlayMachine: Sendable {
     /// `node` or `host`, as references and derived MACs spell it.
     static var kind: String { get }
     var name: String { get }
-    var namespace: String { get }
+    var netns: String { get }
     var underlay: UnderlayAttachment { get }
 }
 
@@ -102,7 +112,7 @@ extension UnderlayMachine {
 public struct NodeTopology: UnderlayMachine, Hashable {
     public static let kind = "node"
     public var name: String
-    public var namespace: String
+    public var netns: String
     public var underlay: UnderlayAttachment
     public var podCIDR: IPv4Network
     /// `cni0`'s address: the podCIDR's first host, every pod's default gateway.
@@ -114,9 +124,11 @@ public struct NodeTopology: UnderlayMachine, Hashable {
 
 public struct PodTopology: Sendable, Hashable, Codable {
     public var name: String
+    /// The Kubernetes namespace.
     public var kubernetesNamespace: String
     public var node: String
-    public var namespace: String
+    /// The pod's network namespace.
+    public var netns: String
     public var ip: IPv4Address
     /// The podCIDR's prefix length, as the CNI bridge plugin configures it.
     public var prefixLength: Int
@@ -125,6 +137,10 @@ public struct PodTopology: Sendable, Hashable, Codable {
     /// `vethXXXXXXXX` in the node (a port of `cni0`), peer `eth0` in the pod.
     public var veth: VethPair
     public var containers: [ContainerTopology]
+
+    private enum CodingKeys: String, CodingKey {
+        case name, kubernetesNamespace, node, netns = "namespace", ip, prefixLength, gateway, labels, veth, containers
+    }
 }
 
 public struct ContainerTopology: Sendable, Hashable {
@@ -170,12 +186,13 @@ extension PodTopology {
 public struct HostTopology: UnderlayMachine, Hashable {
     public static let kind = "host"
     public var name: String
-    public var namespace: String
+    public var netns: String
     public var underlay: UnderlayAttachment
 }
 
 public struct ServiceTopology: Sendable, Hashable, Codable {
     public var name: String
+    /// The Kubernetes namespace.
     public var kubernetesNamespace: String
     public var type: ServiceType
     /// nil for a headless service.
@@ -186,6 +203,11 @@ public struct ServiceTopology: Sendable, Hashable, Codable {
     public var sessionAffinity: SessionAffinity
     public var affinityTimeoutSeconds: Int
     public var externalTrafficPolicy: ExternalTrafficPolicy
+
+    private enum CodingKeys: String, CodingKey {
+        case name, kubernetesNamespace, type, clusterIP, ports, endpoints, sessionAffinity, affinityTimeoutSeconds,
+             externalTrafficPolicy
+    }
 }
 
 public struct ServicePortTopology: Sendable, Hashable, Codable {
@@ -210,7 +232,7 @@ extension NodeTopology: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try container.decode(String.self, forKey: .name),
-                  namespace: try container.decode(String.self, forKey: .namespace),
+                  netns: try container.decode(String.self, forKey: .namespace),
                   underlay: try UnderlayAttachment(from: decoder),
                   podCIDR: try container.decode(IPv4Network.self, forKey: .podCIDR),
                   bridgeAddress: try container.decode(IPv4Address.self, forKey: .bridgeAddress),
@@ -222,7 +244,7 @@ extension NodeTopology: Codable {
         try underlay.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
-        try container.encode(namespace, forKey: .namespace)
+        try container.encode(netns, forKey: .namespace)
         try container.encode(podCIDR, forKey: .podCIDR)
         try container.encode(bridgeAddress, forKey: .bridgeAddress)
         try container.encode(bridgeMAC, forKey: .bridgeMAC)
@@ -238,7 +260,7 @@ extension HostTopology: Codable {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try container.decode(String.self, forKey: .name),
-                  namespace: try container.decode(String.self, forKey: .namespace),
+                  netns: try container.decode(String.self, forKey: .namespace),
                   underlay: try UnderlayAttachment(from: decoder))
     }
 
@@ -246,7 +268,7 @@ extension HostTopology: Codable {
         try underlay.encode(to: encoder)
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
-        try container.encode(namespace, forKey: .namespace)
+        try container.encode(netns, forKey: .namespace)
     }
 }
 

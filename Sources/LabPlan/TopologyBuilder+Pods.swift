@@ -49,14 +49,14 @@ extension TopologyBuild {
     }
 
     private func pod(_ spec: PodSpec, ip: IPv4Address, on node: NodeTopology, veth: String) -> PodTopology {
-        let namespace = Naming.podNamespace(lab: lab, pod: spec.name)
+        let netns = Naming.podNetns(lab: lab, pod: spec.name)
         let object = "pod/\(spec.name)"
         return PodTopology(
-            name: spec.name, kubernetesNamespace: spec.namespace, node: node.name, namespace: namespace, ip: ip,
+            name: spec.name, kubernetesNamespace: spec.namespace, node: node.name, netns: netns, ip: ip,
             prefixLength: node.podCIDR.prefixLength, gateway: node.bridgeAddress, labels: spec.labels,
-            veth: VethPair(namespace: node.namespace, name: veth,
+            veth: VethPair(netns: node.netns, name: veth,
                            mac: Naming.mac(lab: lab, object: object, interface: veth),
-                           peerNamespace: namespace, peerName: Naming.podInterface,
+                           peerNetns: netns, peerName: Naming.podInterface,
                            peerMAC: Naming.mac(lab: lab, object: object, interface: Naming.podInterface),
                            mtu: podMTU),
             containers: spec.containers.map(ContainerTopology.init))

@@ -50,12 +50,12 @@ extension TopologyBuild {
                 error("nodes[\(index)]", "cluster.podCIDR \(file.cluster.podCIDR) has no free /\(podCIDRs.prefixLength) left for this node; use a larger cluster.podCIDR")
                 continue
             }
-            let namespace = Naming.nodeNamespace(lab: lab, node: spec.name)
-            let attachment = attach(object, namespace: namespace, network: network, ip: ip) {
+            let netns = Naming.nodeNetns(lab: lab, node: spec.name)
+            let attachment = attach(object, netns: netns, network: network, ip: ip) {
                 Naming.nodePort(lab: lab, node: spec.name, salt: $0)
             }
             nodes.append(NodeTopology(
-                name: spec.name, namespace: namespace, underlay: attachment, podCIDR: podCIDR,
+                name: spec.name, netns: netns, underlay: attachment, podCIDR: podCIDR,
                 bridgeAddress: podCIDR.host(1), bridgeMAC: Naming.mac(lab: lab, object: object, interface: Naming.podBridge),
                 vtepMAC: Naming.mac(lab: lab, object: object, interface: Naming.vxlanDevice)))
         }
@@ -70,11 +70,11 @@ extension TopologyBuild {
             let object = "\(HostTopology.kind)/\(spec.name)"
             guard let (network, ip) = place(object, network: spec.network, ip: spec.ip, path: "hosts[\(index)]",
                                             networks: networks, underlay: &underlay) else { continue }
-            let namespace = Naming.hostNamespace(lab: lab, host: spec.name)
-            let attachment = attach(object, namespace: namespace, network: network, ip: ip) {
+            let netns = Naming.hostNetns(lab: lab, host: spec.name)
+            let attachment = attach(object, netns: netns, network: network, ip: ip) {
                 Naming.hostPort(lab: lab, host: spec.name, salt: $0)
             }
-            hosts.append(HostTopology(name: spec.name, namespace: namespace, underlay: attachment))
+            hosts.append(HostTopology(name: spec.name, netns: netns, underlay: attachment))
         }
         return hosts
     }
@@ -95,12 +95,12 @@ extension TopologyBuild {
     }
 
     /// `eth0` of a node or host, its peer a port of the network's bridge in the fabric.
-    private mutating func attach(_ object: String, namespace: String, network: NetworkTopology, ip: IPv4Address,
+    private mutating func attach(_ object: String, netns: String, network: NetworkTopology, ip: IPv4Address,
                                  fabricPort: (Int) -> String) -> UnderlayAttachment {
         let port = fabricNames.claim(fabricPort)
-        let uplink = VethPair(namespace: namespace, name: Naming.uplink,
+        let uplink = VethPair(netns: netns, name: Naming.uplink,
                               mac: Naming.mac(lab: lab, object: object, interface: Naming.uplink),
-                              peerNamespace: fabric, peerName: port,
+                              peerNetns: fabric, peerName: port,
                               peerMAC: Naming.mac(lab: lab, object: object, interface: port),
                               mtu: file.cluster.mtu)
         return UnderlayAttachment(network: network.name, ip: ip, prefixLength: network.cidr.prefixLength,

@@ -44,7 +44,7 @@ struct TopologyBuild {
     }
 
     var lab: String { file.name }
-    var fabric: String { Naming.fabricNamespace(lab: lab) }
+    var fabric: String { Naming.fabricNetns(lab: lab) }
     /// What pods, their veths and `cni0` get: the underlay MTU, minus VXLAN's 50 bytes.
     var podMTU: Int { file.cluster.network == .vxlan ? file.cluster.mtu - 50 : file.cluster.mtu }
 
@@ -71,7 +71,7 @@ struct TopologyBuild {
         return Topology(lab: lab, mode: file.cluster.network, proxy: file.cluster.proxy, neighbours: neighbours,
                         neighbourSetting: file.cluster.neighbours, podCIDR: file.cluster.podCIDR,
                         serviceCIDR: file.cluster.serviceCIDR, mtu: file.cluster.mtu, podMTU: podMTU,
-                        fabricNamespace: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
+                        fabricNetns: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
                         services: services,
                         policy: file.networkPolicies.isEmpty ? nil
                             : PolicyTopology(namespaces: file.allNamespaces, policies: file.networkPolicies))

@@ -4,7 +4,7 @@ import LabSpec
 
 extension ProbeTask {
     /// The task for a probe `ProbeResolver` (or `ModelCheck`) resolved, run from `namespace`
-    /// — the opened `resolved.fromNamespace`; nil runs it in the caller's own namespace.
+    /// — the opened `resolved.fromNetns`; nil runs it in the caller's own namespace.
     ///
     /// Retries are at least 1: a brand-new veth may drop the first packet (measured.md,
     /// pitfall 5), and a lab file's default of 0 would turn that into a failed probe.

@@ -17,7 +17,7 @@ extension Applier {
             return (.addBridge(name: name, mtu: mtu, mac: mac, up: true), nil)
         case .addVeth(let pair, let master):
             return (.addVeth(name: pair.name, mac: pair.mac, mtu: pair.mtu, peerName: pair.peerName, peerMAC: pair.peerMAC,
-                             peerNamespace: try namespaceHandle(pair.peerNamespace), master: master, up: true), nil)
+                             peerNetns: try namespaceHandle(pair.peerNetns), master: master, up: true), nil)
         case .addVxlan(_, let name, let vni, let port, let local, let device, let mac, let mtu):
             return (.addVxlan(name: name, vni: vni, port: port, local: local, device: device, learning: false, mtu: mtu, mac: mac,
                               up: true), nil)
@@ -53,7 +53,7 @@ extension Applier {
             return (try qdiscChange(link: link, qdisc, in: namespace), ENOENT)
         case .deleteQdisc(_, let link):
             return (.deleteRootQdisc(link: link), ENOENT)
-        case .createNamespace, .setSysctl, .loadFirewall, .deleteNamespace, .flushConntrack:
+        case .createNetns, .setSysctl, .loadFirewall, .deleteNetns, .flushConntrack:
             return nil
         }
     }

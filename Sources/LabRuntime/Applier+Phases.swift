@@ -18,7 +18,7 @@ public enum ApplyPhase: String, Sendable, CaseIterable {
 
     public init(of operation: KernelOperation) {
         switch operation {
-        case .createNamespace: self = .namespaces
+        case .createNetns: self = .namespaces
         case .setSysctl: self = .sysctls
         case .addBridge, .addVeth, .addVxlan: self = .links
         case .setMaster, .setHairpin, .setUp, .replaceQdisc: self = .linkSettings
@@ -27,7 +27,7 @@ public enum ApplyPhase: String, Sendable, CaseIterable {
         case .addNeighbor: self = .neighbours
         case .addForwardingEntry: self = .overlayEntries
         case .loadFirewall: self = .serviceRules
-        case .deleteNamespace: self = .removedNamespaces
+        case .deleteNetns: self = .removedNamespaces
         case .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor, .deleteForwardingEntry, .forgetNeighbor,
              .deleteQdisc:
             self = .removals

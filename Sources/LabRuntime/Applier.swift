@@ -72,7 +72,7 @@ public final class Applier {
         var index = 0
         while index < operations.count {
             try Interruption.check()
-            if index == faultIndex, let namespace = operations.first?.namespace {
+            if index == faultIndex, let namespace = operations.first?.netns {
                 try flush()
                 _ = firewall?.wait()
                 try FaultInjection.fail(in: namespace) { try submit([$0], in: namespace) }
@@ -99,7 +99,7 @@ public final class Applier {
             } else {
                 try flush()
                 let started = DispatchTime.now()
-                try submit([change], in: operation.namespace, tolerated: tolerated)
+                try submit([change], in: operation.netns, tolerated: tolerated)
                 timings.add(ApplyPhase(of: operation), since: started, count: 1)
                 noteProgress(operation, count: 1)
             }
@@ -107,8 +107,8 @@ public final class Applier {
         }
         try flush()
         switch operation {
-        case .createNamespace:
-            return try createNamespaceRun(operations, from: index, limit: limit)
+        case .createNetns:
+            return try createNetnsRun(operations, from: index, limit: limit)
         case .setSysctl:
             return try sysctlRun(operations, from: index, limit: limit)
         default:
@@ -128,11 +128,11 @@ public final class Applier {
     /// Creates the run of namespaces at `index` (one alone when not batching), with the
     /// sysctls right after it of those namespaces, written by the thread that creates each
     /// namespace while it is still inside.
-    private func createNamespaceRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
+    private func createNetnsRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
         let started = DispatchTime.now()
-        let names = operations[index..<limit].prefix { if case .createNamespace = $0 { true } else { false } }
-            .map(\.namespace).prefix(batching ? Int.max : 1)
-        let run = names.isEmpty ? [operations[index].namespace] : Array(names)
+        let names = operations[index..<limit].prefix { if case .createNetns = $0 { true } else { false } }
+            .map(\.netns).prefix(batching ? Int.max : 1)
+        let run = names.isEmpty ? [operations[index].netns] : Array(names)
         var next = index + run.count
         let creating = Set(run)
         var settings: [String: [(key: String, value: String)]] = [:]
@@ -168,7 +168,7 @@ public final class Applier {
     /// batching, else those of the first operation's namespace, in one thread hop.
     private func sysctlRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
         let started = DispatchTime.now()
-        let first = operations[index].namespace
+        let first = operations[index].netns
         var settings: [(namespace: String, key: String, value: String)] = []
         var next = index
         while next < limit, case .setSysctl(let namespace, let key, let value) = operations[next], batching || namespace == first {
@@ -188,7 +188,7 @@ public final class Applier {
 
     /// One namespace's netlink changes not yet sent, and the phases to charge their time to.
     private struct PendingChanges {
-        let namespace: String
+        let netns: String
         var changes: [RouteChange] = []
         var phases: [ApplyPhase] = []
         let started = DispatchTime.now()
@@ -200,8 +200,8 @@ public final class Applier {
     /// Holds `change` with the changes before it to the same namespace (sending those first
     /// when they are to another).
     private func hold(_ change: RouteChange, of operation: KernelOperation) throws {
-        if let current = pending, current.namespace != operation.namespace { try flush() }
-        if pending == nil { pending = PendingChanges(namespace: operation.namespace) }
+        if let current = pending, current.netns != operation.netns { try flush() }
+        if pending == nil { pending = PendingChanges(netns: operation.netns) }
         pending!.changes.append(change)
         pending!.phases.append(ApplyPhase(of: operation))
         noteProgress(operation, count: 1)
@@ -226,9 +226,9 @@ public final class Applier {
                 timings.add(phase, nanoseconds: UInt64(shares[phase]!.nanoseconds), count: shares[phase]!.count)
             }
         }
-        let links = linkIndexes[current.namespace] ?? LinkIndexCache()
-        linkIndexes[current.namespace] = links
-        try submit(current.changes, in: current.namespace, links: links)
+        let links = linkIndexes[current.netns] ?? LinkIndexCache()
+        linkIndexes[current.netns] = links
+        try submit(current.changes, in: current.netns, links: links)
     }
 
     /// Journals `names` (one fsync), then creates them on `ApplyTuning.workers` threads, each
@@ -336,7 +336,7 @@ public final class Applier {
         switch operation {
         case .loadFirewall(let namespace, let loader, let rules):
             try FirewallLoad.run(loader, rules: rules, in: namespaceHandle(namespace), directory: rulesDirectory)
-        case .deleteNamespace(let name):
+        case .deleteNetns(let name):
             // Our own descriptors, and any process still inside (a `lab exec` shell), would
             // keep it alive after the unmount, with its veths and addresses.
             sockets[name] = nil

@@ -7,13 +7,13 @@ import LabPlan
 /// live on as long as the client keeps sending).
 enum ConntrackFlush {
     struct Failure: Error, CustomStringConvertible {
-        var namespace: String
+        var netns: String
         var arguments: [String]
         var status: Int32
         var output: String
 
         var description: String {
-            "conntrack \(arguments.joined(separator: " ")) in \(namespace) failed (exit \(status)): \(output.split(separator: "\n").prefix(3).joined(separator: "; "))"
+            "conntrack \(arguments.joined(separator: " ")) in \(netns) failed (exit \(status)): \(output.split(separator: "\n").prefix(3).joined(separator: "; "))"
         }
     }
 
@@ -25,7 +25,7 @@ enum ConntrackFlush {
         // 1 means "0 flow entries have been deleted": nothing to forget is not a failure.
         guard status == 0 || status == 1 else {
             let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            throw Failure(namespace: namespace.name, arguments: Array(arguments.dropFirst()), status: status, output: output)
+            throw Failure(netns: namespace.name, arguments: Array(arguments.dropFirst()), status: status, output: output)
         }
     }
 }

@@ -25,7 +25,7 @@ public enum ImpairmentReport {
     /// One row per impaired link. `netem`: whether the kernel has netem (nil: not known).
     public static func status(_ topology: Topology, netem: Bool?) -> [ImpairmentStatus] {
         (topology.impairments ?? []).map { link in
-            ImpairmentStatus(object: link.object, link: "\(link.inner.namespace)/\(link.inner.link)",
+            ImpairmentStatus(object: link.object, link: "\(link.inner.netns)/\(link.inner.link)",
                              settings: link.impairment.summary, mechanism: mechanism(link.impairment, netem: netem))
         }
     }

@@ -27,9 +27,9 @@ extension LabController {
         //    supervisor starts, and keep removed pods' namespaces alive: they end first.
         let supervised = SupervisorProcess.running(lab: state.lab, state: state) != nil
         if !supervised, hasContainers(running) {
-            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.namespaces)
+            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.allNetns)
         }
-        let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.namespace != $0.namespace }.map(\.name))
+        let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.netns != $0.netns }.map(\.name))
         if supervised, !leaving.isEmpty {
             var interim = running
             interim.pods.removeAll { leaving.contains($0.name) }

@@ -73,7 +73,7 @@ public enum LabController {
     /// one of its namespaces exists; nil for a lab that is down, half-built or damaged.
     static func intactTopology(_ state: LabState) -> Topology? {
         guard state.appliedFile() != nil, let topology = try? state.topology(),
-              topology.namespaces.allSatisfy(NetworkNamespace.exists) else { return nil }
+              topology.allNetns.allSatisfy(NetworkNamespace.exists) else { return nil }
         return topology
     }
 
@@ -155,7 +155,7 @@ public enum LabController {
         if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
             // Its containers may still run (a supervisor killed with SIGKILL): end them, so
             // the new supervisor does not start a second copy beside them.
-            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: topology.namespaces)
+            SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: topology.allNetns)
             result.unchanged = false
             try startContainers(topology, state: state, into: &result)
         }
@@ -199,7 +199,7 @@ public enum LabController {
                 // Ctrl-C while the containers started is still Ctrl-C during `up`.
                 try Interruption.check()
             } catch let error as Interruption.Interrupted {
-                SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: prepared.topology.namespaces)
+                SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: prepared.topology.allNetns)
                 _ = try? Teardown.remove(namespaces: Teardown.namespaces(of: state.lab, journal: state.journal()))
                 try? state.removeDirectory()
                 removeLockFile(state)
@@ -295,9 +295,9 @@ public enum LabController {
         let name = parsed?.name ?? reference
         let kind = parsed?.kind
         var matches: [(String, String?)] = []
-        if kind == nil || kind == .pod, let pod = topology.pod(named: name) { matches.append((pod.namespace, pod.name)) }
-        if kind == nil || kind == .node, let node = topology.node(named: name) { matches.append((node.namespace, nil)) }
-        if kind == nil || kind == .host, let host = topology.host(named: name) { matches.append((host.namespace, nil)) }
+        if kind == nil || kind == .pod, let pod = topology.pod(named: name) { matches.append((pod.netns, pod.name)) }
+        if kind == nil || kind == .node, let node = topology.node(named: name) { matches.append((node.netns, nil)) }
+        if kind == nil || kind == .host, let host = topology.host(named: name) { matches.append((host.netns, nil)) }
         guard let first = matches.first else {
             let known = topology.pods.map(\.name) + topology.nodes.map { "node/\($0.name)" } + topology.hosts.map { "host/\($0.name)" }
             throw LookupError.unknownObject(reference, lab: topology.lab, known: known)

@@ -7,11 +7,16 @@ public struct LabStatus: Sendable, Codable {
     public struct Namespaced: Sendable, Codable {
         public var kind: String
         public var name: String
-        public var namespace: String
+        /// The network namespace (`namespace` in the JSON, as `lab status` has always written it).
+        public var netns: String
         public var ip: String
         /// Node podCIDR, the pod's node, or the host's network.
         public var detail: String
         public var present: Bool
+
+        private enum CodingKeys: String, CodingKey {
+            case kind, name, netns = "namespace", ip, detail, present
+        }
     }
 
     public struct Service: Sendable, Codable {
@@ -69,17 +74,17 @@ public struct LabStatus: Sendable, Codable {
         let topology = try LabController.topology(of: lab)
         let present = Set(NetworkNamespace.list())
         let nodes = topology.nodes.map {
-            Namespaced(kind: "node", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
+            Namespaced(kind: "node", name: $0.name, netns: $0.netns, ip: $0.ip.description,
                        detail: "podCIDR \($0.podCIDR) on \($0.network)" + (topology.mode == .vxlan ? ", vtep \($0.vtepMAC)" : ""),
-                       present: present.contains($0.namespace))
+                       present: present.contains($0.netns))
         }
         let pods = topology.pods.map {
-            Namespaced(kind: "pod", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
-                       detail: "on \($0.node)", present: present.contains($0.namespace))
+            Namespaced(kind: "pod", name: $0.name, netns: $0.netns, ip: $0.ip.description,
+                       detail: "on \($0.node)", present: present.contains($0.netns))
         }
         let hosts = topology.hosts.map {
-            Namespaced(kind: "host", name: $0.name, namespace: $0.namespace, ip: $0.ip.description,
-                       detail: "on \($0.network)", present: present.contains($0.namespace))
+            Namespaced(kind: "host", name: $0.name, netns: $0.netns, ip: $0.ip.description,
+                       detail: "on \($0.network)", present: present.contains($0.netns))
         }
         let pods_ = Dictionary(uniqueKeysWithValues: topology.pods.map { ($0.name, $0) })
         let services = topology.services.map { service in
@@ -109,7 +114,7 @@ public struct LabStatus: Sendable, Codable {
                          podMTU: topology.podMTU, neighbours: topology.neighbours.rawValue,
                          neighbourSetting: topology.neighbourSetting.rawValue,
                          permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
-                         healthy: present.contains(topology.fabricNamespace) && all.allSatisfy(\.present)
+                         healthy: present.contains(topology.fabricNetns) && all.allSatisfy(\.present)
                              && (containers.isEmpty || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
                          nodes: nodes, pods: pods, hosts: hosts, services: services,

@@ -61,10 +61,10 @@ public enum LabVerifier {
             probes = probes.filter { pattern.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil }
         }
         var namespaces: [String: NetworkNamespace] = [:]
-        for probe in probes where namespaces[probe.fromNamespace] == nil {
-            namespaces[probe.fromNamespace] = try NetworkNamespace.open(probe.fromNamespace)
+        for probe in probes where namespaces[probe.fromNetns] == nil {
+            namespaces[probe.fromNetns] = try NetworkNamespace.open(probe.fromNetns)
         }
-        let tasks = probes.map { ProbeTask($0, namespace: namespaces[$0.fromNamespace]) }
+        let tasks = probes.map { ProbeTask($0, namespace: namespaces[$0.fromNetns]) }
         return Plan(lab: lab, tasks: tasks, modelCheck: modelCheck,
                     coverage: modelCheck ? ModelCheck.summary(topology, coverage: coverage) : nil, parallel: options.parallel)
     }

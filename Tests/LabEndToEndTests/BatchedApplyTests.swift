@@ -114,12 +114,12 @@ struct BatchedApplyTests {
         }
         let mac = MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1])
         let plan = Plan(lab: name, operations: [
-            .createNamespace(first), .createNamespace(second),
-            .setUp(namespace: first, link: "lo"), .setUp(namespace: second, link: "lo"),
-            .addBridge(namespace: second, name: "br-a", mac: mac, mtu: 1500),
-            .setUp(namespace: second, link: "br-missing"),
-            .addBridge(namespace: second, name: "br-b", mac: mac, mtu: 1500),
-            .setUp(namespace: second, link: "br-a"),
+            .createNetns(first), .createNetns(second),
+            .setUp(netns: first, link: "lo"), .setUp(netns: second, link: "lo"),
+            .addBridge(netns: second, name: "br-a", mac: mac, mtu: 1500),
+            .setUp(netns: second, link: "br-missing"),
+            .addBridge(netns: second, name: "br-b", mac: mac, mtu: 1500),
+            .setUp(netns: second, link: "br-a"),
         ])
         let applier = Applier(journal: state.journal(), rulesDirectory: "\(state.directory)/rules")
         defer { applier.close() }

@@ -120,7 +120,7 @@ struct ConcurrencyTests {
         let text = twinLab(name, server: "server")
         let path = try writeLabFile(text, name: name)
         defer { _ = try? lab("down", name); try? FileManager.default.removeItem(atPath: path) }
-        let expected = try LabController.prepare(text: text, file: path).topology.namespaces.sorted()
+        let expected = try LabController.prepare(text: text, file: path).topology.allNetns.sorted()
 
         for round in 0..<2 {
             let one = try BackgroundLab(["up", path]), other = try BackgroundLab(["up", path])
@@ -147,7 +147,7 @@ struct ConcurrencyTests {
         let text = twinLab(name, server: "server")
         let path = try writeLabFile(text, name: name)
         defer { _ = try? lab("down", name); try? FileManager.default.removeItem(atPath: path) }
-        let expected = try LabController.prepare(text: text, file: path).topology.namespaces.sorted()
+        let expected = try LabController.prepare(text: text, file: path).topology.allNetns.sorted()
 
         for round in 0..<3 {
             let up = try BackgroundLab(["up", path]), down = try BackgroundLab(["down", name])

@@ -98,9 +98,9 @@ struct FaultInjectionTests {
             } else {
                 let again = try lab("up", path)
                 #expect(again.succeeded, "\(context): up after the kill: \(again.stderr)")
-                #expect(try namespaces(of: name).sorted() == topology.namespaces.sorted(), "\(context)")
+                #expect(try namespaces(of: name).sorted() == topology.allNetns.sorted(), "\(context)")
                 for (source, target) in samplePairs(topology) {
-                    #expect(try ping(from: source.namespace, to: "\(target.ip)"), "\(context): \(source.name) → \(target.name)")
+                    #expect(try ping(from: source.netns, to: "\(target.ip)"), "\(context): \(source.name) → \(target.name)")
                 }
                 if containers {
                     #expect(supervisors(of: name).count == 1, "\(context): supervisors \(supervisors(of: name))")
@@ -195,7 +195,7 @@ struct FaultInjectionTests {
 
             let up = try lab("up", path)
             #expect(up.succeeded, "\(context): the next up: \(up.stderr)")
-            #expect(try namespaces(of: name).count == prepared.topology.namespaces.count, "\(context)")
+            #expect(try namespaces(of: name).count == prepared.topology.allNetns.count, "\(context)")
             #expect(try ping(from: "lab.\(name).pod.a", to: "\(prepared.topology.pod(named: "c")!.ip)"), "\(context)")
             #expect(try lab("down", name).succeeded)
             try expectNothingLeft(of: name)

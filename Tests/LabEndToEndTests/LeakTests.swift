@@ -131,7 +131,7 @@ struct LeakTests {
             let result = try LabController.up(text: text, file: "\(name).yaml")
             #expect(!result.unchanged, "cycle \(cycle)")
             let namespaces = namespaceIdentities(of: name)
-            #expect(namespaces.count == result.topology.namespaces.count, "cycle \(cycle)")
+            #expect(namespaces.count == result.topology.allNetns.count, "cycle \(cycle)")
             _ = try LabController.down(lab: name)
             held.formUnion(descriptorTargets().intersection(namespaces))
             if cycle == warmUp - 1 { baseline = steadyDescriptorCount(of: getpid()) }

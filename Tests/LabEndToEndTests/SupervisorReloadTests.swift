@@ -102,9 +102,9 @@ struct SupervisorReloadTests {
             let topology = try state.topology()
             let gone = try #require(topology.pod(named: "gone"))
             let keep = try #require(topology.pod(named: "keep"))
-            let client = try #require(topology.pod(named: "client")).namespace
+            let client = try #require(topology.pod(named: "client")).netns
             #expect(try curl(from: client, "http://\(gone.ip):8080/hostname") == "gone")
-            #expect(!(try sockets(in: gone.namespace)).isEmpty)
+            #expect(!(try sockets(in: gone.netns)).isEmpty)
             // An idle TCP connection to the pod that goes: the server's end of it lives in that
             // pod's namespace and must be closed with the listener.
             // Opened by this process inside the client's namespace, not by a client program:
@@ -113,7 +113,7 @@ struct SupervisorReloadTests {
             defer { close(idle) }
             var connected = false
             for _ in 0..<50 where !connected {
-                connected = try sockets(in: gone.namespace).contains("ESTAB")
+                connected = try sockets(in: gone.netns).contains("ESTAB")
                 if !connected { usleep(50_000) }
             }
             #expect(connected, "the idle connection reached the agent")
@@ -145,15 +145,15 @@ struct SupervisorReloadTests {
             #expect(environment.contains("VERSION=2"))
 
             // Nothing of the supervisor is left in the removed pod's namespace…
-            let left = try sockets(in: gone.namespace)
+            let left = try sockets(in: gone.netns)
             #expect(left == "", "listeners and connections closed")
-            #expect(try run(["ip", "netns", "pids", gone.namespace]).stdout == "")
+            #expect(try run(["ip", "netns", "pids", gone.netns]).stdout == "")
             // …so deleting it frees it at once, and its veth pair with it (a socket left open
             // would keep the namespace, and so the node's end of the veth, alive).
-            let node = try #require(topology.node(named: "node-1")).namespace
+            let node = try #require(topology.node(named: "node-1")).netns
             let vethShown = try run(["ip", "-n", node, "link", "show", gone.veth.name])
             #expect(vethShown.succeeded)
-            try #require(try run(["ip", "netns", "del", gone.namespace]).succeeded)
+            try #require(try run(["ip", "netns", "del", gone.netns]).succeeded)
             var freed = false
             for _ in 0..<60 where !freed {
                 freed = !(try run(["ip", "-n", node, "link", "show", gone.veth.name]).succeeded)
@@ -185,7 +185,7 @@ struct SupervisorReloadTests {
             try rewriteTopology(name) { topology in
                 var pod = try #require(topology.pod(named: "keep"))
                 pod.name = "fresh"
-                pod.namespace = fresh
+                pod.netns = fresh
                 topology.pods.append(pod)
             }
             let missing = try #require(try SupervisorProcess.reload(lab: name, state: state))
@@ -223,7 +223,7 @@ struct SupervisorReloadTests {
             #expect(SupervisorProcess.running(lab: name, state: state) == nil)
             #expect(!FileManager.default.fileExists(atPath: state.supervisorPIDPath))
             let topology = try state.topology()
-            for pod in topology.pods { #expect(try sockets(in: pod.namespace) == "", "sockets left in \(pod.name)") }
+            for pod in topology.pods { #expect(try sockets(in: pod.netns) == "", "sockets left in \(pod.name)") }
             // Nothing to run and no supervisor: nothing to do.
             #expect(try SupervisorProcess.reload(lab: name, state: state) == nil)
         }
@@ -276,7 +276,7 @@ struct ContainerChangesTests {
         let moved = ContainerChanges.between(running: running(old), desired: readdressed, replacedNamespaces: [])
         #expect(moved.started == ["keep/agent", "keep/sidecar"])
 
-        let replaced = ContainerChanges.between(running: running(old), desired: old, replacedNamespaces: [old.pods[2].namespace])
+        let replaced = ContainerChanges.between(running: running(old), desired: old, replacedNamespaces: [old.pods[2].netns])
         #expect(replaced.stopped == ["changed/sleeper"])
         #expect(replaced.started == ["changed/sleeper"])
     }

@@ -29,7 +29,7 @@ import Testing
         try withTestNamespaces("a", "b") { namespaces in
             let (a, b) = (namespaces[0], namespaces[1])
             let socket = try RouteSocket(in: a)
-            try socket.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1500, peerName: "veth-b", peerMAC: nil, peerNamespace: b, up: true))
+            try socket.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1500, peerName: "veth-b", peerMAC: nil, peerNetns: b, up: true))
             try RouteSocket(in: b).submit(.setUp(link: "veth-b"))
             try socket.submit(.addAddress(link: "veth-a", address: IPv4Address("10.0.0.1")!, prefixLength: 30))
             try RouteSocket(in: b).submit(.addAddress(link: "veth-b", address: IPv4Address("10.0.0.2")!, prefixLength: 30))

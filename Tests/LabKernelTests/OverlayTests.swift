@@ -34,7 +34,7 @@ struct OverlayTests {
                      vxlanMAC: MACAddress(bytes: [0x02, 0x42, 0x0a, 0xf4, 0x02, 0x00])),
             ]
             let sockets = try nodes.map { try RouteSocket(in: $0.namespace) }
-            try sockets[0].submit(.addVeth(name: "eth0", mac: nil, mtu: 1500, peerName: "eth0", peerMAC: nil, peerNamespace: nodes[1].namespace))
+            try sockets[0].submit(.addVeth(name: "eth0", mac: nil, mtu: 1500, peerName: "eth0", peerMAC: nil, peerNetns: nodes[1].namespace))
             for (node, socket) in zip(nodes, sockets) {
                 try socket.submit(.setUp(link: "eth0"))
                 try socket.submit(.addAddress(link: "eth0", address: node.underlay, prefixLength: 24))

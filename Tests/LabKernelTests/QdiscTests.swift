@@ -9,7 +9,7 @@ import Testing
         try withTestNamespaces("a", "b") { namespaces in
             let (a, b) = (namespaces[0], namespaces[1])
             let socket = try RouteSocket(in: a)
-            try socket.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1500, peerName: "veth-b", peerMAC: nil, peerNamespace: b, up: true))
+            try socket.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1500, peerName: "veth-b", peerMAC: nil, peerNetns: b, up: true))
             try socket.submit(.replaceTokenBucket(link: "veth-a", rateBytesPerSecond: 1_250_000, burstBytes: 12_500, limitBytes: 75_000))
             let shown = try run("tc", "-n", a.name, "-s", "qdisc", "show", "dev", "veth-a").output
             #expect(shown.contains("qdisc tbf"), "\(shown)")

@@ -53,7 +53,7 @@ import Testing
             try socket.submit(.setUp(link: "cni0"))
             for (number, pod) in pods.enumerated() {
                 let veth = "vethbatch\(number)"
-                try socket.submit(.addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNamespace: pod))
+                try socket.submit(.addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0", peerMAC: Self.podMAC, peerNetns: pod))
                 try socket.submit(.setMaster(link: veth, master: "cni0"))
                 try socket.submit(.setHairpin(link: veth, on: true))
                 try socket.submit(.setUp(link: veth))
@@ -76,7 +76,7 @@ import Testing
                 let veth = "vethbatch\(number)"
                 changes += [
                     .addVeth(name: veth, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 1, UInt8(number)]), mtu: 1450, peerName: "eth0",
-                             peerMAC: Self.podMAC, peerNamespace: pod),
+                             peerMAC: Self.podMAC, peerNetns: pod),
                     .setMaster(link: veth, master: "cni0"),
                     .setHairpin(link: veth, on: true),
                     .setUp(link: veth),

@@ -11,7 +11,7 @@ import Testing
             let socket = try RouteSocket(in: node)
             try socket.submit(.addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1])))
             try socket.submit(.addVeth(name: "vethtest0001", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450,
-                               peerName: "eth0", peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod))
+                               peerName: "eth0", peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNetns: pod))
             try socket.submit(.setMaster(link: "vethtest0001", master: "cni0"))
             try socket.submit(.setHairpin(link: "vethtest0001", on: true))
             try socket.submit(.setUp(link: "cni0"))
@@ -64,7 +64,7 @@ import Testing
             let sends = try socket.submit([
                 .addBridge(name: "cni0", mtu: 1450, mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 1]), up: true),
                 .addVeth(name: "vethtest0005", mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 2]), mtu: 1450, peerName: "eth0",
-                         peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNamespace: pod, master: "cni0", up: true),
+                         peerMAC: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 3]), peerNetns: pod, master: "cni0", up: true),
                 .setHairpin(link: "vethtest0005", on: true),
                 .addVxlan(name: "flannel.1", vni: 1, port: 8472, local: nil, device: nil, mtu: 1450,
                           mac: MACAddress(bytes: [0x02, 0x42, 0, 0, 0, 4]), up: true),
@@ -88,7 +88,7 @@ import Testing
         try withTestNamespaces("node", "pod") { namespaces in
             let (node, pod) = (namespaces[0], namespaces[1])
             let nodeSocket = try RouteSocket(in: node)
-            try nodeSocket.submit(.addVeth(name: "vethtest0002", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
+            try nodeSocket.submit(.addVeth(name: "vethtest0002", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNetns: pod))
             // Both ends up, or every route through eth0 is flagged `linkdown`.
             try nodeSocket.submit(.setUp(link: "vethtest0002"))
             let socket = try RouteSocket(in: pod)
@@ -130,16 +130,16 @@ import Testing
             #expect(duplicateBridge?.namespace == node.name)
             #expect(duplicateBridge?.description.hasPrefix(#"add bridge "cni0" in \#(node.name): File exists (EEXIST)"#) == true)
 
-            try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
+            try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNetns: pod))
             let duplicateVeth = #expect(throws: KernelError.self) {
-                try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth1", peerMAC: nil, peerNamespace: pod))
+                try socket.submit(.addVeth(name: "vethtest0003", mac: nil, mtu: nil, peerName: "eth1", peerMAC: nil, peerNetns: pod))
             }
             #expect(duplicateVeth?.errno == EEXIST)
             #expect(duplicateVeth?.description.hasPrefix(
                 #"add veth "vethtest0003" (peer "eth1" in \#(pod.name)) in \#(node.name): File exists (EEXIST)"#) == true)
             // A clash of the peer's name in the pod namespace is reported too, and nothing is left.
             let peerClash = #expect(throws: KernelError.self) {
-                try socket.submit(.addVeth(name: "vethtest0004", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
+                try socket.submit(.addVeth(name: "vethtest0004", mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNetns: pod))
             }
             #expect(peerClash?.errno == EEXIST)
             #expect(try !socket.links().contains { $0.name == "vethtest0004" })
@@ -182,7 +182,7 @@ import Testing
             try nodeSocket.submit(.addAddress(link: "cni0", address: IPv4Address("10.244.1.1")!, prefixLength: 24))
             for (offset, pod) in pods.enumerated() {
                 let hostSide = "vethtest\(offset)"
-                try nodeSocket.submit(.addVeth(name: hostSide, mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNamespace: pod))
+                try nodeSocket.submit(.addVeth(name: hostSide, mac: nil, mtu: nil, peerName: "eth0", peerMAC: nil, peerNetns: pod))
                 try nodeSocket.submit(.setMaster(link: hostSide, master: "cni0"))
                 try nodeSocket.submit(.setHairpin(link: hostSide, on: true))
                 try nodeSocket.submit(.setUp(link: hostSide))
@@ -204,7 +204,7 @@ import Testing
             let (a, b) = (namespaces[0], namespaces[1])
             let socketA = try RouteSocket(in: a)
             let socketB = try RouteSocket(in: b)
-            try socketA.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1400, peerName: "veth-b", peerMAC: nil, peerNamespace: b))
+            try socketA.submit(.addVeth(name: "veth-a", mac: nil, mtu: 1400, peerName: "veth-b", peerMAC: nil, peerNetns: b))
             try socketA.submit(.setUp(link: "veth-a"))
             try socketB.submit(.setUp(link: "veth-b"))
             try socketA.submit(.addAddress(link: "veth-a", address: IPv4Address("10.0.0.1")!, prefixLength: 30))

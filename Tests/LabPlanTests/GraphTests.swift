@@ -322,13 +322,13 @@ import Testing
         let graph = try Self.graph(of: "demo.yaml")
         let topology = try TopologyBuilder.build(LabFileLoader.load(path: Self.root.appendingPathComponent("labs/demo.yaml").path).lab)
         let namespaces = ["pod-a", "node-1", "fabric", "node-3", "multi-container-pod"].map { name in
-            name == "fabric" ? topology.fabricNamespace
-                : topology.pod(named: name)?.namespace ?? topology.node(named: name)?.namespace ?? ""
+            name == "fabric" ? topology.fabricNetns
+                : topology.pod(named: name)?.netns ?? topology.node(named: name)?.netns ?? ""
         }
-        let objects = namespaces.compactMap { LabGraph.object(forNamespace: $0, in: topology) }
+        let objects = namespaces.compactMap { LabGraph.object(forNetns: $0, in: topology) }
         #expect(objects == ["pod/pod-a", "node/node-1", "fabric", "node/node-3", "pod/multi-container-pod"])
         #expect(graph.highlight(path: objects) == graph.highlight(path: Self.acrossNetworks))
-        #expect(LabGraph.object(forNamespace: "lab.other.pod.x", in: topology) == nil)
+        #expect(LabGraph.object(forNetns: "lab.other.pod.x", in: topology) == nil)
         // Same network: node to node through their network's bridge, not the fabric's router.
         let sameRack = graph.highlight(path: ["node/node-1", "node/node-2"])
         #expect(sameRack.nodes == ["node_node_1", "net_rack_1", "node_node_2"])

@@ -39,12 +39,12 @@ import Testing
         #expect(bucket.limitBytes == 75_000)
         let qdiscs = ops.filter { if case .replaceQdisc = $0 { true } else { false } }
         #expect(qdiscs == [
-            .replaceQdisc(namespace: pod.namespace, link: "eth0", qdisc: .tokenBucket(bucket)),
-            .replaceQdisc(namespace: pod.veth.namespace, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
+            .replaceQdisc(netns: pod.netns, link: "eth0", qdisc: .tokenBucket(bucket)),
+            .replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
         ])
         // A rate alone needs no firewall rules.
-        #expect(!ops.contains { if case .loadFirewall(pod.namespace, _, _) = $0 { true } else { false } })
-        #expect(ShellScript.command(qdiscs[0]) == "tc -n \(pod.namespace) qdisc replace dev eth0 root tbf rate 10mbit burst 12500 limit 75000")
+        #expect(!ops.contains { if case .loadFirewall(pod.netns, _, _) = $0 { true } else { false } })
+        #expect(ShellScript.command(qdiscs[0]) == "tc -n \(pod.netns) qdisc replace dev eth0 root tbf rate 10mbit burst 12500 limit 75000")
     }
 
     @Test func aSmallRateStillPassesAFullFrame() {
@@ -56,8 +56,8 @@ import Testing
         let pod = try #require(topology.pod(named: "a"))
         let ops = Planner.plan(topology).operations
         #expect(!ops.contains { if case .replaceQdisc = $0 { true } else { false } })
-        let loads = ops.filter { if case .loadFirewall(pod.namespace, _, _) = $0 { true } else { false } }
-        #expect(loads == [.loadFirewall(namespace: pod.namespace, loader: .iptablesRestore, rules: """
+        let loads = ops.filter { if case .loadFirewall(pod.netns, _, _) = $0 { true } else { false } }
+        #expect(loads == [.loadFirewall(netns: pod.netns, loader: .iptablesRestore, rules: """
             *mangle
             :LAB-IMPAIR-INGRESS - [0:0]
             :LAB-IMPAIR-EGRESS - [0:0]
@@ -76,7 +76,7 @@ import Testing
         let topology = try Self.topology(file)
         let node = try #require(topology.node(named: "node-3"))
         let loads = Planner.plan(topology).operations.filter {
-            if case .loadFirewall(node.namespace, .iptablesRestore, _) = $0 { true } else { false }
+            if case .loadFirewall(node.netns, .iptablesRestore, _) = $0 { true } else { false }
         }
         #expect(loads.count == 1)
         guard case .loadFirewall(_, _, let rules) = loads.first else { return }
@@ -91,7 +91,7 @@ import Testing
         let topology = try Self.topology(file)
         let node = try #require(topology.node(named: "node-3"))
         let loaders = Planner.plan(topology).operations.compactMap { operation -> FirewallLoader? in
-            if case .loadFirewall(node.namespace, let loader, _) = operation { return loader } else { return nil }
+            if case .loadFirewall(node.netns, let loader, _) = operation { return loader } else { return nil }
         }
         #expect(loaders == [.nft, .iptablesRestore])
     }
@@ -109,9 +109,9 @@ import Testing
         let ops = Planner.plan(topology).operations
         let netem = Netem(delayMicroseconds: 20_000, jitterMicroseconds: 5_000, rateBitsPerSecond: 1_000_000, mtu: topology.mtu)
         #expect(netem.fallback == TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.mtu))
-        #expect(ops.contains(.replaceQdisc(namespace: host.namespace, link: "eth0", qdisc: .netem(netem))))
-        #expect(ops.contains(.replaceQdisc(namespace: topology.fabricNamespace, link: host.uplink.peerName, qdisc: .netem(netem))))
-        #expect(ShellScript.command(.replaceQdisc(namespace: "ns", link: "eth0", qdisc: .netem(netem)))
+        #expect(ops.contains(.replaceQdisc(netns: host.netns, link: "eth0", qdisc: .netem(netem))))
+        #expect(ops.contains(.replaceQdisc(netns: topology.fabricNetns, link: host.uplink.peerName, qdisc: .netem(netem))))
+        #expect(ShellScript.command(.replaceQdisc(netns: "ns", link: "eth0", qdisc: .netem(netem)))
             == "tc -n ns qdisc replace dev eth0 root netem limit 10000 delay 20ms 5ms rate 1mbit")
     }
 
@@ -122,8 +122,8 @@ import Testing
         let links = try #require(topology.impairments)
         #expect(links.map(\.object) == ["network/rack-1", "node/node-2"])
         let node1 = try #require(topology.node(named: "node-1"))
-        #expect(links[0].outer == LinkEnd(namespace: topology.fabricNamespace, link: node1.uplink.peerName))
-        #expect(links[0].inner == LinkEnd(namespace: node1.namespace, link: "eth0"))
+        #expect(links[0].outer == LinkEnd(netns: topology.fabricNetns, link: node1.uplink.peerName))
+        #expect(links[0].inner == LinkEnd(netns: node1.netns, link: "eth0"))
     }
 
     @Test func aChangedImpairmentIsReplacedInPlace() throws {
@@ -134,8 +134,8 @@ import Testing
         #expect(!plan.operations.contains { if case .deleteQdisc = $0 { true } else { false } })
         #expect(!plan.operations.contains { if case .deleteLink = $0 { true } else { false } })
         let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: new.podMTU)
-        #expect(plan.operations.contains(.replaceQdisc(namespace: pod.namespace, link: "eth0", qdisc: .tokenBucket(bucket))))
-        #expect(plan.operations.contains(.replaceQdisc(namespace: pod.veth.namespace, link: pod.veth.name, qdisc: .tokenBucket(bucket))))
+        #expect(plan.operations.contains(.replaceQdisc(netns: pod.netns, link: "eth0", qdisc: .tokenBucket(bucket))))
+        #expect(plan.operations.contains(.replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket))))
     }
 
     @Test func aRemovedImpairmentIsTakenOff() throws {
@@ -143,10 +143,10 @@ import Testing
         let new = try Self.topology(Self.file())
         let pod = try #require(new.pod(named: "a"))
         let plan = Reconciler.plan(from: old, to: new)
-        #expect(plan.operations.contains(.deleteQdisc(namespace: pod.namespace, link: "eth0")))
-        #expect(plan.operations.contains(.deleteQdisc(namespace: pod.veth.namespace, link: pod.veth.name)))
-        let removal = plan.operations.first { if case .loadFirewall(pod.namespace, .iptablesRestore, _) = $0 { true } else { false } }
-        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.namespace)"); return }
+        #expect(plan.operations.contains(.deleteQdisc(netns: pod.netns, link: "eth0")))
+        #expect(plan.operations.contains(.deleteQdisc(netns: pod.veth.netns, link: pod.veth.name)))
+        let removal = plan.operations.first { if case .loadFirewall(pod.netns, .iptablesRestore, _) = $0 { true } else { false } }
+        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.netns)"); return }
         #expect(rules.contains("-D PREROUTING -j LAB-IMPAIR-INGRESS"))
         #expect(rules.contains("-X LAB-IMPAIR-EGRESS"))
     }

@@ -65,7 +65,7 @@ import Testing
 
     @Test func namespacePrefixDoesNotMatchALongerLabName() {
         let prefix = Naming.namespacePrefix(lab: "demo")
-        #expect(Naming.podNamespace(lab: "demo", pod: "a").hasPrefix(prefix))
-        #expect(!Naming.podNamespace(lab: "demo-2", pod: "a").hasPrefix(prefix))
+        #expect(Naming.podNetns(lab: "demo", pod: "a").hasPrefix(prefix))
+        #expect(!Naming.podNetns(lab: "demo-2", pod: "a").hasPrefix(prefix))
     }
 }

@@ -78,7 +78,7 @@ import Testing
     @Test func everyEntryNamesAPeerOnTheLinkWithThePeersOwnMAC() throws {
         let topology = try TopologyBuilder.build(Self.threeNetworks())
         let entries = Set(NeighbourEntries.all(in: topology))
-        func of(_ namespace: String) -> Set<NeighbourEntry> { entries.filter { $0.namespace == namespace } }
+        func of(_ namespace: String) -> Set<NeighbourEntry> { entries.filter { $0.netns == namespace } }
         func entry(_ namespace: String, _ link: String, _ address: IPv4Address, _ mac: MACAddress) -> NeighbourEntry {
             NeighbourEntry(namespace: namespace, link: link, address: address, mac: mac)
         }
@@ -91,33 +91,33 @@ import Testing
         let rack3 = try #require(topology.network(named: "rack-3"))
 
         // A pod: its gateway (cni0's MAC) and the other pods of its node (their eth0's MAC).
-        #expect(of(a.namespace) == [entry(a.namespace, "eth0", node1.bridgeAddress, node1.bridgeMAC),
-                        entry(a.namespace, "eth0", b.ip, b.veth.peerMAC), entry(a.namespace, "eth0", c.ip, c.veth.peerMAC)])
-        #expect(of(d.namespace) == [entry(d.namespace, "eth0", node3.bridgeAddress, node3.bridgeMAC)])
+        #expect(of(a.netns) == [entry(a.netns, "eth0", node1.bridgeAddress, node1.bridgeMAC),
+                        entry(a.netns, "eth0", b.ip, b.veth.peerMAC), entry(a.netns, "eth0", c.ip, c.veth.peerMAC)])
+        #expect(of(d.netns) == [entry(d.netns, "eth0", node3.bridgeAddress, node3.bridgeMAC)])
         // A node: cni0 → its pods; eth0 → the gateway and the nodes and hosts of its network.
-        #expect(of(node1.namespace) == [
-            entry(node1.namespace, "cni0", a.ip, a.veth.peerMAC), entry(node1.namespace, "cni0", b.ip, b.veth.peerMAC),
-            entry(node1.namespace, "cni0", c.ip, c.veth.peerMAC),
-            entry(node1.namespace, "eth0", rack1.gateway, rack1.bridgeMAC), entry(node1.namespace, "eth0", node2.ip, node2.uplink.mac),
+        #expect(of(node1.netns) == [
+            entry(node1.netns, "cni0", a.ip, a.veth.peerMAC), entry(node1.netns, "cni0", b.ip, b.veth.peerMAC),
+            entry(node1.netns, "cni0", c.ip, c.veth.peerMAC),
+            entry(node1.netns, "eth0", rack1.gateway, rack1.bridgeMAC), entry(node1.netns, "eth0", node2.ip, node2.uplink.mac),
         ])
-        #expect(of(node2.namespace) == [
-            entry(node2.namespace, "eth0", rack1.gateway, rack1.bridgeMAC), entry(node2.namespace, "eth0", node1.ip, node1.uplink.mac),
+        #expect(of(node2.netns) == [
+            entry(node2.netns, "eth0", rack1.gateway, rack1.bridgeMAC), entry(node2.netns, "eth0", node1.ip, node1.uplink.mac),
         ])
-        #expect(of(node3.namespace) == [
-            entry(node3.namespace, "cni0", d.ip, d.veth.peerMAC),
-            entry(node3.namespace, "eth0", rack2.gateway, rack2.bridgeMAC), entry(node3.namespace, "eth0", laptop.ip, laptop.uplink.mac),
+        #expect(of(node3.netns) == [
+            entry(node3.netns, "cni0", d.ip, d.veth.peerMAC),
+            entry(node3.netns, "eth0", rack2.gateway, rack2.bridgeMAC), entry(node3.netns, "eth0", laptop.ip, laptop.uplink.mac),
         ])
         // A host, like a node on its network.
-        #expect(of(laptop.namespace) == [
-            entry(laptop.namespace, "eth0", rack2.gateway, rack2.bridgeMAC), entry(laptop.namespace, "eth0", node3.ip, node3.uplink.mac),
+        #expect(of(laptop.netns) == [
+            entry(laptop.netns, "eth0", rack2.gateway, rack2.bridgeMAC), entry(laptop.netns, "eth0", node3.ip, node3.uplink.mac),
         ])
         // The fabric: each network's bridge → the machines on that network.
-        #expect(of(topology.fabricNamespace) == [
-            entry(topology.fabricNamespace, rack1.bridge, node1.ip, node1.uplink.mac),
-            entry(topology.fabricNamespace, rack1.bridge, node2.ip, node2.uplink.mac),
-            entry(topology.fabricNamespace, rack2.bridge, node3.ip, node3.uplink.mac),
-            entry(topology.fabricNamespace, rack2.bridge, laptop.ip, laptop.uplink.mac),
-            entry(topology.fabricNamespace, rack3.bridge, node4.ip, node4.uplink.mac),
+        #expect(of(topology.fabricNetns) == [
+            entry(topology.fabricNetns, rack1.bridge, node1.ip, node1.uplink.mac),
+            entry(topology.fabricNetns, rack1.bridge, node2.ip, node2.uplink.mac),
+            entry(topology.fabricNetns, rack2.bridge, node3.ip, node3.uplink.mac),
+            entry(topology.fabricNetns, rack2.bridge, laptop.ip, laptop.uplink.mac),
+            entry(topology.fabricNetns, rack3.bridge, node4.ip, node4.uplink.mac),
         ])
     }
 
@@ -132,7 +132,7 @@ import Testing
         #expect(topology.neighbours == .static)
         let plan = Planner.plan(topology)
         let expected = NeighbourEntries.all(in: topology).map {
-            KernelOperation.addNeighbor(namespace: $0.namespace, link: $0.link, address: $0.address, mac: $0.mac)
+            KernelOperation.addNeighbor(netns: $0.netns, link: $0.link, address: $0.address, mac: $0.mac)
         }
         #expect(neighbourOperations(plan) == expected)
         // After every link and address they name.
@@ -170,7 +170,7 @@ import Testing
         let topology = try TopologyBuilder.build(Self.threeNetworks(.static))
         let script = ShellScript.render(Planner.plan(topology))
         let a = try #require(topology.pod(named: "a")), node1 = try #require(topology.node(named: "node-1"))
-        #expect(script.contains("ip -n \(a.namespace) neigh replace \(node1.bridgeAddress) lladdr \(node1.bridgeMAC) dev eth0 nud permanent\n"))
+        #expect(script.contains("ip -n \(a.netns) neigh replace \(node1.bridgeAddress) lladdr \(node1.bridgeMAC) dev eth0 nud permanent\n"))
         #expect(script.components(separatedBy: "nud permanent").count - 1 == 30)
     }
 
@@ -255,43 +255,43 @@ import Testing
     func entriesAfter(_ plan: Plan, from old: Topology, to new: Topology) throws -> [NeighbourKey: MACAddress] {
         var table: [NeighbourKey: MACAddress] = [:]
         for case .addNeighbor(let namespace, let link, let address, let mac) in Planner.plan(old).operations {
-            table[NeighbourKey(namespace: namespace, link: link, address: address)] = mac
+            table[NeighbourKey(netns: namespace, link: link, address: address)] = mac
         }
         var peers: [LinkKey: LinkKey] = [:]
         for topology in [old, new] {
             let pairs = topology.pods.map(\.veth) + topology.nodes.map(\.uplink) + topology.hosts.map(\.uplink)
             for pair in pairs {
-                let end = LinkKey(namespace: pair.namespace, name: pair.name), peer = LinkKey(namespace: pair.peerNamespace, name: pair.peerName)
+                let end = LinkKey(netns: pair.netns, name: pair.name), peer = LinkKey(netns: pair.peerNetns, name: pair.peerName)
                 peers[end] = peer
                 peers[peer] = end
             }
         }
         func dropLink(_ link: LinkKey) {
-            table = table.filter { !($0.key.namespace == link.namespace && $0.key.link == link.name) }
-            if link.name == Naming.uplink { dropLinkOnly(LinkKey(namespace: link.namespace, name: Naming.vxlanDevice)) }
+            table = table.filter { !($0.key.netns == link.netns && $0.key.link == link.name) }
+            if link.name == Naming.uplink { dropLinkOnly(LinkKey(netns: link.netns, name: Naming.vxlanDevice)) }
         }
-        func dropLinkOnly(_ link: LinkKey) { table = table.filter { !($0.key.namespace == link.namespace && $0.key.link == link.name) } }
+        func dropLinkOnly(_ link: LinkKey) { table = table.filter { !($0.key.netns == link.netns && $0.key.link == link.name) } }
         for operation in plan.operations {
             switch operation {
-            case .deleteNamespace(let namespace):
-                for (end, peer) in peers where peer.namespace == namespace { dropLink(end) }
-                table = table.filter { $0.key.namespace != namespace }
+            case .deleteNetns(let namespace):
+                for (end, peer) in peers where peer.netns == namespace { dropLink(end) }
+                table = table.filter { $0.key.netns != namespace }
             case .deleteLink(let namespace, let name):
-                let link = LinkKey(namespace: namespace, name: name)
+                let link = LinkKey(netns: namespace, name: name)
                 dropLink(link)
                 if let peer = peers[link] { dropLink(peer) }
             case .deleteAddress(let namespace, let link, _, _):
                 // Its last address: the kernel flushes the link's entries, permanent ones too.
-                dropLinkOnly(LinkKey(namespace: namespace, name: link))
+                dropLinkOnly(LinkKey(netns: namespace, name: link))
             case .addNeighbor(let namespace, let link, let address, let mac):
-                table[NeighbourKey(namespace: namespace, link: link, address: address)] = mac
+                table[NeighbourKey(netns: namespace, link: link, address: address)] = mac
             case .deleteNeighbor(let namespace, let link, let address):
-                let key = NeighbourKey(namespace: namespace, link: link, address: address)
+                let key = NeighbourKey(netns: namespace, link: link, address: address)
                 // The kernel answers ENOENT, and the change fails.
                 try #require(table[key] != nil, "deletes \(address) on \(link) in \(namespace), which is not there")
                 table[key] = nil
             case .forgetNeighbor(let namespace, let link, let address):
-                table[NeighbourKey(namespace: namespace, link: link, address: address)] = nil
+                table[NeighbourKey(netns: namespace, link: link, address: address)] = nil
             default:
                 continue
             }
@@ -302,7 +302,7 @@ import Testing
     func expectedEntries(_ topology: Topology) -> [NeighbourKey: MACAddress] {
         var table: [NeighbourKey: MACAddress] = [:]
         for case .addNeighbor(let namespace, let link, let address, let mac) in Planner.plan(topology).operations {
-            table[NeighbourKey(namespace: namespace, link: link, address: address)] = mac
+            table[NeighbourKey(netns: namespace, link: link, address: address)] = mac
         }
         return table
     }
@@ -319,10 +319,10 @@ import Testing
         let after = try entriesAfter(plan, from: old, to: new)
         let expected = expectedEntries(new)
         for (key, mac) in after where expected[key] != mac {
-            Issue.record("stale: \(key.address) on \(key.link) in \(key.namespace) → \(mac) (should be \(expected[key].map(String.init(describing:)) ?? "absent"))")
+            Issue.record("stale: \(key.address) on \(key.link) in \(key.netns) → \(mac) (should be \(expected[key].map(String.init(describing:)) ?? "absent"))")
         }
         for (key, mac) in expected where after[key] == nil {
-            Issue.record("missing: \(key.address) → \(mac) on \(key.link) in \(key.namespace)")
+            Issue.record("missing: \(key.address) → \(mac) on \(key.link) in \(key.netns)")
         }
         return (old, new, plan)
     }
@@ -335,14 +335,14 @@ import Testing
         let f = try #require(new.pod(named: "f"))
         // f → gateway, a, b, c; cni0 → f; a, b, c → f.
         #expect(written(plan).count == 4 + 1 + 3)
-        #expect(written(plan).filter { $0.namespace == f.namespace }.count == 4)
+        #expect(written(plan).filter { $0.netns == f.netns }.count == 4)
         #expect(!plan.operations.contains { if case .deleteNeighbor = $0 { true } else { false } })
         // The other pods of node-1 get their new entry and nothing else: their settings,
         // addresses and routes are not applied again.
         for name in ["a", "b", "c"] {
             let pod = try #require(new.pod(named: name))
-            #expect(plan.operations.filter { $0.owners.contains(pod.namespace) }
-                == [.addNeighbor(namespace: pod.namespace, link: "eth0", address: f.ip, mac: f.veth.peerMAC)])
+            #expect(plan.operations.filter { $0.owners.contains(pod.netns) }
+                == [.addNeighbor(netns: pod.netns, link: "eth0", address: f.ip, mac: f.veth.peerMAC)])
         }
     }
 
@@ -363,11 +363,11 @@ import Testing
         let before = try #require(old.pod(named: "c")), after = try #require(new.pod(named: "c"))
         #expect(before.ip != after.ip)
         let node1 = try #require(old.node(named: "node-1"))
-        for namespace in [node1.namespace, old.pod(named: "a")!.namespace, old.pod(named: "b")!.namespace] {
+        for namespace in [node1.netns, old.pod(named: "a")!.netns, old.pod(named: "b")!.netns] {
             #expect(plan.operations.contains { if case .deleteNeighbor(namespace, _, before.ip) = $0 { true } else { false } })
         }
         // c's own entries are new (its eth0 is a new veth): the gateway and d on node-3.
-        #expect(written(plan).filter { $0.namespace == after.namespace }.count == 2)
+        #expect(written(plan).filter { $0.netns == after.netns }.count == 2)
     }
 
     @Test func swappedAddressesAreReplacedInPlaceAndNotForgottenAfterwards() throws {
@@ -380,8 +380,8 @@ import Testing
         // g has a's old address: b's entry for it is replaced with g's MAC, never deleted.
         let a = try #require(old.pod(named: "a")), b = try #require(old.pod(named: "b"))
         #expect(a.ip == IPv4Address("10.244.2.3"))
-        #expect(!plan.operations.contains(.deleteNeighbor(namespace: b.namespace, link: "eth0", address: a.ip)))
-        #expect(!plan.operations.contains(.forgetNeighbor(namespace: b.namespace, link: "eth0", address: a.ip)))
+        #expect(!plan.operations.contains(.deleteNeighbor(netns: b.netns, link: "eth0", address: a.ip)))
+        #expect(!plan.operations.contains(.forgetNeighbor(netns: b.netns, link: "eth0", address: a.ip)))
     }
 
     @Test(arguments: [NetworkMode.routed, .vxlan])

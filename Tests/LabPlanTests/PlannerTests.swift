@@ -10,14 +10,14 @@ import Testing
     @Test func everyNamespaceIsCreatedBeforeAnythingUsesIt() {
         var created = Set<String>()
         for operation in plan.operations {
-            if case .createNamespace(let name) = operation {
+            if case .createNetns(let name) = operation {
                 #expect(created.insert(name).inserted, "\(name) created twice")
                 continue
             }
-            #expect(created.contains(operation.namespace), "\(operation) before its namespace")
-            if case .addVeth(let pair, _) = operation { #expect(created.contains(pair.peerNamespace)) }
+            #expect(created.contains(operation.netns), "\(operation) before its namespace")
+            if case .addVeth(let pair, _) = operation { #expect(created.contains(pair.peerNetns)) }
         }
-        #expect(created == Set(topology.namespaces))
+        #expect(created == Set(topology.allNetns))
         #expect(created.count == 1 + 4 + 1 + 5)
     }
 
@@ -27,16 +27,16 @@ import Testing
         var ready: [String: Set<String>] = [:]
         for operation in plan.operations {
             switch operation {
-            case .createNamespace(let namespace): links[namespace] = ["lo"]
+            case .createNetns(let namespace): links[namespace] = ["lo"]
             case .addBridge(let namespace, let name, _, _):
                 // Created up.
                 links[namespace, default: []].insert(name)
                 ready[namespace, default: []].insert(name)
             case .addVeth(let pair, let master):
-                if let master { #expect(links[pair.namespace]?.contains(master) == true, "\(pair.name) before its master") }
-                links[pair.namespace, default: []].insert(pair.name)
-                ready[pair.namespace, default: []].insert(pair.name)
-                links[pair.peerNamespace, default: []].insert(pair.peerName)
+                if let master { #expect(links[pair.netns]?.contains(master) == true, "\(pair.name) before its master") }
+                links[pair.netns, default: []].insert(pair.name)
+                ready[pair.netns, default: []].insert(pair.name)
+                links[pair.peerNetns, default: []].insert(pair.peerName)
             case .setMaster(let namespace, let link, let master):
                 #expect(links[namespace]?.contains(link) == true)
                 #expect(links[namespace]?.contains(master) == true)
@@ -58,7 +58,7 @@ import Testing
             case .replaceQdisc(let namespace, let link, _):
                 #expect(links[namespace]?.contains(link) == true, "qdisc on \(link) before it exists in \(namespace)")
             case .setSysctl: break
-            case .deleteNamespace, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
+            case .deleteNetns, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
                  .deleteForwardingEntry, .flushConntrack, .forgetNeighbor, .deleteQdisc:
                 Issue.record("a build plan takes nothing away: \(operation)")
             }
@@ -70,10 +70,10 @@ import Testing
         let ops = plan.operations
         // Created as a port of cni0, by the request that creates it.
         #expect(ops.contains(.addVeth(pod.veth, master: "cni0")))
-        #expect(!ops.contains(.setMaster(namespace: "lab.t3.node.node-1", link: pod.veth.name, master: "cni0")))
-        #expect(ops.contains(.setHairpin(namespace: "lab.t3.node.node-1", link: pod.veth.name)))
-        #expect(ops.contains(.addAddress(namespace: "lab.t3.pod.a", link: "eth0", address: IPv4Address("10.244.2.3")!, prefixLength: 24)))
-        #expect(ops.contains(.addRoute(namespace: "lab.t3.pod.a", destination: IPv4Network("0.0.0.0/0")!,
+        #expect(!ops.contains(.setMaster(netns: "lab.t3.node.node-1", link: pod.veth.name, master: "cni0")))
+        #expect(ops.contains(.setHairpin(netns: "lab.t3.node.node-1", link: pod.veth.name)))
+        #expect(ops.contains(.addAddress(netns: "lab.t3.pod.a", link: "eth0", address: IPv4Address("10.244.2.3")!, prefixLength: 24)))
+        #expect(ops.contains(.addRoute(netns: "lab.t3.pod.a", destination: IPv4Network("0.0.0.0/0")!,
                                        gateway: IPv4Address("10.244.2.1")!, device: "eth0", onlink: false)))
     }
 
@@ -85,13 +85,13 @@ import Testing
         let node1 = topology.node(named: "node-1")!, node2 = topology.node(named: "node-2")!
         let node3 = topology.node(named: "node-3")!
         // Same network: straight to the other node. Other network: through the gateway.
-        #expect(routes[node1.namespace]?[node2.podCIDR] == node2.ip)
-        #expect(routes[node1.namespace]?[node3.podCIDR] == node1.gateway)
-        #expect(routes[node1.namespace]?[node1.podCIDR] == nil)
-        #expect(routes[node3.namespace]?[IPv4Network("0.0.0.0/0")!] == node3.gateway)
+        #expect(routes[node1.netns]?[node2.podCIDR] == node2.ip)
+        #expect(routes[node1.netns]?[node3.podCIDR] == node1.gateway)
+        #expect(routes[node1.netns]?[node1.podCIDR] == nil)
+        #expect(routes[node3.netns]?[IPv4Network("0.0.0.0/0")!] == node3.gateway)
         for node in topology.nodes {
-            #expect(routes[node.namespace]?.count == topology.nodes.count) // default + the other three
-            #expect(routes[topology.fabricNamespace]?[node.podCIDR] == node.ip)
+            #expect(routes[node.netns]?.count == topology.nodes.count) // default + the other three
+            #expect(routes[topology.fabricNetns]?[node.podCIDR] == node.ip)
         }
     }
 
@@ -101,25 +101,25 @@ import Testing
         let topology = try! TopologyBuilder.build(file)
         let ops = Planner.plan(topology).operations
         let node1 = topology.node(named: "node-1")!, node3 = topology.node(named: "node-3")!
-        #expect(ops.contains(.addVxlan(namespace: node1.namespace, name: "flannel.1", vni: 1, port: 8472, local: node1.ip,
+        #expect(ops.contains(.addVxlan(netns: node1.netns, name: "flannel.1", vni: 1, port: 8472, local: node1.ip,
                                        device: "eth0", mac: node1.vtepMAC, mtu: 1450)))
-        #expect(ops.contains(.addAddress(namespace: node1.namespace, link: "flannel.1", address: node1.podCIDR.address, prefixLength: 32)))
+        #expect(ops.contains(.addAddress(netns: node1.netns, link: "flannel.1", address: node1.podCIDR.address, prefixLength: 32)))
         // Per remote node: one neighbour, one FDB entry, one onlink route — even across networks.
-        #expect(ops.contains(.addNeighbor(namespace: node1.namespace, link: "flannel.1", address: node3.podCIDR.address, mac: node3.vtepMAC)))
-        #expect(ops.contains(.addForwardingEntry(namespace: node1.namespace, link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip)))
-        #expect(ops.contains(.addRoute(namespace: node1.namespace, destination: node3.podCIDR, gateway: node3.podCIDR.address,
+        #expect(ops.contains(.addNeighbor(netns: node1.netns, link: "flannel.1", address: node3.podCIDR.address, mac: node3.vtepMAC)))
+        #expect(ops.contains(.addForwardingEntry(netns: node1.netns, link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip)))
+        #expect(ops.contains(.addRoute(netns: node1.netns, destination: node3.podCIDR, gateway: node3.podCIDR.address,
                                        device: "flannel.1", onlink: true)))
         for node in topology.nodes {
             let entries = ops.filter {
-                if case .addNeighbor(node.namespace, _, _, _) = $0 { return true }
-                if case .addForwardingEntry(node.namespace, _, _, _) = $0 { return true }
+                if case .addNeighbor(node.netns, _, _, _) = $0 { return true }
+                if case .addForwardingEntry(node.netns, _, _, _) = $0 { return true }
                 return false
             }
             #expect(entries.count == 2 * (topology.nodes.count - 1))
         }
         let underlayPodRoutes = ops.filter {
             if case .addRoute(let namespace, let destination, _, _, _) = $0 {
-                return namespace == topology.fabricNamespace && topology.podCIDR.contains(destination)
+                return namespace == topology.fabricNetns && topology.podCIDR.contains(destination)
             }
             return false
         }
@@ -127,7 +127,7 @@ import Testing
         #expect(topology.pods.allSatisfy { $0.veth.mtu == 1450 })
         #expect(ShellScript.command(ops.first { if case .addVxlan = $0 { return true }; return false }!)
             == "ip -n lab.t3.node.node-1 link add flannel.1 address \(node1.vtepMAC) mtu 1450 up type vxlan id 1 local \(node1.ip) dev eth0 dstport 8472 nolearning")
-        #expect(ShellScript.command(.addForwardingEntry(namespace: "n", link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip))
+        #expect(ShellScript.command(.addForwardingEntry(netns: "n", link: "flannel.1", mac: node3.vtepMAC, destination: node3.ip))
             == "bridge -n n fdb append \(node3.vtepMAC) dev flannel.1 dst \(node3.ip) self permanent")
     }
 
@@ -141,7 +141,7 @@ import Testing
         #expect(sysctls["lab.t3.node.node-1"]?["net.ipv4.ip_forward"] == "1")
         #expect(sysctls["lab.t3.node.node-1"]?["net.bridge.bridge-nf-call-iptables"] == "1")
         #expect(sysctls["lab.t3.pod.a"]?["net.ipv4.ip_forward"] == "0")
-        for namespace in topology.namespaces {
+        for namespace in topology.allNetns {
             #expect(sysctls[namespace]?["net.ipv4.conf.all.rp_filter"] == "0", "\(namespace)")
             #expect(sysctls[namespace]?["net.ipv6.conf.default.addr_gen_mode"] == "1", "\(namespace)")
         }
@@ -149,20 +149,20 @@ import Testing
 
     @Test func shellCommandsReadLikeWhatAPersonTypes() {
         let pair = topology.pod(named: "a")!.veth
-        #expect(ShellScript.command(.createNamespace("lab.t3.pod.a")) == "ip netns add lab.t3.pod.a")
+        #expect(ShellScript.command(.createNetns("lab.t3.pod.a")) == "ip netns add lab.t3.pod.a")
         #expect(ShellScript.command(.addVeth(pair)) ==
             "ip -n lab.t3.node.node-1 link add \(pair.name) address \(pair.mac) mtu 1500 up type veth peer name eth0 address \(pair.peerMAC) mtu 1500 netns lab.t3.pod.a")
         #expect(ShellScript.command(.addVeth(pair, master: "cni0")) ==
             "ip -n lab.t3.node.node-1 link add \(pair.name) address \(pair.mac) mtu 1500 master cni0 up type veth peer name eth0 address \(pair.peerMAC) mtu 1500 netns lab.t3.pod.a")
-        #expect(ShellScript.command(.setSysctl(namespace: "x", key: "net.ipv4.ip_forward", value: "1"))
+        #expect(ShellScript.command(.setSysctl(netns: "x", key: "net.ipv4.ip_forward", value: "1"))
             == "ip netns exec x sysctl -qw net.ipv4.ip_forward=1")
-        #expect(ShellScript.command(.addRoute(namespace: "x", destination: IPv4Network("0.0.0.0/0")!,
+        #expect(ShellScript.command(.addRoute(netns: "x", destination: IPv4Network("0.0.0.0/0")!,
                                               gateway: IPv4Address("10.0.0.1"), device: "eth0", onlink: false))
             == "ip -n x route add default via 10.0.0.1 dev eth0")
-        #expect(ShellScript.command(.addRoute(namespace: "x", destination: IPv4Network("10.244.2.0/24")!,
+        #expect(ShellScript.command(.addRoute(netns: "x", destination: IPv4Network("10.244.2.0/24")!,
                                               gateway: IPv4Address("10.244.2.0"), device: "vxlan0", onlink: true))
             == "ip -n x route add 10.244.2.0/24 via 10.244.2.0 dev vxlan0 onlink")
-        #expect(ShellScript.command(.setHairpin(namespace: "x", link: "veth1")) == "ip -n x link set veth1 type bridge_slave hairpin on")
+        #expect(ShellScript.command(.setHairpin(netns: "x", link: "veth1")) == "ip -n x link set veth1 type bridge_slave hairpin on")
         let script = ShellScript.render(plan)
         #expect(script.hasPrefix("#!/usr/bin/env bash\n"))
         #expect(script.contains("set -euo pipefail"))

@@ -36,7 +36,7 @@ import Testing
         let lb = try #require(probes.first { $0.name == "lb" })
         #expect(lb.address == topology.services[0].clusterIP)
         #expect(lb.port == 80)
-        #expect(lb.fromNamespace == "lab.probes.pod.client")
+        #expect(lb.fromNetns == "lab.probes.pod.client")
         #expect(lb.expect.servedBy == ["web-1", "web-2"])
         #expect(lb.repeatCount == 10)
     }
@@ -52,7 +52,7 @@ import Testing
     @Test func referencesBecomeNamespacesAndAddresses() throws {
         let (topology, probes) = try Self.resolved()
         let ping = try #require(probes.first { $0.from == "node/node-1" })
-        #expect(ping.fromNamespace == "lab.probes.node.node-1")
+        #expect(ping.fromNetns == "lab.probes.node.node-1")
         #expect(ping.address == topology.pod(named: "web-2")?.ip)
         #expect(ping.expect.rtt == MeasurementBound.rtt("<5ms"))
         let udp = try #require(probes.first { $0.kind.label == "udp" })
@@ -60,7 +60,7 @@ import Testing
         #expect(udp.expect.reach == false)
         let exec = try #require(probes.first { $0.kind.label == "exec" })
         #expect(exec.address == nil)
-        #expect(exec.fromNamespace == "lab.probes.pod.web-1")
+        #expect(exec.fromNetns == "lab.probes.pod.web-1")
         let noNAT = try #require(probes.first { $0.name == "no nat" })
         #expect(noNAT.expect.clientIP == topology.pod(named: "client")?.ip.description)
     }

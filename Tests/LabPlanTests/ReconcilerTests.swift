@@ -31,10 +31,10 @@ import Testing
         let (new, plan) = try changed { $0.pods.append(PodSpec(name: "f", node: "node-4")) }
         let pod = try #require(new.pod(named: "f"))
         let node = try #require(new.node(named: "node-4"))
-        #expect(plan.operations.first == .createNamespace(pod.namespace))
+        #expect(plan.operations.first == .createNetns(pod.netns))
         #expect(plan.operations.contains(.addVeth(pod.veth, master: "cni0")))
-        #expect(touched(plan) == [pod.namespace, node.namespace])
-        #expect(!plan.operations.contains { if case .deleteNamespace = $0 { return true } else { return false } })
+        #expect(touched(plan) == [pod.netns, node.netns])
+        #expect(!plan.operations.contains { if case .deleteNetns = $0 { return true } else { return false } })
         // Nothing is created twice: the node's own links are there already.
         #expect(!plan.operations.contains { if case .addBridge = $0 { return true } else { return false } })
     }
@@ -55,11 +55,11 @@ import Testing
         let (_, plan) = try changed { $0.pods.removeAll { $0.name == "e" } }
         // The kernel tears a deleted namespace down later (never while a process is inside),
         // so the veth is deleted from the node first: its name is free at once.
-        let veth = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: gone.veth.namespace, name: gone.veth.name)))
-        let namespace = try #require(plan.operations.firstIndex(of: .deleteNamespace(gone.namespace)))
+        let veth = try #require(plan.operations.firstIndex(of: .deleteLink(netns: gone.veth.netns, name: gone.veth.name)))
+        let namespace = try #require(plan.operations.firstIndex(of: .deleteNetns(gone.netns)))
         #expect(veth < namespace)
         #expect(plan.operations.filter { if case .deleteLink = $0 { return true } else { return false } }.count == 1)
-        #expect(!plan.operations.contains { if case .createNamespace = $0 { return true } else { return false } })
+        #expect(!plan.operations.contains { if case .createNetns = $0 { return true } else { return false } })
     }
 
     @Test func aRemovedNodeWhosePodMovesFreesTheVethNameBeforeItIsReused() throws {
@@ -72,10 +72,10 @@ import Testing
             file.pods[index].node = "node-3"
         }
         let moved = try #require(new.pod(named: "e"))
-        let deletion = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: pod.veth.peerNamespace, name: pod.veth.peerName)))
+        let deletion = try #require(plan.operations.firstIndex(of: .deleteLink(netns: pod.veth.peerNetns, name: pod.veth.peerName)))
         let creation = try #require(plan.operations.firstIndex(of: .addVeth(moved.veth, master: "cni0")))
         #expect(deletion < creation)
-        #expect(plan.operations.contains(.deleteNamespace(pod.veth.namespace)))
+        #expect(plan.operations.contains(.deleteNetns(pod.veth.netns)))
     }
 
     @Test func aPodThatMovesNodeGetsANewVethAndKeepsItsNamespace() throws {
@@ -85,13 +85,13 @@ import Testing
             file.pods[index].node = "node-4"
         }
         let after = try #require(new.pod(named: "c"))
-        #expect(after.namespace == before.namespace)
-        #expect(plan.operations.contains(.deleteLink(namespace: before.veth.namespace, name: before.veth.name)))
+        #expect(after.netns == before.netns)
+        #expect(plan.operations.contains(.deleteLink(netns: before.veth.netns, name: before.veth.name)))
         #expect(plan.operations.contains(.addVeth(after.veth, master: "cni0")))
-        #expect(!plan.operations.contains(.createNamespace(after.namespace)))
-        #expect(plan.operations.contains(.addAddress(namespace: after.namespace, link: "eth0", address: after.ip, prefixLength: 24)))
+        #expect(!plan.operations.contains(.createNetns(after.netns)))
+        #expect(plan.operations.contains(.addAddress(netns: after.netns, link: "eth0", address: after.ip, prefixLength: 24)))
         // Removals come before additions.
-        let removal = try #require(plan.operations.firstIndex(of: .deleteLink(namespace: before.veth.namespace, name: before.veth.name)))
+        let removal = try #require(plan.operations.firstIndex(of: .deleteLink(netns: before.veth.netns, name: before.veth.name)))
         let addition = try #require(plan.operations.firstIndex(of: .addVeth(after.veth, master: "cni0")))
         #expect(removal < addition)
     }
@@ -102,13 +102,13 @@ import Testing
             let index = file.nodes.firstIndex { $0.name == "node-4" }!
             file.nodes[index].ip = IPv4Address("10.10.0.77")!
         }
-        let removal = try #require(plan.operations.firstIndex(of: .deleteAddress(namespace: node.namespace, link: "eth0", address: node.ip, prefixLength: 24)))
-        let addition = try #require(plan.operations.firstIndex(of: .addAddress(namespace: node.namespace, link: "eth0", address: IPv4Address("10.10.0.77")!, prefixLength: 24)))
+        let removal = try #require(plan.operations.firstIndex(of: .deleteAddress(netns: node.netns, link: "eth0", address: node.ip, prefixLength: 24)))
+        let addition = try #require(plan.operations.firstIndex(of: .addAddress(netns: node.netns, link: "eth0", address: IPv4Address("10.10.0.77")!, prefixLength: 24)))
         #expect(removal < addition)
         // Other nodes route to node-4's pods through the gateway (another network): unchanged.
         // The fabric's route to node-4's podCIDR goes via the node's IP: replaced.
         let fabricRoute = plan.operations.contains {
-            if case .deleteRoute(old.fabricNamespace, node.podCIDR, node.ip, _) = $0 { return true } else { return false }
+            if case .deleteRoute(old.fabricNetns, node.podCIDR, node.ip, _) = $0 { return true } else { return false }
         }
         #expect(fabricRoute)
     }
@@ -122,13 +122,13 @@ import Testing
         let node = try #require(old.node(named: "node-1"))
         let b = try #require(old.pod(named: "b"))
         for address in [a.ip, c.ip] {
-            #expect(plan.operations.contains(.forgetNeighbor(namespace: node.namespace, link: "cni0", address: address)))
-            #expect(plan.operations.contains(.forgetNeighbor(namespace: b.namespace, link: "eth0", address: address)))
+            #expect(plan.operations.contains(.forgetNeighbor(netns: node.netns, link: "cni0", address: address)))
+            #expect(plan.operations.contains(.forgetNeighbor(netns: b.netns, link: "eth0", address: address)))
         }
         // A pod is not asked about the address it now has, and pods elsewhere are not asked.
-        #expect(!plan.operations.contains(.forgetNeighbor(namespace: a.namespace, link: "eth0", address: c.ip)))
+        #expect(!plan.operations.contains(.forgetNeighbor(netns: a.netns, link: "eth0", address: c.ip)))
         #expect(!plan.operations.contains { operation in
-            if case .forgetNeighbor(let namespace, _, _) = operation { return namespace == old.pod(named: "e")!.namespace }
+            if case .forgetNeighbor(let namespace, _, _) = operation { return namespace == old.pod(named: "e")!.netns }
             return false
         })
         // An unchanged lab forgets nothing.
@@ -155,7 +155,7 @@ import Testing
             }
         })
         for node in new.nodes {
-            #expect(plan.operations.contains(.flushConntrack(namespace: node.namespace, filter: ConntrackFilter(
+            #expect(plan.operations.contains(.flushConntrack(netns: node.netns, filter: ConntrackFilter(
                 protocol: "udp", originalDestination: dns, originalDestinationPort: 53, natDestination: gone.ip))))
         }
         // The partial rules declare (flush) only the chains that changed: the untouched

@@ -32,8 +32,8 @@ import Testing
         #expect(topology.pod(named: "d")?.ip == IPv4Address("10.244.1.2"))
         #expect(topology.pod(named: "a")?.gateway == IPv4Address("10.244.2.1"))
         #expect(topology.pod(named: "a")?.prefixLength == 24)
-        #expect(topology.pod(named: "a")?.veth.namespace == "lab.t3.node.node-1")
-        #expect(topology.pod(named: "a")?.veth.peerNamespace == "lab.t3.pod.a")
+        #expect(topology.pod(named: "a")?.veth.netns == "lab.t3.node.node-1")
+        #expect(topology.pod(named: "a")?.veth.peerNetns == "lab.t3.pod.a")
     }
 
     @Test func clusterIPsAndEndpoints() throws {

@@ -55,8 +55,8 @@ import Testing
     @Test func aPacketDroppedOnTheWayDrawsTheObservedPathAndTheDivergence() throws {
         let (topology, graph) = try Self.demo()
         let expected = try Self.expected(TraceRequest(from: "pod-a", to: "web-2", port: 8080), in: topology)
-        let node1 = try #require(topology.node(named: "node-1")).namespace
-        let pod = try #require(topology.pod(named: "pod-a")).namespace
+        let node1 = try #require(topology.node(named: "node-1")).netns
+        let pod = try #require(topology.pod(named: "pod-a")).netns
         var forward = expected.paths[0].forward.filter { [pod, node1].contains($0.netns) }
         forward.append(TraceHop(netns: node1, object: "node-1", decision: "verdict drop", rule: "-A FORWARD -d 10.244.2.2/32 -j DROP",
                                 table: "filter", chain: "FORWARD", verdict: "drop"))

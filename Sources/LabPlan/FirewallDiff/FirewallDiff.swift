@@ -12,23 +12,23 @@ enum FirewallDiff {
         // Sets that are gone can only be destroyed once no rule matches them any more.
         var lastly: [KernelOperation] = []
         for (key, load) in new.ordered {
-            guard !added.contains(key.namespace), let previous = old.byKey[key] else {
-                operations.append(.loadFirewall(namespace: key.namespace, loader: key.loader, rules: load))
+            guard !added.contains(key.netns), let previous = old.byKey[key] else {
+                operations.append(.loadFirewall(netns: key.netns, loader: key.loader, rules: load))
                 continue
             }
             guard previous != load else { continue }
-            operations.append(.loadFirewall(namespace: key.namespace, loader: key.loader,
+            operations.append(.loadFirewall(netns: key.netns, loader: key.loader,
                                             rules: change(key.loader, from: previous, to: load)))
             if key.loader == .ipset, case let gone = IPSetDiff.destroyGone(from: previous, to: load), !gone.isEmpty {
-                lastly.append(.loadFirewall(namespace: key.namespace, loader: .ipset, rules: gone))
+                lastly.append(.loadFirewall(netns: key.netns, loader: .ipset, rules: gone))
             }
         }
         // Loads of nodes that stay but lost their last service or policy, or changed proxy mode.
         let staying = Set(after.compactMap { operation -> String? in
-            if case .createNamespace(let name) = operation { return name } else { return nil }
+            if case .createNetns(let name) = operation { return name } else { return nil }
         })
-        for (key, previous) in old.ordered where new.byKey[key] == nil && staying.contains(key.namespace) {
-            let removal = KernelOperation.loadFirewall(namespace: key.namespace, loader: key.loader,
+        for (key, previous) in old.ordered where new.byKey[key] == nil && staying.contains(key.netns) {
+            let removal = KernelOperation.loadFirewall(netns: key.netns, loader: key.loader,
                                                        rules: change(key.loader, from: previous, to: ""))
             if key.loader == .ipset { lastly.append(removal) } else { operations.append(removal) }
         }
@@ -45,14 +45,14 @@ enum FirewallDiff {
     }
 
     struct Key: Hashable {
-        var namespace: String
+        var netns: String
         var loader: FirewallLoader
     }
 
     static func loads(_ operations: [KernelOperation]) -> (ordered: [(key: Key, rules: String)], byKey: [Key: String]) {
         var ordered: [(key: Key, rules: String)] = []
         for case .loadFirewall(let namespace, let loader, let rules) in operations {
-            ordered.append((Key(namespace: namespace, loader: loader), rules))
+            ordered.append((Key(netns: namespace, loader: loader), rules))
         }
         return (ordered, Dictionary(ordered.map { ($0.key, $0.rules) }, uniquingKeysWith: { _, last in last }))
     }

@@ -205,11 +205,11 @@ extension LabGraph {
 
     /// The lab object a network namespace of the topology belongs to (`pod/NAME`, `node/NAME`,
     /// `host/NAME`, `fabric`), for a walk given by namespaces, as a trace's hops are.
-    public static func object(forNamespace namespace: String, in topology: Topology) -> String? {
-        if namespace == topology.fabricNamespace { return "fabric" }
-        if let node = topology.nodes.first(where: { $0.namespace == namespace }) { return "node/\(node.name)" }
-        if let host = topology.hosts.first(where: { $0.namespace == namespace }) { return "host/\(host.name)" }
-        if let pod = topology.pods.first(where: { $0.namespace == namespace }) { return "pod/\(pod.name)" }
+    public static func object(forNetns netns: String, in topology: Topology) -> String? {
+        if netns == topology.fabricNetns { return "fabric" }
+        if let node = topology.nodes.first(where: { $0.netns == netns }) { return "node/\(node.name)" }
+        if let host = topology.hosts.first(where: { $0.netns == netns }) { return "host/\(host.name)" }
+        if let pod = topology.pods.first(where: { $0.netns == netns }) { return "pod/\(pod.name)" }
         return nil
     }
 }

@@ -32,8 +32,8 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
         for pod in pods {
             guard let impairment = podSpecs[pod.name]?.link else { continue }
             links.append(ImpairedLink(object: "pod/\(pod.name)", impairment: impairment,
-                                      inner: LinkEnd(namespace: pod.veth.peerNamespace, link: pod.veth.peerName),
-                                      outer: LinkEnd(namespace: pod.veth.namespace, link: pod.veth.name)))
+                                      inner: LinkEnd(netns: pod.veth.peerNetns, link: pod.veth.peerName),
+                                      outer: LinkEnd(netns: pod.veth.netns, link: pod.veth.name)))
         }
         let networkLinks = Dictionary(file.networks.compactMap { spec in spec.link.map { (spec.name, $0) } },
                                       uniquingKeysWith: { first, _ in first })
@@ -53,8 +53,8 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
             }
             let uplink = machine.uplink
             links.append(ImpairedLink(object: object, impairment: impairment,
-                                      inner: LinkEnd(namespace: uplink.namespace, link: uplink.name),
-                                      outer: LinkEnd(namespace: uplink.peerNamespace, link: uplink.peerName)))
+                                      inner: LinkEnd(netns: uplink.netns, link: uplink.name),
+                                      outer: LinkEnd(netns: uplink.peerNetns, link: uplink.peerName)))
         }
         return links.isEmpty ? nil : links
     }
@@ -62,11 +62,11 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
 
 /// One end of a veth: the namespace it is in and its name there.
 public struct LinkEnd: Sendable, Hashable, Codable {
-    public var namespace: String
+    public var netns: String
     public var link: String
 
-    public init(namespace: String, link: String) {
-        self.namespace = namespace
+    public init(netns: String, link: String) {
+        self.netns = netns
         self.link = link
     }
 }

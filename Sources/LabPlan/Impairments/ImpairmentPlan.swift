@@ -15,7 +15,7 @@ public enum ImpairmentPlan {
         for link in topology.impairments ?? [] {
             let mtu = link.object.hasPrefix("pod/") ? topology.podMTU : topology.mtu
             guard let qdisc = LinkQdisc.for(link.impairment, mtu: mtu) else { continue }
-            for end in link.ends { ops.append(.replaceQdisc(namespace: end.namespace, link: end.link, qdisc: qdisc)) }
+            for end in link.ends { ops.append(.replaceQdisc(netns: end.netns, link: end.link, qdisc: qdisc)) }
         }
         return ops
     }
@@ -29,9 +29,9 @@ public enum ImpairmentPlan {
             if let index = ops.firstIndex(where: {
                 if case .loadFirewall(namespace, .iptablesRestore, _) = $0 { return true } else { return false }
             }), case .loadFirewall(_, _, let existing) = ops[index] {
-                ops[index] = .loadFirewall(namespace: namespace, loader: .iptablesRestore, rules: existing + rules)
+                ops[index] = .loadFirewall(netns: namespace, loader: .iptablesRestore, rules: existing + rules)
             } else {
-                ops.append(.loadFirewall(namespace: namespace, loader: .iptablesRestore, rules: rules))
+                ops.append(.loadFirewall(netns: namespace, loader: .iptablesRestore, rules: rules))
             }
         }
         return ops
@@ -44,8 +44,8 @@ public enum ImpairmentPlan {
         var byNamespace: [String: [(link: String, loss: Double)]] = [:]
         for link in topology.impairments ?? [] {
             guard let loss = link.impairment.loss, loss > 0 else { continue }
-            if byNamespace[link.inner.namespace] == nil { order.append(link.inner.namespace) }
-            byNamespace[link.inner.namespace, default: []].append((link.inner.link, loss))
+            if byNamespace[link.inner.netns] == nil { order.append(link.inner.netns) }
+            byNamespace[link.inner.netns, default: []].append((link.inner.link, loss))
         }
         return order.map { namespace in
             var lines = ["*mangle", ":\(ingressChain) - [0:0]", ":\(egressChain) - [0:0]",

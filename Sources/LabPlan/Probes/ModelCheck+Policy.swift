@@ -19,7 +19,7 @@ extension ModelCheck {
                 let from = "\(source.kubernetesNamespace)/\(source.name)", to = "\(target.kubernetesNamespace)/\(target.name)"
                 probes.append(ResolvedProbe(
                     name: "\(group): \(from) → \(to)", group: topology.pods.count <= largestTable ? group : nil,
-                    from: from, to: to, fromNamespace: source.namespace, address: target.ip, port: port, kind: kind,
+                    from: from, to: to, fromNetns: source.netns, address: target.ip, port: port, kind: kind,
                     expect: byPolicy(verdict.allowed), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }

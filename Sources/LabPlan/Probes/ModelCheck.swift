@@ -59,13 +59,13 @@ public enum ModelCheck {
                 let target = topology.pods[pair.target]
                 probes.append(ResolvedProbe(
                     name: "\(reachGroup): \(source.name) → \(target.name)", group: group, from: source.name, to: target.name,
-                    fromNamespace: source.namespace, address: target.ip, port: nil, kind: .ping(count: 1),
+                    fromNetns: source.netns, address: target.ip, port: nil, kind: .ping(count: 1),
                     expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
             if let node = topology.node(named: source.node) {
                 probes.append(ResolvedProbe(
                     name: "model: \(source.name) → its node \(node.name)", group: nil, from: source.name, to: "node/\(node.name)",
-                    fromNamespace: source.namespace, address: node.ip, port: nil, kind: .ping(count: 1),
+                    fromNetns: source.netns, address: node.ip, port: nil, kind: .ping(count: 1),
                     expect: ProbeExpectation(), repeatCount: 1, timeoutMilliseconds: timeout, retries: 1))
             }
         }
@@ -81,7 +81,7 @@ public enum ModelCheck {
             let allowed = policy?.verdict(from: .pod(source.name), to: .pod(target.name), protocol: .tcp, port: port).allowed ?? true
             return ResolvedProbe(
                 name: "model: no NAT \(source.name) → \(target.name)", group: nil, from: source.name, to: target.name,
-                fromNamespace: source.namespace, address: target.ip, port: port,
+                fromNetns: source.netns, address: target.ip, port: port,
                 kind: .http(port: port, path: "/clientip", method: "GET"),
                 expect: allowed ? ProbeExpectation(clientIP: source.ip.description) : ProbeExpectation(reach: false),
                 repeatCount: 1, timeoutMilliseconds: timeout, retries: 1)
@@ -110,7 +110,7 @@ public enum ModelCheck {
                 let kind: ProbeKind = servesHTTP ? .http(port: port.port, path: "/hostname", method: "GET") : .tcp(port: port.port)
                 probes.append(ResolvedProbe(
                     name: "model: service/\(service.name):\(port.port) reaches each endpoint", group: nil, from: client.name,
-                    to: "service/\(service.name)", fromNamespace: client.namespace, address: clusterIP, port: port.port, kind: kind,
+                    to: "service/\(service.name)", fromNetns: client.netns, address: clusterIP, port: port.port, kind: kind,
                     expect: ProbeExpectation(servedBy: servesHTTP ? service.endpoints : nil),
                     repeatCount: servesHTTP ? max(10, 8 * endpoints.count) : 1, timeoutMilliseconds: timeout, retries: 1))
             }

@@ -10,7 +10,7 @@ public enum ProbeResolver {
     /// and address.
     struct Endpoint {
         var display: String
-        var namespace: String?
+        var netns: String?
         var address: IPv4Address?
     }
 
@@ -31,14 +31,14 @@ public enum ProbeResolver {
             }
             guard let fromReference = spec.from, let source = endpoint(fromReference, file: file, topology: topology) else { continue }
             if case .exec = spec.kind {
-                probes += make(spec, from: source, to: Endpoint(display: source.display, namespace: nil, address: nil),
+                probes += make(spec, from: source, to: Endpoint(display: source.display, netns: nil, address: nil),
                                name: spec.name ?? "\(source.display) exec", group: nil, file: file, topology: topology)
                 continue
             }
             guard let to = spec.to else { continue }
             switch to {
             case .address(let address):
-                let target = Endpoint(display: address.description, namespace: nil, address: address)
+                let target = Endpoint(display: address.description, netns: nil, address: address)
                 probes += make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
                                file: file, topology: topology)
             case .object(let reference):
@@ -64,24 +64,24 @@ public enum ProbeResolver {
             var adjusted = spec
             adjusted.kind = spec.kind.withPort(nodePort)
             return topology.nodes.flatMap { node -> [ResolvedProbe] in
-                let target = Endpoint(display: "\(display) via node/\(node.name):\(nodePort)", namespace: nil, address: node.ip)
+                let target = Endpoint(display: "\(display) via node/\(node.name):\(nodePort)", netns: nil, address: node.ip)
                 let name = spec.name.map { "\($0) (node/\(node.name))" } ?? defaultName(adjusted, source, target)
                 return make(adjusted, from: source, to: target, name: name, group: nil, file: file, topology: topology)
             }
         }
         guard let clusterIP = service.clusterIP else { return [] }
-        let target = Endpoint(display: display, namespace: nil, address: clusterIP)
+        let target = Endpoint(display: display, netns: nil, address: clusterIP)
         return make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
                     file: file, topology: topology)
     }
 
     static func make(_ spec: ProbeSpec, from source: Endpoint, to target: Endpoint, name: String, group: String?,
                      file: LabFile, topology: Topology) -> [ResolvedProbe] {
-        guard let namespace = source.namespace else { return [] }
+        guard let namespace = source.netns else { return [] }
         var expect = ProbeExpectation(spec.expect,
                                       clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) }?.description)
         if expect.reachByPolicy { expect.reach = PolicyReach.allowed(spec.kind, from: source, to: target, topology: topology) }
-        return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNamespace: namespace,
+        return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNetns: namespace,
                               address: target.address, port: spec.kind.port, kind: spec.kind, expect: expect,
                               repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]
     }
@@ -102,13 +102,13 @@ public enum ProbeResolver {
         switch file.resolve(reference) {
         case .pod(let index):
             let pod = topology.pods[index]
-            return Endpoint(display: pod.name, namespace: pod.namespace, address: pod.ip)
+            return Endpoint(display: pod.name, netns: pod.netns, address: pod.ip)
         case .node(let index):
             let node = topology.nodes[index]
-            return Endpoint(display: "node/\(node.name)", namespace: node.namespace, address: node.ip)
+            return Endpoint(display: "node/\(node.name)", netns: node.netns, address: node.ip)
         case .host(let index):
             let host = topology.hosts[index]
-            return Endpoint(display: "host/\(host.name)", namespace: host.namespace, address: host.ip)
+            return Endpoint(display: "host/\(host.name)", netns: host.netns, address: host.ip)
         case .service, .ambiguous, .unknown:
             return nil
         }
@@ -124,6 +124,6 @@ public enum ProbeResolver {
         case .names(let references):
             return references.compactMap { endpoint($0, file: file, topology: topology) }
         }
-        return pods.map { Endpoint(display: $0.name, namespace: $0.namespace, address: $0.ip) }
+        return pods.map { Endpoint(display: $0.name, netns: $0.netns, address: $0.ip) }
     }
 }

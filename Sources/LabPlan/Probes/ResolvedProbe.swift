@@ -11,7 +11,7 @@ public struct ResolvedProbe: Sendable, Hashable {
     public var from: String
     public var to: String
     /// Where the probe's socket is opened.
-    public var fromNamespace: String
+    public var fromNetns: String
     /// nil for `exec` probes.
     public var address: IPv4Address?
     /// nil for ping and exec.

@@ -52,7 +52,7 @@ extension Walker {
             nft ? book.nftPolicyRule(chain, containing: nftables) : book.iptablesRule("filter", chain, containing: iptables)
         }
         func add(_ chain: String, _ rule: String?, _ decision: String, verdict: String? = nil) {
-            step.hops.append(TraceHop(netns: node.namespace, object: node.name, in: inInterface, out: out, decision: decision,
+            step.hops.append(TraceHop(netns: node.netns, object: node.name, in: inInterface, out: out, decision: decision,
                                       rule: rule, table: nft ? NetworkPolicyNFTables.table : "filter", chain: chain, verdict: verdict))
         }
         let source = endpoint(packet.source), destination = endpoint(packet.destination)

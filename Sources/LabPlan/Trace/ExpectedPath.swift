@@ -133,7 +133,7 @@ struct Walker {
             }
         }
         if case .dropped = outcome, let reject = hops.last, reject.verdict == "reject",
-           let node = topology.nodes.first(where: { $0.namespace == reject.netns }) {
+           let node = topology.nodes.first(where: { $0.netns == reject.netns }) {
             // A REJECT answers with an ICMP error sent by the node itself, from the address of
             // the device that leads back to the sender; conntrack relates it to the connection,
             // so it travels as a reply: not judged by the policy again, and un-NATed on the way
@@ -200,11 +200,11 @@ struct Walker {
             case .pod(let pod, let arrivedOn):
                 if let arrivedOn {
                     if packet.destination == pod.ip {
-                        hops.append(TraceHop(netns: pod.namespace, object: pod.name, in: arrivedOn,
+                        hops.append(TraceHop(netns: pod.netns, object: pod.name, in: arrivedOn,
                                              decision: "local \(pod.ip) dev eth0 table local: delivered to \(pod.name)"))
                         return .delivered(object: pod.name, address: packet.destinationText)
                     }
-                    hops.append(TraceHop(netns: pod.namespace, object: pod.name, in: arrivedOn, decision: "not for \(pod.ip) and a pod does not forward: dropped"))
+                    hops.append(TraceHop(netns: pod.netns, object: pod.name, in: arrivedOn, decision: "not for \(pod.ip) and a pod does not forward: dropped"))
                     return .dropped(object: pod.name, reason: "\(packet.destination) is not \(pod.name)'s address")
                 }
                 let subnet = IPv4Network(containing: pod.ip, prefixLength: pod.prefixLength)
@@ -217,7 +217,7 @@ struct Walker {
                     nextHop = pod.gateway
                     decision = "route default via \(pod.gateway) dev eth0"
                 }
-                hops.append(TraceHop(netns: pod.namespace, object: pod.name, out: Naming.podInterface, decision: decision))
+                hops.append(TraceHop(netns: pod.netns, object: pod.name, out: Naming.podInterface, decision: decision))
                 guard let node = topology.node(named: pod.node) else { return .dropped(object: pod.name, reason: "no node") }
                 if nextHop == node.bridgeAddress {
                     place = .node(node, arrivedOn: pod.veth.name)
@@ -225,7 +225,7 @@ struct Walker {
                 }
                 // On-link: cni0 switches the frame to the port of the pod that owns the address.
                 guard let peer = topology.pods.first(where: { $0.node == node.name && $0.ip == nextHop }) else {
-                    hops.append(TraceHop(netns: node.namespace, object: node.name, in: pod.veth.name,
+                    hops.append(TraceHop(netns: node.netns, object: node.name, in: pod.veth.name,
                                          decision: "no ARP answer for \(nextHop) on cni0"))
                     return .dropped(object: node.name, reason: "no ARP answer for \(nextHop)")
                 }
@@ -242,19 +242,19 @@ struct Walker {
             case .host(let host, let arrivedOn):
                 if let arrivedOn {
                     if packet.destination == host.ip {
-                        hops.append(TraceHop(netns: host.namespace, object: "host/\(host.name)", in: arrivedOn,
+                        hops.append(TraceHop(netns: host.netns, object: "host/\(host.name)", in: arrivedOn,
                                              decision: "local \(host.ip) dev eth0 table local: delivered to host/\(host.name)"))
                         return .delivered(object: "host/\(host.name)", address: packet.destinationText)
                     }
                     return .dropped(object: "host/\(host.name)", reason: "a host does not forward")
                 }
                 let (decision, nextHop) = underlayRoute(host, destination: packet.destination)
-                hops.append(TraceHop(netns: host.namespace, object: "host/\(host.name)", out: Naming.uplink, decision: decision))
+                hops.append(TraceHop(netns: host.netns, object: "host/\(host.name)", out: Naming.uplink, decision: decision))
                 guard let network = topology.network(named: host.network) else { return .dropped(object: "host/\(host.name)", reason: "no network") }
                 place = .fabric(network: network, port: host.uplink.peerName, nextHop: nextHop)
 
             case .fabric(let network, let port, let nextHop):
-                let fabric = topology.fabricNamespace
+                let fabric = topology.fabricNetns
                 if nextHop != network.gateway {
                     // Switched: the bridge sends the frame out of the port of the machine that owns the next hop.
                     guard let machine = topology.machines.first(where: { $0.network == network.name && $0.ip == nextHop }) else {
@@ -326,7 +326,7 @@ struct Walker {
     /// A frame switched by a node's `cni0` between two pod ports. br_netfilter sends it
     /// through the node's IP hooks, so a reply still gets its un-DNAT here.
     func bridgeHop(node: NodeTopology, from: String, to: String, packet: inout TracePacket, reply: Bool, translation: TraceTranslation?) -> TraceHop {
-        var hop = TraceHop(netns: node.namespace, object: node.name, in: from, out: to,
+        var hop = TraceHop(netns: node.netns, object: node.name, in: from, out: to,
                            decision: "\(Naming.podBridge) forwards to port \(to) (bridge fdb, same podCIDR)")
         if reply, let translation, translation.node == node.name {
             hop.nat = undoDNAT(translation, packet: &packet)
@@ -345,7 +345,7 @@ struct Walker {
                            endpoint: ServiceEndpoint?, index: Int, of count: Int,
                            translation: inout TraceTranslation?, reply: Bool) -> NodeNext {
         let object = node.name
-        let netns = node.namespace
+        let netns = node.netns
         let local = arrivedOn == nil
 
         // 1. VXLAN: UDP 8472 for this node's address is decapsulated by flannel.1, and the
@@ -508,7 +508,7 @@ struct Walker {
         }) else { return result }
         let fromCluster = topology.podCIDR.contains(packet.source)
         func add(_ table: String, _ chain: String, _ rule: String?, _ decision: String, nat: String? = nil) {
-            result.hops.append(TraceHop(netns: node.namespace, object: node.name, in: arrivedOn, decision: decision,
+            result.hops.append(TraceHop(netns: node.netns, object: node.name, in: arrivedOn, decision: decision,
                                         rule: rule, table: table, chain: chain, nat: nat))
         }
         guard let endpoint else {
@@ -613,7 +613,7 @@ struct Walker {
         let book = self.book(node)
         var hops: [TraceHop] = []
         func add(_ table: String, _ chain: String, _ rule: String?, _ decision: String, nat: String? = nil) {
-            hops.append(TraceHop(netns: node.namespace, object: node.name, out: out, decision: decision, rule: rule, table: table, chain: chain, nat: nat))
+            hops.append(TraceHop(netns: node.netns, object: node.name, out: out, decision: decision, rule: rule, table: table, chain: chain, nat: nat))
         }
         guard packet.masqueradeMark else { return [] }
         let address = out == Naming.podBridge ? node.bridgeAddress : node.ip

@@ -43,8 +43,8 @@ public struct TraceEndpoint: Sendable, Hashable, Codable {
     public var kind: Kind
     /// The lab's name for it (`pod-a`, `node-1`, `service/web`, `10.0.0.9`).
     public var name: String
-    /// The namespace it lives in; nil for a service or a bare address.
-    public var namespace: String?
+    /// The network namespace it lives in; nil for a service or a bare address.
+    public var netns: String?
     public var ip: IPv4Address
 }
 
@@ -119,7 +119,7 @@ extension TraceFlow {
         }
         let target: TraceEndpoint
         if let address = IPv4Address(request.to) {
-            target = object(at: address, in: topology) ?? TraceEndpoint(kind: .address, name: request.to, namespace: nil, ip: address)
+            target = object(at: address, in: topology) ?? TraceEndpoint(kind: .address, name: request.to, netns: nil, ip: address)
         } else {
             target = try machineOrPod(request.to, role: "TO", in: topology, allowServices: true)
         }
@@ -144,13 +144,13 @@ extension TraceFlow {
         let kind = reference?.kind
         var found: [TraceEndpoint] = []
         if kind == nil || kind == .pod, let pod = topology.pod(named: name) {
-            found.append(TraceEndpoint(kind: .pod, name: pod.name, namespace: pod.namespace, ip: pod.ip))
+            found.append(TraceEndpoint(kind: .pod, name: pod.name, netns: pod.netns, ip: pod.ip))
         }
         if kind == nil || kind == .node, let node = topology.node(named: name) {
-            found.append(TraceEndpoint(kind: .node, name: "node/\(node.name)", namespace: node.namespace, ip: node.ip))
+            found.append(TraceEndpoint(kind: .node, name: "node/\(node.name)", netns: node.netns, ip: node.ip))
         }
         if kind == nil || kind == .host, let host = topology.host(named: name) {
-            found.append(TraceEndpoint(kind: .host, name: "host/\(host.name)", namespace: host.namespace, ip: host.ip))
+            found.append(TraceEndpoint(kind: .host, name: "host/\(host.name)", netns: host.netns, ip: host.ip))
         }
         if let first = found.first { return first }
         var candidates = topology.pods.map(\.name) + topology.nodes.map(\.name) + topology.hosts.map(\.name)
@@ -163,13 +163,13 @@ extension TraceFlow {
     /// The lab object that owns `address`, so a trace to an IP still names what it reaches.
     static func object(at address: IPv4Address, in topology: Topology) -> TraceEndpoint? {
         if let pod = topology.pods.first(where: { $0.ip == address }) {
-            return TraceEndpoint(kind: .pod, name: pod.name, namespace: pod.namespace, ip: pod.ip)
+            return TraceEndpoint(kind: .pod, name: pod.name, netns: pod.netns, ip: pod.ip)
         }
         if let node = topology.nodes.first(where: { $0.ip == address }) {
-            return TraceEndpoint(kind: .node, name: "node/\(node.name)", namespace: node.namespace, ip: node.ip)
+            return TraceEndpoint(kind: .node, name: "node/\(node.name)", netns: node.netns, ip: node.ip)
         }
         if let host = topology.hosts.first(where: { $0.ip == address }) {
-            return TraceEndpoint(kind: .host, name: "host/\(host.name)", namespace: host.namespace, ip: host.ip)
+            return TraceEndpoint(kind: .host, name: "host/\(host.name)", netns: host.netns, ip: host.ip)
         }
         return nil
     }
@@ -218,10 +218,10 @@ extension TraceFlow {
                 guard let first = topology.nodes.first else { throw TraceError.unknown("lab \(topology.lab) has no node to take a NodePort") }
                 node = first
             }
-            return TraceFlow(source: source, target: TraceEndpoint(kind: .service, name: "service/\(service.name)", namespace: nil, ip: node.ip),
+            return TraceFlow(source: source, target: TraceEndpoint(kind: .service, name: "service/\(service.name)", netns: nil, ip: node.ip),
                              protocol: proto, destination: node.ip, port: nodePort, service: service, servicePort: chosen, nodePort: true)
         }
-        return TraceFlow(source: source, target: TraceEndpoint(kind: .service, name: "service/\(service.name)", namespace: nil, ip: clusterIP),
+        return TraceFlow(source: source, target: TraceEndpoint(kind: .service, name: "service/\(service.name)", netns: nil, ip: clusterIP),
                          protocol: proto, destination: clusterIP, port: chosen.port, service: service, servicePort: chosen, nodePort: false)
     }
 

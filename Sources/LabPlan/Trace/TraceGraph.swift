@@ -3,7 +3,7 @@ import LabSpec
 /// A trace drawn over the lab's picture (`lab trace … --graph`): the expected path, the
 /// observed one where it leaves the expected, and the first divergence between them, as
 /// highlights every graph renderer draws. Hops name network namespaces; the picture's boxes
-/// are lab objects, so each hop is mapped through `LabGraph.object(forNamespace:in:)` and the
+/// are lab objects, so each hop is mapped through `LabGraph.object(forNetns:in:)` and the
 /// links between consecutive boxes are filled in by `LabGraph.highlight(path:style:)`.
 public enum TraceGraph {
     /// The highlights, in drawing order: expected (dashed blue), observed (green) only when it
@@ -53,7 +53,7 @@ public enum TraceGraph {
             // Nothing observed at the expected hop and no index on either side: the place the
             // packet was last seen is where the two part.
             if marked.isEmpty, let last = (reply ? observed.reply : observed.forward).last { marked.append(last) }
-            let ids = marked.compactMap { LabGraph.object(forNamespace: $0.netns, in: topology) }.compactMap(graph.nodeID(for:))
+            let ids = marked.compactMap { LabGraph.object(forNetns: $0.netns, in: topology) }.compactMap(graph.nodeID(for:))
             if !ids.isEmpty { highlights.append(GraphHighlight(style: .divergence, nodes: Set(ids))) }
         }
         return highlights
@@ -63,7 +63,7 @@ public enum TraceGraph {
     static func objects(_ hops: [TraceHop], _ topology: Topology) -> [String] {
         var result: [String] = []
         for hop in hops {
-            guard let object = LabGraph.object(forNamespace: hop.netns, in: topology) else { continue }
+            guard let object = LabGraph.object(forNetns: hop.netns, in: topology) else { continue }
             if result.last != object { result.append(object) }
         }
         return result

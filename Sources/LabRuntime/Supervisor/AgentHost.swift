@@ -14,7 +14,7 @@ final class AgentHost: @unchecked Sendable {
         var key: String
         var pod: PodTopology
         var container: ContainerTopology
-        var namespace: NetworkNamespace
+        var netns: NetworkNamespace
     }
 
     private let server: AgentServer
@@ -41,7 +41,7 @@ final class AgentHost: @unchecked Sendable {
         let groups = requests.map { request in
             let container = request.container
             return container.agentPorts.map {
-                AgentListener(pod: request.pod.name, protocol: AgentProtocol($0.kind), port: $0.port, namespace: request.namespace)
+                AgentListener(pod: request.pod.name, protocol: AgentProtocol($0.kind), port: $0.port, namespace: request.netns)
             }
         }
         let results = server.add(groups)

@@ -32,7 +32,7 @@ struct ContainerChanges: Equatable, Sendable {
                     changes.started.append(key)
                     continue
                 }
-                if current.container == container, sameRuntime(current.pod, pod), !replacedNamespaces.contains(pod.namespace) {
+                if current.container == container, sameRuntime(current.pod, pod), !replacedNamespaces.contains(pod.netns) {
                     changes.kept.append(key)
                 } else {
                     changes.stopped.append(key)

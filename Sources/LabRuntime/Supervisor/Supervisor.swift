@@ -21,7 +21,7 @@ public final class Supervisor {
         var nextStart: Date? = Date.distantPast
         var backoff = RestartBackoff()
         /// The namespace the process (or the agent's sockets) was started in.
-        var namespace: NamespaceIdentity?
+        var netns: NamespaceIdentity?
         /// An agent's listening sockets, while it is served.
         var agentPorts: [AgentPortID] = []
 
@@ -116,8 +116,8 @@ public final class Supervisor {
         var replaced = Set<String>()
         for entry in entries {
             running[entry.key] = (entry.pod, entry.container)
-            if let recorded = entry.namespace, NamespaceIdentity(path: namespacePath(entry.pod.namespace)) != recorded {
-                replaced.insert(entry.pod.namespace)
+            if let recorded = entry.netns, NamespaceIdentity(path: namespacePath(entry.pod.netns)) != recorded {
+                replaced.insert(entry.pod.netns)
             }
         }
         let changes = ContainerChanges.between(running: running, desired: desired, replacedNamespaces: replaced)
@@ -158,7 +158,7 @@ public final class Supervisor {
         stopProcesses(stopping)
         // Only pods that are gone: a changed pod's other containers run on, and a replaced
         // pod's name already stands for its new namespace.
-        endStragglers(in: Set(stopping.map(\.pod.namespace)).subtracting(desired.pods.map(\.namespace)))
+        endStragglers(in: Set(stopping.map(\.pod.netns)).subtracting(desired.pods.map(\.netns)))
     }
 
     /// Where iproute2 (and `NetworkNamespace`) keep a named namespace.
@@ -179,10 +179,10 @@ public final class Supervisor {
         var handles: [String: NetworkNamespace] = [:]
         for entry in starting {
             do {
-                let handle = try handles[entry.pod.namespace] ?? NetworkNamespace.open(entry.pod.namespace)
-                handles[entry.pod.namespace] = handle
-                entry.namespace = NamespaceIdentity(descriptor: handle.fd)
-                requests.append(AgentHost.Request(key: entry.key, pod: entry.pod, container: entry.container, namespace: handle))
+                let handle = try handles[entry.pod.netns] ?? NetworkNamespace.open(entry.pod.netns)
+                handles[entry.pod.netns] = handle
+                entry.netns = NamespaceIdentity(descriptor: handle.fd)
+                requests.append(AgentHost.Request(key: entry.key, pod: entry.pod, container: entry.container, netns: handle))
             } catch {
                 failAgent(entry, "\(error)")
             }
@@ -225,10 +225,10 @@ public final class Supervisor {
                 try FileManager.default.createDirectory(atPath: state.logDirectory(pod: entry.pod.name), withIntermediateDirectories: true)
                 // Opened for this start only: a descriptor kept open would keep the namespace
                 // alive after the pod is deleted.
-                let handle = try NetworkNamespace.open(entry.pod.namespace)
+                let handle = try NetworkNamespace.open(entry.pod.netns)
                 let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: handle,
                                                        logPath: state.logPath(pod: entry.pod.name, container: entry.container.name)).pid
-                entry.namespace = NamespaceIdentity(descriptor: handle.fd)
+                entry.netns = NamespaceIdentity(descriptor: handle.fd)
                 entry.status.pid = pid
                 entry.status.state = .running
                 entry.status.error = nil

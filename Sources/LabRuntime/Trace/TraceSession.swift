@@ -25,7 +25,7 @@ public enum TraceSession {
 
     public static func observe(_ expected: ExpectedTrace, topology: Topology, options: Options = Options()) throws -> ObservedTrace {
         let flow = expected.flow
-        guard let sourceNamespaceName = flow.source.namespace else { throw TraceRuntimeError("the source has no namespace") }
+        guard let sourceNamespaceName = flow.source.netns else { throw TraceRuntimeError("the source has no namespace") }
         // An interrupt while the trace tables are in place would leave them behind: SIGINT,
         // SIGTERM and SIGHUP wait until the cleanup below is done (this defer runs last), then
         // take effect as usual.
@@ -48,12 +48,12 @@ public enum TraceSession {
         // Every namespace of the model's paths, plus the fabric, nodes and hosts, so a packet
         // that goes somewhere the model does not expect is still seen.
         var names = expected.namespaces
-        for name in [topology.fabricNamespace] + topology.nodes.map(\.namespace) + topology.hosts.map(\.namespace) where !names.contains(name) {
+        for name in [topology.fabricNetns] + topology.nodes.map(\.netns) + topology.hosts.map(\.netns) where !names.contains(name) {
             names.append(name)
         }
         if !names.contains(sourceNamespaceName) { names.insert(sourceNamespaceName, at: 0) }
         let namespaces = try names.map { try NetworkNamespace.open($0) }
-        let bridged = Set([topology.fabricNamespace] + topology.nodes.map(\.namespace))
+        let bridged = Set([topology.fabricNetns] + topology.nodes.map(\.netns))
         let objects = objectNames(topology)
 
         // 1. Trace rules (removed in the defer whatever happens next).
@@ -137,10 +137,10 @@ public enum TraceSession {
     }
 
     static func objectNames(_ topology: Topology) -> [String: String] {
-        var names = [topology.fabricNamespace: "fabric"]
-        for node in topology.nodes { names[node.namespace] = node.name }
-        for host in topology.hosts { names[host.namespace] = "host/\(host.name)" }
-        for pod in topology.pods { names[pod.namespace] = pod.name }
+        var names = [topology.fabricNetns: "fabric"]
+        for node in topology.nodes { names[node.netns] = node.name }
+        for host in topology.hosts { names[host.netns] = "host/\(host.name)" }
+        for pod in topology.pods { names[pod.netns] = pod.name }
         return names
     }
 
@@ -219,7 +219,7 @@ public enum TraceSession {
     static func conntrackEntries(events: [ObservedPath.NamespaceEvents], builder: ObservedPath, namespaces: [NetworkNamespace],
                                  topology: Topology, expected: ExpectedTrace)
         throws -> (observations: [ConntrackObservation], filters: [(ConntrackSocket, ConntrackTuple)]) {
-        let nodeNamespaces = Set(topology.nodes.map(\.namespace))
+        let nodeNamespaces = Set(topology.nodes.map(\.netns))
         var observations: [ConntrackObservation] = []
         var filters: [(ConntrackSocket, ConntrackTuple)] = []
         var seen: Set<String> = []

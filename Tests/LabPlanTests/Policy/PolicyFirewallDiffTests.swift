@@ -39,13 +39,13 @@ import Testing
 
     @Test func goneSetsAreDestroyedAfterTheRulesChange() {
         let before: [KernelOperation] = [
-            .createNamespace("n1"),
-            .loadFirewall(namespace: "n1", loader: .ipset, rules: Self.sets),
-            .loadFirewall(namespace: "n1", loader: .iptablesRestore, rules: "*filter\n:KUBE-NWPLCY-X - [0:0]\n-A KUBE-NWPLCY-X -j RETURN\nCOMMIT\n"),
+            .createNetns("n1"),
+            .loadFirewall(netns: "n1", loader: .ipset, rules: Self.sets),
+            .loadFirewall(netns: "n1", loader: .iptablesRestore, rules: "*filter\n:KUBE-NWPLCY-X - [0:0]\n-A KUBE-NWPLCY-X -j RETURN\nCOMMIT\n"),
         ]
         let after: [KernelOperation] = [
-            .createNamespace("n1"),
-            .loadFirewall(namespace: "n1", loader: .iptablesRestore, rules: "*filter\nCOMMIT\n"),
+            .createNetns("n1"),
+            .loadFirewall(netns: "n1", loader: .iptablesRestore, rules: "*filter\nCOMMIT\n"),
         ]
         let operations = FirewallDiff.operations(before: before, after: after, added: [])
         #expect(operations.map(\.loaderForTest) == [.iptablesRestore, .ipset])

@@ -58,7 +58,7 @@ import LabSpec
         var nft = topology
         nft.proxy = .nftables
         let loads = Planner.serviceRules(nft).compactMap { operation -> String? in
-            if case .loadFirewall(let namespace, .nft, let rules) = operation, namespace == node.namespace { return rules }
+            if case .loadFirewall(let namespace, .nft, let rules) = operation, namespace == node.netns { return rules }
             return nil
         }
         #expect(loads.count == 1)
