@@ -272,7 +272,10 @@ struct TraceEndToEndTests {
     }
 
     /// In vxlan mode the rejected packet reaches node-1 through flannel.1 (node-1's input sees
-    /// only the outer UDP: not an arrival) and the ICMP error goes back encapsulated.
+    /// only the outer UDP: not an arrival) and the ICMP error goes back encapsulated. A node's
+    /// own packet to a pod behind another node leaves by flannel.1 with flannel.1's address (the
+    /// source its route lookup picks, `ip route get` agrees), and the answer comes back through
+    /// the overlay: observed = expected, allowed or rejected.
     @Test func aNetworkPolicyRejectAcrossTheOverlay() throws {
         let name = uniqueLabName("tracenpvx")
         let text = try Self.netpol(name).replacingOccurrences(of: "\nnodes:\n", with: "\ncluster: {network: vxlan}\nnodes:\n")
@@ -285,6 +288,68 @@ struct TraceEndToEndTests {
             #expect(Report.visits(denied.observedReply) == Report.visits(denied.expectedReply))
             #expect(denied.observedReply.contains { ($0["encap"] as? String)?.hasPrefix("vxlan") == true }, "the ICMP error, encapsulated")
             try expectNothingOfTheTraceLeft(name, port: denied.probePort)
+
+            // node-1 → web (node-2): the kernel's choice of source is flannel.1's 10.244.1.0.
+            let node1 = "lab.\(name).node.node-1"
+            let routeGet = try run(["ip", "-n", node1, "route", "get", "10.244.2.2"]).stdout
+            #expect(routeGet.contains("dev flannel.1") && routeGet.contains("src 10.244.1.0"), "\(routeGet)")
+            let fromNode = try trace("--lab", name, "node/node-1", "web", "--port", "8080")
+            expectObservedEqualsExpected(fromNode, "node-1 to web across the overlay")
+            #expect((fromNode.observed["tuple"] as? String)?.hasPrefix("tcp 10.244.1.0:") == true, "\(fromNode.observed["tuple"] ?? "")")
+            #expect(fromNode.observedReply.contains { ($0["encap"] as? String)?.hasPrefix("vxlan") == true }, "the answer, encapsulated")
+            #expect(fromNode.expectedReply.contains { ($0["encap"] as? String)?.hasPrefix("vxlan") == true }, "the answer, encapsulated")
+            try expectNothingOfTheTraceLeft(name, port: fromNode.probePort)
+
+            // node-2 → db (node-1) on 5432: rejected by store/db, the ICMP error back to 10.244.2.0.
+            let nodeDenied = try trace("--lab", name, "node/node-2", "db", "--port", "5432")
+            #expect(nodeDenied.status == 1)
+            #expect(nodeDenied.verdict["stoppedAt"] as? String == "node-1")
+            #expect(nodeDenied.divergence == nil, "\(nodeDenied.divergence ?? [:])")
+            #expect(Report.visits(nodeDenied.observedForward) == Report.visits(nodeDenied.expectedForward))
+            #expect(Report.visits(nodeDenied.observedReply) == Report.visits(nodeDenied.expectedReply))
+            #expect((nodeDenied.observed["tuple"] as? String)?.hasPrefix("tcp 10.244.2.0:") == true, "\(nodeDenied.observed["tuple"] ?? "")")
+            try expectNothingOfTheTraceLeft(name, port: nodeDenied.probePort)
+
+            // Through the service: masqueraded out of flannel.1 to its address (the packet's
+            // port changes), the ICMP error back inside VXLAN, both still seen.
+            let serviceDenied = try trace("--lab", name, "node/node-2", "service/db", "--port", "5432")
+            #expect(serviceDenied.status == 1)
+            #expect(serviceDenied.divergence == nil, "\(serviceDenied.divergence ?? [:])")
+            #expect(Report.visits(serviceDenied.observedForward) == Report.visits(serviceDenied.expectedForward))
+            #expect(Report.visits(serviceDenied.observedReply) == Report.visits(serviceDenied.expectedReply))
+            #expect(serviceDenied.observedForward.contains { ($0["nat"] as? String)?.contains("SNAT src 172.18.0.3:") == true
+                && ($0["nat"] as? String)?.contains("→ 10.244.2.0:") == true }, "the kernel masqueraded to flannel.1's address")
+            try expectNothingOfTheTraceLeft(name, port: serviceDenied.probePort)
+        }
+    }
+
+    /// nftables mode: every kube-proxy rule the model quotes for a masqueraded NodePort flow
+    /// (the mark, the mark cleared, the masquerade) is a line `nft list chain` prints in that
+    /// node, and the kernel's trace names the same rules.
+    @Test func theQuotedNFTablesRulesAreWhatNFTListPrints() throws {
+        let name = uniqueLabName("tracenft")
+        let text = try Self.demo(name).replacingOccurrences(of: "\n  proxy: iptables", with: "\n  proxy: nftables")
+        #expect(text.contains("proxy: nftables"))
+        try withLab(text, name: name) { _ in
+            let nodePort = try trace("--lab", name, "laptop", "service/web", "--node-port", "--port", "30080")
+            expectObservedEqualsExpected(nodePort, "nftables NodePort from the laptop")
+            let quoted = nodePort.expectedForward.filter { $0["table"] as? String == "kube-proxy" }
+            #expect(quoted.contains { $0["chain"] as? String == "masquerading" && $0["rule"] as? String == "meta mark set meta mark ^ 0x00004000" },
+                    "\(quoted.map { $0["rule"] ?? "" })")
+            var listings: [String: [String]] = [:]
+            for hop in quoted {
+                let netns = try #require(hop["netns"] as? String)
+                let chain = try #require(hop["chain"] as? String)
+                let rule = try #require(hop["rule"] as? String)
+                let key = "\(netns) \(chain)"
+                if listings[key] == nil {
+                    let listed = try run(["ip", "netns", "exec", netns, "nft", "list", "chain", "ip", "kube-proxy", chain])
+                    #expect(listed.status == 0, "\(listed.stderr)")
+                    listings[key] = listed.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                }
+                #expect(listings[key]!.contains(rule), "\(chain): the model quotes \"\(rule)\"; nft lists \(listings[key]!)")
+            }
+            try expectNothingOfTheTraceLeft(name, port: nodePort.probePort)
         }
     }
 
@@ -322,6 +387,20 @@ struct TraceEndToEndTests {
             expectObservedEqualsExpected(service, "nftables service across the overlay")
             #expect(service.conntrack.contains { $0["dnatTo"] as? String != nil })
             try expectNothingOfTheTraceLeft(name, port: service.probePort)
+
+            // A node's packet to a ClusterIP is masqueraded (its eth0 address is outside the
+            // cluster CIDR); toward a pod behind another node it leaves by flannel.1 with that
+            // device's address.
+            for _ in 0..<2 {
+                let fromNode = try trace("--lab", name, "node/node-3", "service/web", "--port", "80")
+                expectObservedEqualsExpected(fromNode, "node-3 to the service across the overlay")
+                let snat = fromNode.expectedForward.first { ($0["nat"] as? String)?.hasPrefix("SNAT") == true }
+                if snat?["out"] as? String == "flannel.1" {
+                    let nat = snat?["nat"] as? String ?? ""
+                    #expect(nat.hasPrefix("SNAT src 172.16.0.2:") && nat.hasSuffix(".0:*") && nat.contains("→ 10.244."), "masqueraded to flannel.1's address: \(nat)")
+                }
+                try expectNothingOfTheTraceLeft(name, port: fromNode.probePort)
+            }
         }
     }
 }

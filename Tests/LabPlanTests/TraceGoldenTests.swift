@@ -43,6 +43,10 @@ import Testing
         Case(golden: "netpol-denied-egress", lab: "netpol", request: TraceRequest(from: "api", to: "web", port: 8080)),
         Case(golden: "netpol-allowed-metrics-from-ops", lab: "netpol", request: TraceRequest(from: "prometheus", to: "db", port: 8080)),
         Case(golden: "netpol-vxlan-denied-ingress", lab: "netpol", network: .vxlan, request: TraceRequest(from: "web", to: "db", port: 5432)),
+        // A node's own packet to a pod behind another node leaves by flannel.1 with its address.
+        Case(golden: "netpol-vxlan-node-to-pod", lab: "netpol", network: .vxlan, request: TraceRequest(from: "node/node-2", to: "db", port: 5432)),
+        Case(golden: "demo-vxlan-node-to-pod", lab: "demo", network: .vxlan, request: TraceRequest(from: "node/node-1", to: "web-2", port: 8080)),
+        Case(golden: "demo-vxlan-node-to-service", lab: "demo", network: .vxlan, request: TraceRequest(from: "node/node-1", to: "service/web", port: 80)),
         Case(golden: "netpol-nftables-allowed-same-node", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "api", to: "db", port: 5432)),
         Case(golden: "netpol-nftables-denied-service", lab: "netpol", proxy: .nftables, request: TraceRequest(from: "web", to: "service/db", port: 5432)),
     ]

@@ -121,6 +121,32 @@ import Testing
     @Test func nftVerdictMapsAreListedWithCommaSpace() {
         #expect(SavedRuleText.nftList("numgen random mod 2 vmap { 0 : goto a , 1 : goto b }") == "numgen random mod 2 vmap { 0 : goto a, 1 : goto b }")
     }
+
+    /// kube-proxy's masquerade rules as loaded, and the lines `nft list ruleset` (nftables
+    /// 1.0.6) printed for them in a node of a running nftables lab.
+    @Test(arguments: [
+        ("mark set mark or 0x4000", "meta mark set meta mark | 0x00004000"),
+        ("mark and 0x4000 == 0 return", "meta mark & 0x00004000 == 0x00000000 return"),
+        ("mark set mark xor 0x4000", "meta mark set meta mark ^ 0x00004000"),
+        ("masquerade fully-random", "masquerade fully-random"),
+        ("meta mark set meta mark or 0x00010000 return", "meta mark set meta mark | 0x00010000 return"),
+        ("meta l4proto tcp dnat to 10.244.1.3:8080", "meta l4proto tcp dnat to 10.244.1.3:8080"),
+        ("ip daddr { 10.96.0.0/16 } drop", "ip daddr 10.96.0.0/16 drop"),
+        ("numgen random mod 1 vmap { 0 : goto a }", "numgen random mod 1 vmap { 0 : goto a }"),
+    ])
+    func nftMarksAreListedInTheirLongForm(_ body: String, _ listed: String) {
+        #expect(SavedRuleText.nftList(body) == listed)
+    }
+
+    /// The nftables NodePort trace from the laptop quotes the masquerade rules as nft lists them.
+    @Test func theNodePortTraceQuotesTheMasqueradeRulesAsNFTListsThem() throws {
+        let topology = try TraceGoldenTests.topology("demo", proxy: .nftables, network: nil)
+        let flow = try TraceFlow.resolve(TraceRequest(from: "laptop", to: "service/web", port: 30080, nodePort: true), in: topology)
+        let hops = ExpectedPath.walk(flow, in: topology).paths[0].forward
+        let rules = hops.filter { ["masquerading", "mark-for-masquerade"].contains($0.chain) || $0.rule?.contains("mark") == true }.compactMap(\.rule)
+        #expect(rules.contains("meta mark set meta mark ^ 0x00004000"), "\(rules)")
+        #expect(!rules.contains { $0.hasPrefix("mark ") || $0.contains(" xor ") }, "\(rules)")
+    }
 }
 
 @Suite struct TraceListingsTests {
@@ -198,5 +224,66 @@ import Testing
         #expect(!verdict.delivered)
         #expect(verdict.reason == "drop by filter FORWARD: -A FORWARD -d 10.244.2.2/32 -j DROP")
         #expect(verdict.divergence?.observedIndex == 1)
+    }
+}
+
+@Suite struct TraceNodeSourceTests {
+    /// In vxlan mode the route from a node to another node's podCIDR goes out of flannel.1,
+    /// whose address (the podCIDR's `.0`) the kernel picks as the source; the answer comes back
+    /// through the overlay to that address.
+    @Test func aNodesPacketToAPodBehindAnotherNodeLeavesWithFlannelsAddress() throws {
+        let topology = try TraceGoldenTests.topology("netpol", proxy: nil, network: .vxlan)
+        let node2 = try #require(topology.node(named: "node-2"))
+        let node1 = try #require(topology.node(named: "node-1"))
+        let web = try #require(topology.pod(named: "web"))
+        let flow = try TraceFlow.resolve(TraceRequest(from: "node/node-1", to: "web", port: 8080), in: topology)
+        #expect(flow.source.ip == node1.podCIDR.address)
+        let path = ExpectedPath.walk(flow, in: topology).paths[0]
+        #expect(path.outcome == .delivered(object: "web", address: "\(web.ip):8080"))
+        #expect(path.forward.first?.out == "flannel.1")
+        #expect(path.reply.contains { $0.netns == node2.namespace && $0.encap?.hasPrefix("vxlan \(node2.ip) → \(node1.ip)") == true },
+                "the answer goes back encapsulated: \(path.reply.map(\.decision))")
+        #expect(path.reply.last?.decision == "local \(node1.podCIDR.address) table local: delivered to node node-1")
+
+        // Toward its own pods, a service address or the underlay, the node's IP as before.
+        for to in ["db", "node/node-2", "service/db"] {
+            let other = try TraceFlow.resolve(TraceRequest(from: "node/node-1", to: to, port: 5432), in: topology)
+            #expect(other.source.ip == node1.ip, "\(to)")
+        }
+        // Routed mode: the podCIDR is routed via eth0.
+        let routed = try TraceGoldenTests.topology("netpol", proxy: nil, network: .routed)
+        #expect(try TraceFlow.resolve(TraceRequest(from: "node/node-1", to: "web", port: 8080), in: routed).source.ip == node1.ip)
+    }
+
+    /// A node's masqueraded packet leaving by flannel.1 takes flannel.1's address.
+    @Test func masqueradeOutOfFlannelTakesItsAddress() throws {
+        let topology = try TraceGoldenTests.topology("demo", proxy: nil, network: .vxlan)
+        let node1 = try #require(topology.node(named: "node-1"))
+        let flow = try TraceFlow.resolve(TraceRequest(from: "node/node-1", to: "service/web", port: 80), in: topology)
+        let expected = ExpectedPath.walk(flow, in: topology)
+        let overlay = try #require(expected.paths.first { $0.forward.contains { $0.out == "flannel.1" && $0.nat?.hasPrefix("SNAT") == true } })
+        let snat = overlay.forward.compactMap(\.nat).first { $0.hasPrefix("SNAT") }
+        #expect(snat == "SNAT src \(node1.ip):40000 → \(node1.podCIDR.address):*")
+    }
+}
+
+@Suite struct TraceRulesetTests {
+    /// A masqueraded probe inside VXLAN keeps its DSCP (bits 248–253 after the outer UDP header)
+    /// but not its port; its reply is selected by its inner addresses.
+    @Test func encapsulatedProbesAreSelectedByDSCPAndTheirRepliesByAddress() {
+        let script = TraceRuleset.install(protocol: .tcp, port: 40001, source: "192.168.1.10", bridge: true,
+                                          extraMatches: ["ip saddr 10.244.1.3 ip daddr 10.244.2.0 tcp sport 5432"])
+        #expect(script.contains("udp dport 8472 @th,248,6 \(TraceRuleset.dscp(port: 40001)) limit rate 200/second meta nftrace set 1"))
+        #expect(script.contains("udp dport 8472 @th,336,32 0xaf40103 @th,368,32 0xaf40200 limit rate 200/second meta nftrace set 1"))
+        #expect(TraceRuleset.encapsulated("icmp id 4") == nil)
+    }
+
+    /// A REJECT of a masqueraded packet answers with an ICMP error quoting the masqueraded port:
+    /// the trace selects it by its addresses.
+    @Test func theRejectOfAMasqueradedPacketIsSelectedByItsAddresses() throws {
+        let topology = try TraceGoldenTests.topology("netpol", proxy: nil, network: .vxlan)
+        let flow = try TraceFlow.resolve(TraceRequest(from: "node/node-2", to: "service/db", port: 5432), in: topology)
+        let expected = ExpectedPath.walk(flow, in: topology)
+        #expect(expected.replyMatches == ["ip saddr 10.244.1.0 ip daddr 10.244.2.0 icmp type destination-unreachable"])
     }
 }

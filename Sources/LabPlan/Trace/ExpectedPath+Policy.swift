@@ -72,7 +72,7 @@ extension Walker {
                     "a pod's traffic to itself: ACCEPT")
                 return step
             }
-            if direction == .ingress, topology.nodes.contains(where: { $0.name == pod.node && [$0.ip, $0.bridgeAddress].contains(packet.source) }) {
+            if direction == .ingress, topology.nodes.contains(where: { $0.name == pod.node && ($0.ip == packet.source || $0.bridgeAddress == packet.source || (topology.mode == .vxlan && $0.podCIDR.address == packet.source)) }) {
                 add(podChain, rule(podChain, ["--src-type LOCAL", "-j ACCEPT"], ["fib saddr type local", "accept"]),
                     "from \(who)'s own node \(pod.node): ACCEPT")
                 return step

@@ -148,6 +148,10 @@ struct Walker {
                 sender = node.ip
             }
             var error = TracePacket(source: sender, destination: packet.source, sourcePort: nil, destinationPort: nil)
+            if translation?.translatedSource != nil {
+                // The error quotes the masqueraded port, not the probe's: known by its addresses.
+                replyMatch = "ip saddr \(sender) ip daddr \(packet.source) icmp type destination-unreachable"
+            }
             var related = translation
             related?.originalDestination.1 = nil
             _ = run(from: .node(node, arrivedOn: nil), packet: &error, hops: &replyHops, endpoint: nil, index: 0, of: 0,
@@ -616,7 +620,14 @@ struct Walker {
             hops.append(TraceHop(netns: node.netns, object: node.name, out: out, decision: decision, rule: rule, table: table, chain: chain, nat: nat))
         }
         guard packet.masqueradeMark else { return [] }
-        let address = out == Naming.podBridge ? node.bridgeAddress : node.ip
+        // The address masquerade picks is the out device's: flannel.1 has only the podCIDR's
+        // `.0` (a node's packet to a pod behind another node leaves with it, masqueraded or not).
+        let address: IPv4Address
+        switch out {
+        case Naming.podBridge: address = node.bridgeAddress
+        case Naming.vxlanDevice: address = node.podCIDR.address
+        default: address = node.ip
+        }
         let before = packet.sourceText
         switch topology.proxy {
         case .iptables:

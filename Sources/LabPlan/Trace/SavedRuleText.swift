@@ -146,10 +146,65 @@ public enum SavedRuleText {
     }
 
     /// `nft list ruleset`'s line for the body of an `add rule ip kube-proxy CHAIN …` command:
-    /// nft lists a verdict map's elements separated by `, ` and a `dnat` in an `ip` table as
-    /// `dnat to`.
+    /// nft lists a verdict map's elements separated by `, `, a `dnat` in an `ip` table as
+    /// `dnat to`, and a packet mark in its long form: `mark` as `meta mark`, `or`/`and`/`xor`
+    /// as `|`/`&`/`^`, and each constant of the mark expression as 32-bit hex
+    /// (`mark set mark xor 0x4000` is listed `meta mark set meta mark ^ 0x00004000`,
+    /// `mark and 0x4000 == 0 return` is `meta mark & 0x00004000 == 0x00000000 return`); an
+    /// anonymous set of one element as that element.
     public static func nftList(_ ruleBody: String) -> String {
-        ruleBody.replacingAll(" , ", with: ", ")
+        let words = ruleBody.replacingAll(" , ", with: ", ").split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        var out: [String] = []
+        var inMark = false
+        for word in words {
+            switch word {
+            case "mark":
+                // `meta mark`, unless it is already spelled so or names another mark (`ct mark`).
+                if let last = out.last, last == "meta" || last == "ct" {
+                    inMark = last == "meta"
+                    out.append(word)
+                } else {
+                    out += ["meta", "mark"]
+                    inMark = true
+                }
+            case "or" where inMark: out.append("|")
+            case "and" where inMark: out.append("&")
+            case "xor" where inMark: out.append("^")
+            case "set" where inMark, "meta" where inMark, "|", "&", "^", "==", "!=":
+                out.append(word)
+            default:
+                if inMark, let value = markConstant(word) {
+                    out.append(value)
+                } else {
+                    inMark = false
+                    out.append(word)
+                }
+            }
+        }
+        // An anonymous set of one element is loaded as a plain comparison, and listed so:
+        // `ip daddr { 10.96.0.0/16 } drop` is `ip daddr 10.96.0.0/16 drop` (a map keeps its braces).
+        var collapsed: [String] = []
+        var index = 0
+        while index < out.count {
+            if out[index] == "{", index + 2 < out.count, out[index + 2] == "}", !["map", "vmap"].contains(collapsed.last ?? ""),
+               !out[index + 1].hasSuffix(",") {
+                collapsed.append(out[index + 1])
+                index += 3
+            } else {
+                collapsed.append(out[index])
+                index += 1
+            }
+        }
+        return collapsed.joined(separator: " ")
+    }
+
+    /// A mark constant (`0x4000`, `0`, `16384`) as nft lists it: `0x` and eight hex digits.
+    static func markConstant(_ word: String) -> String? {
+        let value: UInt32?
+        if word.hasPrefix("0x") { value = UInt32(word.dropFirst(2), radix: 16) } else { value = UInt32(word) }
+        guard let value else { return nil }
+        let hex = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - hex.count) + hex
     }
 }
 

@@ -62,15 +62,13 @@ struct ServiceRuleBook {
     }
 
     /// The first rule of kube-router's nftables `chain` whose body contains every fragment, as
-    /// `nft list` prints it: a mark's `or`/`and` as `|`/`&`.
+    /// `nft list` prints it (a mark's `or`/`and` as `|`/`&`, anonymous sets sorted).
     func nftPolicyRule(_ chain: String, containing fragments: [String]) -> String? {
         nftPolicy[chain]?.first { body in fragments.allSatisfy { body.contains($0) } }.map(Self.nftListedPolicyRule)
     }
 
     static func nftListedPolicyRule(_ body: String) -> String {
         var text = SavedRuleText.nftList(body)
-            .replacingAll("meta mark or ", with: "meta mark | ")
-            .replacingAll("meta mark and ", with: "meta mark & ")
         // nft lists an anonymous set's elements by value; the table's one such set, the ICMP
         // types KUBE-NWPLCY-COMMON accepts (3, 8, 11), sorts the same by name.
         if let open = text.firstRange(of: "{ "), let close = text.firstRange(of: " }"), open.upperBound < close.lowerBound {

@@ -109,7 +109,9 @@ extension TraceFlow {
         let source = try sourceEndpoint(request.from, in: topology)
         let reference = Reference(request.to)
         if reference?.kind == .service {
-            return try serviceFlow(request, reference: reference!, protocol: proto, source: source, in: topology)
+            var flow = try serviceFlow(request, reference: reference!, protocol: proto, source: source, in: topology)
+            flow.source.ip = sourceAddress(of: source, toward: flow.destination, in: topology)
+            return flow
         }
         if request.nodePort {
             throw TraceError.usage("--node-port needs a service as TO (service/NAME), not \"\(request.to)\"")
@@ -123,8 +125,28 @@ extension TraceFlow {
         } else {
             target = try machineOrPod(request.to, role: "TO", in: topology, allowServices: true)
         }
-        return TraceFlow(source: source, target: target, protocol: proto, destination: target.ip, port: request.port,
+        var routed = source
+        routed.ip = sourceAddress(of: source, toward: target.ip, in: topology)
+        return TraceFlow(source: routed, target: target, protocol: proto, destination: target.ip, port: request.port,
                          service: nil, servicePort: nil, nodePort: false)
+    }
+
+    /// The address a node's packet leaves with: the one its kernel's route lookup picks for the
+    /// destination (the route's `src`, else the primary address of the route's device). A pod
+    /// or host has one address. In vxlan mode the route to another node's podCIDR goes out of
+    /// flannel.1, whose only address is the node's podCIDR `.0` (as flannel configures it), so
+    /// that is the source, and the answer comes back through the overlay. Anything else leaves
+    /// by eth0 (the default route, or a podCIDR routed via the underlay) with the node's IP.
+    /// The node's own podCIDR keeps the node's IP too: cni0's address would be the kernel's
+    /// pick, but the probe binds the node's IP there, as kubelet's probes of its pods appear to
+    /// kube-router's LOCAL rule either way.
+    static func sourceAddress(of source: TraceEndpoint, toward destination: IPv4Address, in topology: Topology) -> IPv4Address {
+        guard source.kind == .node, topology.mode == .vxlan,
+              let node = topology.nodes.first(where: { $0.namespace == source.namespace }),
+              !node.podCIDR.contains(destination),
+              topology.nodes.contains(where: { $0.name != node.name && $0.podCIDR.contains(destination) })
+        else { return source.ip }
+        return node.podCIDR.address
     }
 
     static func sourceEndpoint(_ text: String, in topology: Topology) throws -> TraceEndpoint {

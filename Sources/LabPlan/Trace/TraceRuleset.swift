@@ -1,3 +1,5 @@
+import LabAddress
+
 /// The temporary nftables table `lab trace` puts in each namespace the packet may cross, and
 /// takes away again: `table inet lab_trace` (plus `table bridge lab_trace` where a bridge
 /// switches frames without the IP hooks — the fabric).
@@ -36,6 +38,12 @@ public enum TraceRuleset {
     /// a pod on another node through flannel.1): the inner ICMP header starts 50 bytes after
     /// the outer transport header, the quoted port 28 bytes later.
     static let innerQuotedSourcePortBit = 624
+    /// The inner IPv4 header's DSCP (the top 6 bits of its second byte) and addresses, 30 bytes
+    /// after the outer transport header: a masqueraded probe keeps its DSCP but not its port,
+    /// and its reply is known by its addresses only.
+    static let innerDSCPBit = 248
+    static let innerSourceAddressBit = 336
+    static let innerDestinationAddressBit = 368
 
     /// The selectors for a probe from `source` on `port` (its source port, or its echo
     /// identifier).
@@ -48,6 +56,7 @@ public enum TraceRuleset {
                 "ip saddr \(source) meta l4proto \(l4) th sport \(port) \(limit) meta nftrace set 1",
                 "ip daddr \(source) meta l4proto \(l4) th dport \(port) \(limit) meta nftrace set 1",
                 "ip dscp \(dscp(port: port)) meta l4proto \(l4) \(limit) meta nftrace set 1",
+                "udp dport 8472 @th,\(innerDSCPBit),6 \(dscp(port: port)) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerSourcePortBit),16 \(port) \(limit) meta nftrace set 1",
                 "udp dport 8472 @th,\(innerDestinationPortBit),16 \(port) \(limit) meta nftrace set 1",
                 // An ICMP error about the probe quotes its header: the source port 28 bytes in.
@@ -68,7 +77,11 @@ public enum TraceRuleset {
     /// a masqueraded request, `ExpectedTrace.replyMatches`).
     public static func install(protocol proto: TraceProtocol, port: Int, source: String, bridge: Bool, extraMatches: [String] = []) -> String {
         let table = tableName(port: port)
-        let rules = selectors(protocol: proto, port: port, source: source) + extraMatches.map { "\($0) limit rate 200/second meta nftrace set 1" }
+        let rules = selectors(protocol: proto, port: port, source: source)
+            + extraMatches.flatMap { match in
+                ["\(match) limit rate 200/second meta nftrace set 1"]
+                    + (encapsulated(match).map { ["\($0) limit rate 200/second meta nftrace set 1"] } ?? [])
+            }
         var lines = [
             "add table inet \(table)",
             "delete table inet \(table)",
@@ -89,6 +102,16 @@ public enum TraceRuleset {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The same reply inside VXLAN, by its inner addresses (`ip saddr A ip daddr B …` →
+    /// `udp dport 8472 @th,336,32 A @th,368,32 B`): the fabric sees only the outer header.
+    static func encapsulated(_ match: String) -> String? {
+        let words = match.split(separator: " ").map(String.init)
+        guard words.count >= 6, words[0] == "ip", words[1] == "saddr", words[3] == "ip", words[4] == "daddr",
+              let source = IPv4Address(words[2]), let destination = IPv4Address(words[5]) else { return nil }
+        func hex(_ address: IPv4Address) -> String { "0x" + String(address.value, radix: 16) }
+        return "udp dport 8472 @th,\(innerSourceAddressBit),32 \(hex(source)) @th,\(innerDestinationAddressBit),32 \(hex(destination))"
     }
 
     /// The script that removes what `install` added (`add` first, so it cannot fail on a

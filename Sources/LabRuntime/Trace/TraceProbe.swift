@@ -39,9 +39,11 @@ final class TraceProbe {
             var tos = Int32(TraceRuleset.dscp(port: Int(port)) << 2)
             _ = setsockopt(fd, Int32(IPPROTO_IP), IP_TOS, &tos, socklen_t(MemoryLayout<Int32>.size))
         }
-        // Bound to the model's source address: a node has several (eth0, cni0, flannel.1), and
-        // left to the route the kernel would pick cni0's for its own pods — a source neither
-        // the model's path nor its reply selectors know.
+        // Bound to the model's source address: a node has several (eth0, cni0, flannel.1). The
+        // model takes the one the node's route lookup picks (flannel.1's toward a pod behind
+        // another node in vxlan mode), except toward its own pods, where it keeps eth0's over
+        // cni0's; binding makes the kernel use exactly the address the model and its reply
+        // selectors know.
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
         local.sin_addr.s_addr = flow.source.ip.value.bigEndian
