@@ -241,7 +241,7 @@ import Testing
         let path = ExpectedPath.walk(flow, in: topology).paths[0]
         #expect(path.outcome == .delivered(object: "web", address: "\(web.ip):8080"))
         #expect(path.forward.first?.out == "flannel.1")
-        #expect(path.reply.contains { $0.netns == node2.namespace && $0.encap?.hasPrefix("vxlan \(node2.ip) → \(node1.ip)") == true },
+        #expect(path.reply.contains { $0.netns == node2.netns && $0.encap?.hasPrefix("vxlan \(node2.ip) → \(node1.ip)") == true },
                 "the answer goes back encapsulated: \(path.reply.map(\.decision))")
         #expect(path.reply.last?.decision == "local \(node1.podCIDR.address) table local: delivered to node node-1")
 

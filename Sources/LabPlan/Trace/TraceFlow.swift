@@ -142,7 +142,7 @@ extension TraceFlow {
     /// kube-router's LOCAL rule either way.
     static func sourceAddress(of source: TraceEndpoint, toward destination: IPv4Address, in topology: Topology) -> IPv4Address {
         guard source.kind == .node, topology.mode == .vxlan,
-              let node = topology.nodes.first(where: { $0.namespace == source.namespace }),
+              let node = topology.nodes.first(where: { $0.netns == source.netns }),
               !node.podCIDR.contains(destination),
               topology.nodes.contains(where: { $0.name != node.name && $0.podCIDR.contains(destination) })
         else { return source.ip }
