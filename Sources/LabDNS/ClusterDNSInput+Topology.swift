@@ -19,10 +19,10 @@ extension ClusterDNSInput {
                 }
                 return Endpoint(ip: pod.ip, ports: endpointPorts)
             }
-            return Service(name: service.name, namespace: service.kubernetesNamespace,
+            return Service(name: service.name, namespace: service.namespace,
                            clusterIP: service.clusterIP, ports: ports, endpoints: endpoints)
         }
-        let pods = topology.pods.map { Pod(name: $0.name, namespace: $0.kubernetesNamespace, ip: $0.ip) }
+        let pods = topology.pods.map { Pod(name: $0.name, namespace: $0.namespace, ip: $0.ip) }
         let declared = topology.policy?.namespaces.map(\.name) ?? []
         self.init(domain: domain, services: services, pods: pods, namespaces: declared + namespaces,
                   nameserver: nameserver, options: options)

@@ -31,7 +31,7 @@ public struct Topology: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case lab, mode, proxy, neighbours, neighbourSetting, podCIDR, serviceCIDR, mtu, podMTU, fabricNetns = "fabricNamespace",
-             networks, nodes, pods, hosts, services, policy
+             networks, nodes, pods, hosts, services, policy, impairments
     }
     /// The links with a `link:` impairment; nil when there are none, likewise.
     public var impairments: [ImpairedLink]? = nil
@@ -125,7 +125,7 @@ public struct NodeTopology: UnderlayMachine, Hashable {
 public struct PodTopology: Sendable, Hashable, Codable {
     public var name: String
     /// The Kubernetes namespace.
-    public var kubernetesNamespace: String
+    public var namespace: String
     public var node: String
     /// The pod's network namespace.
     public var netns: String
@@ -139,7 +139,7 @@ public struct PodTopology: Sendable, Hashable, Codable {
     public var containers: [ContainerTopology]
 
     private enum CodingKeys: String, CodingKey {
-        case name, kubernetesNamespace, node, netns = "namespace", ip, prefixLength, gateway, labels, veth, containers
+        case name, namespace = "kubernetesNamespace", node, netns = "namespace", ip, prefixLength, gateway, labels, veth, containers
     }
 }
 
@@ -193,7 +193,7 @@ public struct HostTopology: UnderlayMachine, Hashable {
 public struct ServiceTopology: Sendable, Hashable, Codable {
     public var name: String
     /// The Kubernetes namespace.
-    public var kubernetesNamespace: String
+    public var namespace: String
     public var type: ServiceType
     /// nil for a headless service.
     public var clusterIP: IPv4Address?
@@ -205,7 +205,7 @@ public struct ServiceTopology: Sendable, Hashable, Codable {
     public var externalTrafficPolicy: ExternalTrafficPolicy
 
     private enum CodingKeys: String, CodingKey {
-        case name, kubernetesNamespace, type, clusterIP, ports, endpoints, sessionAffinity, affinityTimeoutSeconds,
+        case name, namespace = "kubernetesNamespace", type, clusterIP, ports, endpoints, sessionAffinity, affinityTimeoutSeconds,
              externalTrafficPolicy
     }
 }

@@ -52,7 +52,7 @@ extension TopologyBuild {
         let netns = Naming.podNetns(lab: lab, pod: spec.name)
         let object = "pod/\(spec.name)"
         return PodTopology(
-            name: spec.name, kubernetesNamespace: spec.namespace, node: node.name, netns: netns, ip: ip,
+            name: spec.name, namespace: spec.namespace, node: node.name, netns: netns, ip: ip,
             prefixLength: node.podCIDR.prefixLength, gateway: node.bridgeAddress, labels: spec.labels,
             veth: VethPair(netns: node.netns, name: veth,
                            mac: Naming.mac(lab: lab, object: object, interface: veth),

@@ -20,11 +20,11 @@ extension TopologyBuild {
                 }
             }
             let endpoints = pods.filter { pod in
-                pod.kubernetesNamespace == spec.namespace && !spec.selector.isEmpty
+                pod.namespace == spec.namespace && !spec.selector.isEmpty
                     && spec.selector.allSatisfy { pod.labels[$0.key] == $0.value }
             }.map(\.name)
             services.append(ServiceTopology(
-                name: spec.name, kubernetesNamespace: spec.namespace, type: spec.clusterIP == .none ? .headless : spec.type,
+                name: spec.name, namespace: spec.namespace, type: spec.clusterIP == .none ? .headless : spec.type,
                 clusterIP: clusterIP, ports: ports, endpoints: endpoints, sessionAffinity: spec.sessionAffinity,
                 affinityTimeoutSeconds: spec.affinityTimeoutSeconds, externalTrafficPolicy: spec.externalTrafficPolicy))
         }
@@ -62,7 +62,7 @@ struct ServicePools {
             for port in service.ports { if let nodePort = port.nodePort { nodePorts.reserve(nodePort) } }
         }
         for (index, spec) in file.services.enumerated() {
-            guard let old = previous?.services.first(where: { $0.name == spec.name && $0.kubernetesNamespace == spec.namespace })
+            guard let old = previous?.services.first(where: { $0.name == spec.name && $0.namespace == spec.namespace })
             else { continue }
             if spec.clusterIP == .automatic, spec.type != .headless, let ip = old.clusterIP,
                file.cluster.serviceCIDR.usableHostRange?.contains(ip.value) == true, addresses.claim(ip) {

@@ -88,7 +88,7 @@ public struct LabStatus: Sendable, Codable {
         }
         let pods_ = Dictionary(uniqueKeysWithValues: topology.pods.map { ($0.name, $0) })
         let services = topology.services.map { service in
-            Service(name: service.name, namespace: service.kubernetesNamespace, type: service.type.rawValue,
+            Service(name: service.name, namespace: service.namespace, type: service.type.rawValue,
                     clusterIP: service.clusterIP?.description ?? "None",
                     ports: service.ports.map { port in
                         "\(port.port)\(port.nodePort.map { ":\($0)" } ?? "")/\(port.protocol.rawValue)→\(port.targetPort)"
@@ -134,7 +134,7 @@ public struct LabStatus: Sendable, Codable {
         }
         let isolation = topology.pods.compactMap { pod -> Isolation? in
             let ingress = evaluator.isolating(pod, .ingress).map(\.name), egress = evaluator.isolating(pod, .egress).map(\.name)
-            return ingress.isEmpty && egress.isEmpty ? nil : Isolation(pod: "\(pod.kubernetesNamespace)/\(pod.name)", ingress: ingress, egress: egress)
+            return ingress.isEmpty && egress.isEmpty ? nil : Isolation(pod: "\(pod.namespace)/\(pod.name)", ingress: ingress, egress: egress)
         }
         return (policies, isolation)
     }

@@ -152,7 +152,7 @@ struct GraphBuild {
         for pod in pods {
             let podID = ids.make("pod", pod.name)
             var details = [pod.ip.description]
-            if pod.kubernetesNamespace != "default" { details.append("namespace \(pod.kubernetesNamespace)") }
+            if pod.namespace != "default" { details.append("namespace \(pod.namespace)") }
             details += LabGraph.labelText(pod.labels)
             nodes.append(GraphNode(id: podID, kind: .pod, title: pod.name, details: details, group: group.id,
                                    object: "pod/\(pod.name)"))
@@ -179,8 +179,8 @@ struct GraphBuild {
         groups.append(group)
         let podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for service in topology.services {
-            let qualified = service.kubernetesNamespace == "default" ? service.name : "\(service.name).\(service.kubernetesNamespace)"
-            let id = ids.make("svc", service.kubernetesNamespace, service.name)
+            let qualified = service.namespace == "default" ? service.name : "\(service.name).\(service.namespace)"
+            let id = ids.make("svc", service.namespace, service.name)
             nodes.append(GraphNode(id: id, kind: .service, title: qualified, details: LabGraph.details(of: service),
                                    group: group.id, object: "service/\(qualified)"))
             var order: [String] = []

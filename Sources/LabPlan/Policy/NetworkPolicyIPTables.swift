@@ -27,7 +27,7 @@ enum NetworkPolicyIPTables {
     static let common = "KUBE-NWPLCY-COMMON", defaultChain = "KUBE-NWPLCY-DEFAULT", tail = "KUBE-NWPLCY-TAIL"
     static let nodePortRange = "30000:32767"
 
-    static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + PolicyLayout.hash(pod.kubernetesNamespace + pod.name) }
+    static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + PolicyLayout.hash(pod.namespace + pod.name) }
     static func policyChain(_ policy: NetworkPolicySpec) -> String { "KUBE-NWPLCY-" + PolicyLayout.hash(policy.namespace + policy.name) }
 
     /// The hooks, first in their built-in chains (kube-router inserts at position 1).
@@ -101,7 +101,7 @@ enum NetworkPolicyIPTables {
     }
 
     private static func writeJumps(_ pod: PodTopology, into filter: inout IPTablesTableText) {
-        let ip = "\(pod.ip)/32", chain = podChain(pod), who = "POD name:\(pod.name) namespace: \(pod.kubernetesNamespace)"
+        let ip = "\(pod.ip)/32", chain = podChain(pod), who = "POD name:\(pod.name) namespace: \(pod.namespace)"
         filter.append(input, "-s", ip, "-m", "comment", "--comment", "rule to jump traffic from \(who) to chain \(chain)", "-j", chain)
         for (flag, direction) in [("-d", "destined to"), ("-s", "from")] {
             filter.append(forward, flag, ip, "-m", "comment", "--comment", "rule to jump traffic \(direction) \(who) to chain \(chain)", "-j", chain)
@@ -127,7 +127,7 @@ enum NetworkPolicyIPTables {
             let address: [String] = ingress && egress ? [] : ingress ? ["-d", ip] : ["-s", ip]
             filter.append(chain, address + ["-m", "comment", "--comment", "run through nw policy \(policy.name)", "-j", policyChain(policy)])
         }
-        filter.append(chain, "-m", "comment", "--comment", "rule to REJECT traffic destined for POD name:\(pod.name) namespace: \(pod.kubernetesNamespace)",
+        filter.append(chain, "-m", "comment", "--comment", "rule to REJECT traffic destined for POD name:\(pod.name) namespace: \(pod.namespace)",
                       "-m", "mark", "!", "--mark", allowedMark, "-j", "REJECT", "--reject-with", "icmp-port-unreachable")
         filter.append(chain, "-j", "MARK", "--set-xmark", "0x0/0x10000")
         filter.append(chain, "-m", "comment", "--comment", "set mark to ACCEPT traffic that comply to network policies",

@@ -103,7 +103,7 @@ enum NetworkPolicyNFTables {
             script.addRule(chain, "\(address)jump \(names.policyChain(policy))", comment: "run through nw policy \(policy.name)")
         }
         script.addRule(chain, "meta mark and \(allowed) == 0x00000000 reject",
-                       comment: "rule to REJECT traffic destined for POD name:\(pod.pod.name) namespace: \(pod.pod.kubernetesNamespace)")
+                       comment: "rule to REJECT traffic destined for POD name:\(pod.pod.name) namespace: \(pod.pod.namespace)")
         script.addRule(chain, "meta mark set meta mark and 0xfffeffff")
         script.addRule(chain, "meta mark set meta mark or \(passed)", comment: "set mark to ACCEPT traffic that comply to network policies")
     }

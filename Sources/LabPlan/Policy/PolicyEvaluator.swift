@@ -68,7 +68,7 @@ public struct PolicyEvaluator: Sendable {
 
     /// Whether the policy applies to the pod: same namespace, and its `podSelector` matches.
     public func selects(_ policy: NetworkPolicySpec, _ pod: PodTopology) -> Bool {
-        pod.kubernetesNamespace == policy.namespace && policy.podSelector.matches(pod.labels)
+        pod.namespace == policy.namespace && policy.podSelector.matches(pod.labels)
     }
 
     public func verdict(from source: Endpoint, to destination: Endpoint, protocol proto: TransportProtocol, port: Int) -> Verdict {
@@ -153,8 +153,8 @@ public struct PolicyEvaluator: Sendable {
             return cidr.contains(address) && !except.contains { $0.contains(address) }
         case .pods(let pods, let namespaces):
             guard let pod = pod(endpoint) else { return false }
-            let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: pod.kubernetesNamespace)) }
-                ?? (pod.kubernetesNamespace == policy.namespace)
+            let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: pod.namespace)) }
+                ?? (pod.namespace == policy.namespace)
             return namespaceMatches && (pods?.matches(pod.labels) ?? true)
         }
     }
@@ -184,5 +184,5 @@ public struct PolicyEvaluator: Sendable {
         }
     }
 
-    private func name(_ pod: PodTopology) -> String { "\(pod.kubernetesNamespace)/\(pod.name)" }
+    private func name(_ pod: PodTopology) -> String { "\(pod.namespace)/\(pod.name)" }
 }

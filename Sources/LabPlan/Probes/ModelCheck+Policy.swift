@@ -16,7 +16,7 @@ extension ModelCheck {
                 guard let kind = probeKind(target, port: port, protocol: proto) else { continue }
                 let verdict = evaluator.verdict(from: .pod(source.name), to: .pod(target.name), protocol: proto, port: port)
                 // Labelled `namespace/pod`, as the upstream e2e suite labels its grids.
-                let from = "\(source.kubernetesNamespace)/\(source.name)", to = "\(target.kubernetesNamespace)/\(target.name)"
+                let from = "\(source.namespace)/\(source.name)", to = "\(target.namespace)/\(target.name)"
                 probes.append(ResolvedProbe(
                     name: "\(group): \(from) → \(to)", group: topology.pods.count <= largestTable ? group : nil,
                     from: from, to: to, fromNetns: source.netns, address: target.ip, port: port, kind: kind,

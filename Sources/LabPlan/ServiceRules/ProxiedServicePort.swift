@@ -42,7 +42,7 @@ public struct ProxiedServicePort: Sendable, Hashable {
             guard service.type != .headless, let clusterIP = service.clusterIP else { continue }
             let pods = service.endpoints.compactMap { podsByName[$0] }
             for port in service.ports {
-                let name = ServicePortName(namespace: service.kubernetesNamespace, name: service.name,
+                let name = ServicePortName(namespace: service.namespace, name: service.name,
                                            port: port.name ?? "", protocol: port.protocol.rawValue)
                 // A named targetPort is resolved pod by pod: each may serve it on another number.
                 let endpoints = pods.compactMap { pod in

@@ -62,7 +62,7 @@ extension Walker {
             let podChain = chains.podChain(pod)
             let side = direction == .ingress ? "-d \(pod.ip)/32 " : "-s \(pod.ip)/32 "
             let nftSide = direction == .ingress ? "ip daddr \(pod.ip) " : "ip saddr \(pod.ip) "
-            let who = "\(pod.kubernetesNamespace)/\(pod.name)"
+            let who = "\(pod.namespace)/\(pod.name)"
             let selecting = chainOf.policies.map { "\($0.namespace)/\($0.name)" }.joined(separator: ", ")
             add(hookChain, rule(hookChain, [side, "-j \(podChain)"], [nftSide + "jump \(podChain)"]),
                 "\(direction == .ingress ? "to" : "from") \(who), selected by \(selecting): jump to \(podChain)")

@@ -88,7 +88,7 @@ struct Walker {
     func proxiedPort(_ service: ServiceTopology, _ port: ServicePortTopology) -> ProxiedServicePort? {
         guard let node = topology.nodes.first else { return nil }
         return ProxiedServicePort.all(in: topology, node: node.name).first {
-            $0.name.namespace == service.kubernetesNamespace && $0.name.name == service.name && $0.port == port.port
+            $0.name.namespace == service.namespace && $0.name.name == service.name && $0.port == port.port
                 && $0.name.protocol == port.protocol.rawValue.lowercased()
         }
     }
@@ -507,7 +507,7 @@ struct Walker {
         let book = self.book(node)
         var result = ServiceHops()
         guard book.hasRules, let port = ProxiedServicePort.all(in: topology, node: node.name).first(where: {
-            $0.name.name == service.name && $0.name.namespace == service.kubernetesNamespace && $0.port == servicePort.port
+            $0.name.name == service.name && $0.name.namespace == service.namespace && $0.port == servicePort.port
                 && $0.name.protocol == servicePort.protocol.rawValue.lowercased()
         }) else { return result }
         let fromCluster = topology.podCIDR.contains(packet.source)

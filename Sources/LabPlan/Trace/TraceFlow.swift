@@ -201,7 +201,7 @@ extension TraceFlow {
         let parts = reference.name.split(separator: ".", maxSplits: 1).map(String.init)
         let name = parts[0]
         let namespace = parts.count > 1 ? parts[1] : nil
-        guard let service = topology.services.first(where: { $0.name == name && (namespace == nil || $0.kubernetesNamespace == namespace) }) else {
+        guard let service = topology.services.first(where: { $0.name == name && (namespace == nil || $0.namespace == namespace) }) else {
             let hint = suggestion(for: name, among: topology.services.map(\.name)).map { "; did you mean \"service/\($0)\"?" } ?? ""
             let known = topology.services.map { "service/\($0.name)" }
             throw TraceError.unknown("TO \"\(request.to)\": lab \(topology.lab) has no such service"

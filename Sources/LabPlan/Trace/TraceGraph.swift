@@ -73,6 +73,6 @@ public enum TraceGraph {
     /// service's box.
     static func serviceObject(_ flow: TraceFlow) -> String? {
         guard let service = flow.service else { return nil }
-        return service.kubernetesNamespace == "default" ? "service/\(service.name)" : "service/\(service.name).\(service.kubernetesNamespace)"
+        return service.namespace == "default" ? "service/\(service.name)" : "service/\(service.name).\(service.namespace)"
     }
 }
