@@ -79,23 +79,7 @@ public final class ConntrackSocket: @unchecked Sendable {
     static let protoInfoTCP: UInt16 = 1, tcpState: UInt16 = 1
 
     public init(in namespace: NetworkNamespace) throws {
-        let fd = try namespace.perform {
-            let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NFTraceListener.netlinkNetfilter)
-            guard fd >= 0 else {
-                throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: currentErrno())
-            }
-            return fd
-        }
-        guard let socket = mnl_socket_fdopen(fd) else {
-            let error = currentErrno()
-            close(fd)
-            throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: error)
-        }
-        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let error = currentErrno()
-            mnl_socket_close(socket)
-            throw KernelError(operation: "bind netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: error)
-        }
+        let socket = try NetfilterNetlink.open(in: namespace)
         self.namespace = namespace.name
         self.socket = socket
         self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)

@@ -23,26 +23,9 @@ public final class NFTraceListener: @unchecked Sendable {
     /// 3. A 4 MiB receive buffer: a packet through kube-proxy's chains raises dozens of events
     ///    in one burst, and an overrun would lose some (ENOBUFS).
     public init(in namespace: NetworkNamespace) throws {
-        let fd = try namespace.perform {
-            let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                                  NFTraceListener.netlinkNetfilter)
-            guard fd >= 0 else {
-                throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: currentErrno())
-            }
-            return fd
-        }
-        var size: Int32 = 4 << 20
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        guard let socket = mnl_socket_fdopen(fd) else {
-            let error = currentErrno()
-            close(fd)
-            throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: error)
-        }
-        guard mnl_socket_bind(socket, 1 << (NFTraceListener.traceGroup - 1), pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
-            let error = currentErrno()
-            mnl_socket_close(socket)
-            throw KernelError(operation: "join NFNLGRP_NFTRACE", object: "trace listener", namespace: namespace.name, errno: error)
-        }
+        let socket = try NetfilterNetlink.open(in: namespace, nonBlocking: true, receiveBuffer: 4 << 20,
+                                               groups: 1 << (NFTraceListener.traceGroup - 1),
+                                               bindOperation: "join NFNLGRP_NFTRACE", object: "trace listener")
         self.namespace = namespace.name
         self.socket = socket
         self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)
