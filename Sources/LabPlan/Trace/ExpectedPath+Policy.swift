@@ -230,7 +230,6 @@ struct PolicyWalk {
         let policyChain = chains.policyChain(allowing)
         add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]),
             "run through policy \(allowing.namespace)/\(allowing.name): jump to \(policyChain)")
-        let packet = packet, layout = layout, walker = walker
         let mark = nft
             ? book.nftPolicyLines(policyChain).first { walker.nftMatches($0, packet: packet, layout: layout) }.map(ServiceRuleBook.nftListedPolicyRule)
             : book.iptablesLines("filter", policyChain).first { line in
