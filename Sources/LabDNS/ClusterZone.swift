@@ -40,81 +40,23 @@ public struct ClusterZone: Sendable {
         let domain = (DNSName(input.domain) ?? DNSName("cluster.local")!).key
         self.domain = domain
         options = input.options
-        let ttl = input.options.ttl
-        var records: [DNSName: [DNSRecord]] = [:]
-        func add(_ name: DNSName?, _ data: DNSRecordData) {
-            guard let name else { return }
-            let record = DNSRecord(name: name.key, ttl: ttl, data: data)
-            if records[record.name]?.contains(record) != true { records[record.name, default: []].append(record) }
+        var build = ClusterZoneBuild(domain: domain, ttl: input.options.ttl)
+        // 1. The apexes: what makes the server authoritative, and the names it says about itself.
+        build.apexes(options: input.options, nameserver: input.nameserver)
+        // 2. Services in namespace/name order: the first to claim an address names its PTR.
+        for service in input.services.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
+            build.service(service)
         }
-        func name(_ labels: String...) -> DNSName? {
-            DNSName(labels: labels.flatMap { $0.split(separator: ".").map { Array($0.utf8) } } + domain.labels)?.key
-        }
-
-        for apex in [domain] + Self.reverseZones {
-            add(apex, .soa(Self.soa(apex: apex, options: input.options)))
-            add(apex, .ns(DNSName(labels: [Array("ns".utf8), Array("dns".utf8)] + apex.labels)!))
-        }
-        if let nameserver = input.nameserver { add(name("ns.dns"), .a(nameserver.octets)) }
-        add(name("dns-version"), .txt([Array(Self.specificationVersion.utf8)]))
-
-        var reverse: [IPv4: DNSName] = [:]
-        let services = input.services.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
-        for service in services {
-            guard let serviceName = name(service.name, service.namespace, "svc") else { continue }
-            let endpoints = service.endpoints.sorted { $0.ip < $1.ip }
-            if let clusterIP = service.clusterIP {
-                add(serviceName, .a(clusterIP.octets))
-                if reverse[clusterIP] == nil { reverse[clusterIP] = serviceName }
-            } else {
-                for endpoint in endpoints { add(serviceName, .a(endpoint.ip.octets)) }
-            }
-            for endpoint in endpoints {
-                guard let endpointName = serviceName.prepending(endpoint.ip.dashed) else { continue }
-                add(endpointName, .a(endpoint.ip.octets))
-                if reverse[endpoint.ip] == nil { reverse[endpoint.ip] = endpointName }
-            }
-            for port in service.ports {
-                guard let portName = port.name,
-                      let srvName = serviceName.prepending("_" + port.protocol.rawValue)?.prepending("_" + portName) else { continue }
-                if service.clusterIP != nil {
-                    add(srvName, .srv(SRVData(priority: 0, weight: 100, port: UInt16(clamping: port.port), target: serviceName)))
-                    continue
-                }
-                let targets: [(DNSName, Int)] = endpoints.compactMap { endpoint in
-                    guard let endpointPort = endpoint.ports.first(where: { $0.name == portName && $0.protocol == port.protocol }),
-                          let target = serviceName.prepending(endpoint.ip.dashed) else { return nil }
-                    return (target, endpointPort.port)
-                }
-                // CoreDNS spreads the weight evenly over the records of one name.
-                let weight = UInt16(100 / max(targets.count, 1))
-                for (target, number) in targets {
-                    add(srvName, .srv(SRVData(priority: 0, weight: weight, port: UInt16(clamping: number), target: target)))
-                }
-            }
-        }
+        // 3. Pods after services, so an address a service claims keeps the service's name.
+        if input.options.pods != .disabled { build.pods(input.pods) }
+        // 4. One PTR per claimed address.
+        build.pointers()
+        // 5. The names that exist without records of their own.
         var namespaces = Set(input.namespaces.map { $0.lowercased() })
         namespaces.formUnion(input.services.map { $0.namespace.lowercased() })
         namespaces.formUnion(input.pods.map { $0.namespace.lowercased() })
-        if input.options.pods != .disabled {
-            for pod in input.pods.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
-                guard let podName = name(pod.ip.dashed, pod.namespace, "pod") else { continue }
-                add(podName, .a(pod.ip.octets))
-                if reverse[pod.ip] == nil { reverse[pod.ip] = podName }
-            }
-        }
-        for (ip, target) in reverse { add(ip.reverseName, .ptr(target)) }
-
-        var existing = Set<DNSName>()
-        for owner in records.keys {
-            let apex = Self.apex(of: owner, domain: domain)!
-            for index in 0...(owner.labels.count - apex.labels.count) { existing.insert(owner.dropping(index)) }
-        }
-        for namespace in namespaces {
-            for kind in ["svc", "pod"] { if let name = name(namespace, kind) { existing.insert(name) } }
-        }
-        self.records = records.mapValues { $0.sorted(by: Self.canonicalOrder) }
-        self.existing = existing
+        self.existing = build.existingNames(namespaces: namespaces)
+        self.records = build.records.mapValues { $0.sorted(by: Self.canonicalOrder) }
         self.namespaces = namespaces
     }
 
@@ -169,5 +111,118 @@ extension DNSRecordData {
         case .txt(let strings): return strings.map { "\"" + String(decoding: $0, as: UTF8.self) + "\"" }.joined(separator: " ")
         case .other(_, let bytes): return "\\# \(bytes.count)"
         }
+    }
+}
+
+/// The records of one zone, gathered step by step in the order `ClusterZone.init` calls the
+/// steps (the order decides which name an address's PTR points to).
+struct ClusterZoneBuild {
+    let domain: DNSName
+    let ttl: UInt32
+    /// Owner name (lower case) → its records, each once, in the order added.
+    var records: [DNSName: [DNSRecord]] = [:]
+    /// Address → the name its PTR points to: the first name that claimed it.
+    var reverse: [IPv4: DNSName] = [:]
+
+    init(domain: DNSName, ttl: UInt32) {
+        self.domain = domain
+        self.ttl = ttl
+    }
+
+    /// Adds a record once; a name that broke DNS limits (nil) is left out.
+    mutating func add(_ name: DNSName?, _ data: DNSRecordData) {
+        guard let name else { return }
+        let record = DNSRecord(name: name.key, ttl: ttl, data: data)
+        if records[record.name]?.contains(record) != true { records[record.name, default: []].append(record) }
+    }
+
+    /// `labels` (each may hold dots) followed by the cluster domain; nil when too long.
+    func name(_ labels: String...) -> DNSName? {
+        DNSName(labels: labels.flatMap { $0.split(separator: ".").map { Array($0.utf8) } } + domain.labels)?.key
+    }
+
+    /// The first name to claim an address keeps it.
+    mutating func claim(_ address: IPv4, for name: DNSName) {
+        if reverse[address] == nil { reverse[address] = name }
+    }
+
+    /// SOA and NS for the cluster domain and each reverse zone; the server's own A, when its
+    /// address is known; the specification version as TXT.
+    mutating func apexes(options: ClusterDNSOptions, nameserver: IPv4?) {
+        for apex in [domain] + ClusterZone.reverseZones {
+            add(apex, .soa(ClusterZone.soa(apex: apex, options: options)))
+            add(apex, .ns(DNSName(labels: [Array("ns".utf8), Array("dns".utf8)] + apex.labels)!))
+        }
+        if let nameserver { add(name("ns.dns"), .a(nameserver.octets)) }
+        add(name("dns-version"), .txt([Array(ClusterZone.specificationVersion.utf8)]))
+    }
+
+    /// A service's A records (the ClusterIP, or each ready endpoint when headless), its
+    /// endpoints' dashed names, and the SRV records of its named ports.
+    mutating func service(_ service: ClusterDNSInput.Service) {
+        guard let serviceName = name(service.name, service.namespace, "svc") else { return }
+        let endpoints = service.endpoints.sorted { $0.ip < $1.ip }
+        if let clusterIP = service.clusterIP {
+            add(serviceName, .a(clusterIP.octets))
+            claim(clusterIP, for: serviceName)
+        } else {
+            for endpoint in endpoints { add(serviceName, .a(endpoint.ip.octets)) }
+        }
+        for endpoint in endpoints {
+            guard let endpointName = serviceName.prepending(endpoint.ip.dashed) else { continue }
+            add(endpointName, .a(endpoint.ip.octets))
+            claim(endpoint.ip, for: endpointName)
+        }
+        for port in service.ports { srv(port, of: service, named: serviceName, endpoints: endpoints) }
+    }
+
+    /// `_<port>._<proto>.<svc>…` for a named port: the service itself when it has a ClusterIP,
+    /// else one record per endpoint that serves the port under that name.
+    mutating func srv(_ port: ClusterDNSInput.Port, of service: ClusterDNSInput.Service, named serviceName: DNSName,
+                      endpoints: [ClusterDNSInput.Endpoint]) {
+        guard let portName = port.name,
+              let srvName = serviceName.prepending("_" + port.protocol.rawValue)?.prepending("_" + portName) else { return }
+        if service.clusterIP != nil {
+            add(srvName, .srv(SRVData(priority: 0, weight: 100, port: UInt16(clamping: port.port), target: serviceName)))
+            return
+        }
+        let targets: [(DNSName, Int)] = endpoints.compactMap { endpoint in
+            guard let endpointPort = endpoint.ports.first(where: { $0.name == portName && $0.protocol == port.protocol }),
+                  let target = serviceName.prepending(endpoint.ip.dashed) else { return nil }
+            return (target, endpointPort.port)
+        }
+        // CoreDNS spreads the weight evenly over the records of one name.
+        let weight = UInt16(100 / max(targets.count, 1))
+        for (target, number) in targets {
+            add(srvName, .srv(SRVData(priority: 0, weight: weight, port: UInt16(clamping: number), target: target)))
+        }
+    }
+
+    /// `<a-b-c-d>.<ns>.pod.<domain>` for each pod, in namespace/name order.
+    mutating func pods(_ pods: [ClusterDNSInput.Pod]) {
+        for pod in pods.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
+            guard let podName = name(pod.ip.dashed, pod.namespace, "pod") else { continue }
+            add(podName, .a(pod.ip.octets))
+            claim(pod.ip, for: podName)
+        }
+    }
+
+    /// One PTR per claimed address, to the name that claimed it first.
+    mutating func pointers() {
+        for (ip, target) in reverse { add(ip.reverseName, .ptr(target)) }
+    }
+
+    /// Every owner and every name between it and its zone's apex (empty non-terminals), and
+    /// each namespace's `svc` and `pod` names, which exist even when nothing is in them.
+    func existingNames(namespaces: Set<String>) -> Set<DNSName> {
+        var existing = Set<DNSName>()
+        for owner in records.keys {
+            let apex = ClusterZone.apex(of: owner, domain: domain)!
+            for index in 0...(owner.labels.count - apex.labels.count) { existing.insert(owner.dropping(index)) }
+        }
+        for namespace in namespaces {
+            for kind in ["svc", "pod"] { if let name = name(namespace, kind) { existing.insert(name) } }
+        }
+        return existing
     }
 }

@@ -29,11 +29,7 @@ public enum TraceSession {
         // An interrupt while the trace tables are in place would leave them behind: SIGINT,
         // SIGTERM and SIGHUP wait until the cleanup below is done (this defer runs last), then
         // take effect as usual.
-        var blocked = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&blocked)
-        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&blocked, signal) }
-        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        var previous = blockTerminatingSignals()
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         // The probe's socket first: the kernel picks its source port, so no socket of the source
         // namespace uses it, and the trace rules select on it.
@@ -44,17 +40,8 @@ public enum TraceSession {
         let directory = LabState(lab: topology.lab).directory + "/trace-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-
-        // Every namespace of the model's paths, plus the fabric, nodes and hosts, so a packet
-        // that goes somewhere the model does not expect is still seen.
-        var names = expected.namespaces
-        for name in [topology.fabricNetns] + topology.nodes.map(\.netns) + topology.hosts.map(\.netns) where !names.contains(name) {
-            names.append(name)
-        }
-        if !names.contains(sourceNamespaceName) { names.insert(sourceNamespaceName, at: 0) }
-        let namespaces = try names.map { try NetworkNamespace.open($0) }
+        let namespaces = try tracedNamespaces(expected, topology: topology, source: sourceNamespaceName).map { try NetworkNamespace.open($0) }
         let bridged = Set([topology.fabricNetns] + topology.nodes.map(\.netns))
-        let objects = objectNames(topology)
 
         // 1. Trace rules (removed in the defer whatever happens next).
         var installed: [NetworkNamespace] = []
@@ -69,13 +56,8 @@ public enum TraceSession {
         }
 
         // 2. Listeners, and the names of each namespace's interfaces.
-        var listeners: [NFTraceListener] = []
-        var interfaces: [String: [UInt32: String]] = [:]
-        for namespace in namespaces {
-            listeners.append(try NFTraceListener(in: namespace))
-            let links = try RouteSocket(in: namespace).links()
-            interfaces[namespace.name] = Dictionary(links.map { (UInt32($0.index), $0.name) }, uniquingKeysWith: { first, _ in first })
-        }
+        let (opened, interfaces) = try listen(in: namespaces)
+        var listeners = opened
 
         // 3. The packet.
         try probe.send()
@@ -84,13 +66,7 @@ public enum TraceSession {
         usleep(20_000)
 
         // 4. What the kernel said.
-        var events: [ObservedPath.NamespaceEvents] = []
-        for (namespace, listener) in zip(namespaces, listeners) {
-            let drained = try listener.drain()
-            guard !drained.isEmpty else { continue }
-            events.append(ObservedPath.NamespaceEvents(netns: namespace.name, object: objects[namespace.name] ?? namespace.name,
-                                                       events: drained, interfaces: interfaces[namespace.name] ?? [:]))
-        }
+        let events = try drain(listeners, namespaces: namespaces, interfaces: interfaces, objects: objectNames(topology))
         listeners.removeAll()
         let listings = try ruleListings(for: events, namespaces: namespaces, directory: directory, proxy: topology.proxy)
         var builder = ObservedPath(flow: flow, probePort: port, expected: expected)
@@ -103,20 +79,11 @@ public enum TraceSession {
             observed: ObservedTrace(forward: preliminary.forward, reply: [], conntrack: conntrack.observations, answer: answer, tuple: "", notes: []))
         let path = expected.paths[branch]
         let ordered = builder.build(events, forwardOrder: visits(path.forward), replyOrder: visits(path.reply))
-        // A refused connect is an RST or an ICMP port unreachable (a REJECT): the socket's errno
-        // is the same, the traced reply says which.
-        if answer.hasPrefix("RST"), events.contains(where: { namespace in
-            builder.passes(of: namespace).contains { !$0.isForward && !$0.outerVXLAN && $0.first?.protocol == 1 }
-        }) {
-            answer = "ICMP port unreachable (connection refused)"
-        }
-
+        answer = refined(answer, events: events, builder: builder)
         var notes: [String] = []
         if events.isEmpty {
             notes.append("no namespace reported a trace event: is nf_tables tracing (CONFIG_NF_TABLES) available?")
         }
-        let tuple = "\(flow.protocol.rawValue) \(flow.source.ip)" + (flow.protocol == .icmp ? " id \(port)" : ":\(port)")
-            + " → \(flow.destination)" + (flow.port.map { ":\($0)" } ?? "")
 
         // 5. Cleanup of what the probe left in conntrack: the tables go in the defer above, the
         //    socket first so its reset is neither traced nor left behind.
@@ -125,7 +92,69 @@ public enum TraceSession {
         usleep(5_000)
         for (socket, tuple) in conntrack.filters { _ = try? socket.delete(tuple) }
         return ObservedTrace(forward: ordered.forward, reply: ordered.reply, conntrack: conntrack.observations,
-                             answer: answer, tuple: tuple, notes: notes)
+                             answer: answer, tuple: tupleText(flow, port: port), notes: notes)
+    }
+
+    /// Blocks SIGINT, SIGTERM and SIGHUP on this thread; returns the mask to restore.
+    static func blockTerminatingSignals() -> sigset_t {
+        var blocked = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&blocked, signal) }
+        pthread_sigmask(SIG_BLOCK, &blocked, &previous)
+        return previous
+    }
+
+    /// Every namespace of the model's paths, plus the fabric, nodes and hosts, so a packet
+    /// that goes somewhere the model does not expect is still seen; the source's first.
+    static func tracedNamespaces(_ expected: ExpectedTrace, topology: Topology, source: String) -> [String] {
+        var names = expected.namespaces
+        for name in [topology.fabricNetns] + topology.nodes.map(\.netns) + topology.hosts.map(\.netns) where !names.contains(name) {
+            names.append(name)
+        }
+        if !names.contains(source) { names.insert(source, at: 0) }
+        return names
+    }
+
+    /// One trace listener per namespace (events are per namespace), and each namespace's
+    /// interface names by index, read now: the events name interfaces by index only.
+    static func listen(in namespaces: [NetworkNamespace]) throws -> ([NFTraceListener], [String: [UInt32: String]]) {
+        var listeners: [NFTraceListener] = []
+        var interfaces: [String: [UInt32: String]] = [:]
+        for namespace in namespaces {
+            listeners.append(try NFTraceListener(in: namespace))
+            let links = try RouteSocket(in: namespace).links()
+            interfaces[namespace.name] = Dictionary(links.map { (UInt32($0.index), $0.name) }, uniquingKeysWith: { first, _ in first })
+        }
+        return (listeners, interfaces)
+    }
+
+    /// The events each listener queued, for the namespaces that saw the packet.
+    static func drain(_ listeners: [NFTraceListener], namespaces: [NetworkNamespace], interfaces: [String: [UInt32: String]],
+                      objects: [String: String]) throws -> [ObservedPath.NamespaceEvents] {
+        var events: [ObservedPath.NamespaceEvents] = []
+        for (namespace, listener) in zip(namespaces, listeners) {
+            let drained = try listener.drain()
+            guard !drained.isEmpty else { continue }
+            events.append(ObservedPath.NamespaceEvents(netns: namespace.name, object: objects[namespace.name] ?? namespace.name,
+                                                       events: drained, interfaces: interfaces[namespace.name] ?? [:]))
+        }
+        return events
+    }
+
+    /// A refused connect is an RST or an ICMP port unreachable (a REJECT): the socket's errno
+    /// is the same, the traced reply says which.
+    static func refined(_ answer: String, events: [ObservedPath.NamespaceEvents], builder: ObservedPath) -> String {
+        let rejected = answer.hasPrefix("RST") && events.contains { namespace in
+            builder.passes(of: namespace).contains { !$0.isForward && !$0.outerVXLAN && $0.first?.protocol == 1 }
+        }
+        return rejected ? "ICMP port unreachable (connection refused)" : answer
+    }
+
+    /// The probe's connection as one line: `tcp 10.244.0.5:40312 → 10.96.0.10:80`.
+    static func tupleText(_ flow: TraceFlow, port: Int) -> String {
+        "\(flow.protocol.rawValue) \(flow.source.ip)" + (flow.protocol == .icmp ? " id \(port)" : ":\(port)")
+            + " → \(flow.destination)" + (flow.port.map { ":\($0)" } ?? "")
     }
 
     /// The namespaces in the order the model enters them; a namespace entered again later is
