@@ -83,6 +83,29 @@ struct TraceEndToEndTests {
             .replacingOccurrences(of: "\nname: demo\n", with: "\nname: \(name)\n")
     }
 
+    /// Traces take turns on the host: a probe after masquerade is known by its DSCP alone, and
+    /// two traces may share one, so a second trace waits for the host's trace lock instead of
+    /// marking the first one's packets; and the lock file goes with the trace.
+    @Test func tracesTakeTurnsOnTheHost() throws {
+        let name = uniqueLabName("trlock")
+        try withLab(try Self.demo(name), name: name) { _ in
+            let path = "/run/lab/._trace.lock"
+            // Another holder of the host's trace lock for 1.5 s (util-linux flock; it ends by itself).
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            holder.arguments = [path, "sleep", "1.5"]
+            try holder.run()
+            defer { holder.waitUntilExit() }
+            #expect(try eventually(within: 2) { FileManager.default.fileExists(atPath: path) })
+            let started = Date()
+            let report = try trace("--lab", name, "pod-a", "pod-b")
+            let waited = Date().timeIntervalSince(started)
+            #expect(report.status == 0, "\(report.stderr)")
+            #expect(waited >= 1.0, "the trace waited for the lock another trace held: \(waited) s")
+            #expect(!FileManager.default.fileExists(atPath: path), "no lock file is left")
+        }
+    }
+
     @Test func theTourOnTheDemoLabAndTheLabBrokenOnPurpose() throws {
         let name = uniqueLabName("trace")
         let before = try rootNamespaceSnapshot()

@@ -23,6 +23,23 @@ public enum TraceSession {
         public init(timeout: Double = 0.5) { self.timeout = timeout }
     }
 
+    /// The host-wide lock that serialises traces (`flock`; the kernel drops it with the process).
+    /// `_` cannot be in a lab's name, so this is never a lab's own lock.
+    static let hostLockPath = "/run/lab/._trace.lock"
+
+    /// One trace at a time on the host: a probe after masquerade is known by its DSCP alone,
+    /// and two traces at once may share one (32 values), so each would mark and keep the
+    /// other's packets. Held until every table of the trace is gone (`observe` releases it in
+    /// its first defer, which runs last); a trace takes well under a second.
+    static func lockHost() throws -> LabLock { try LabLock(path: hostLockPath, timeout: 30) }
+
+    /// Nothing of the trace stays, its lock file included: removed while still held, so a
+    /// waiter wakes on a file no longer at the path and starts over (`LabLock`).
+    static func release(_ lock: LabLock) {
+        unlink(hostLockPath)
+        withExtendedLifetime(lock) {}
+    }
+
     public static func observe(_ expected: ExpectedTrace, topology: Topology, options: Options = Options()) throws -> ObservedTrace {
         let flow = expected.flow
         guard let sourceNamespaceName = flow.source.netns else { throw TraceRuntimeError("the source has no namespace") }
@@ -31,6 +48,8 @@ public enum TraceSession {
         // take effect as usual.
         var previous = blockTerminatingSignals()
         defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        let hostLock = try lockHost()
+        defer { release(hostLock) }
         // The probe's socket first: the kernel picks its source port, so no socket of the source
         // namespace uses it, and the trace rules select on it.
         let source = try NetworkNamespace.open(sourceNamespaceName)
