@@ -78,11 +78,17 @@ import Testing
 
         // Rate: a 2-second TCP transfer from a (10 mbit) to d, within 10%. TCP's payload is
         // 1448 of every 1514 bytes tbf counts, so the goodput sits about 4% under the rate.
-        let server = try BackgroundProgram(["ip", "netns", "exec", pod("d"), "python3", "-c", Self.server])
-        let sent = try run(["ip", "netns", "exec", pod("a"), "python3", "-c", Self.client, "10.244.2.13"])
-        #expect(sent.succeeded, "\(sent.stderr)")
-        let received = server.wait()
-        let bits = try #require(Double(received.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(received.stderr)")
+        // Up to three tries: on a busy machine (the whole suite runs in parallel on two cores) a
+        // starved sender falls short of any rate; a transfer that keeps up shows the limit.
+        var bits = 0.0
+        for _ in 0..<3 {
+            let server = try BackgroundProgram(["ip", "netns", "exec", pod("d"), "python3", "-c", Self.server])
+            let sent = try run(["ip", "netns", "exec", pod("a"), "python3", "-c", Self.client, "10.244.2.13"])
+            #expect(sent.succeeded, "\(sent.stderr)")
+            let received = server.wait()
+            bits = try #require(Double(received.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), "\(received.stderr)")
+            if abs(bits - 10e6) / 10e6 <= 0.10 { break }
+        }
         #expect(abs(bits - 10e6) / 10e6 <= 0.10, "measured \(bits) bit/s for 10 mbit")
         print("impairment rate: \(Int(bits)) bit/s goodput for rate 10mbit")
 
