@@ -82,7 +82,7 @@ import Testing
         // starved sender falls short of any rate; a transfer that keeps up shows the limit.
         var bits = 0.0
         for _ in 0..<3 {
-            let server = try BackgroundProgram(["ip", "netns", "exec", pod("d"), "python3", "-c", Self.server])
+            let server = try BackgroundCommand(["ip", "netns", "exec", pod("d"), "python3", "-c", Self.server])
             let sent = try run(["ip", "netns", "exec", pod("a"), "python3", "-c", Self.client, "10.244.2.13"])
             #expect(sent.succeeded, "\(sent.stderr)")
             let received = server.wait()
@@ -146,24 +146,3 @@ import Testing
 
 /// A program running in the background (the transfer's receiver); its little output is read
 /// when it has ended.
-private final class BackgroundProgram {
-    let process = Process()
-    let output = Pipe(), errors = Pipe()
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-    }
-
-    func wait() -> CommandResult {
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                             stderr: String(decoding: stderr, as: UTF8.self))
-    }
-}

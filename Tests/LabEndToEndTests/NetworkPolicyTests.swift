@@ -194,7 +194,7 @@ struct NetworkPolicyTests {
             let flag = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).flag").path
             defer { try? FileManager.default.removeItem(atPath: flag) }
             // Connect, read the greeting, wait for the flag, then send and read the echo.
-            let client = try Background(["ip", "netns", "exec", "lab.\(name).pod.y-b", "bash", "-c", """
+            let client = try BackgroundCommand(["ip", "netns", "exec", "lab.\(name).pod.y-b", "bash", "-c", """
                 exec 3<>/dev/tcp/\(target)/80 || exit 9
                 IFS= read -r -t 5 greeting <&3; echo "greeting $greeting"
                 for i in $(seq 100); do [ -e \(flag) ] && break; sleep 0.1; done
@@ -216,33 +216,3 @@ struct NetworkPolicyTests {
     }
 }
 
-/// A command left running while the test changes the lab (a client holding a connection open).
-private final class Background {
-    private let process = Process()
-    private let stdoutPath: String, stderrPath: String
-
-    init(_ arguments: [String]) throws {
-        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("np-\(UUID().uuidString)").path
-        stdoutPath = stem + ".out"
-        stderrPath = stem + ".err"
-        for path in [stdoutPath, stderrPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        try process.run()
-    }
-
-    deinit {
-        if process.isRunning { process.terminate() }
-        for path in [stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
-    }
-
-    var output: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-
-    func wait() -> (stdout: String, stderr: String) {
-        process.waitUntilExit()
-        return (output, (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
-    }
-}

@@ -265,3 +265,38 @@ func expectNothingLeft(of lab: String, processes: [ProcessIdentity]) throws {
     let alive = processes.filter(\.isAlive)
     #expect(alive.isEmpty, "processes of \(lab) still alive: \(alive)")
 }
+
+/// A command left running while the test does something else (a server, a client holding a
+/// connection open). Its output goes to files, so what it has written so far can be read while
+/// it runs; `wait` returns everything.
+final class BackgroundCommand {
+    private let process = Process()
+    private let stdoutPath: String, stderrPath: String
+
+    init(_ arguments: [String]) throws {
+        let stem = FileManager.default.temporaryDirectory.appendingPathComponent("bg-\(UUID().uuidString)").path
+        stdoutPath = stem + ".out"
+        stderrPath = stem + ".err"
+        for path in [stdoutPath, stderrPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        for path in [stdoutPath, stderrPath] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// What it has written to stdout so far.
+    var output: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    func wait() -> CommandResult {
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: output,
+                             stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
+    }
+}
