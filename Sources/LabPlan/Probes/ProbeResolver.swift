@@ -50,7 +50,7 @@ public enum ProbeResolver {
                 }
             }
         }
-        return probes
+        return PolicyReach.settle(probes, topology: topology)
     }
 
     /// A service means its ClusterIP and the probe's port; with `nodePort: true`, every node's
@@ -78,9 +78,8 @@ public enum ProbeResolver {
     static func make(_ spec: ProbeSpec, from source: Endpoint, to target: Endpoint, name: String, group: String?,
                      file: LabFile, topology: Topology) -> [ResolvedProbe] {
         guard let namespace = source.netns else { return [] }
-        var expect = ProbeExpectation(spec.expect,
+        let expect = ProbeExpectation(spec.expect,
                                       clientIP: spec.expect.clientIP.flatMap { clientAddress($0, file: file, topology: topology) }?.description)
-        if expect.reachByPolicy { expect.reach = PolicyReach.allowed(spec.kind, from: source, to: target, topology: topology) }
         return [ResolvedProbe(name: name, group: group, from: source.display, to: target.display, fromNetns: namespace,
                               address: target.address, port: spec.kind.port, kind: spec.kind, expect: expect,
                               repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]
