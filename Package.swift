@@ -56,10 +56,11 @@ let package = Package(
             name: "LabDNS",
             dependencies: ["LabAddress", "LabKernel", "LabPlan", "LabSpec"]
         ),
-        // Running probes and reporting them; reads the agent's answers through LabAgent.
+        // Running probes and reporting them; reads the agent's answers through LabAgent, asks the
+        // cluster DNS with LabDNS's codec and resolver walk.
         .target(
             name: "LabProbe",
-            dependencies: ["LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "CEpoll"]
+            dependencies: ["LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabDNS", "CEpoll"]
         ),
         // Applying plans, state, teardown, the supervisor, verify.
         .target(
@@ -85,7 +86,7 @@ let package = Package(
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabAddress"]),
         .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel", "LabAddress"]),
         .testTarget(name: "LabAgentTests", dependencies: ["LabAgent", "LabKernel"]),
-        .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan", "LabAddress"]),
+        .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan", "LabAddress", "LabDNS"]),
         .testTarget(name: "LabDNSTests", dependencies: ["LabDNS", "LabKernel", "LabPlan", "LabSpec", "LabAddress"], exclude: ["Golden"]),
             ],
     swiftLanguageModes: [.v6]

@@ -12,7 +12,7 @@ enum AgentAnswer {
         case .http: observation.body.map(AgentResponses.value(ofLine:))
         case .tcp: observation.answer.map(AgentResponses.value(ofLine:))
         case .udp: observation.answer.flatMap { AgentResponses.fields(ofUDPReply: $0).pod }
-        case .ping, .exec: nil
+        case .ping, .exec, .dns: nil
         }
     }
 
@@ -22,7 +22,7 @@ enum AgentAnswer {
         let peer: String? = switch action {
         case .http: observation.body.map(AgentResponses.value(ofLine:))
         case .udp: observation.answer.flatMap { AgentResponses.fields(ofUDPReply: $0).peer }
-        case .ping, .tcp, .exec: nil
+        case .ping, .tcp, .exec, .dns: nil
         }
         return peer.map(AgentResponses.host(ofPeer:))
     }

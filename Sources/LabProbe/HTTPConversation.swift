@@ -21,18 +21,20 @@ final class HTTPConversation: ProbeConversation {
 
     var fd: Int32 { socket.fd }
 
-    init(socket: ProbeDescriptor, endpoint: ProbeEndpoint, path: String, method: String, timeout: Int64) {
+    /// `host`: the name a probe by name looked up, which a client would put in `Host`.
+    init(socket: ProbeDescriptor, endpoint: ProbeEndpoint, path: String, method: String, timeout: Int64, host: String? = nil) {
         self.socket = socket
         self.endpoint = endpoint
         self.timeout = timeout
         bodyless = method == "HEAD"
-        request = Self.request(method: method, path: path, endpoint: endpoint)
+        request = Self.request(method: method, path: path, endpoint: endpoint, host: host)
     }
 
     /// The request bytes: HTTP/1.1 with `Host` as a browser would send it (the port only when
     /// not 80) and `Connection: close`, so the server ends the connection after answering.
-    static func request(method: String, path: String, endpoint: ProbeEndpoint) -> [UInt8] {
-        let host = endpoint.port == 80 ? endpoint.address.description : endpoint.description
+    static func request(method: String, path: String, endpoint: ProbeEndpoint, host name: String? = nil) -> [UInt8] {
+        let address = name.map { $0.hasSuffix(".") ? String($0.dropLast()) : $0 } ?? endpoint.address.description
+        let host = endpoint.port == 80 ? address : "\(address):\(endpoint.port)"
         return Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nUser-Agent: lab-verify\r\nAccept: */*\r\nConnection: close\r\n\r\n".utf8)
     }
 

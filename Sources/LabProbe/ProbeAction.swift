@@ -13,6 +13,8 @@ public enum ProbeAction: Sendable, Hashable {
     case udp(payload: String)
     /// A command in the source namespace; exit status 0 is an answer.
     case exec([String])
+    /// One lookup through the source pod's resolver; any reply is an answer.
+    case dns(name: String, type: DNSProbeType)
 
     /// The action of a decoded probe kind (its port goes into the probe's `ProbeEndpoint`).
     public init(_ kind: ProbeKind) {
@@ -22,6 +24,7 @@ public enum ProbeAction: Sendable, Hashable {
         case .tcp: self = .tcp
         case .udp(_, let payload): self = .udp(payload: payload)
         case .exec(let argv): self = .exec(argv)
+        case .dns(let name, let type): self = .dns(name: name, type: type)
         }
     }
 
@@ -33,6 +36,7 @@ public enum ProbeAction: Sendable, Hashable {
         case .tcp: "tcp"
         case .udp: "udp"
         case .exec: "exec"
+        case .dns: "dns"
         }
     }
 }
@@ -41,7 +45,7 @@ public enum ProbeAction: Sendable, Hashable {
 /// on one field instead of on which key happens to be present.
 extension ProbeAction: Codable {
     private enum CodingKeys: String, CodingKey {
-        case kind, count, path, method, payload, argv
+        case kind, count, path, method, payload, argv, name, type
     }
 
     public init(from decoder: Decoder) throws {
@@ -54,6 +58,8 @@ extension ProbeAction: Codable {
         case "tcp": self = .tcp
         case "udp": self = .udp(payload: try container.decode(String.self, forKey: .payload))
         case "exec": self = .exec(try container.decode([String].self, forKey: .argv))
+        case "dns": self = .dns(name: try container.decode(String.self, forKey: .name),
+                                type: try container.decode(DNSProbeType.self, forKey: .type))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: container, debugDescription: "unknown probe kind \(kind)")
         }
@@ -70,6 +76,9 @@ extension ProbeAction: Codable {
         case .tcp: break
         case .udp(let payload): try container.encode(payload, forKey: .payload)
         case .exec(let argv): try container.encode(argv, forKey: .argv)
+        case .dns(let name, let type):
+            try container.encode(name, forKey: .name)
+            try container.encode(type, forKey: .type)
         }
     }
 }

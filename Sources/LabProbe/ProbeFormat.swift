@@ -66,8 +66,9 @@ enum ProbeFormat {
         let detail = observation.detail.map { ": \($0)" } ?? ""
         switch observation.outcome {
         case .reached: return "reached"
-        case .timeout: return withTime ? "timeout after \(duration(milliseconds: observation.elapsedMilliseconds))" : "timeout"
-        case .refused: return "refused\(errno)"
+        case .timeout: return (withTime ? "timeout after \(duration(milliseconds: observation.elapsedMilliseconds))" : "timeout") + detail
+        case .refused: return "refused\(errno)\(detail)"
+        case .unresolved: return "unresolved\(detail)"
         case .unreachable: return "unreachable\(errno)\(detail)"
         case .reset: return "reset\(errno)"
         case .badAnswer: return "bad answer\(detail)"
@@ -80,6 +81,12 @@ enum ProbeFormat {
 
     /// What one try saw, whatever its outcome: `HTTP 200 "web-1"`, `3/3 replies`, `timeout`.
     static func observation(_ observation: ProbeObservation, action: ProbeAction, withTime: Bool = true) -> String {
+        // A probe by name says where the name led before what it found there.
+        if case .dns = action {} else if observation.outcome != .unresolved, let lookup = observation.lookup, let address = lookup.address {
+            var plain = observation
+            plain.lookup = nil
+            return "\(lookup.name) → \(address), " + self.observation(plain, action: action, withTime: withTime)
+        }
         switch observation.outcome {
         case .reached: return answer(observation, action: action)
         case .exited where observation.output.map({ !$0.isEmpty }) ?? false:
@@ -105,7 +112,23 @@ enum ProbeFormat {
         case .exec:
             let output = observation.output.map(firstLine) ?? ""
             return output.isEmpty ? "exit 0" : "exit 0, output " + quoted(output)
+        case .dns:
+            return observation.lookup.map(lookupAnswer) ?? "answered"
         }
+    }
+
+    /// A lookup's end, as dig would summarize it: `NOERROR 10.96.0.10 (web.default.svc.cluster.local.)`,
+    /// `NOERROR, no answer`, `NXDOMAIN after 4 names`.
+    static func lookupAnswer(_ lookup: LookupObservation) -> String {
+        let rcode = lookup.rcode ?? "no answer"
+        let tcp = lookup.overTCP == true ? " over TCP" : ""
+        if !lookup.answers.isEmpty {
+            let shown = lookup.answers.count > 4 ? lookup.answers.prefix(4).joined(separator: ", ") + " and \(lookup.answers.count - 4) more"
+                                                 : lookup.answers.joined(separator: ", ")
+            return "\(rcode) \(shown) (\(lookup.answeredName ?? lookup.name))\(tcp)"
+        }
+        let names = lookup.queries.count
+        return (rcode == "NOERROR" ? "NOERROR, no answer" : rcode) + " after \(names) \(names == 1 ? "name" : "names")\(tcp)"
     }
 
     /// `, rtt 0.021/0.034/0.051ms` (min/avg/max, as ping prints them), or nothing.

@@ -2,6 +2,7 @@ import CEpoll
 import Glibc
 import LabKernel
 import LabPlan
+import LabSpec
 
 /// The scheduler behind `ProbeEngine`: up to `window` probes holding a socket at once, each
 /// running its tries one after another (`repeat`), attempts again while failing (`retries`),
@@ -211,19 +212,50 @@ final class ProbeLoop {
             let conversation = ExecConversation(argv: argv, namespace: task.namespace, timeout: timeout(of: task))
             return begin(flight, conversation, ProbeInstant.now(), onResult)
         }
-        guard task.endpoint != nil, let kind = Self.socketKind(task.action) else {
+        guard task.endpoint != nil || task.lookup != nil, let kind = Self.socketKind(task.action) else {
             return finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0),
                              before, onResult)
         }
-        switch ProbeSocket.open([kind])[0] {
+        // A lookup first (a dns probe, or a probe by name): its queries leave from a UDP socket
+        // of the source namespace, as the pod's resolver's would.
+        let lookup = task.lookup
+        switch ProbeSocket.open([lookup == nil ? kind : .udp])[0] {
         case .socket(let fd):
             // The try starts now, not before the hop into the namespace: timeouts are about
             // the network.
-            begin(flight, conversation(for: task, socket: ProbeDescriptor(fd)), ProbeInstant.now(), onResult)
+            let socket = ProbeDescriptor(fd)
+            let conversation = if let lookup { lookupConversation(for: task, lookup: lookup, socket: socket, kind: kind) }
+                               else { conversation(for: task, endpoint: task.endpoint!, socket: socket) }
+            begin(flight, conversation, ProbeInstant.now(), onResult)
         case .failed(let code, let step):
             let now = ProbeInstant.now()
             finishTry(flight, ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step,
                                                elapsedMilliseconds: now.milliseconds(since: before)), now, onResult)
+        }
+    }
+
+    /// A socket of `kind` in `namespace`, for a conversation that needs another one midway (the
+    /// thread may be in another probe's namespace by then).
+    private func openSocket(_ kind: ProbeSocket.Kind, in namespace: NetworkNamespace?) -> ProbeSocket.Opened {
+        if let failure = enter(namespace) { return .failed(errno: failure.errno, step: failure.step) }
+        return ProbeSocket.open([kind])[0]
+    }
+
+    /// The lookup of a dns probe, or the lookup and then the probe of a probe by name.
+    private func lookupConversation(for task: ProbeTask, lookup: NameLookup, socket: ProbeDescriptor,
+                                    kind: ProbeSocket.Kind) -> ProbeConversation {
+        let namespace = task.namespace
+        let open: (ProbeSocket.Kind) -> ProbeSocket.Opened = { [unowned self] kind in openSocket(kind, in: namespace) }
+        let type: DNSProbeType = if case .dns(_, let type) = task.action { type } else { .a }
+        let dns = DNSLookupConversation(socket: socket, lookup: lookup, type: type, timeout: timeout(of: task), openSocket: open)
+        if case .dns = task.action { return dns }
+        return ByNameConversation(lookup: dns, name: lookup.name, port: lookup.port) { [unowned self] endpoint in
+            switch open(kind) {
+            case .socket(let fd):
+                return .conversation(conversation(for: task, endpoint: endpoint, socket: ProbeDescriptor(fd)))
+            case .failed(let code, let step):
+                return .failed(ProbeObservation(outcome: .error, errno: ProbeErrno.name(code), detail: step, elapsedMilliseconds: 0))
+            }
         }
     }
 
@@ -245,13 +277,12 @@ final class ProbeLoop {
         switch action {
         case .ping: .icmp
         case .http, .tcp: .tcp
-        case .udp: .udp
+        case .udp, .dns: .udp
         case .exec: nil
         }
     }
 
-    private func conversation(for task: ProbeTask, socket: ProbeDescriptor) -> ProbeConversation {
-        let endpoint = task.endpoint!
+    private func conversation(for task: ProbeTask, endpoint: ProbeEndpoint, socket: ProbeDescriptor) -> ProbeConversation {
         let timeout = timeout(of: task)
         switch task.action {
         case .ping(let count):
@@ -259,13 +290,16 @@ final class ProbeLoop {
             return PingConversation(socket: socket, endpoint: endpoint, count: count, interval: options.pingInterval.probeNanoseconds,
                                     timeout: timeout, identifier: nextIdentifier, token: token)
         case .http(let path, let method):
-            return HTTPConversation(socket: socket, endpoint: endpoint, path: path, method: method, timeout: timeout)
+            return HTTPConversation(socket: socket, endpoint: endpoint, path: path, method: method, timeout: timeout,
+                                    host: task.lookup?.name)
         case .tcp:
             return TCPConversation(socket: socket, endpoint: endpoint, timeout: timeout, greetingWait: options.greetingWait.probeNanoseconds)
         case .udp(let payload):
             return UDPConversation(socket: socket, endpoint: endpoint, payload: payload, timeout: timeout)
         case .exec:
             preconditionFailure("exec probes open no socket (socketKind is nil)")
+        case .dns:
+            preconditionFailure("dns probes are lookups (lookupConversation)")
         }
     }
 

@@ -23,10 +23,13 @@ public struct ProbeObservation: Sendable, Hashable, Codable {
     public var exitStatus: Int32?
     /// stdout and stderr together, as a terminal would show them (truncated).
     public var output: String?
+    // dns, and probes by name: what the pod's resolver asked and was told.
+    public var lookup: LookupObservation?
 
     public init(outcome: ProbeOutcome, errno: String? = nil, detail: String? = nil, elapsedMilliseconds: Double,
                 status: Int? = nil, body: String? = nil, answer: String? = nil, echoesSent: Int? = nil,
-                rttMilliseconds: [Double]? = nil, exitStatus: Int32? = nil, output: String? = nil) {
+                rttMilliseconds: [Double]? = nil, exitStatus: Int32? = nil, output: String? = nil,
+                lookup: LookupObservation? = nil) {
         self.outcome = outcome
         self.errno = errno
         self.detail = detail
@@ -38,6 +41,7 @@ public struct ProbeObservation: Sendable, Hashable, Codable {
         self.rttMilliseconds = rttMilliseconds
         self.exitStatus = exitStatus
         self.output = output
+        self.lookup = lookup
     }
 
     /// Echo replies received (ping only).

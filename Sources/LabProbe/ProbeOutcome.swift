@@ -19,6 +19,10 @@ public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     case badAnswer = "bad-answer"
     /// An exec probe's command exited non-zero (or was killed by a signal).
     case exited
+    /// A probe by name whose name did not resolve: the nameserver answered NXDOMAIN, NODATA,
+    /// SERVFAIL or REFUSED. The network carried the lookup, so this is no block; like a bad
+    /// answer it fails both `reach: true` and `reach: false`.
+    case unresolved
     /// The probe could not run at all (no socket, no namespace, no program): says nothing
     /// about the network, so it fails whatever was expected.
     case error
@@ -27,7 +31,7 @@ public enum ProbeOutcome: String, Sendable, Hashable, Codable, CaseIterable {
     public var isBlocked: Bool {
         switch self {
         case .timeout, .refused, .unreachable, .reset, .exited: true
-        case .reached, .badAnswer, .error: false
+        case .reached, .badAnswer, .unresolved, .error: false
         }
     }
 }

@@ -7,6 +7,8 @@ public struct ProbeResult: Sendable, Hashable, Codable {
     public var to: String
     public var group: String?
     public var endpoint: ProbeEndpoint?
+    /// A probe by name: the name and port it went to (the address is in each try's lookup).
+    public var byName: NamedTarget?
     public var action: ProbeAction
     public var expectation: ProbeExpectation
     public var passed: Bool
@@ -23,7 +25,7 @@ public struct ProbeResult: Sendable, Hashable, Codable {
 
     /// Judges `tries` against `expectation` and summarizes them.
     public init(name: String, from: String, to: String, group: String? = nil, endpoint: ProbeEndpoint?,
-                action: ProbeAction, expectation: ProbeExpectation, tries: [ProbeObservation],
+                byName: NamedTarget? = nil, action: ProbeAction, expectation: ProbeExpectation, tries: [ProbeObservation],
                 attempts: Int = 1, elapsedMilliseconds: Double) {
         let verdict = ProbeVerdict.evaluate(expectation, action: action, tries: tries)
         self.name = name
@@ -31,6 +33,7 @@ public struct ProbeResult: Sendable, Hashable, Codable {
         self.to = to
         self.group = group
         self.endpoint = endpoint
+        self.byName = byName
         self.action = action
         self.expectation = expectation
         passed = verdict.passed
@@ -44,23 +47,25 @@ public struct ProbeResult: Sendable, Hashable, Codable {
     /// The result of `task` from the tries of its last attempt.
     public init(task: ProbeTask, tries: [ProbeObservation], attempts: Int, elapsedMilliseconds: Double) {
         self.init(name: task.name, from: task.from, to: task.to, group: task.group, endpoint: task.endpoint,
-                  action: task.action, expectation: task.expectation, tries: tries, attempts: attempts,
+                  byName: task.namedTarget, action: task.action, expectation: task.expectation, tries: tries, attempts: attempts,
                   elapsedMilliseconds: elapsedMilliseconds)
     }
 
     /// The kind and where it went: `ping 10.0.0.5 ×3`, `http GET 10.96.0.1:80/hostname`,
     /// `tcp 10.0.0.5:9000`, `exec curl -sf …`.
-    public var kindDescription: String { Self.kindDescription(action: action, endpoint: endpoint) }
+    public var kindDescription: String { Self.kindDescription(action: action, endpoint: endpoint, byName: byName) }
 
-    /// `kindDescription` of a probe before it ran.
-    static func kindDescription(action: ProbeAction, endpoint: ProbeEndpoint?) -> String {
-        let target = endpoint?.description ?? "(no target)"
+    /// `kindDescription` of a probe before it ran: a probe by name shows the name, since its
+    /// address is only known once it ran (`http GET cart.store:80/`).
+    static func kindDescription(action: ProbeAction, endpoint: ProbeEndpoint?, byName: NamedTarget? = nil) -> String {
+        let target = byName?.description ?? endpoint?.description ?? "(no target)"
         switch action {
-        case .ping(let count): return "ping \(endpoint?.address.description ?? target) ×\(count)"
+        case .ping(let count): return "ping \(byName?.name ?? endpoint?.address.description ?? target) ×\(count)"
         case .http(let path, let method): return "http \(method) \(target)\(path)"
         case .tcp: return "tcp \(target)"
         case .udp: return "udp \(target)"
         case .exec(let argv): return "exec " + argv.joined(separator: " ")
+        case .dns(let name, let type): return "dns \(type.rawValue) \(name) @\(endpoint?.address.description ?? "?")"
         }
     }
 

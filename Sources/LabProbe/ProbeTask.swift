@@ -17,8 +17,11 @@ public struct ProbeTask: Sendable {
     /// Where the probe's socket is opened (or its command runs); nil is the calling process's
     /// own namespace, which is what tests on 127.0.0.1 use.
     public var namespace: NetworkNamespace?
-    /// Nil only for exec probes.
+    /// Nil for exec probes, and for probes by name (the address comes from `lookup` as the
+    /// probe runs); a dns probe's is its nameserver.
     public var endpoint: ProbeEndpoint?
+    /// A probe by name, or a dns probe: the name and the pod's resolver.
+    public var lookup: NameLookup?
     public var action: ProbeAction
     public var expectation: ProbeExpectation
     /// Tries per attempt (`repeat`), e.g. 30 connections to see a service balance its load.
@@ -32,7 +35,7 @@ public struct ProbeTask: Sendable {
 
     public init(name: String, from: String, to: String, group: String? = nil, namespace: NetworkNamespace? = nil,
                 endpoint: ProbeEndpoint?, action: ProbeAction, expectation: ProbeExpectation = ProbeExpectation(),
-                repeatCount: Int = 1, timeout: Duration = .seconds(2), retries: Int = 1) {
+                repeatCount: Int = 1, timeout: Duration = .seconds(2), retries: Int = 1, lookup: NameLookup? = nil) {
         self.name = name
         self.from = from
         self.to = to
@@ -44,5 +47,14 @@ public struct ProbeTask: Sendable {
         self.repeatCount = repeatCount
         self.timeout = timeout
         self.retries = retries
+        self.lookup = lookup
+    }
+}
+
+extension ProbeTask {
+    /// The name and port of a probe by name (not of a dns probe, whose target is its server).
+    var namedTarget: NamedTarget? {
+        if case .dns = action { return nil }
+        return lookup.map { NamedTarget(name: $0.name, port: $0.port) }
     }
 }

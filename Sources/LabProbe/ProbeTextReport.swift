@@ -46,7 +46,7 @@ public enum ProbeTextReport {
         for task in tasks {
             widths[1] = max(widths[1], task.name.count)
             widths[2] = max(widths[2], route(from: task.from, to: task.to).count)
-            widths[3] = max(widths[3], ProbeResult.kindDescription(action: task.action, endpoint: task.endpoint).count)
+            widths[3] = max(widths[3], ProbeResult.kindDescription(action: task.action, endpoint: task.endpoint, byName: task.namedTarget).count)
         }
         return widths
     }

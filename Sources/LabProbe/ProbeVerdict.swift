@@ -39,6 +39,7 @@ public struct ProbeVerdict: Sendable, Hashable {
             let expected = if case .exec = action { "exit status 0" } else { "an answer" }
             return ProbeVerdict(failures: ["expected \(expected), got \(ProbeFormat.failure(tries[index]))\(label(index))"])
         }
+        if case .dns(_, let type) = action { return dnsVerdict(expectation, type: type, tries: tries) }
         var failures: [String] = []
         if let status = expectation.status,
            let index = tries.firstIndex(where: { $0.status != status }) {
@@ -82,6 +83,41 @@ public struct ProbeVerdict: Sendable, Hashable {
             }
         }
         return ProbeVerdict(failures: failures)
+    }
+
+    /// A dns probe whose every try got a reply: the response code it ended with, and the
+    /// answers — exactly those listed (in any order), or by default at least one.
+    private static func dnsVerdict(_ expectation: ProbeExpectation, type: DNSProbeType, tries: [ProbeObservation]) -> ProbeVerdict {
+        for (index, observation) in tries.enumerated() {
+            let lookup = observation.lookup ?? LookupObservation(name: "?", type: type.rawValue)
+            let seen = ProbeFormat.lookupAnswer(lookup)
+            let label = ProbeFormat.tryLabel(index, of: tries.count)
+            let rcode = lookup.rcode ?? "no answer"
+            let expectedRcode = expectation.rcode ?? (expectation.answers != nil ? .noError : nil)
+            if let expectedRcode, rcode != expectedRcode.rawValue {
+                return ProbeVerdict(failures: ["expected \(expectedRcode.rawValue), got \(seen)\(searched(lookup))\(label)"])
+            }
+            if let answers = expectation.answers {
+                let missing = answers.filter { want in !lookup.answers.contains { DNSProbeMessage.matches(expected: want, seen: $0, type: type) } }
+                let extra = lookup.answers.filter { got in !answers.contains { DNSProbeMessage.matches(expected: $0, seen: got, type: type) } }
+                if !missing.isEmpty || !extra.isEmpty {
+                    var problems: [String] = []
+                    if !missing.isEmpty { problems.append("missing \(missing.joined(separator: ", "))") }
+                    if !extra.isEmpty { problems.append("not listed \(extra.joined(separator: ", "))") }
+                    let expected = answers.isEmpty ? "no answer" : answers.joined(separator: ", ")
+                    return ProbeVerdict(failures: ["expected answers \(expected), got \(seen): \(problems.joined(separator: "; "))\(label)"])
+                }
+            } else if expectation.rcode == nil, lookup.answers.isEmpty {
+                return ProbeVerdict(failures: ["expected \(type.rawValue) answers, got \(seen)\(searched(lookup))\(label)"])
+            }
+        }
+        return ProbeVerdict(failures: [])
+    }
+
+    /// ` (asked web.default.svc.cluster.local., …)`: the names a failed lookup tried.
+    private static func searched(_ lookup: LookupObservation) -> String {
+        guard !lookup.queries.isEmpty else { return "" }
+        return " (asked " + lookup.queries.map { String($0.prefix { $0 != " " }) }.joined(separator: ", ") + ")"
     }
 
     /// Every listed pod answered at least once and no other did; a try whose answer names no

@@ -2,7 +2,7 @@
 /// what the user wrote rather than a comparison enum.
 extension ExpectSpec: Codable {
     private enum CodingKeys: String, CodingKey {
-        case reach, reachByPolicy, status, body, servedBy, clientIP, rtt, loss
+        case reach, reachByPolicy, status, body, servedBy, clientIP, rtt, loss, answers, rcode
     }
 
     public init(from decoder: Decoder) throws {
@@ -15,6 +15,8 @@ extension ExpectSpec: Codable {
         clientIP = try container.decodeIfPresent(String.self, forKey: .clientIP)
         rtt = try Self.bound(.rtt, in: container, parse: MeasurementBound.rtt)
         loss = try Self.bound(.loss, in: container, parse: MeasurementBound.loss)
+        answers = try container.decodeIfPresent([String].self, forKey: .answers)
+        rcode = try container.decodeIfPresent(DNSProbeRcode.self, forKey: .rcode)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -27,6 +29,8 @@ extension ExpectSpec: Codable {
         try container.encodeIfPresent(clientIP, forKey: .clientIP)
         try container.encodeIfPresent(rtt.map { $0.text(unit: "ms") }, forKey: .rtt)
         try container.encodeIfPresent(loss.map { $0.text(unit: "%") }, forKey: .loss)
+        try container.encodeIfPresent(answers, forKey: .answers)
+        try container.encodeIfPresent(rcode, forKey: .rcode)
     }
 
     private static func bound(_ key: CodingKeys, in container: KeyedDecodingContainer<CodingKeys>,

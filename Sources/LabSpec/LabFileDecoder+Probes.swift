@@ -4,9 +4,9 @@ import LabAddress
 /// Probes (`probes:`, docs/architecture.md "Probes"): where from, where to, which kind, what to
 /// expect.
 extension LabFileDecoder {
-    static let probeKindKeys = ["ping", "http", "tcp", "udp", "exec"]
+    static let probeKindKeys = ["ping", "http", "tcp", "udp", "exec", "dns"]
     static let probeKeys = ["name", "from", "to", "matrix"] + probeKindKeys + ["expect", "repeat", "timeout", "retries"]
-    static let expectKeys = ["reach", "status", "body", "servedBy", "clientIP", "rtt", "loss"]
+    static let expectKeys = ["reach", "status", "body", "servedBy", "clientIP", "rtt", "loss", "answers", "rcode"]
 
     static let pingCountRange = 1...1000
     static let repeatRange = 1...10_000
@@ -45,7 +45,7 @@ extension LabFileDecoder {
         guard let entry = kinds.first else {
             if !reader.failedPaths.contains(fields.path) {
                 let position = fields.node.map(reader.position(of:)) ?? reader.diagnostics.sourceMap.position(of: fields.path)
-                reader.diagnostics.error(fields.path, at: position, "a probe needs one kind: ping, http, tcp, udp or exec")
+                reader.diagnostics.error(fields.path, at: position, "a probe needs one kind: ping, http, tcp, udp, exec or dns")
             }
             reader.markFailed(kindPath)
             return (nil, false)
@@ -77,6 +77,8 @@ extension LabFileDecoder {
                 count = parsed
             }
             return (.ping(count: count), false)
+        case "dns":
+            return (dnsKind(entry, kindPath: kindPath), false)
         default:
             return portKind(entry, kindPath: kindPath)
         }
@@ -127,6 +129,33 @@ extension LabFileDecoder {
         }
     }
 
+    /// `dns: {name: cart.store, type: SRV}`: the name as a resolver takes it (a PTR may name an
+    /// IPv4 address) and the type, A by default.
+    private func dnsKind(_ entry: YAMLFields.Entry, kindPath: String) -> ProbeKind? {
+        let placeholder = ProbeKind.dns(name: "", type: .a)
+        guard let fields = reader.fields(entry.value, at: entry.path, allowed: ["name", "type"], nullIsEmpty: false) else {
+            return failedKind(kindPath, placeholder).0
+        }
+        var type = DNSProbeType.a
+        if let value = fields["type"], let text = reader.string(value, at: fields.path("type")) {
+            guard let parsed = DNSProbeType(rawValue: text.uppercased()) else {
+                let types = DNSProbeType.allCases.map(\.rawValue)
+                reader.fail(fields.path("type"), at: value, "\"\(text)\" is not a record type a dns probe asks for (\(types.joined(separator: ", ")))")
+                return failedKind(kindPath, placeholder).0
+            }
+            type = parsed
+        }
+        guard let nameNode = required(fields, "name", "the name to look up, like cart.store"),
+              let name = reader.string(nameNode, at: fields.path("name")) else {
+            return failedKind(kindPath, placeholder).0
+        }
+        if !(type == .ptr && IPv4Address(name) != nil), let problem = NameRules.dnsName(name) {
+            reader.fail(fields.path("name"), at: nameNode, "\"\(name)\" \(problem)")
+            return failedKind(kindPath, placeholder).0
+        }
+        return .dns(name: name, type: type)
+    }
+
     private func failedKind(_ kindPath: String, _ placeholder: ProbeKind) -> (ProbeKind?, nodePort: Bool) {
         reader.markFailed(kindPath)
         return (placeholder, false)
@@ -147,10 +176,27 @@ extension LabFileDecoder {
         return nil
     }
 
+    /// An IPv4 address, a DNS name, or a reference. A name is `dns:` and any name, or a bare
+    /// name with a dot: a lab object's name is one DNS label and never has one, so every file
+    /// that was valid before names the same objects.
     private func target(_ node: Node, at path: String) -> ProbeTarget? {
-        if case .scalar(let scalar) = node, let address = IPv4Address(scalar.string) { return .address(address) }
+        guard case .scalar(let scalar) = node else { return reference(node, at: path).map(ProbeTarget.object) }
+        let text = scalar.string
+        if let address = IPv4Address(text) { return .address(address) }
+        if text.hasPrefix(Self.dnsPrefix) || (text.contains(".") && !text.contains("/")) {
+            let name = text.hasPrefix(Self.dnsPrefix) ? String(text.dropFirst(Self.dnsPrefix.count)) : text
+            if let problem = NameRules.dnsName(name) {
+                let hint = text.hasPrefix(Self.dnsPrefix) ? "" : " (a target with a dot is a DNS name; pods, nodes and hosts have none)"
+                reader.fail(path, at: node, "\"\(name)\" \(problem)\(hint)")
+                return nil
+            }
+            return .name(name)
+        }
         return reference(node, at: path).map(ProbeTarget.object)
     }
+
+    /// Marks a `to:` as a DNS name even without a dot: `dns:web`.
+    static let dnsPrefix = "dns:"
 
     private func matrix(_ node: Node, at path: String) -> MatrixSpec? {
         guard let fields = reader.fields(node, at: path, allowed: ["from", "to"], nullIsEmpty: false) else { return nil }
@@ -215,6 +261,19 @@ extension LabFileDecoder {
                            what: "a round-trip time bound like \"<5ms\" or \"<=1.5ms\"")
         expect.loss = bound(fields, "loss", parse: MeasurementBound.loss,
                             what: "a loss bound like \"0%\" or \"<1%\" (0 to 100 percent)")
+        if let value = fields["answers"] {
+            // Numbers and names alike are text here: `10.96.0.10` and `0 100 80 web…` are both
+            // compared as the answers are printed.
+            expect.answers = stringList(value, at: fields.path("answers"), of: "answers")
+        }
+        if let value = fields["rcode"], let text = reader.string(value, at: fields.path("rcode")) {
+            if let rcode = DNSProbeRcode(rawValue: text.uppercased()) {
+                expect.rcode = rcode
+            } else {
+                let codes = DNSProbeRcode.allCases.map(\.rawValue)
+                reader.fail(fields.path("rcode"), at: value, "\"\(text)\" is not a response code a dns probe can expect (\(codes.joined(separator: ", ")))")
+            }
+        }
         return expect
     }
 

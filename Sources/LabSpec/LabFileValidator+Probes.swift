@@ -8,7 +8,10 @@ extension LabFileValidator {
             let path = "probes[\(i)]"
             guard usable(path) else { continue }
             checkProbeShape(probe, at: path, &d)
-            if let from = probe.from, usable("\(path).from") { checkSource(from, at: "\(path).from", &d) }
+            if let from = probe.from, usable("\(path).from") {
+                checkSource(from, at: "\(path).from", &d)
+                checkResolverSource(probe, from: from, at: path, &d)
+            }
             if case .object(let reference)? = probe.to, usable("\(path).to") {
                 checkTarget(reference, of: probe, probePath: path, at: "\(path).to", &d)
             }
@@ -26,6 +29,7 @@ extension LabFileValidator {
         case .tcp: return "tcp"
         case .udp: return "udp"
         case .exec: return "exec"
+        case .dns: return "dns"
         }
     }
 
@@ -39,6 +43,12 @@ extension LabFileValidator {
             d.keyError("\(path).matrix", "a probe has either from and to, or a matrix, not both")
         }
         guard kindKnown(path) else { return }
+        if case .dns = probe.kind {
+            if hasTo { d.keyError("\(path).to", "a dns probe asks the source pod's nameserver (the cluster DNS) and has no \"to\"; the name goes in dns.name") }
+            if hasMatrix { d.keyError("\(path).matrix", "a dns probe runs in one pod: give it \"from\", not a matrix") }
+            if !hasFrom, !hasMatrix { d.error(path, "missing required key \"from\" (the pod whose resolver asks)") }
+            return
+        }
         if case .exec = probe.kind {
             if hasTo { d.keyError("\(path).to", "an exec probe runs its command in \"from\" and has no \"to\"") }
             if hasMatrix { d.keyError("\(path).matrix", "an exec probe runs in one place: give it \"from\", not a matrix") }
@@ -47,7 +57,26 @@ extension LabFileValidator {
         }
         guard !hasMatrix else { return }
         if !hasFrom { d.error(path, "missing required key \"from\" (the pod, node or host the probe starts from)") }
-        if !hasTo { d.error(path, "missing required key \"to\" (a pod, service, node, host or IPv4 address)") }
+        if !hasTo { d.error(path, "missing required key \"to\" (a pod, service, node, host, IPv4 address or DNS name)") }
+    }
+
+    /// A name is resolved the way the source pod resolves it, through its resolv.conf and the
+    /// cluster DNS: nodes and hosts keep the host's resolver, which knows no cluster names.
+    private func checkResolverSource(_ probe: ProbeSpec, from: Reference, at path: String, _ d: inout Diagnostics) {
+        let byName: String
+        if case .dns = probe.kind, kindKnown(path) {
+            byName = "a dns probe"
+        } else if case .name(let name)? = probe.to, usable("\(path).to") {
+            byName = "a probe to the name \"\(name)\""
+        } else {
+            return
+        }
+        switch index.resolve(from) {
+        case .node, .host:
+            d.error("\(path).from", "\(byName) runs from a pod: only pods use the cluster DNS (nodes and hosts keep the host's resolver)")
+        case .pod, .service, .ambiguous, .unknown:
+            break
+        }
     }
 
     /// A probe starts in a namespace of the lab: a pod, node or host.
@@ -71,11 +100,16 @@ extension LabFileValidator {
             guard kindKnown(probePath) else { return }
             switch probe.kind {
             case .http, .tcp, .udp: break
+            case .dns: break
             case .ping, .exec:
                 d.error(path, "\(Self.kindName(probe.kind)) cannot reach service \"\(lab.services[s].name)\": a service answers on its ports only; use http, tcp or udp")
             }
         case .ambiguous(let kinds): d.error(path, ambiguity(reference, kinds))
-        case .unknown: if referencesResolvable { d.error(path, unknown(reference)) }
+        case .unknown:
+            guard referencesResolvable else { return }
+            // A single label is an object's name; `dns:` says it is a name to look up.
+            let byName = reference.kind == nil && index.services[reference.name] != nil ? ", or dns:\(reference.name) to look it up by name" : ""
+            d.error(path, unknown(reference) + byName)
         }
     }
 
@@ -106,7 +140,11 @@ extension LabFileValidator {
         guard probe.nodePort, kindKnown(path) else { return }
         let nodePortPath = "\(path).\(Self.kindName(probe.kind)).nodePort"
         guard case .object(let reference)? = probe.to, case .service(let s) = index.resolve(reference) else {
-            if usable("\(path).to") { d.error(nodePortPath, "nodePort: true needs a service as \"to\", like to: service/web") }
+            if case .name(let name)? = probe.to, usable("\(path).to") {
+                d.error(nodePortPath, "nodePort: true needs a service as \"to\", like to: service/web, not the name \"\(name)\" (a name resolves to the ClusterIP)")
+            } else if usable("\(path).to") {
+                d.error(nodePortPath, "nodePort: true needs a service as \"to\", like to: service/web")
+            }
             return
         }
         let service = lab.services[s]
@@ -117,7 +155,7 @@ extension LabFileValidator {
         let (port, proto): (Int, TransportProtocol) = switch probe.kind {
         case .http(let port, _, _), .tcp(let port): (port, .tcp)
         case .udp(let port, _): (port, .udp)
-        case .ping, .exec: (0, .tcp)
+        case .ping, .exec, .dns: (0, .tcp)
         }
         if !service.ports.contains(where: { $0.port == port && $0.protocol == proto }) {
             let ports = service.ports.map { "\($0.port)/\($0.protocol.rawValue)" }
@@ -141,12 +179,18 @@ extension LabFileValidator {
             ("clientIP", expect.clientIP != nil, ["http", "udp"]),
             ("rtt", expect.rtt != nil, ["ping"]),
             ("loss", expect.loss != nil, ["ping"]),
+            ("answers", expect.answers != nil, ["dns"]),
+            ("rcode", expect.rcode != nil, ["dns"]),
         ]
         if expect.reachByPolicy, usable("\(expectPath).reach") {
             if case .exec = probe.kind {
                 d.error("\(expectPath).reach", "reach: policy needs a ping, http, tcp or udp probe: an exec probe's traffic is its command's")
+            } else if case .dns = probe.kind {
+                d.error("\(expectPath).reach", "reach: policy needs a ping, http, tcp or udp probe; a dns probe expects answers or an rcode")
             } else if probe.nodePort {
                 d.error("\(expectPath).reach", "reach: policy is not supported through a nodePort (the source may be masqueraded); probe the service's ClusterIP or its pods")
+            } else if case .name(let name)? = probe.to {
+                d.error("\(expectPath).reach", "reach: policy needs a target the plan knows, but \"\(name)\" is only resolved when the probe runs; write the service (service/…) or the pod")
             }
         }
         for item in observable where item.isSet && usable("\(expectPath).\(item.key)") {
@@ -176,6 +220,7 @@ extension LabFileValidator {
                 d.error("\(expectPath).servedBy", "servedBy lists \(servedBy.count) pods but the probe runs \(probe.repeatCount) time\(probe.repeatCount == 1 ? "" : "s"); every listed pod must answer, so set repeat to at least \(servedBy.count) (about 10 per pod is reliable)")
             }
         }
+        if case .dns(_, let type) = probe.kind, kindKnown(path) { checkDNSExpect(expect, type: type, at: expectPath, &d) }
         if let clientIP = expect.clientIP, usable("\(expectPath).clientIP"), IPv4Address(clientIP) == nil {
             let itemPath = "\(expectPath).clientIP"
             if let reference = Reference(clientIP) {
@@ -188,6 +233,39 @@ extension LabFileValidator {
             } else {
                 d.error(itemPath, "\"\(clientIP)\" is neither a pod, node or host name nor an IPv4 address")
             }
+        }
+    }
+
+    /// Answers written as the type prints them, and only with an rcode that has answers.
+    private func checkDNSExpect(_ expect: ExpectSpec, type: DNSProbeType, at expectPath: String, _ d: inout Diagnostics) {
+        if let answers = expect.answers, usable("\(expectPath).answers") {
+            if let rcode = expect.rcode, rcode != .noError, !answers.isEmpty, usable("\(expectPath).rcode") {
+                d.keyError("\(expectPath).answers", "answers come with NOERROR only, but rcode is \(rcode.rawValue); drop one of them")
+            }
+            for (k, answer) in answers.enumerated() {
+                if let problem = Self.answerProblem(answer, type: type) { d.error("\(expectPath).answers[\(k)]", problem) }
+            }
+        }
+    }
+
+    /// Why `answer` cannot be an answer of `type`, or nil.
+    static func answerProblem(_ answer: String, type: DNSProbeType) -> String? {
+        switch type {
+        case .a:
+            return IPv4Address(answer) == nil ? "\"\(answer)\" is not an IPv4 address (an A answer)" : nil
+        case .aaaa:
+            let hex = answer.unicodeScalars.allSatisfy { $0 == ":" || $0.properties.isASCIIHexDigit }
+            return hex && answer.contains(":") ? nil : "\"\(answer)\" is not an IPv6 address (an AAAA answer)"
+        case .ptr:
+            return NameRules.dnsName(answer).map { "\"\(answer)\" \($0) (a PTR answer is a name)" }
+        case .srv:
+            let fields = answer.split(separator: " ")
+            let numbers = fields.dropLast()
+            guard fields.count == 2 || fields.count == 4, numbers.allSatisfy({ UInt16($0) != nil }),
+                  NameRules.dnsName(String(fields.last!)) == nil else {
+                return "\"\(answer)\" is not an SRV answer: write \"priority weight port target\" (\"0 100 80 web.default.svc.cluster.local\") or just \"port target\""
+            }
+            return nil
         }
     }
 

@@ -36,6 +36,30 @@ public enum NameRules {
             && name.unicodeScalars.allSatisfy { isLowerAlphanumeric($0) || $0 == "-" }
     }
 
+    /// A DNS name as a resolver takes it: labels of 1 to 63 letters, digits, `-` or `_` (SRV
+    /// names start with `_http._tcp`), at most 253 characters, an optional trailing dot. A name
+    /// of digits and dots only is a mistyped address, not a name.
+    public static func dnsName(_ name: String) -> String? {
+        if name.isEmpty { return "is not a DNS name: it is empty" }
+        let body = name.hasSuffix(".") ? String(name.dropLast()) : name
+        if body.isEmpty { return "is not a DNS name: the root alone names nothing to look up" }
+        if body.unicodeScalars.count > 253 { return "is not a DNS name: it is longer than 253 characters" }
+        let labels = body.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.contains(where: \.isEmpty) { return "is not a DNS name: it has an empty label (two dots in a row, or a leading dot)" }
+        if let long = labels.first(where: { $0.unicodeScalars.count > 63 }) {
+            return "is not a DNS name: label \"\(long.prefix(20))…\" is longer than 63 characters"
+        }
+        let allowed = { (s: Unicode.Scalar) in s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || s == "-" || s == "_") }
+        if let bad = body.unicodeScalars.first(where: { $0 != "." && !allowed($0) }) {
+            let shown = bad.properties.isWhitespace || bad.value < 0x20 ? "U+\(String(bad.value, radix: 16, uppercase: true))" : "\"\(bad)\""
+            return "is not a DNS name: it may only contain letters, digits, \"-\", \"_\" and dots (found \(shown))"
+        }
+        if labels.allSatisfy({ $0.unicodeScalars.allSatisfy { ("0"..."9").contains($0) } }) {
+            return "is neither an IPv4 address nor a DNS name"
+        }
+        return nil
+    }
+
     /// A Kubernetes label key: an optional DNS-subdomain prefix and `/`, then a name of at most
     /// 63 characters of `[A-Za-z0-9._-]` that starts and ends alphanumeric.
     static func labelKey(_ key: String) -> String? {

@@ -38,11 +38,42 @@ public struct ProbeSpec: Sendable, Hashable {
 public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     case object(Reference)
     case address(IPv4Address)
+    /// A DNS name (`cart.store`, `web.default.svc.cluster.local.`, or anything after `dns:`),
+    /// resolved from inside the source pod through the cluster DNS when the probe runs. Stored
+    /// without the `dns:` prefix.
+    case name(String)
 
     public var description: String {
         switch self {
         case .object(let reference): return reference.description
         case .address(let address): return address.description
+        case .name(let name): return name
+        }
+    }
+}
+
+/// The record types a `dns:` probe asks for.
+public enum DNSProbeType: String, Sendable, Hashable, CaseIterable, Codable {
+    case a = "A"
+    case aaaa = "AAAA"
+    case srv = "SRV"
+    case ptr = "PTR"
+}
+
+/// The response codes `expect: {rcode: …}` may name: the ones a cluster DNS server gives.
+public enum DNSProbeRcode: String, Sendable, Hashable, CaseIterable, Codable {
+    case noError = "NOERROR"
+    case serverFailure = "SERVFAIL"
+    case nameError = "NXDOMAIN"
+    case refused = "REFUSED"
+
+    /// The code on the wire.
+    public var value: Int {
+        switch self {
+        case .noError: 0
+        case .serverFailure: 2
+        case .nameError: 3
+        case .refused: 5
         }
     }
 }
@@ -53,6 +84,9 @@ public enum ProbeKind: Sendable, Hashable {
     case tcp(port: Int)
     case udp(port: Int, payload: String)
     case exec([String])
+    /// One lookup through the source pod's resolver: `name` (with the pod's search path unless
+    /// it ends in a dot; an IPv4 address for PTR is reversed, as `dig -x` does) and the type.
+    case dns(name: String, type: DNSProbeType)
 }
 
 /// `matrix: {from: …, to: …}`: each side is a list of names, `"*"` (every pod) or a label selector.
@@ -94,9 +128,15 @@ public struct ExpectSpec: Sendable, Hashable {
     public var rtt: MeasurementBound?
     /// A bound on the share of echoes lost over all tries, in percent (`0%`, `<1%`).
     public var loss: MeasurementBound?
+    /// dns: exactly these answers, in any order (A/AAAA: addresses; SRV: `"prio weight port
+    /// target"` or `"port target"`; PTR: names, the trailing dot optional).
+    public var answers: [String]?
+    /// dns: the response code the lookup ends with (after the search path).
+    public var rcode: DNSProbeRcode?
 
     public init(reach: Bool = true, status: Int? = nil, body: String? = nil, servedBy: [String]? = nil,
-                clientIP: String? = nil, rtt: MeasurementBound? = nil, loss: MeasurementBound? = nil) {
+                clientIP: String? = nil, rtt: MeasurementBound? = nil, loss: MeasurementBound? = nil,
+                answers: [String]? = nil, rcode: DNSProbeRcode? = nil) {
         self.reach = reach
         self.status = status
         self.body = body
@@ -104,5 +144,7 @@ public struct ExpectSpec: Sendable, Hashable {
         self.clientIP = clientIP
         self.rtt = rtt
         self.loss = loss
+        self.answers = answers
+        self.rcode = rcode
     }
 }

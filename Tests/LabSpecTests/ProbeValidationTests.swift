@@ -92,12 +92,12 @@ import Testing
           - {from: client, to: web-1, http: {port: 80}, tcp: {port: 80}}
 
         """) == [
-            "lab.yaml:11:5: probes[0]: missing required key \"to\" (a pod, service, node, host or IPv4 address)",
+            "lab.yaml:11:5: probes[0]: missing required key \"to\" (a pod, service, node, host, IPv4 address or DNS name)",
             "lab.yaml:12:5: probes[1]: missing required key \"from\" (the pod, node or host the probe starts from)",
             "lab.yaml:13:20: probes[2].to: an exec probe runs its command in \"from\" and has no \"to\"",
             "lab.yaml:14:5: probes[3]: missing required key \"from\" (the pod, node or host the command runs in)",
             "lab.yaml:15:6: probes[4].matrix: an exec probe runs in one place: give it \"from\", not a matrix",
-            "lab.yaml:16:5: probes[5]: a probe needs one kind: ping, http, tcp, udp or exec",
+            "lab.yaml:16:5: probes[5]: a probe needs one kind: ping, http, tcp, udp, exec or dns",
             "lab.yaml:17:31: probes[6].matrix: a probe has either from and to, or a matrix, not both",
             "lab.yaml:18:49: probes[7].tcp: a probe has one kind, but \"http\" and \"tcp\" are both given; split it into two probes",
         ])

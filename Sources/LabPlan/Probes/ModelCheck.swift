@@ -4,7 +4,8 @@ import LabSpec
 /// probes or `lab verify --model`:
 /// - every pod reaches pods on every node, and its own node;
 /// - without NAT: where the target runs an HTTP agent, it sees the caller's own pod IP;
-/// - every service reaches each of its endpoints (over its ClusterIP, `servedBy` all of them).
+/// - every service reaches each of its endpoints (over its ClusterIP, `servedBy` all of them);
+/// - with cluster DNS, every service resolves from every namespace (`ModelCheck+DNS`).
 ///
 /// All pairs grow with the square of the pods (2 million probes at 1,000 pods), so by default
 /// the check probes a covering set that grows with pods × nodes and still finds a pod cut off
@@ -42,10 +43,15 @@ public enum ModelCheck {
 
     static let timeout = 2000
 
-    public static func probes(_ topology: Topology, coverage: Coverage = .covering) -> [ResolvedProbe] {
+    /// `nameService` is the cluster DNS the name rows ask (the lab's own by default; none: no
+    /// name rows).
+    public static func probes(_ topology: Topology, coverage: Coverage = .covering,
+                              nameService: ProbeNameService? = nil) -> [ResolvedProbe] {
         let policy = topology.policy == nil ? nil : PolicyEvaluator(topology: topology)
+        let dns = (nameService ?? ProbeNameService(topology)).map { dnsProbes(topology, nameService: $0, policy: policy) } ?? []
         return reachProbes(topology, coverage: coverage) + noNATProbes(topology, coverage: coverage, policy: policy)
-            + serviceProbes(topology, policy: policy) + (policy.map { policyProbes(topology, coverage: coverage, evaluator: $0) } ?? [])
+            + serviceProbes(topology, policy: policy) + dns
+            + (policy.map { policyProbes(topology, coverage: coverage, evaluator: $0) } ?? [])
     }
 
     /// Pings: every pod to pods on every node, and to its own node. NetworkPolicies never block

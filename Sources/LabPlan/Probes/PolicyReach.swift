@@ -32,7 +32,7 @@ enum PolicyReach {
                         services: [IPv4Address: ServiceTopology], pods: [String: PodTopology]) -> Bool {
         let proto: TransportProtocol
         switch kind {
-        case .ping, .exec: return true
+        case .ping, .exec, .dns: return true
         case .http, .tcp: proto = .tcp
         case .udp: proto = .udp
         }

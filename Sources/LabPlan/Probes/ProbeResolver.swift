@@ -14,7 +14,11 @@ public enum ProbeResolver {
         var address: IPv4Address?
     }
 
-    public static func resolve(_ file: LabFile, topology: Topology) -> [ResolvedProbe] {
+    /// `nameService` is the cluster DNS probes by name and `dns` probes ask (the lab's own by
+    /// default); without one they are skipped, as the validator has said why.
+    public static func resolve(_ file: LabFile, topology: Topology,
+                               nameService: ProbeNameService? = nil) -> [ResolvedProbe] {
+        let nameService = nameService ?? ProbeNameService(topology)
         var probes: [ResolvedProbe] = []
         for (index, spec) in file.probes.enumerated() {
             if let matrix = spec.matrix {
@@ -35,8 +39,16 @@ public enum ProbeResolver {
                                name: spec.name ?? "\(source.display) exec", group: nil, file: file, topology: topology)
                 continue
             }
+            if case .dns(let name, _) = spec.kind {
+                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology,
+                                      nameService: nameService)
+                continue
+            }
             guard let to = spec.to else { continue }
             switch to {
+            case .name(let name):
+                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology,
+                                      nameService: nameService)
             case .address(let address):
                 let target = Endpoint(display: address.description, netns: nil, address: address)
                 probes += make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
@@ -85,7 +97,28 @@ public enum ProbeResolver {
                               repeatCount: spec.repeatCount, timeoutMilliseconds: spec.timeoutMilliseconds, retries: spec.retries)]
     }
 
+    /// A probe by name or a `dns` probe: from a pod, to the name as written; the address is
+    /// known only once the pod's resolver has answered (a `dns` probe's own target is the
+    /// nameserver, port 53).
+    static func lookupProbe(_ spec: ProbeSpec, from source: Endpoint, fromReference: Reference, name: String, file: LabFile,
+                            topology: Topology, nameService: ProbeNameService?) -> [ResolvedProbe] {
+        guard let nameService, case .pod(let index) = file.resolve(fromReference) else { return [] }
+        let lookup = ProbeLookup(name: name, namespace: topology.pods[index].namespace, domain: nameService.domain,
+                                 nameserver: nameService.nameserver)
+        let isQuery: Bool
+        if case .dns = spec.kind { isQuery = true } else { isQuery = false }
+        let target = Endpoint(display: name, netns: nil, address: isQuery ? nameService.nameserver : nil)
+        var probe = make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
+                         file: file, topology: topology)
+        for index in probe.indices {
+            probe[index].lookup = lookup
+            if isQuery { probe[index].port = lookup.port }
+        }
+        return probe
+    }
+
     static func defaultName(_ spec: ProbeSpec, _ source: Endpoint, _ target: Endpoint) -> String {
+        if case .dns(_, let type) = spec.kind { return "\(source.display) → \(target.display) dns \(type.rawValue)" }
         let port = spec.kind.port.map { ":\($0)" } ?? ""
         return "\(source.display) → \(target.display)\(port) \(spec.kind.label)"
     }

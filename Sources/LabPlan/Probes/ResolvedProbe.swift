@@ -12,7 +12,7 @@ public struct ResolvedProbe: Sendable, Hashable {
     public var to: String
     /// Where the probe's socket is opened.
     public var fromNetns: String
-    /// nil for `exec` probes.
+    /// nil for `exec` probes, and for a probe by name until its name is resolved as it runs.
     public var address: IPv4Address?
     /// nil for ping and exec.
     public var port: Int?
@@ -21,6 +21,45 @@ public struct ResolvedProbe: Sendable, Hashable {
     public var repeatCount: Int
     public var timeoutMilliseconds: Int
     public var retries: Int
+    /// A probe by name, or a `dns` probe: what to look up, and the resolver to look it up with.
+    public var lookup: ProbeLookup? = nil
+}
+
+/// A name a probe looks up when it runs, from inside its source pod: the pod's resolver is
+/// kubelet's ClusterFirst one (its namespace's search path, `ndots:5`, the cluster DNS).
+public struct ProbeLookup: Sendable, Hashable, Codable {
+    /// As the lab file wrote it (`cart.store`, `web`, `_http._tcp.web`, `10.96.0.10`).
+    public var name: String
+    /// The source pod's Kubernetes namespace, which heads its search path.
+    public var namespace: String
+    /// The cluster domain.
+    public var domain: String
+    /// The pod's nameserver: the cluster DNS service's ClusterIP.
+    public var nameserver: IPv4Address
+    /// 53, but for tests that run their own server.
+    public var port: Int
+
+    public init(name: String, namespace: String, domain: String, nameserver: IPv4Address, port: Int = 53) {
+        self.name = name
+        self.namespace = namespace
+        self.domain = domain
+        self.nameserver = nameserver
+        self.port = port
+    }
+}
+
+/// The cluster DNS as a probe's resolver sees it: the domain and the nameserver address.
+public struct ProbeNameService: Sendable, Hashable {
+    public var domain: String
+    public var nameserver: IPv4Address
+    /// The pod that serves it (`coredns`), which the model check does not ask from.
+    public var serverPod: String?
+
+    public init(domain: String, nameserver: IPv4Address, serverPod: String? = nil) {
+        self.domain = domain
+        self.nameserver = nameserver
+        self.serverPod = serverPod
+    }
 }
 
 extension ProbeKind {
@@ -32,6 +71,7 @@ extension ProbeKind {
         case .tcp: return "tcp"
         case .udp: return "udp"
         case .exec: return "exec"
+        case .dns: return "dns"
         }
     }
 
@@ -39,7 +79,7 @@ extension ProbeKind {
     public var port: Int? {
         switch self {
         case .http(let port, _, _), .tcp(let port), .udp(let port, _): return port
-        case .ping, .exec: return nil
+        case .ping, .exec, .dns: return nil
         }
     }
 
@@ -49,7 +89,7 @@ extension ProbeKind {
         case .http(_, let path, let method): return .http(port: port, path: path, method: method)
         case .tcp: return .tcp(port: port)
         case .udp(_, let payload): return .udp(port: port, payload: payload)
-        case .ping, .exec: return self
+        case .ping, .exec, .dns: return self
         }
     }
 }
