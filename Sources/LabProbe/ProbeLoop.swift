@@ -216,6 +216,10 @@ final class ProbeLoop {
             return finishTry(flight, ProbeObservation(outcome: .error, detail: "the probe has no target address", elapsedMilliseconds: 0),
                              before, onResult)
         }
+        if case .dns = task.action, task.lookup == nil {
+            return finishTry(flight, ProbeObservation(outcome: .error, detail: "a dns probe needs the source pod's resolver (cluster DNS)",
+                                                      elapsedMilliseconds: 0), before, onResult)
+        }
         // A lookup first (a dns probe, or a probe by name): its queries leave from a UDP socket
         // of the source namespace, as the pod's resolver's would.
         let lookup = task.lookup
