@@ -64,10 +64,30 @@ public enum LabVerifier {
         for probe in probes where namespaces[probe.fromNetns] == nil {
             namespaces[probe.fromNetns] = try NetworkNamespace.open(probe.fromNetns)
         }
-        let tasks = probes.map { ProbeTask($0, namespace: namespaces[$0.fromNetns]) }
+        var resolvConfs: [String: String?] = [:]
+        let tasks = probes.map { probe in
+            var task = ProbeTask(probe, namespace: namespaces[probe.fromNetns])
+            // A lookup uses the pod's own resolv.conf, where it has one (`ip netns exec` shows
+            // processes the same file), and the model's kubelet file otherwise.
+            if let lookup = task.lookup {
+                let text = resolvConfs[probe.fromNetns] ?? {
+                    let read = try? String(contentsOfFile: resolvConfPath(of: probe.fromNetns), encoding: .utf8)
+                    resolvConfs[probe.fromNetns] = read
+                    return read
+                }()
+                if let text, let fromFile = lookup.reading(resolvConf: text) {
+                    task.lookup = fromFile
+                    if case .dns = task.action { task.endpoint = fromFile.server }
+                }
+            }
+            return task
+        }
         return Plan(lab: lab, tasks: tasks, modelCheck: modelCheck,
                     coverage: modelCheck ? ModelCheck.summary(topology, coverage: coverage) : nil, parallel: options.parallel)
     }
+
+    /// Where `ip netns exec` finds a namespace's own resolv.conf.
+    static func resolvConfPath(of netns: String) -> String { "/etc/netns/\(netns)/resolv.conf" }
 
     /// Runs a plan, streaming: see `ProbeEngine.stream`. False when `stop` ended it early.
     @discardableResult

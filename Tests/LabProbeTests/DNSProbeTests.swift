@@ -251,3 +251,19 @@ import Testing
         #expect(probe(Self.lookupTask(.dns(name: "web", type: .a), name: "web", serverPort: closed, expect: ProbeExpectation(reach: false))).passed)
     }
 }
+
+@Suite struct ResolvConfReadingTests {
+    @Test func aPodsFileIsReadAsGlibcReadsIt() throws {
+        let model = NameLookup(name: "web", resolver: .clusterFirst(namespace: "x", nameserver: "10.96.0.10"),
+                               server: ProbeEndpoint(address: IPv4Address(10, 96, 0, 10), port: 53), port: 80)
+        let text = "# kubelet\nnameserver 10.96.0.99\nnameserver 10.96.0.98\nsearch a.svc.cluster.local svc.cluster.local\noptions ndots:2 timeout:1\n"
+        let read = try #require(model.reading(resolvConf: text))
+        #expect(read.server == ProbeEndpoint(address: IPv4Address(10, 96, 0, 99), port: 53))
+        #expect(read.resolver.search == ["a.svc.cluster.local", "svc.cluster.local"])
+        #expect(read.resolver.ndots == 2)
+        #expect(read.port == 80 && read.name == "web")
+        // Without options, glibc's ndots is 1; without a nameserver there is nothing to ask.
+        #expect(model.reading(resolvConf: "nameserver 10.0.0.1\n")?.resolver.ndots == 1)
+        #expect(model.reading(resolvConf: "search x\n") == nil)
+    }
+}
