@@ -63,13 +63,16 @@ extension LabFileValidator {
     /// A name is resolved the way the source pod resolves it, through its resolv.conf and the
     /// cluster DNS: nodes and hosts keep the host's resolver, which knows no cluster names.
     private func checkResolverSource(_ probe: ProbeSpec, from: Reference, at path: String, _ d: inout Diagnostics) {
-        let byName: String
+        let byName: String, namePath: String
         if case .dns = probe.kind, kindKnown(path) {
-            byName = "a dns probe"
+            (byName, namePath) = ("a dns probe", "\(path).dns")
         } else if case .name(let name)? = probe.to, usable("\(path).to") {
-            byName = "a probe to the name \"\(name)\""
+            (byName, namePath) = ("a probe to the name \"\(name)\"", "\(path).to")
         } else {
             return
+        }
+        if lab.cluster.dns == nil, usable("cluster.dns") {
+            d.error(namePath, "\(byName) needs the cluster DNS, but the lab turns it off (cluster.dns: false); remove that, or name the target (service/…, a pod, an address)")
         }
         switch index.resolve(from) {
         case .node, .host:

@@ -63,20 +63,27 @@ import Testing
         #expect(probes[4].expect.rcode == .nameError)
     }
 
-    @Test func withoutClusterDNSNamesAreNotProbed() throws {
+    @Test func theLabsOwnClusterDNSIsTheDefault() throws {
         let (file, topology) = try Self.topology()
-        #expect(ProbeResolver.resolve(file, topology: topology, nameService: nil).isEmpty)
+        #expect(ProbeNameService(topology) == ProbeNameService(domain: "cluster.local", nameserver: IPv4Address(10, 96, 0, 10), serverPod: "coredns"))
+        #expect(ProbeResolver.resolve(file, topology: topology) == ProbeResolver.resolve(file, topology: topology, nameService: Self.nameService))
+        var without = topology
+        without.dns = nil
+        #expect(ProbeResolver.resolve(file, topology: without).isEmpty)
+        #expect(!ModelCheck.probes(without).contains { $0.name.hasPrefix("model: dns") })
     }
 
     @Test func everyServiceResolvesFromEveryNamespace() throws {
         let (_, topology) = try Self.topology()
-        let rows = ModelCheck.dnsProbes(topology, nameService: Self.nameService, policy: nil)
-        // Sources: client (default) and shopper (store), the first pod of each namespace.
+        let rows = ModelCheck.dnsProbes(topology, nameService: try #require(ProbeNameService(topology)), policy: nil)
+        // Sources: client (default) and shopper (store), the first pod of each namespace; never
+        // coredns, the server itself (so kube-system asks nothing).
         #expect(rows.map(\.name) == [
             "model: dns web from default/client", "model: dns web.default from store/shopper",
             "model: dns cart.store from default/client", "model: dns cart from store/shopper",
             "model: dns db.store from default/client", "model: dns db from store/shopper",
             "model: dns gone.store from default/client", "model: dns gone from store/shopper",
+            "model: dns kube-dns.kube-system from default/client", "model: dns kube-dns.kube-system from store/shopper",
         ])
         #expect(rows.allSatisfy { $0.port == 53 && $0.address == IPv4Address(10, 96, 0, 10) })
         #expect(rows[0].expect.answers == [topology.services[0].clusterIP!.description])
@@ -87,17 +94,25 @@ import Testing
         #expect(rows[6].expect.rcode == .nameError && rows[6].expect.answers == nil)
     }
 
-    @Test func theServerPodDoesNotAsk() throws {
+    @Test func theModelCheckIncludesTheNameRows() throws {
         let (_, topology) = try Self.topology()
-        let served = ProbeNameService(domain: "cluster.local", nameserver: IPv4Address(10, 96, 0, 10), serverPod: "client")
-        let rows = ModelCheck.dnsProbes(topology, nameService: served, policy: nil)
-        #expect(Set(rows.map(\.from)) == ["store/shopper"])
+        #expect(ModelCheck.probes(topology).filter { $0.name.hasPrefix("model: dns") }.count == 10)
     }
 
-    @Test func theModelCheckIncludesNameRowsOnlyWithClusterDNS() throws {
-        let (_, topology) = try Self.topology()
-        #expect(!ModelCheck.probes(topology).contains { $0.name.hasPrefix("model: dns") })
-        #expect(ModelCheck.probes(topology, nameService: Self.nameService).filter { $0.name.hasPrefix("model: dns") }.count == 8)
+    /// A NetworkPolicy that denies a pod egress denies it DNS: its rows expect no reply.
+    @Test func aPodDeniedDNSExpectsNoReply() throws {
+        let text = Self.yaml.replacingOccurrences(of: "  - {name: client, node: node-1}", with: "  - {name: client, node: node-1, labels: {role: client}}")
+            .replacingOccurrences(of: "probes:\n", with: """
+            networkPolicies:
+              - {name: no-egress, namespace: default, podSelector: {matchLabels: {role: client}}, policyTypes: [Egress]}
+            probes:
+
+            """)
+        let topology = try TopologyBuilder.build(try LabFileLoader.parse(text, file: "names.yaml").lab)
+        let rows = ModelCheck.probes(topology).filter { $0.name.hasPrefix("model: dns") }
+        #expect(rows.filter { $0.from == "default/client" }.allSatisfy { !$0.expect.reach && $0.expect.answers == nil })
+        #expect(rows.filter { $0.from == "store/shopper" }.allSatisfy { $0.expect.reach })
+        #expect(rows.filter { $0.from == "default/client" }.count == 5)
     }
 
     /// 1,000 pods in 100 namespaces and 100 services: each service from its own namespace and
@@ -108,8 +123,9 @@ import Testing
         yaml += "services:\n"
         for s in 0..<100 { yaml += "  - {name: s\(s), namespace: ns\(s), selector: {app: a\(s)}, ports: [{port: 80}]}\n" }
         let topology = try TopologyBuilder.build(try LabFileLoader.parse(yaml, file: "big.yaml").lab)
-        let rows = ModelCheck.dnsProbes(topology, nameService: Self.nameService, policy: nil)
-        #expect(rows.count == 200)
+        let rows = ModelCheck.dnsProbes(topology, nameService: try #require(ProbeNameService(topology)), policy: nil)
+        // 101 services (with kube-dns) from 100 namespaces would be 10,100 rows.
+        #expect(rows.count == 100 * 2 + 1)
         #expect(Set(rows.map(\.from)).count == 100)
         #expect(rows.filter { !$0.to.contains(".") }.count == 100)
     }

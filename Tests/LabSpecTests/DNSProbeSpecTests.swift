@@ -78,6 +78,14 @@ import LabAddress
         ])
     }
 
+    @Test func namesNeedTheClusterDNS() {
+        let off = Self.base.replacingOccurrences(of: "nodes: [{name: node-1}]", with: "cluster: {dns: false}\nnodes: [{name: node-1}]")
+        #expect(Lab.errors(off + "  - {from: client, to: cart.store, http: {port: 80}}\n  - {from: client, dns: {name: web}}\n").map(\.description) == [
+            "lab.yaml:12:24: probes[0].to: a probe to the name \"cart.store\" needs the cluster DNS, but the lab turns it off (cluster.dns: false); remove that, or name the target (service/…, a pod, an address)",
+            "lab.yaml:13:25: probes[1].dns: a dns probe needs the cluster DNS, but the lab turns it off (cluster.dns: false); remove that, or name the target (service/…, a pod, an address)",
+        ])
+    }
+
     @Test func aNameCannotGoThroughANodePortOrBeJudgedByPolicy() {
         #expect(Self.errors("  - {from: client, to: web.default, tcp: {port: 80, nodePort: true}}\n") == [
             "lab.yaml:11:63: probes[0].tcp.nodePort: nodePort: true needs a service as \"to\", like to: service/web, not the name \"web.default\" (a name resolves to the ClusterIP)",
