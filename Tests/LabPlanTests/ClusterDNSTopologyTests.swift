@@ -109,6 +109,9 @@ import Testing
         let probes = ModelCheck.probes(topology, coverage: .allPairs)
         #expect(probes.contains { $0.from == "coredns" && $0.to == "a" })
         #expect(probes.contains { $0.from == "a" && $0.to == "coredns" })
+        // kube-dns's TCP ports through its ClusterIP: the DNS server's 53, the agent's 9153.
+        #expect(probes.contains { $0.to == "service/kube-dns" && $0.port == 53 && $0.kind == .tcp(port: 53) })
+        #expect(probes.contains { $0.to == "service/kube-dns" && $0.port == 9153 && $0.expect.servedBy == ["coredns"] })
         let file = try LabFileLoader.parse("""
         name: dnst
         nodes: [{name: node-1}]

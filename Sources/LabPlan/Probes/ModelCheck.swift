@@ -98,8 +98,7 @@ public enum ModelCheck {
     /// not itself an endpoint (no hairpin) and, with policies, that they allow to every endpoint.
     static func serviceProbes(_ topology: Topology, policy: PolicyEvaluator?) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
-        let dnsService = topology.dnsService
-        for service in topology.services where service != dnsService {
+        for service in topology.services {
             guard let clusterIP = service.clusterIP, !service.endpoints.isEmpty else { continue }
             let endpoints = service.endpoints.compactMap(topology.pod(named:))
             for port in service.ports where port.protocol == .tcp {
