@@ -24,17 +24,7 @@ struct DNSPolicyTests {
         let namespace = try NetworkNamespace.create(name)
         defer { try? NetworkNamespace.delete(name) }
         try RouteSocket(in: namespace).submit(.setUp(link: "lo"))
-        let server = try DNSServer(address: "127.0.0.1", port: 53, netns: namespace, zone: Self.zone) { _ in }
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            server.run()
-            done.signal()
-        }.start()
-        defer {
-            server.stop()
-            done.wait()
-        }
-        try body(namespace, name)
+        try DNSProbeTests.withDNS(Self.zone, port: 53, netns: namespace) { _ in try body(namespace, name) }
     }
 
     func iptables(_ netns: String, _ arguments: [String]) throws {

@@ -3,6 +3,7 @@ import Glibc
 import LabAddress
 import LabAgent
 import LabDNS
+import LabKernel
 import LabPlan
 import LabSpec
 @testable import LabProbe
@@ -150,9 +151,10 @@ import Testing
         ]))
     }
 
-    /// Serves `zone` on 127.0.0.1 for the duration of `body`, with its port.
-    static func withDNS(_ zone: ClusterZone, _ body: (Int) throws -> Void) throws {
-        let server = try DNSServer(address: "127.0.0.1", port: 0, zone: zone) { _ in }
+    /// Serves `zone` on 127.0.0.1 (of `netns`, else here; port 0: the kernel's choice) for the
+    /// duration of `body`, with its port.
+    static func withDNS(_ zone: ClusterZone, port: Int = 0, netns: NetworkNamespace? = nil, _ body: (Int) throws -> Void) throws {
+        let server = try DNSServer(address: "127.0.0.1", port: port, netns: netns, zone: zone) { _ in }
         let done = DispatchSemaphore(value: 0)
         Thread {
             server.run()
