@@ -85,7 +85,10 @@ enum ProbeFormat {
         if case .dns = action {} else if observation.outcome != .unresolved, let lookup = observation.lookup, let address = lookup.address {
             var plain = observation
             plain.lookup = nil
-            return "\(lookup.name) → \(address), " + self.observation(plain, action: action, withTime: withTime)
+            // Several answers (a headless service): all of them, and which one was used.
+            let others = lookup.answers.count > 1 ? " of " + lookup.answers.prefix(4).joined(separator: ", ")
+                + (lookup.answers.count > 4 ? " and \(lookup.answers.count - 4) more" : "") : ""
+            return "\(lookup.name) → \(address)\(others), " + self.observation(plain, action: action, withTime: withTime)
         }
         switch observation.outcome {
         case .reached: return answer(observation, action: action)

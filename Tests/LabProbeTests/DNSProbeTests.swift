@@ -220,6 +220,16 @@ import Testing
         }
     }
 
+    @Test func aProbeByNameWithSeveralAnswersSaysWhichItUsed() {
+        let lookup = LookupObservation(name: "db", type: "A", queries: ["db.x.svc.cluster.local. NOERROR"], rcode: "NOERROR",
+                                       answeredName: "db.x.svc.cluster.local.", answers: ["10.244.1.7", "10.244.2.9"], address: "10.244.1.7")
+        let seen = ProbeObservation(outcome: .reached, elapsedMilliseconds: 1, answer: "db-0", lookup: lookup)
+        #expect(ProbeFormat.observation(seen, action: .tcp) == "db → 10.244.1.7 of 10.244.1.7, 10.244.2.9, connected, greeting \"db-0\"")
+        let result = ProbeResult(name: "db", from: "client", to: "db", endpoint: nil, byName: NamedTarget(name: "db", port: 9000),
+                                 action: .tcp, expectation: ProbeExpectation(), tries: [seen], elapsedMilliseconds: 1)
+        #expect(ProbeJUnitReport.testcase(result, suite: "s").contains("client → db: tcp db:9000: db → 10.244.1.7 of 10.244.1.7, 10.244.2.9, connected"))
+    }
+
     @Test func aLargeAnswerIsAskedAgainOverTCP() throws {
         try Self.withDNS(Self.zone(webPort: 1)) { dnsPort in
             let all = (1...60).map { "10.244.1.\($0)" }
