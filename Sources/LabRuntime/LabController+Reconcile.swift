@@ -54,12 +54,15 @@ extension LabController {
         }
 
         // 4. Pods' resolver files first: a new container binds its pod's.
-        try ResolverFiles.sync(target)
+        var resolverTimings = PhaseTimings()
+        let resolverStart = DispatchTime.now()
+        resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
         try state.saveTopology(target)
         saveRules(prepared.plan, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
+        for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
         if hasContainers(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
             let began = DispatchTime.now()

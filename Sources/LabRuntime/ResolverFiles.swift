@@ -39,9 +39,12 @@ public enum ResolverFiles {
         var written = 0
         for (netns, text) in wanted {
             let path = path(netns: netns)
-            if let current = try? String(contentsOfFile: path, encoding: .utf8), current == text { continue }
             let directory = directory(netns: netns)
-            if mkdir(directory, 0o755) != 0, errno != EEXIST { throw fileError("create", directory) }
+            if mkdir(directory, 0o755) != 0 {
+                guard errno == EEXIST else { throw fileError("create", directory) }
+                // Only a directory that was there can hold the file already (a changed lab).
+                if let current = try? String(contentsOfFile: path, encoding: .utf8), current == text { continue }
+            }
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw fileError("write", path) }
             defer { close(fd) }

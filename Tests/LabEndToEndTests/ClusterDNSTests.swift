@@ -166,7 +166,7 @@ struct ClusterDNSTests {
     @Test func garbageNeverStopsTheServer() throws {
         let name = uniqueLabName("dnsbad")
         try withLab(Self.labFile(name), name: name) { _ in
-            let podA = "lab.\(name).pod.pod-a"
+            let podA = "lab.\(name).pod.pod-a", api = "lab.\(name).pod.api-1"
             let script = """
             import socket, struct
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
@@ -201,6 +201,35 @@ struct ClusterDNSTests {
             #expect(try Self.dig(podA, ["web.default.svc.cluster.local"]).answers == ["10.96.0.1"])
             #expect(try Self.dig(podA, ["+tcp", "web.default.svc.cluster.local"]).answers == ["10.96.0.1"])
             #expect(try lab("status", name).succeeded)
+
+            // A flood from one pod (as fast as one socket sends, for 3 s) leaves the others
+            // answered, and the server's memory where it was.
+            let supervisor = try #require(supervisors(of: name).first)
+            let residentBefore = try #require(residentKilobytes(of: supervisor))
+            let flood = """
+            import socket, struct, time
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setblocking(False)
+            q = struct.pack("!HHHHHH", 1, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in "web.default.svc.cluster.local".split(".")) + b"\\x00\\x00\\x01\\x00\\x01"
+            sent, end = 0, time.time() + 3
+            while time.time() < end:
+                try: s.sendto(q, ("10.96.0.10", 53)); sent += 1
+                except BlockingIOError: pass
+                try:
+                    while True: s.recv(512)
+                except BlockingIOError: pass
+            print(sent)
+            """
+            let flooding = try BackgroundCommand(["ip", "netns", "exec", podA, "python3", "-c", flood])
+            Thread.sleep(forTimeInterval: 0.5)
+            var answered = 0
+            for _ in 0..<5 where try Self.dig(api, ["api.store.svc.cluster.local"]).answers == ["10.96.0.2"] { answered += 1 }
+            let flooded = flooding.wait()
+            #expect(answered == 5, "another pod's queries during the flood")
+            let sent = Int(flooded.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            #expect(sent > 10_000, "the flood sent \(sent) queries: \(flooded.stderr)")
+            let residentAfter = try #require(residentKilobytes(of: supervisor))
+            #expect(residentAfter <= residentBefore + 4 * 1024, "supervisor memory \(residentBefore) → \(residentAfter) kB after \(sent) queries")
+            #expect(try Self.dig(podA, ["web.default.svc.cluster.local"]).answers == ["10.96.0.1"])
         }
     }
 
