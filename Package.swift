@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "LabSpecTests", dependencies: ["LabSpec", "LabAddress"], exclude: ["Corpus"]),
         .testTarget(name: "LabPlanTests", dependencies: ["LabPlan", "LabSpec", "LabAddress"], exclude: ["Golden"]),
         .testTarget(name: "LabKernelTests", dependencies: ["LabKernel", "LabAddress"]),
-        .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel", "LabAddress", "LabDNS"]),
+        .testTarget(name: "LabEndToEndTests", dependencies: ["LabRuntime", "LabPlan", "LabSpec", "LabKernel", "LabAddress"]),
         .testTarget(name: "LabAgentTests", dependencies: ["LabAgent", "LabKernel"]),
         .testTarget(name: "LabProbeTests", dependencies: ["LabProbe", "LabAgent", "LabKernel", "LabSpec", "LabPlan", "LabAddress", "LabDNS"]),
         .testTarget(name: "LabDNSTests", dependencies: ["LabDNS", "LabKernel", "LabPlan", "LabSpec", "LabAddress"], exclude: ["Golden"]),

@@ -1,39 +1,5 @@
 import Foundation
-import Glibc
-import LabDNS
-import LabKernel
-import LabRuntime
 import Testing
-
-/// Serves the lab's cluster DNS in its coredns pod for the duration of `body`, from this
-/// process, unless the lab's supervisor already does (port 53 is taken there): the lookups
-/// under test go through kube-proxy's rules to that pod either way.
-func withClusterDNSServed(_ lab: String, _ body: () throws -> Void) throws {
-    let topology = try LabState(lab: lab).topology()
-    guard let dns = topology.dns, let pod = topology.dnsPod else { throw DNSTestFailure("the lab has no cluster DNS") }
-    let zone = ClusterZone(ClusterDNSInput(topology: topology, domain: dns.domain, namespaces: [dns.namespace], nameserver: pod.ip))
-    let server: DNSServer
-    do {
-        server = try DNSServer(address: pod.ip.description, port: 53, netns: try NetworkNamespace.open(pod.netns), zone: zone) { _ in }
-    } catch let error as DNSServerError where error.errno == EADDRINUSE {
-        return try body()
-    }
-    let done = DispatchSemaphore(value: 0)
-    Thread {
-        server.run()
-        done.signal()
-    }.start()
-    defer {
-        server.stop()
-        done.wait()
-    }
-    try body()
-}
-
-struct DNSTestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// Probes by name and `dns` probes in a real lab: two Kubernetes namespaces, the built-in
 /// cluster DNS behind the kube-dns ClusterIP, lookups made from inside the source pods.
@@ -74,7 +40,7 @@ struct DNSProbeEndToEndTests {
 
     @Test func namesResolveInsideThePodsAndTheReportSaysWhereTheyLed() throws {
         let name = uniqueLabName("dnsprobe")
-        try withLab(Self.yaml(name), name: name) { file in try withClusterDNSServed(name) {
+        try withLab(Self.yaml(name), name: name) { file in
             let verify = try lab("verify", name)
             #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
             #expect(verify.stdout.hasSuffix("8 passed, 0 failed\n"), "\(verify.stdout)")
@@ -105,12 +71,12 @@ struct DNSProbeEndToEndTests {
             #expect(model.stdout.contains("model: dns cart.store from default/client"), "\(model.stdout)")
             #expect(model.stdout.contains("model: dns cart from store/"), "\(model.stdout)")
             _ = file
-        } }
+        }
     }
 
     @Test func aPolicyDenyingEgressMakesTheLookupFailAndSayWhy() throws {
         let name = uniqueLabName("dnspol")
-        try withLab(Self.yaml(name, policy: true), name: name) { _ in try withClusterDNSServed(name) {
+        try withLab(Self.yaml(name, policy: true), name: name) { _ in
             let verify = try lab("verify", name, "--only", "^svc.ns$")
             #expect(verify.status == 1, "\(verify.stdout)")
             #expect(verify.stdout.contains("the DNS query for cart.store.default.svc.cluster.local. A to 10.96.0.10:53"), "\(verify.stdout)")
@@ -118,6 +84,6 @@ struct DNSProbeEndToEndTests {
             // shopper has no policy: its lookups still work.
             let other = try lab("verify", name, "--only", "^A$")
             #expect(other.status == 0, "\(other.stdout)")
-        } }
+        }
     }
 }
