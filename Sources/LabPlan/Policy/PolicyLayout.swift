@@ -183,7 +183,6 @@ struct PolicyLayout {
 
     /// The pods any of `peers` selects, in file order, each once.
     static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
-        let selected = Set(peers.flatMap { evaluator.pods(matching: $0, of: policy).map(\.name) })
-        return evaluator.topology.pods.filter { selected.contains($0.name) }
+        evaluator.topology.pods.filter { pod in peers.contains { evaluator.selects($0, of: policy, pod) } }
     }
 }
