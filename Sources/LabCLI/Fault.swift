@@ -37,7 +37,8 @@ struct FaultCommand: ParsableCommand {
 
     /// `--for DURATION`, on every fault.
     struct Lasting: ParsableArguments {
-        @Option(name: .customLong("for"),
+        // `.unconditional`: `--for -2s` is a negative duration to explain, not a missing value.
+        @Option(name: .customLong("for"), parsing: .unconditional,
                 help: ArgumentHelp("Revert the fault by itself after this long (30s, 500ms, 2m); the lab's supervisor keeps the time.",
                                    valueName: "duration"))
         var duration: String?
@@ -63,7 +64,7 @@ struct FaultCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("pod/NAME, node/NAME or host/NAME (a bare name when it is unique).", valueName: "target"))
         var target: String
 
-        @Option(help: ArgumentHelp("For a node: when its pods leave the services' endpoints (0: at once; default 40s).",
+        @Option(parsing: .unconditional, help: ArgumentHelp("For a node: when its pods leave the services' endpoints (0: at once; default 40s).",
                                    valueName: "duration"))
         var notReadyAfter: String?
 
@@ -156,13 +157,13 @@ struct FaultCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("pod/NAME, node/NAME, host/NAME or network/NAME.", valueName: "target"))
         var target: String
 
-        @Option(help: ArgumentHelp("Added to every packet, each direction (20ms, 1.5s).", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Added to every packet, each direction (20ms, 1.5s).", valueName: "duration"))
         var delay: String?
-        @Option(help: ArgumentHelp("Spread of the delay (5ms); needs --delay.", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Spread of the delay (5ms); needs --delay.", valueName: "duration"))
         var jitter: String?
-        @Option(help: ArgumentHelp("Packets dropped at random, each direction (1%, 0.5%).", valueName: "percent"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Packets dropped at random, each direction (1%, 0.5%).", valueName: "percent"))
         var loss: String?
-        @Option(help: ArgumentHelp("The most each direction carries (512kbit, 10mbit, 1gbit).", valueName: "rate"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The most each direction carries (512kbit, 10mbit, 1gbit).", valueName: "rate"))
         var rate: String?
 
         @OptionGroup var lasting: Lasting

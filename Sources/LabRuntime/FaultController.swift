@@ -120,6 +120,43 @@ public struct FaultController: Sendable {
         if notify, current.nextDeadline != target.nextDeadline { try notifySupervisor(target) }
     }
 
+    /// Before a reconciling `up`: the faults in force are taken out (the change is worked out
+    /// for the lab as the file has it) and no longer recorded; `resume` puts them back.
+    static func suspend(_ topology: Topology, state: LabState) throws -> FaultSet {
+        let set = load(state).advanced(to: Date().timeIntervalSince1970)
+        guard !set.isEmpty else { return set }
+        try move(topology, from: load(state), to: FaultSet(), state: state)
+        try save(FaultSet(), state)
+        return set
+    }
+
+    /// After a reconciling `up`: the suspended faults whose targets the changed lab still has
+    /// are put back (with their clocks), the others dropped; `up` says which on stderr.
+    static func resume(_ set: FaultSet, on topology: Topology, state: LabState) {
+        guard !set.isEmpty else { return }
+        var kept = FaultSet(), dropped: [String] = []
+        for var record in set.records {
+            if let resolved = try? FaultPlan.resolve(record.fault, in: topology), resolved.key == record.fault.key {
+                record.fault = resolved
+                kept.records.append(record)
+            } else {
+                dropped.append(record.fault.key)
+            }
+        }
+        do {
+            try move(topology, from: FaultSet(), to: kept, state: state)
+            try save(kept, state)
+            if kept.nextDeadline != nil { _ = try SupervisorProcess.reload(lab: state.lab, state: state) }
+        } catch {
+            ErrorReportingNotice.print("the run-time faults could not be put back after the change (\(error)); none is in force now")
+            return
+        }
+        var notice: [String] = []
+        if !kept.isEmpty { notice.append("kept \(kept.records.count) run-time fault\(kept.records.count == 1 ? "" : "s") (\(kept.records.map(\.fault.key).joined(separator: "; ")))") }
+        if !dropped.isEmpty { notice.append("dropped \(dropped.count) whose target is gone (\(dropped.joined(separator: "; ")))") }
+        ErrorReportingNotice.print(notice.joined(separator: "; ") + "; lab fault list shows them")
+    }
+
     /// Applies the transition between two sets on `topology`; a failure takes back what it can.
     static func move(_ topology: Topology, from current: FaultSet, to target: FaultSet, state: LabState) throws {
         let operations = FaultPlan.transition(topology, from: current, to: target)

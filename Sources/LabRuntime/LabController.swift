@@ -122,7 +122,12 @@ public enum LabController {
             // What the change needs (conntrack) is checked before anything is touched.
             try Privileges.checkTools(for: change)
             do {
-                return try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                // Faults in force are taken out for the change and put back after it: the
+                // change is worked out for the lab as its file has it.
+                let faults = try FaultController.suspend(running, state: state)
+                let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                FaultController.resume(faults, on: result.topology, state: state)
+                return result
             } catch let error as Interruption.Interrupted {
                 throw error
             } catch {
@@ -168,6 +173,10 @@ public enum LabController {
     static func rebuild(_ prepared: Prepared, text: String, state: LabState, started: DispatchTime) throws -> UpResult {
         let leftovers = Teardown.namespaces(of: state.lab, journal: state.exists ? state.journal() : nil)
         let replaced = state.exists || !leftovers.isEmpty
+        let faults = FaultController.load(state)
+        if !faults.isEmpty {
+            ErrorReportingNotice.print("the lab is rebuilt from its file, so its run-time faults are gone (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+        }
         SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: leftovers)
         try Teardown.remove(namespaces: leftovers)
         try state.removeDirectory()
