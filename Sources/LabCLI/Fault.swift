@@ -110,9 +110,9 @@ struct FaultCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop the fabric forwarding between two networks.",
             discussion: """
-            Two DROP rules (one each way) in the fabric's FORWARD chain, in a chain of their \
-            own (LAB-FAULT-PARTITION); traffic inside each network, and to every other network, \
-            flows as before. `lab fault clear` removes the rules and the chain.
+            Two drop rules (one each way) on the fabric's forward hook, in an nftables table of \
+            their own (inet lab_fault); traffic inside each network, and to every other \
+            network, flows as before. `lab fault clear` deletes the table.
 
               lab fault partition rack-1 rack-2
               lab fault partition rack-1 rack-2 --for 10s

@@ -35,6 +35,23 @@ public struct FaultController: Sendable {
         return applied!
     }
 
+    /// Puts several faults in force in one transition: all of them or, when one is bad or the
+    /// kernel refuses, none (a scenario's faults). Returns their records, in order.
+    @discardableResult
+    public func apply(all faults: [Fault], now: Date = Date()) throws -> [FaultRecord] {
+        var applied: [FaultRecord] = []
+        try change { current, topology in
+            var next = current
+            for fault in faults {
+                let record = FaultRecord(fault: try FaultPlan.resolve(fault, in: topology), since: now.timeIntervalSince1970)
+                applied.append(record)
+                next = next.replacing(with: record)
+            }
+            return next
+        }
+        return applied
+    }
+
     /// Reverts the faults `matches` picks among those in force; returns them. `lab fault up
     /// node/n1` is `revert { $0.fault.key == "down node/n1" }`.
     @discardableResult

@@ -121,10 +121,11 @@ public enum LabController {
             let change = Reconciler.plan(from: running, to: prepared.topology)
             // What the change needs (conntrack) is checked before anything is touched.
             try Privileges.checkTools(for: change)
+            // Faults in force are taken out for the change and put back after it: the change is
+            // worked out for the lab as its file has it.
+            var faults = FaultSet()
             do {
-                // Faults in force are taken out for the change and put back after it: the
-                // change is worked out for the lab as its file has it.
-                let faults = try FaultController.suspend(running, state: state)
+                faults = try FaultController.suspend(running, state: state)
                 let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
                 FaultController.resume(faults, on: result.topology, state: state)
                 return result
@@ -132,6 +133,9 @@ public enum LabController {
                 throw error
             } catch {
                 ErrorReportingNotice.print("changing lab \(state.lab) in place failed (\(error)); rebuilding it from the file")
+                if !faults.isEmpty {
+                    ErrorReportingNotice.print("its run-time faults are gone with the rebuild (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+                }
             }
         }
         return try rebuild(prepared, text: text, state: state, started: started)
