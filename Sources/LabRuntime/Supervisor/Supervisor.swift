@@ -49,6 +49,10 @@ public final class Supervisor {
     /// would cost more than everything else the loop does.
     private var reportIsStale = true
 
+    /// The next moment a fault needs the supervisor (`FaultSet.nextDeadline`), read at start and
+    /// at each reload; nil when no fault has a clock.
+    private var faultDeadline: Double?
+
     /// How long a stopped container gets between SIGTERM and SIGKILL.
     static let grace = 2.0
 
@@ -59,8 +63,9 @@ public final class Supervisor {
 
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
-    /// Runs until SIGTERM or SIGINT, or until a reload leaves no container; then stops every
-    /// container and returns. SIGHUP reloads `topology.json`.
+    /// Runs until SIGTERM or SIGINT, or until a reload leaves no container and no fault with a
+    /// clock; then stops every container and returns. SIGHUP reloads `topology.json` and
+    /// `faults.json`.
     public func run() throws {
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -72,8 +77,10 @@ public final class Supervisor {
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
         converge(to: topology)
-        while !entries.isEmpty {
+        faultDeadline = FaultController.load(state).nextDeadline
+        while !entries.isEmpty || faultDeadline != nil {
             startDueContainers()
+            advanceFaults()
             if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
                 settled = true
                 reportIsStale = true
@@ -87,6 +94,22 @@ public final class Supervisor {
             if signal == SIGHUP { reload() }
         }
         shutdown()
+    }
+
+    /// Reverts faults whose time is up and takes the pods of nodes whose grace period ended out
+    /// of the services (`FaultController.advance`). While `up`, `down` or a `lab fault` holds
+    /// the lab's lock, it tries again a moment later; `down` ends the supervisor meanwhile.
+    private func advanceFaults() {
+        guard let deadline = faultDeadline, Date().timeIntervalSince1970 >= deadline else { return }
+        do {
+            faultDeadline = try FaultController(lab: state.lab).advance()
+        } catch RuntimeError.busy {
+            faultDeadline = Date().timeIntervalSince1970 + 0.2
+        } catch {
+            log("faults: \(error)")
+            // Not forever at 20 turns a second: the next reload (a `lab fault` command) retries.
+            faultDeadline = nil
+        }
     }
 
     /// Re-reads `topology.json` and converges to it; a file that cannot be read changes nothing
@@ -106,6 +129,7 @@ public final class Supervisor {
         reloadError = nil
         converge(to: next)
         topology = next
+        faultDeadline = FaultController.load(state).nextDeadline
     }
 
     /// Makes the running containers those of `desired` (see `ContainerChanges`): stops what is
