@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "LabRuntime",
             dependencies: [
-                "LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe",
+                "LabAddress", "LabSpec", "LabPlan", "LabKernel", "LabAgent", "LabProbe", "LabDNS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

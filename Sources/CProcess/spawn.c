@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <linux/close_range.h>
@@ -58,6 +59,15 @@ pid_t lab_spawn(const struct lab_spawn_request *request, int *failed_step) {
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         if (request->netns_fd >= 0 && setns(request->netns_fd, CLONE_NEWNET) != 0) fail(report[1], LAB_SPAWN_SETNS);
+        if (request->binds != NULL) {
+            /* A slave `/`: the binds below stay in this namespace, and nothing the host mounts
+               later is hidden from the program. */
+            if (unshare(CLONE_NEWNS) != 0) fail(report[1], LAB_SPAWN_UNSHARE_MOUNT);
+            if (mount("", "/", "none", MS_SLAVE | MS_REC, NULL) != 0) fail(report[1], LAB_SPAWN_UNSHARE_MOUNT);
+            for (const char *const *pair = request->binds; pair[0] != NULL && pair[1] != NULL; pair += 2) {
+                if (mount(pair[0], pair[1], "none", MS_BIND, NULL) != 0) fail(report[1], LAB_SPAWN_BIND_MOUNT);
+            }
+        }
         if (request->hostname != NULL) {
             if (unshare(CLONE_NEWUTS) != 0) fail(report[1], LAB_SPAWN_UNSHARE_UTS);
             if (sethostname(request->hostname, strlen(request->hostname)) != 0) fail(report[1], LAB_SPAWN_SETHOSTNAME);

@@ -8,10 +8,13 @@ struct Exec: ParsableCommand {
         discussion: """
         The command replaces `lab` (terminal, signals and exit status are its own), inside the \
         object's network namespace, the way `ip netns exec` runs it; in a pod, the hostname is \
-        the pod's name, and with -c the container's `env` is added. Containers of a pod share \
-        its network namespace, so every container sees the same interfaces and localhost.
+        the pod's name, and with -c the container's `env` is added. As with `ip netns exec`, the \
+        files under /etc/netns/NAMESPACE/ (a pod's resolv.conf for the cluster DNS) are bound \
+        over /etc in a mount namespace of the command's own. Containers of a pod share its \
+        network namespace, so every container sees the same interfaces and localhost.
 
           lab exec pod-a -- ip addr
+          lab exec pod-a -- getent hosts web.default
           lab exec --lab demo pod-a -- ip addr      when several labs are up
           lab exec node/node-1 -- ip route
           lab exec laptop -- ping -c1 192.168.1.10
@@ -21,7 +24,7 @@ struct Exec: ParsableCommand {
 
     @OptionGroup var lab: LabOption
 
-    @Argument(help: "A pod, node or host: bare (pod-a) or qualified (pod/pod-a, node/node-1, host/laptop).")
+    @Argument(help: "A pod, node or host: bare (pod-a) or qualified (pod/pod-a, kube-system/coredns, node/node-1, host/laptop).")
     var name: String
 
     @Option(name: .shortAndLong, help: "Run with this container's environment (pods only).")

@@ -8,16 +8,18 @@ struct Logs: ParsableCommand {
         abstract: "Print a container's output.",
         discussion: """
         Containers write stdout and stderr to /run/lab/LAB/logs/POD/CONTAINER.log; this prints \
-        that file. With one container in the pod, -c is not needed.
+        that file. With one container in the pod, -c is not needed. The pod may be named as \
+        kubectl names it, NAMESPACE/POD; the cluster DNS pod's log holds every query.
 
           lab logs multi-container-pod -c container-1
           lab logs web-2 -f
+          lab logs kube-system/coredns -f
         """
     )
 
     @OptionGroup var lab: LabOption
 
-    @Argument(help: "The pod.")
+    @Argument(help: "The pod: bare (web-2) or with its namespace (kube-system/coredns).")
     var pod: String
 
     @Option(name: .shortAndLong, help: "The container (default: the pod's only container).")

@@ -39,32 +39,51 @@ public struct ChildProcess: Sendable, Hashable {
     /// Equivalent to: `ip netns exec NETNS unshare --uts sh -c 'hostname H; exec setsid PROGRAM ARGS' <STDIN >STDOUT 2>STDERR`
     ///
     /// 1. Look the program up (here, before fork: the child may not allocate).
-    /// 2. fork; in the child: enter `netns`, a private UTS namespace named `hostname`, a new
+    /// 2. fork; in the child: enter `netns`, with `binds` a private mount namespace with each
+    ///    bound (as `ip netns exec` binds `/etc/netns/NETNS/*`), a private UTS namespace named `hostname`, a new
     ///    session if `newSession` (a daemon, or a command killed with its whole group), the
     ///    three streams, every other descriptor closed on exec, no signal blocked; exec.
     /// A failure of any step is a `SpawnError` naming it, not a child that exits 127.
     public static func spawn(program: String, arguments: [String] = [], environment: [String: String] = baseEnvironment,
                              netns: NetworkNamespace? = nil, hostname: String? = nil, newSession: Bool = false,
-                             stdin: Stream = .null, stdout: Stream = .inherit, stderr: Stream = .inherit) throws(SpawnError) -> ChildProcess {
+                             stdin: Stream = .null, stdout: Stream = .inherit, stderr: Stream = .inherit,
+                             binds: [BindMount]? = nil) throws(SpawnError) -> ChildProcess {
         guard let path = ProgramLookup.resolve(program) else { throw SpawnError(program: program, step: .lookup, errno: ENOENT) }
         let argv = CStringArray([program] + arguments)
         let envp = CStringArray(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        let bindPairs = CStringArray(binds?.flatMap { [$0.source, $0.target] } ?? [])
         var step: Int32 = 0
         let pid = path.withCString { cPath in
             (hostname ?? "").withCString { cHostname in
                 argv.pointers.withUnsafeBufferPointer { cArgv in
                     envp.pointers.withUnsafeBufferPointer { cEnvp in
-                        var request = lab_spawn_request(
-                            path: cPath, argv: cArgv.baseAddress, envp: cEnvp.baseAddress, netns_fd: netns?.fd ?? -1,
-                            hostname: hostname == nil ? nil : cHostname, new_session: newSession ? 1 : 0,
-                            stdin_fd: stdin.raw, stdout_fd: stdout.raw, stderr_fd: stderr.raw)
-                        return lab_spawn(&request, &step)
+                        bindPairs.pointers.withUnsafeBufferPointer { cBinds in
+                            cBinds.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constBinds in
+                                var request = lab_spawn_request(
+                                    path: cPath, argv: cArgv.baseAddress, envp: cEnvp.baseAddress, netns_fd: netns?.fd ?? -1,
+                                    hostname: hostname == nil ? nil : cHostname, new_session: newSession ? 1 : 0,
+                                    stdin_fd: stdin.raw, stdout_fd: stdout.raw, stderr_fd: stderr.raw,
+                                    binds: binds == nil ? nil : constBinds.baseAddress)
+                                return lab_spawn(&request, &step)
+                            }
+                        }
                     }
                 }
             }
         }
         guard pid > 0 else { throw SpawnError(program: program, step: SpawnError.Step(step), errno: errno) }
         return ChildProcess(pid: pid)
+    }
+
+    /// A file bound over another in the child's own mount namespace (`mount --bind SOURCE TARGET`).
+    public struct BindMount: Sendable, Hashable {
+        public var source: String
+        public var target: String
+
+        public init(source: String, target: String) {
+            self.source = source
+            self.target = target
+        }
     }
 
     /// Blocks until the child exits, and reaps it.

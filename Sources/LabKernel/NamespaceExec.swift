@@ -8,11 +8,13 @@ public enum NamespaceExec {
     ///
     /// 1. `setns(CLONE_NEWNET)` into `/run/netns/NAME`.
     /// 2. Give the program a `/sys` that describes this namespace, so `/sys/class/net` lists its
-    ///    interfaces: `unshare(CLONE_NEWNS)`, make `/` a recursive slave (so nothing we mount
-    ///    propagates back to the host), detach `/sys` and mount a fresh sysfs (read-only if the
-    ///    old one was). This is a convenience: if any step is refused (e.g. no mount namespaces
-    ///    in a container) the program still runs, just with the host's `/sys`. Unlike iproute2 we
-    ///    do not bind-mount `/etc/netns/NAME/*` over `/etc`.
+    ///    interfaces, and the namespace's own `/etc` files: `unshare(CLONE_NEWNS)`, make `/` a
+    ///    recursive slave (so nothing we mount propagates back to the host), detach `/sys` and
+    ///    mount a fresh sysfs (read-only if the old one was), then bind each entry of
+    ///    `/etc/netns/NAME/` over `/etc/<entry>` as iproute2 does (a pod's `resolv.conf`).
+    ///    If any step is refused (e.g. no mount namespaces in a container) the program still
+    ///    runs, with the host's `/sys` and `/etc`; a bind that fails is reported on stderr as
+    ///    `ip netns exec` reports it.
     /// 3. With `hostname`: `unshare(CLONE_NEWUTS)` + `sethostname`. This one is not skipped on
     ///    failure — setting the name without a private UTS namespace would rename the host.
     /// 4. Add `environment` to the inherited environment, then `execvp`.
@@ -26,7 +28,10 @@ public enum NamespaceExec {
         guard lab_setns(handle.fd, CLONE_NEWNET) == 0 else {
             throw KernelError(operation: "enter namespace", object: quoted(namespace), errno: currentErrno())
         }
-        remountSysfs(tag: namespace)
+        if privateMountNamespace() {
+            remountSysfs(tag: namespace)
+            bindEtc(namespace: namespace)
+        }
         if let hostname {
             guard lab_unshare(CLONE_NEWUTS) == 0 else {
                 throw KernelError(operation: "unshare UTS namespace", object: "for hostname \(quoted(hostname))", namespace: namespace, errno: currentErrno())
@@ -46,11 +51,37 @@ public enum NamespaceExec {
         throw KernelError(operation: "exec", object: quoted(program), namespace: namespace, errno: error)
     }
 
+    /// Step 2 of `exec`: a mount namespace of its own in which nothing propagates back to the
+    /// host; false when the kernel refuses.
+    private static func privateMountNamespace() -> Bool {
+        guard lab_unshare(CLONE_NEWNS) == 0 else { return false }
+        // Without this, unmounting /sys below would propagate to the host's mount namespace.
+        return mount("", "/", "none", UInt(MS_SLAVE | MS_REC), nil) == 0
+    }
+
+    /// The directory `ip netns exec` binds over `/etc` for a namespace.
+    public static func etcDirectory(namespace: String) -> String { "/etc/netns/\(namespace)" }
+
+    /// Step 2, the namespace's `/etc` files (iproute2's `bind_etc`): each entry of
+    /// `/etc/netns/NAME/` over the `/etc` entry of the same name, which must exist.
+    private static func bindEtc(namespace: String) {
+        let directory = etcDirectory(namespace: namespace)
+        guard let handle = opendir(directory) else { return }
+        defer { closedir(handle) }
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name != ".", name != ".." else { continue }
+            let source = "\(directory)/\(name)", target = "/etc/\(name)"
+            if mount(source, target, "none", UInt(MS_BIND), nil) != 0 {
+                let reason = String(cString: strerror(errno))
+                let line = Array("Bind \(source) -> \(target) failed: \(reason)\n".utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            }
+        }
+    }
+
     /// Step 2 of `exec`; `tag` names the new sysfs mount (iproute2 uses the namespace name too).
     private static func remountSysfs(tag: String) {
-        guard lab_unshare(CLONE_NEWNS) == 0 else { return }
-        // Without this, unmounting /sys below would propagate to the host's mount namespace.
-        guard mount("", "/", "none", UInt(MS_SLAVE | MS_REC), nil) == 0 else { return }
         var flags = UInt(0)
         if umount2("/sys", Int32(MNT_DETACH)) != 0 {
             // Could not detach it: we mount over it, and a read-only sysfs cannot be shadowed by

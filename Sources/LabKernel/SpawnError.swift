@@ -12,6 +12,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case setHostname
         case redirect
         case exec
+        case unshareMount
+        case bindMount
 
         init(_ raw: Int32) {
             switch UInt32(raw) {
@@ -20,6 +22,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case LAB_SPAWN_UNSHARE_UTS.rawValue: self = .unshareUTS
             case LAB_SPAWN_SETHOSTNAME.rawValue: self = .setHostname
             case LAB_SPAWN_REDIRECT.rawValue: self = .redirect
+            case LAB_SPAWN_UNSHARE_MOUNT.rawValue: self = .unshareMount
+            case LAB_SPAWN_BIND_MOUNT.rawValue: self = .bindMount
             default: self = .exec
             }
         }
@@ -34,6 +38,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case .setHostname: return "setting the hostname"
             case .redirect: return "redirecting output"
             case .exec: return "exec"
+            case .unshareMount: return "creating the pod's mount namespace"
+            case .bindMount: return "binding the pod's /etc/netns files over /etc"
             }
         }
     }

@@ -31,10 +31,13 @@ public struct Topology: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case lab, mode, proxy, neighbours, neighbourSetting, podCIDR, serviceCIDR, mtu, podMTU, fabricNetns = "fabricNamespace",
-             networks, nodes, pods, hosts, services, policy, impairments
+             networks, nodes, pods, hosts, services, policy, impairments, dns
     }
     /// The links with a `link:` impairment; nil when there are none, likewise.
     public var impairments: [ImpairedLink]? = nil
+    /// The cluster DNS: which pod serves it behind which service; nil with `cluster.dns: false`.
+    /// The pod and the service are also in `pods` and `services`, like any other.
+    public var dns: ClusterDNSTopology? = nil
 
     /// Every network namespace of the lab, in creation order (fabric first: everything plugs
     /// into it).
@@ -51,6 +54,48 @@ public struct Topology: Sendable, Hashable, Codable {
     public func pod(named name: String) -> PodTopology? { pods.first { $0.name == name } }
     public func host(named name: String) -> HostTopology? { hosts.first { $0.name == name } }
     public func network(named name: String) -> NetworkTopology? { networks.first { $0.name == name } }
+}
+
+/// The cluster DNS of a lab: the `coredns` pod that serves it (in `pods`) behind the
+/// `kube-dns` service (in `services`), both in `namespace`, and what every pod's `resolv.conf`
+/// names: `clusterIP` and the search domains under `domain`.
+public struct ClusterDNSTopology: Sendable, Hashable, Codable {
+    /// The cluster domain, `cluster.local` by default.
+    public var domain: String
+    /// The kube-dns service's ClusterIP: every pod's nameserver.
+    public var clusterIP: IPv4Address
+    /// The Kubernetes namespace of the pod and the service, `kube-system`.
+    public var namespace: String
+    /// `coredns`: the pod the server answers in, on its pod IP.
+    public var podName: String
+    /// `kube-dns`.
+    public var serviceName: String
+
+    public init(domain: String, clusterIP: IPv4Address, namespace: String = ClusterDNSSpec.namespace,
+                podName: String = ClusterDNSSpec.podName, serviceName: String = ClusterDNSSpec.serviceName) {
+        self.domain = domain
+        self.clusterIP = clusterIP
+        self.namespace = namespace
+        self.podName = podName
+        self.serviceName = serviceName
+    }
+
+    /// The ports of the service and of the pod's container, as kubeadm's manifests name them.
+    public static let ports: [(name: String, port: Int, protocol: TransportProtocol)] = [
+        ("dns", 53, .udp), ("dns-tcp", 53, .tcp), ("metrics", 9153, .tcp),
+    ]
+    public static let metricsPort = 9153
+    /// The label the service selects the pod by.
+    public static let labels = ["k8s-app": "kube-dns"]
+}
+
+extension Topology {
+    /// The pod that serves the cluster DNS; nil when the lab has none.
+    public var dnsPod: PodTopology? { dns.flatMap { pod(named: $0.podName) } }
+    /// The kube-dns service; nil when the lab has none.
+    public var dnsService: ServiceTopology? {
+        dns.flatMap { dns in services.first { $0.name == dns.serviceName && $0.namespace == dns.namespace } }
+    }
 }
 
 /// A veth pair as both of its ends see it.

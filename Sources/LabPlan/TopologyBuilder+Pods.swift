@@ -5,11 +5,12 @@ extension TopologyBuild {
     /// Step 4: pods, `.2` upward in their node's podCIDR (`.1` is `cni0`), explicit addresses
     /// and the running lab's skipped; each gets a veth whose node end is a port of `cni0`.
     mutating func pods(on nodes: [NodeTopology]) -> [PodTopology] {
+        let specs = podSpecs
         var addresses = AddressPool()
         for node in nodes { addresses.reserve(node.bridgeAddress) }
-        for pod in file.pods { if let ip = pod.ip { addresses.reserve(ip) } }
+        for pod in specs { if let ip = pod.ip { addresses.reserve(ip) } }
         var kept: [String: IPv4Address] = [:]
-        for pod in file.pods where pod.ip == nil {
+        for pod in specs where pod.ip == nil {
             guard let old = previous?.pod(named: pod.name), old.node == pod.node,
                   nodes.first(where: { $0.name == pod.node })?.podCIDR.usableHostRange?.contains(old.ip.value) == true,
                   addresses.claim(old.ip) else { continue }
@@ -17,16 +18,18 @@ extension TopologyBuild {
         }
         var vethNames: [String: InterfaceNameSet] = [:]
         var pods: [PodTopology] = []
-        for (index, spec) in file.pods.enumerated() {
+        for (index, spec) in specs.enumerated() {
             guard let node = nodes.first(where: { $0.name == spec.node }) else {
-                error("pods[\(index)].node", "unknown node \"\(spec.node)\"")
+                error("\(path("pods", index)).node", "unknown node \"\(spec.node)\"")
                 continue
             }
             guard let ip = podAddress(spec, index: index, on: node, kept: kept[spec.name], pool: &addresses) else { continue }
             let veth = vethNames[node.name, default: InterfaceNameSet(taken: [Naming.uplink, Naming.podBridge, "lo"])]
                 .claiming { Naming.podVeth(lab: lab, pod: spec.name, salt: $0) }
             vethNames[node.name] = veth.set
-            pods.append(pod(spec, ip: ip, on: node, veth: veth.name))
+            var settled = pod(spec, ip: ip, on: node, veth: veth.name)
+            if index >= file.pods.count { settled.containers = [.coreDNS] }
+            pods.append(settled)
         }
         return pods
     }
@@ -38,11 +41,12 @@ extension TopologyBuild {
         // The validator cannot check an explicit address against a podCIDR that is only
         // allocated here.
         if let explicit = spec.ip, !node.podCIDR.contains(explicit) {
-            error("pods[\(index)].ip", "\(explicit) is outside node \"\(node.name)\"'s podCIDR \(node.podCIDR); pick an address in it, or give the node an explicit podCIDR that holds this one")
+            error("\(path("pods", index)).ip", "\(explicit) is outside node \"\(node.name)\"'s podCIDR \(node.podCIDR); pick an address in it, or give the node an explicit podCIDR that holds this one")
             return nil
         }
         guard let ip = spec.ip ?? kept ?? pool.next(in: node.podCIDR, from: 2) else {
-            error("pods[\(index)]", "node \"\(node.name)\" podCIDR \(node.podCIDR) has no free address left; give the node a larger podCIDR")
+            let what = index < file.pods.count ? "" : " for the cluster DNS pod \(spec.namespace)/\(spec.name)"
+            error(path("pods", index), "node \"\(node.name)\" podCIDR \(node.podCIDR) has no free address left\(what); give the node a larger podCIDR")
             return nil
         }
         return ip
@@ -64,6 +68,16 @@ extension TopologyBuild {
 }
 
 extension ContainerTopology {
+    /// The DNS pod's one container, with the ports kubeadm's CoreDNS manifest declares. The
+    /// supervisor serves it: DNS on 53 (UDP and TCP) by its DNS server, and the metrics port by
+    /// the built-in agent's HTTP (it answers as an agent does; there are no Prometheus metrics).
+    static var coreDNS: ContainerTopology {
+        ContainerTopology(name: ClusterDNSSpec.podName, command: [ClusterDNSSpec.podName], isAgent: true,
+                          agentPorts: [AgentPort(.http, ClusterDNSTopology.metricsPort)], env: [:],
+                          restart: .always,
+                          ports: ClusterDNSTopology.ports.map { ContainerPortTopology(name: $0.name, port: $0.port, protocol: $0.protocol) })
+    }
+
     init(_ spec: ContainerSpec) {
         switch spec.runtime {
         case .agent(let agent):

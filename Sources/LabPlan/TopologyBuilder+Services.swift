@@ -6,16 +6,17 @@ extension TopologyBuild {
     /// endpoints by selector; NodePort ports without a nodePort get the lowest free one from
     /// 30000. Explicit values are reserved first, then the running lab's kept.
     mutating func services(selecting pods: [PodTopology]) -> [ServiceTopology] {
-        var pools = ServicePools(file: file, previous: previous)
+        let specs = serviceSpecs
+        var pools = ServicePools(file: file, specs: specs, previous: previous)
         var services: [ServiceTopology] = []
-        for (index, spec) in file.services.enumerated() {
+        for (index, spec) in specs.enumerated() {
             let clusterIP = self.clusterIP(spec, index: index, pools: &pools)
             var ports = spec.ports.map(ServicePortTopology.init)
             if spec.type == .nodePort {
                 for portIndex in ports.indices where ports[portIndex].nodePort == nil {
                     ports[portIndex].nodePort = pools.keptNodePorts[index]?[portIndex] ?? pools.nodePorts.next()
                     if ports[portIndex].nodePort == nil {
-                        error("services[\(index)].ports[\(portIndex)]", "no free nodePort left in \(NodePortPool.range); name one explicitly")
+                        error("\(path("services", index)).ports[\(portIndex)]", "no free nodePort left in \(NodePortPool.range); name one explicitly")
                     }
                 }
             }
@@ -40,7 +41,7 @@ extension TopologyBuild {
             if spec.type == .headless { return nil }
             let ip = pools.keptClusterIPs[index] ?? pools.addresses.next(in: file.cluster.serviceCIDR, from: 1)
             if ip == nil {
-                error("services[\(index)]", "cluster.serviceCIDR \(file.cluster.serviceCIDR) has no free address left")
+                error(path("services", index), "cluster.serviceCIDR \(file.cluster.serviceCIDR) has no free address left")
             }
             return ip
         }
@@ -56,12 +57,12 @@ struct ServicePools {
     /// Service index → port index → nodePort.
     var keptNodePorts: [Int: [Int: Int]] = [:]
 
-    init(file: LabFile, previous: Topology?) {
-        for service in file.services {
+    init(file: LabFile, specs: [ServiceSpec], previous: Topology?) {
+        for service in specs {
             if case .address(let ip) = service.clusterIP { addresses.reserve(ip) }
             for port in service.ports { if let nodePort = port.nodePort { nodePorts.reserve(nodePort) } }
         }
-        for (index, spec) in file.services.enumerated() {
+        for (index, spec) in specs.enumerated() {
             guard let old = previous?.services.first(where: { $0.name == spec.name && $0.namespace == spec.namespace })
             else { continue }
             if spec.clusterIP == .automatic, spec.type != .headless, let ip = old.clusterIP,

@@ -23,6 +23,7 @@ public enum TopologyBuilder {
         let services = build.services(selecting: pods)
         if !build.errors.isEmpty { throw LabFileErrors(build.errors) }
         var topology = build.topology(networks: networks, nodes: nodes, pods: pods, hosts: hosts, services: services)
+        topology.dns = build.dns
         topology.impairments = ImpairedLink.all(file: file, nodes: nodes, hosts: hosts, pods: pods)
         return topology
     }
@@ -52,6 +53,36 @@ struct TopologyBuild {
         errors.append(file.sourceMap.error(path, message))
     }
 
+    /// The cluster DNS, when it is on and there is a node to run its pod.
+    var dns: ClusterDNSTopology? {
+        guard let spec = file.cluster.dns, !file.nodes.isEmpty else { return nil }
+        return ClusterDNSTopology(domain: spec.domain, clusterIP: spec.clusterIP(in: file.cluster.serviceCIDR))
+    }
+
+    /// The file's pods, then the DNS pod: last, so it takes the first node's next free address
+    /// after the file's pods and a lab's addresses stay those it had without DNS.
+    var podSpecs: [PodSpec] {
+        guard let dns, let node = file.nodes.first else { return file.pods }
+        return file.pods + [PodSpec(name: dns.podName, namespace: dns.namespace, node: node.name,
+                                    labels: ClusterDNSTopology.labels)]
+    }
+
+    /// The file's services, then kube-dns (its ClusterIP is explicit, so where it comes in the
+    /// order moves no other service).
+    var serviceSpecs: [ServiceSpec] {
+        guard let dns else { return file.services }
+        let ports = ClusterDNSTopology.ports.map { ServicePortSpec(name: $0.name, port: $0.port, protocol: $0.protocol) }
+        return file.services + [ServiceSpec(name: dns.serviceName, namespace: dns.namespace, clusterIP: .address(dns.clusterIP),
+                                            selector: ClusterDNSTopology.labels, ports: ports)]
+    }
+
+    /// Where a pod's or service's errors are reported: its place in the file, or `cluster.dns`
+    /// for the DNS's own.
+    func path(_ section: String, _ index: Int) -> String {
+        let count = section == "pods" ? file.pods.count : file.services.count
+        return index < count ? "\(section)[\(index)]" : "cluster.dns"
+    }
+
     /// Step 1: the networks, each with its bridge in the fabric holding its `.1`.
     mutating func networks() -> [NetworkTopology] {
         let lab = lab
@@ -74,6 +105,13 @@ struct TopologyBuild {
                         fabricNetns: fabric, networks: networks, nodes: nodes, pods: pods, hosts: hosts,
                         services: services,
                         policy: file.networkPolicies.isEmpty ? nil
-                            : PolicyTopology(namespaces: file.allNamespaces, policies: file.networkPolicies))
+                            : PolicyTopology(namespaces: namespaces, policies: file.networkPolicies))
+    }
+
+    /// The file's Kubernetes namespaces, and the DNS's if the file does not use it.
+    private var namespaces: [NamespaceSpec] {
+        let all = file.allNamespaces
+        guard let dns, !all.contains(where: { $0.name == dns.namespace }) else { return all }
+        return all + [NamespaceSpec(name: dns.namespace)]
     }
 }

@@ -86,7 +86,11 @@ public struct PhaseTimings: Sendable {
 
     /// A phase outside the plan's operations (`containers`).
     public mutating func add(_ name: String, since start: DispatchTime, count: Int) {
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        add(seconds: Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9, to: name, count: count)
+    }
+
+    /// Charges `seconds` measured elsewhere to the phase `name`.
+    public mutating func add(seconds: Double, to name: String, count: Int) {
         if let index = phases.firstIndex(where: { $0.name == name }) {
             phases[index].seconds += seconds
             phases[index].count += count

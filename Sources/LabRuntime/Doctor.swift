@@ -68,10 +68,17 @@ public enum Doctor {
             let parts = name.split(separator: ".")
             if parts.count >= 3 { withNamespaces[String(parts[1]), default: 0] += 1 }
         }
-        for lab in Set(withNamespaces.keys).union(withState).sorted() {
+        var withResolverFiles: [String: Int] = [:]
+        for name in ResolverFiles.allLabDirectories() {
+            let parts = name.split(separator: ".")
+            if parts.count >= 3 { withResolverFiles[String(parts[1]), default: 0] += 1 }
+        }
+        for lab in Set(withNamespaces.keys).union(withState).union(withResolverFiles.keys).sorted() {
             let state = LabState(lab: lab)
             let count = withNamespaces[lab] ?? 0
-            if !withState.contains(lab) {
+            if count == 0, !withState.contains(lab), let files = withResolverFiles[lab] {
+                add(.warning, "lab \(lab)", "\(files) pod resolver directories in \(ResolverFiles.root) but no namespaces (a crashed lab); remove with lab down \(lab)")
+            } else if !withState.contains(lab) {
                 add(.warning, "lab \(lab)", "\(count) namespaces but no state (a crashed lab); remove with lab down \(lab)")
             } else if count == 0 {
                 add(.warning, "lab \(lab)", "state but no namespaces (removed behind lab's back?); remove with lab down \(lab)")

@@ -11,8 +11,9 @@ extension LabController {
     /// 2. Containers of pods that go away are stopped before their namespaces are deleted (a
     ///    process or an agent socket inside a namespace would keep it alive).
     /// 3. The kernel difference, with existing settings of changed namespaces counting as done.
-    /// 4. The new topology is saved and the supervisor converges on it: new containers start,
-    ///    changed ones restart, unchanged ones keep their pids.
+    /// 4. The pods' resolver files are written (and those of pods that went removed), the new
+    ///    topology is saved and the supervisor converges on it: new containers start, changed
+    ///    ones restart, unchanged ones keep their pids; the DNS answers from the new records.
     ///
     /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
     /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
@@ -52,12 +53,16 @@ extension LabController {
             throw error
         }
 
-        // 4.
+        // 4. Pods' resolver files first: a new container binds its pod's.
+        var resolverTimings = PhaseTimings()
+        let resolverStart = DispatchTime.now()
+        resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
         try state.saveTopology(target)
         saveRules(prepared.plan, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
+        for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
         if hasContainers(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
             let began = DispatchTime.now()

@@ -189,9 +189,15 @@ public enum LabController {
         try state.saveTopology(prepared.topology)
 
         let applier = Applier(journal: state.journal(), rulesDirectory: state.rulesDirectory)
+        var resolverTimings = PhaseTimings()
         do {
             try applier.apply(prepared.plan)
             applier.close()
+            // Before the containers start: each binds its pod's file over /etc/resolv.conf.
+            var resolverTiming = PhaseTimings()
+            let resolverStart = DispatchTime.now()
+            resolverTiming.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(prepared.topology))
+            resolverTimings = resolverTiming
             // Written last: its presence is what says "this file is fully applied", so an
             // interrupted up is rebuilt by the next one instead of being taken as up to date.
             try state.saveAppliedFile(text, hadWarnings: !prepared.warnings.isEmpty)
@@ -205,6 +211,7 @@ public enum LabController {
         }
         var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
+        for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
         if hasContainers(prepared.topology) {
             do {
@@ -269,10 +276,11 @@ public enum LabController {
         return DownResult(lab: lab, namespaces: removed, hadState: hadState)
     }
 
-    /// Labs that are up: those with state, plus namespaces of labs whose state is gone.
+    /// Labs that are up: those with state, plus namespaces (or pod resolver directories) of
+    /// labs whose state is gone.
     public static func labsUp() -> [String] {
         var labs = Set(LabState.labs())
-        for name in NetworkNamespace.list() where name.hasPrefix("lab.") {
+        for name in NetworkNamespace.list() + ResolverFiles.allLabDirectories() where name.hasPrefix("lab.") {
             let parts = name.split(separator: ".")
             if parts.count >= 3 { labs.insert(String(parts[1])) }
         }
@@ -304,6 +312,7 @@ public enum LabController {
 
     /// The namespace of a pod, node or host, by bare or qualified name (`pod/web-1`).
     public static func namespace(of reference: String, in topology: Topology) throws -> (namespace: String, hostname: String?) {
+        if let pod = try namespacedPod(reference, in: topology) { return (pod.netns, pod.name) }
         let parsed = Reference(reference)
         let name = parsed?.name ?? reference
         let kind = parsed?.kind
@@ -318,6 +327,18 @@ public enum LabController {
         return first
     }
 
+    /// A pod named as kubectl names it, `NAMESPACE/POD` (`kube-system/coredns`); nil for any
+    /// other form of reference (`pod/web-1`, `node/node-1`, a bare name). A pod of that name
+    /// in another namespace is an error that says where it is.
+    public static func namespacedPod(_ reference: String, in topology: Topology) throws -> PodTopology? {
+        let parts = reference.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, Reference.Kind(rawValue: String(parts[0])) == nil else { return nil }
+        let namespace = String(parts[0]), name = String(parts[1])
+        if let pod = topology.pod(named: name), pod.namespace == namespace { return pod }
+        let known = topology.pods.map { "\($0.namespace)/\($0.name)" }
+        throw LookupError.unknownObject(reference, lab: topology.lab, known: known)
+    }
+
     static func elapsed(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
@@ -326,7 +347,7 @@ public enum LabController {
 extension LabController {
     /// A container of a pod by name, or the pod's only container when `name` is nil.
     public static func container(_ name: String?, ofPod pod: String, in topology: Topology) throws -> (pod: PodTopology, container: ContainerTopology) {
-        guard let found = topology.pod(named: pod) else {
+        guard let found = try namespacedPod(pod, in: topology) ?? topology.pod(named: pod) else {
             throw LookupError.unknownObject(pod, lab: topology.lab, known: topology.pods.map(\.name))
         }
         let names = found.containers.map(\.name)

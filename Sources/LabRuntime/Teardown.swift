@@ -7,17 +7,20 @@ import LabPlan
 /// namespace — never link by link.
 public enum Teardown {
     /// The lab's namespaces: what its journal recorded plus whatever carries its name prefix
-    /// (so a lost or corrupt state directory still finds everything).
+    /// (so a lost or corrupt state directory still finds everything), in `/run/netns` or as a
+    /// pod resolver directory under `/etc/netns` that outlived its namespace.
     public static func namespaces(of lab: String, journal: Journal?) -> [String] {
         let prefix = Naming.namespacePrefix(lab: lab)
         var names = journal?.namespaces() ?? []
-        for name in NetworkNamespace.list() where name.hasPrefix(prefix) && !names.contains(name) {
+        var seen = Set(names)
+        for name in NetworkNamespace.list() + ResolverFiles.leftovers(of: lab) where name.hasPrefix(prefix) && seen.insert(name).inserted {
             names.append(name)
         }
         return names
     }
 
-    /// Deletes the namespaces (pods first, the fabric last) and returns how many existed.
+    /// Deletes the namespaces (pods first, the fabric last) and their `/etc/netns` directories,
+    /// and returns how many namespaces existed.
     /// Errors other than "already gone" are collected and thrown after trying every namespace.
     ///
     /// Each unmount waits for an RCU grace period (`namespace_unlock`), a few hundred
@@ -46,6 +49,8 @@ public enum Teardown {
             }
         }
         if let first = failures.first { throw first }
+        // Their `ip netns exec` files go with them (a pod's resolv.conf).
+        ResolverFiles.remove(netns: namespaces)
         return removed
     }
 

@@ -79,19 +79,48 @@ public struct ClusterSpec: Sendable, Hashable {
     /// Underlay MTU; pods get `mtu - 50` in vxlan mode.
     public var mtu: Int
     public var neighbours: NeighbourMode
+    /// `cluster.dns`: the cluster DNS, on unless the file says `dns: false` (nil).
+    public var dns: ClusterDNSSpec?
 
     public static let defaultPodCIDR = IPv4Network("10.244.0.0/16")!
     public static let defaultServiceCIDR = IPv4Network("10.96.0.0/16")!
 
     public init(podCIDR: IPv4Network = ClusterSpec.defaultPodCIDR, serviceCIDR: IPv4Network = ClusterSpec.defaultServiceCIDR,
                 network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500,
-                neighbours: NeighbourMode = .auto) {
+                neighbours: NeighbourMode = .auto, dns: ClusterDNSSpec? = ClusterDNSSpec()) {
+        self.dns = dns
         self.podCIDR = podCIDR
         self.serviceCIDR = serviceCIDR
         self.network = network
         self.proxy = proxy
         self.mtu = mtu
         self.neighbours = neighbours
+    }
+}
+
+/// `cluster.dns`: a `coredns` pod on the first node behind the `kube-system/kube-dns` service,
+/// as kubeadm sets a cluster up. The names are fixed, as they are in every cluster.
+public struct ClusterDNSSpec: Sendable, Hashable {
+    public static let namespace = "kube-system"
+    public static let podName = "coredns"
+    public static let serviceName = "kube-dns"
+    public static let defaultDomain = "cluster.local"
+    /// Which address of `cluster.serviceCIDR` is the default ClusterIP (`10.96.0.10`), as
+    /// kubeadm picks it.
+    public static let defaultClusterIPIndex: UInt32 = 10
+
+    public var domain: String
+    /// nil: the tenth address of `cluster.serviceCIDR`.
+    public var clusterIP: IPv4Address?
+
+    public init(domain: String = ClusterDNSSpec.defaultDomain, clusterIP: IPv4Address? = nil) {
+        self.domain = domain
+        self.clusterIP = clusterIP
+    }
+
+    /// The kube-dns ClusterIP in a cluster with this serviceCIDR.
+    public func clusterIP(in serviceCIDR: IPv4Network) -> IPv4Address {
+        clusterIP ?? serviceCIDR.host(Self.defaultClusterIPIndex)
     }
 }
 

@@ -30,7 +30,8 @@ struct LabFileDecoder {
 
     static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes",
                                "namespaces", "networkPolicies"]
-    static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours"]
+    static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours", "dns"]
+    static let dnsKeys = ["domain", "clusterIP"]
     static let networkKeys = ["name", "cidr", "link"]
     static let nodeKeys = ["name", "network", "ip", "podCIDR", "link"]
     static let hostKeys = ["name", "network", "ip", "link"]
@@ -93,7 +94,20 @@ struct LabFileDecoder {
         if let value = fields["mtu"], let mtu = reader.int(value, at: fields.path("mtu"), in: Self.mtuRange, what: "mtu") {
             cluster.mtu = mtu
         }
+        if let value = fields["dns"] { cluster.dns = dns(value, at: fields.path("dns")) }
         return cluster
+    }
+
+    /// `dns: false` (off), `dns: true` (the defaults), or `{domain, clusterIP}`.
+    private func dns(_ node: Node, at path: String) -> ClusterDNSSpec? {
+        if case .scalar = node, node.tagName == .bool { return reader.bool(node, at: path) == true ? ClusterDNSSpec() : nil }
+        var dns = ClusterDNSSpec()
+        guard let fields = reader.fields(node, at: path, allowed: Self.dnsKeys) else { return dns }
+        if let value = fields["domain"], let domain = reader.string(value, at: fields.path("domain")) {
+            dns.domain = domain.hasSuffix(".") ? String(domain.dropLast()) : domain
+        }
+        if let value = fields["clusterIP"] { dns.clusterIP = reader.address(value, at: fields.path("clusterIP")) }
+        return dns
     }
 
     private func network(_ fields: YAMLFields) -> NetworkSpec {

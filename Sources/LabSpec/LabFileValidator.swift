@@ -24,6 +24,7 @@ struct LabFileValidator {
         checkNodePodCIDRs(&diagnostics)
         checkPods(&diagnostics)
         checkServices(&diagnostics)
+        checkClusterDNS(&diagnostics)
         checkProbes(&diagnostics)
         checkPolicies(&diagnostics)
         if lab.nodes.isEmpty, usable("nodes") {

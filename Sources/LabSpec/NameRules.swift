@@ -16,6 +16,16 @@ public enum NameRules {
         label(name, maximumLength: 63)
     }
 
+    /// An RFC 1123 subdomain (`cluster.local`): dot-separated labels, at most 253 characters.
+    static func dnsSubdomain(_ name: String) -> String? {
+        if name.isEmpty { return "must not be empty" }
+        if name.count > 253 { return "is \(name.count) characters long; at most 253 are allowed" }
+        for part in name.split(separator: ".", omittingEmptySubsequences: false) {
+            if let problem = dnsLabel(String(part)) { return "has a label \"\(part)\" that \(problem)" }
+        }
+        return nil
+    }
+
     private static func label(_ name: String, maximumLength: Int) -> String? {
         if name.isEmpty { return "must not be empty" }
         if name.unicodeScalars.count > maximumLength {

@@ -53,7 +53,7 @@ struct BatchedApplyTests {
         let oneByOne = try lab("up", path, environment: environment(adding: ["LAB_APPLY_UNBATCHED": "1"]))
         try #require(oneByOne.succeeded, "\(oneByOne.stderr)")
         let reference = try Self.fullView(of: name)
-        #expect(reference.count == 11)
+        #expect(reference.count == 12, "11 and the DNS pod's")
         #expect(reference.values.contains { $0.contains { $0.contains("KUBE-SERVICES") } }, "the firewall rules are compared too")
         #expect(try lab("down", name).succeeded)
         try expectNothingLeft(of: name)

@@ -61,11 +61,11 @@ struct DryRunScriptTests {
         let applied = try run(["bash", "-s"], input: script.stdout)
         try #require(applied.succeeded, "the dry-run script failed: \(applied.stderr)")
         let byScript = try kernelView(of: name)
-        #expect(byScript.count == 11)
+        #expect(byScript.count == 12, "fabric, 4 nodes, the host, 5 pods and the DNS pod")
         let permanent = byScript.values.joined().filter { $0.contains("PERMANENT") && !$0.contains("flannel.1") }
         // rack-1 (node-1, node-2): 2 + 2 × 2; rack-2 (node-3, laptop): the same; rack-3: 1 + 1;
-        // pods: node-1's two 2 + 2 × 2, the others' one each 1 + 1.
-        let expected = neighbours == "static" ? 26 : 0
+        // pods: node-1's three (two and the DNS pod) 3 + 3 × 3, the others' one each 1 + 1.
+        let expected = neighbours == "static" ? 32 : 0
         #expect(permanent.count == expected)
         for namespace in byScript.keys { try run(["ip", "netns", "delete", namespace]) }
 

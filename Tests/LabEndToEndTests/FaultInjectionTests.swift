@@ -105,7 +105,7 @@ struct FaultInjectionTests {
                 if containers {
                     #expect(supervisors(of: name).count == 1, "\(context): supervisors \(supervisors(of: name))")
                     let states = try containerStates(name)
-                    #expect(states.count == 72, "\(context)")
+                    #expect(states.count == 72 + 1, "\(context): 36 pods' two each, and the DNS pod's")
                     #expect(states.allSatisfy { $0["state"] as? String == "running" }, "\(context)")
                 }
                 let converged = try labProcesses(name)

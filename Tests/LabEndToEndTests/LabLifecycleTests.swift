@@ -36,7 +36,7 @@ struct LabLifecycleTests {
             let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
             let pods = try #require(json?["pods"] as? [[String: Any]])
             let addresses = pods.map { ($0["name"] as! String, $0["ip"] as! String) }
-            #expect(addresses.count == 5)
+            #expect(addresses.count == 6, "the file's 5 and the DNS pod")
             #expect(addresses.contains { $0 == ("d1", "10.244.4.40") })
             for (source, _) in addresses {
                 for (target, address) in addresses where target != source {
@@ -61,7 +61,7 @@ struct LabLifecycleTests {
             #expect(links.contains("cni0:"))
             #expect(links.contains("eth0@"))
             let vethLines = links.split(separator: "\n").filter { $0.contains(": veth") }
-            #expect(vethLines.count == 2)
+            #expect(vethLines.count == 3, "a1, a2 and the DNS pod")
             for line in vethLines {
                 #expect(line.contains("master cni0"))
                 #expect(line.contains("hairpin on"))
@@ -125,11 +125,11 @@ struct LabLifecycleTests {
         try fourNodeLab(name).write(to: file, atomically: true, encoding: .utf8)
         defer { _ = try? lab("down", name); try? FileManager.default.removeItem(at: file) }
         try #require(try lab("up", file.path).succeeded)
-        #expect(try namespaces(of: name).count == 1 + 4 + 1 + 5)
+        #expect(try namespaces(of: name).count == 1 + 4 + 1 + 5 + 1, "fabric, nodes, host, pods, the DNS pod")
         try FileManager.default.removeItem(atPath: "/run/lab/\(name)")
         let down = try lab("down", name)
         #expect(down.succeeded, "\(down.stderr)")
-        #expect(down.stdout.contains("removed 11 namespaces"), "\(down.stdout)")
+        #expect(down.stdout.contains("removed 12 namespaces"), "\(down.stdout)")
         try expectNothingLeft(of: name)
     }
 

@@ -11,8 +11,9 @@ func demoLab(named name: String) throws -> String {
     return lines.joined(separator: "\n")
 }
 
-/// The lab without its `containers:` blocks (and so without a supervisor): what a test process
-/// can bring up in-process, since the supervisor is started as `/proc/self/exe supervise`.
+/// The lab without its `containers:` blocks and without cluster DNS (the supervisor serves it),
+/// so without a supervisor: what a test process can bring up in-process, since the supervisor
+/// is started as `/proc/self/exe supervise`.
 func withoutContainers(_ text: String) -> String {
     var kept: [Substring] = []
     var blockIndent: Int?
@@ -25,6 +26,7 @@ func withoutContainers(_ text: String) -> String {
             continue
         }
         kept.append(line)
+        if line == "cluster:" { kept.append("  dns: false") }
     }
     return kept.joined(separator: "\n")
 }

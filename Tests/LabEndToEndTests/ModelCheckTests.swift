@@ -18,8 +18,9 @@ struct ModelCheckTests {
         try withLab(Self.labFile(name), name: name) { _ in
             let healthy = try lab("verify", name)
             #expect(healthy.status == 0, "\(healthy.stdout)\(healthy.stderr)")
-            #expect(healthy.stdout.contains("12 pods: "), "\(healthy.stdout)")
-            #expect(healthy.stdout.contains("of 132 pod pairs, every pod to every node; --all-pairs for all"), "\(healthy.stdout)")
+            // The file's 12 and the DNS pod.
+            #expect(healthy.stdout.contains("13 pods: "), "\(healthy.stdout)")
+            #expect(healthy.stdout.contains("of 156 pod pairs, every pod to every node; --all-pairs for all"), "\(healthy.stdout)")
 
             // Behind lab's back: node-3 drops everything pod-1 (on node-1) sends through it.
             let pod1 = try ipv4Address(in: "lab.\(name).pod.pod-1")

@@ -48,7 +48,7 @@ struct ProgressLineTests {
         #expect(Self.withoutTimes(up.stdout) == Self.withoutTimes(plainUp.stdout))
         #expect(up.stdout.hasPrefix("lab \(name) is up from \(file) in "))
         #expect(down.stdout == plainDown.stdout)
-        #expect(down.stdout == "lab \(name) is down: removed 6 namespaces and its state\n")
+        #expect(down.stdout == "lab \(name) is down: removed 7 namespaces and its state\n")
         try expectNothingLeft(of: name)
     }
 
@@ -75,7 +75,7 @@ struct ProgressLineTests {
         try #require(down.succeeded, "\(down.stdout)")
         // `down` knows its lab from the start, so the line is there at once (its phase may not be yet).
         #expect(down.stdout.contains(erase + "down \(name)"), "no progress line in \(down.stdout.debugDescription)")
-        #expect(down.stdout.hasSuffix(erase + "lab \(name) is down: removed 6 namespaces and its state\r\n"))
+        #expect(down.stdout.hasSuffix(erase + "lab \(name) is down: removed 7 namespaces and its state\r\n"))
         try expectNothingLeft(of: name)
     }
 }
@@ -100,8 +100,9 @@ struct UnchangedUpTests {
         try #require(try lab("up", file).succeeded)
         let again = try lab("up", file)
         #expect(again.succeeded)
-        #expect(again.stdout == "lab \(name) is up to date (1 nodes, 1 pods, 0 hosts, 1 networks); nothing to do\n"
-                + "  neighbours: arp (as the lab was built; it may need 4 entries)\n")
+        // a and the DNS pod: the bridge and the node 1 each, cni0 and each pod 2 each.
+        #expect(again.stdout == "lab \(name) is up to date (1 nodes, 2 pods, 0 hosts, 1 networks); nothing to do\n"
+                + "  neighbours: arp (as the lab was built; it may need 8 entries)\n")
         #expect(again.stderr == "")
         #expect(FileManager.default.fileExists(atPath: "/run/lab/\(name)/lab.yaml.clean"))
 

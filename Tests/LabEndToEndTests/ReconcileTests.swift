@@ -31,7 +31,7 @@ func reconcileLab(_ name: String, proxy: String, changed: Bool) -> String {
     pods:
     \(pods)
     services:
-      - {name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+      - {name: web, clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
       - {name: other, clusterIP: 10.96.0.11, selector: {app: other}, ports: [{port: 80, targetPort: 8080}]}
       - {name: stable, clusterIP: 10.96.0.12, selector: {tier: stable}, ports: [{port: 80, targetPort: 8080}]}
     """
@@ -120,7 +120,7 @@ struct ReconcileTests {
             #expect(try curl(client, "http://10.244.2.12:8080/hostname").stdout == "mover")
             #expect(try curl(client, "http://10.96.0.11/hostname").stdout == "fresh")
             var served = Set<String>()
-            for _ in 0..<12 { served.insert(try curl(client, "http://10.96.0.10/hostname").stdout) }
+            for _ in 0..<12 { served.insert(try curl(client, "http://10.96.0.20/hostname").stdout) }
             #expect(served == ["keep", "stay"], "web must no longer send anything to the removed pod")
             // The unchanged service's chains kept their counters (partial sync).
             #expect(try serviceCounters(name, proxy: proxy) == stableCounters)
@@ -290,15 +290,16 @@ struct OverlayReconcileTests {
 
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct FirewallReconcileTests {
+    /// Without cluster DNS: its kube-dns would be a service left when the file's last one goes.
     func lab(_ name: String, proxy: String, services: Bool) -> String {
         """
         name: \(name)
-        cluster: {proxy: \(proxy)}
+        cluster: {proxy: \(proxy), dns: false}
         nodes: [{name: n1}]
         pods:
           - {name: web, node: n1, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
           - {name: client, node: n1}
-        \(services ? "services: [{name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}]" : "")
+        \(services ? "services: [{name: web, clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}]" : "")
         """
     }
 
@@ -318,7 +319,7 @@ struct FirewallReconcileTests {
         let name = uniqueLabName("rec-fw")
         let node = "lab.\(name).node.n1", client = "lab.\(name).pod.client"
         try withLab(lab(name, proxy: "iptables", services: true), name: name) { _ in
-            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            #expect(try curl(client, "http://10.96.0.20/hostname").stdout == "web")
             #expect(try !iptablesKubeRules(node).isEmpty)
 
             let nft = try writeLabFile(lab(name, proxy: "nftables", services: true), name: "\(name)-nft")
@@ -327,7 +328,7 @@ struct FirewallReconcileTests {
             #expect(switched.stdout.contains("changed in place"), "\(switched.stdout)\(switched.stderr)")
             #expect(try iptablesKubeRules(node).isEmpty, "no iptables rule of kube-proxy is left")
             #expect(try nftTables(node).contains("table ip kube-proxy"))
-            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            #expect(try curl(client, "http://10.96.0.20/hostname").stdout == "web")
             // The state keeps the node's whole rules, not the partial input of the change.
             let kept = "/run/lab/\(name)/rules/\(node).rules"
             #expect((try? String(contentsOfFile: kept, encoding: .utf8))?.contains("add table ip kube-proxy { comment") == true)
@@ -337,12 +338,12 @@ struct FirewallReconcileTests {
             #expect(try self.runLab("up", none).stdout.contains("changed in place"))
             #expect(try !nftTables(node).contains("kube-proxy"), "the table is gone with the last service")
             #expect(!FileManager.default.fileExists(atPath: kept), "and so are its kept rules")
-            #expect(try !curl(client, "http://10.96.0.10/hostname").succeeded)
+            #expect(try !curl(client, "http://10.96.0.20/hostname").succeeded)
 
             let back = try writeLabFile(lab(name, proxy: "iptables", services: true), name: "\(name)-back")
             defer { try? FileManager.default.removeItem(atPath: back) }
             #expect(try self.runLab("up", back).stdout.contains("changed in place"))
-            #expect(try curl(client, "http://10.96.0.10/hostname").stdout == "web")
+            #expect(try curl(client, "http://10.96.0.20/hostname").stdout == "web")
             let iptablesOnly = try writeLabFile(lab(name, proxy: "iptables", services: false), name: "\(name)-ipt-none")
             defer { try? FileManager.default.removeItem(atPath: iptablesOnly) }
             #expect(try self.runLab("up", iptablesOnly).stdout.contains("changed in place"))

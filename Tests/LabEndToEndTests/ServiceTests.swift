@@ -24,7 +24,7 @@ func serviceLab(_ name: String, proxy: String) -> String {
     services:
       - name: web
         type: NodePort
-        clusterIP: 10.96.0.10
+        clusterIP: 10.96.0.20
         selector: {app: web}
         ports:
           - {name: http, port: 80, targetPort: 8080, nodePort: 30080}
@@ -60,7 +60,7 @@ struct ServiceTests {
             let client = "lab.\(name).pod.client"
             var servedBy = Set<String>()
             for _ in 0..<40 {
-                let answer = try curl(client, "http://10.96.0.10/hostname")
+                let answer = try curl(client, "http://10.96.0.20/hostname")
                 #expect(answer.succeeded)
                 servedBy.insert(answer.stdout)
                 if servedBy.count == 3 { break }
@@ -68,7 +68,7 @@ struct ServiceTests {
             #expect(servedBy == ["web-1", "web-2", "web-3"])
             // Pod → ClusterIP → remote pod: no SNAT, the endpoint sees the client pod's own IP.
             for _ in 0..<6 {
-                #expect(try curl(client, "http://10.96.0.10/clientip").stdout.hasPrefix("10.244.1.2:"))
+                #expect(try curl(client, "http://10.96.0.20/clientip").stdout.hasPrefix("10.244.1.2:"))
             }
             // NodePort on every node IP, from outside the cluster.
             for nodeIP in ["192.168.1.2", "192.168.1.3", "172.16.0.2"] {
@@ -76,7 +76,7 @@ struct ServiceTests {
                 #expect(answer.succeeded && answer.stdout.hasPrefix("web-"), "NodePort on \(nodeIP): \(answer.stdout)")
             }
             // UDP through the ClusterIP.
-            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf x | timeout 3 nc -u -w 1 10.96.0.10 53"]).stdout
+            let udp = try run(["ip", "netns", "exec", client, "sh", "-c", "printf x | timeout 3 nc -u -w 1 10.96.0.20 53"]).stdout
             #expect(udp.hasPrefix("web-"), "udp answer: \(udp)")
             // A service without endpoints is refused at once, not left to time out.
             let started = Date()
@@ -91,7 +91,7 @@ struct ServiceTests {
         try withLab(serviceLab(name, proxy: "iptables"), name: name) { _ in
             // Hairpin: an endpoint reaching its own service, whichever endpoint is picked.
             for _ in 0..<10 {
-                #expect(try curl("lab.\(name).pod.web-1", "http://10.96.0.10/hostname").succeeded)
+                #expect(try curl("lab.\(name).pod.web-1", "http://10.96.0.20/hostname").succeeded)
             }
             // ClientIP affinity pins one client to one endpoint.
             let sticky = try (0..<8).map { _ in try curl("lab.\(name).pod.client", "http://10.96.0.12/hostname").stdout }
@@ -127,13 +127,13 @@ struct ServiceTests {
           - {name: b, node: n2, labels: {app: web}, containers: [{name: s, agent: {http: [9090]}, ports: [{name: web, containerPort: 9090}]}]}
           - {name: client, node: n1}
         services:
-          - {name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{name: http, port: 80, targetPort: web}, {name: s, port: 5000, targetPort: sc, protocol: SCTP}]}
+          - {name: web, clusterIP: 10.96.0.20, selector: {app: web}, ports: [{name: http, port: 80, targetPort: web}, {name: s, port: 5000, targetPort: sc, protocol: SCTP}]}
           - {name: np, type: NodePort, clusterIP: 10.96.0.11, selector: {app: web}, ports: [{port: 81, targetPort: web}]}
         """
         try withLab(yaml, name: name) { _ in
             let client = "lab.\(name).pod.client"
             var served = Set<String>()
-            for _ in 0..<16 { served.insert(try curl(client, "http://10.96.0.10/hostname").stdout) }
+            for _ in 0..<16 { served.insert(try curl(client, "http://10.96.0.20/hostname").stdout) }
             #expect(served == ["a", "b"], "both pods, each on its own port: \(served)")
             // The NodePort service got 30000, the lowest free nodePort, and answers on it.
             let status = try run([labBinary, "status", name]).stdout

@@ -119,7 +119,7 @@ func expectSameEntries(_ actual: [String: Set<String>], _ expected: [String: Set
 
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct StaticNeighbourTests {
-    /// Two networks, three nodes, a host, seven pods.
+    /// Two networks, three nodes, a host, seven pods (and the cluster DNS's pod on n1).
     static func file(_ name: String, network: String = "routed", neighbours: String = "static", podC: String = "n2") -> String {
         """
         name: \(name)
@@ -145,7 +145,8 @@ struct StaticNeighbourTests {
     }
 
     static func layout(_ name: String, podC: String = "n2") -> NeighbourLayout {
-        var pods: [String: [String]] = ["n1": ["a", "b"], "n2": ["d", "e"], "n3": ["f", "g"]]
+        // The DNS pod runs on the first node like any pod there.
+        var pods: [String: [String]] = ["n1": ["a", "b", "coredns"], "n2": ["d", "e"], "n3": ["f", "g"]]
         pods[podC, default: []].append("c")
         return NeighbourLayout(lab: name, pods: pods,
                                networks: ["rack-1": ("br-rack-1", ["node.n1", "node.n2", "host.h1"]),
@@ -157,8 +158,9 @@ struct StaticNeighbourTests {
         let name = uniqueLabName("nstatic")
         try withLab(Self.file(name, network: network), name: name) { _ in
             let expected = try Self.layout(name).expectedEntries()
-            // rack-1 (n1, n2, h1): 3 + 3 × 3; rack-2 (n3): 1 + 1; pods 2, 3 and 2 per node: 6 + 12 + 6.
-            #expect(expected.values.map(\.count).reduce(0, +) == 38)
+            // rack-1 (n1, n2, h1): 3 + 3 × 3; rack-2 (n3): 1 + 1; pods 3 (coredns too), 3 and 2 per
+            // node, n(n + 1) each: 12 + 12 + 6.
+            #expect(expected.values.map(\.count).reduce(0, +) == 44)
             expectSameEntries(try permanentEntries(of: name), expected, "after lab up")
             if network == "vxlan" {
                 // flannel's own entries, as they were: one per remote node.
@@ -174,7 +176,7 @@ struct StaticNeighbourTests {
                 #expect(learned.isEmpty, "\(namespace) resolved with ARP: \(learned)")
             }
             let status = try lab("status", name)
-            #expect(status.stdout.contains("neighbours: static, 38 permanent entries"), "\(status.stdout)")
+            #expect(status.stdout.contains("neighbours: static, 44 permanent entries"), "\(status.stdout)")
         }
     }
 
@@ -205,7 +207,7 @@ struct StaticNeighbourTests {
             #expect(again.succeeded && again.stdout.contains("changed in place"), "\(again.stdout)\(again.stderr)")
             var layout = Self.layout(name, podC: "n3")
             layout.pods["n2"] = ["e"]
-            layout.pods["n1"] = ["a", "b", "x"]
+            layout.pods["n1"] = ["a", "b", "coredns", "x"]
             expectSameEntries(try permanentEntries(of: name), try layout.expectedEntries(), "after removing d, adding x, moving h1")
 
             // The same file again changes nothing, and keeps the mode.
@@ -254,7 +256,7 @@ struct StaticNeighbourTests {
         }
         let dry = try lab("up", "--dry-run", path)
         let planned = try #require(Self.decision(in: dry.stdout), "\(dry.stdout.prefix(600))")
-        #expect(planned.need == 38)
+        #expect(planned.need == 44)
         #expect(planned.mode == (planned.need + planned.inUse <= planned.limit / 2 ? "arp" : "static"))
         #expect(dry.stdout.contains("nud permanent") == (planned.mode == "static"))
 
@@ -279,7 +281,7 @@ struct StaticNeighbourTests {
 
         try Self.file(name, neighbours: "static").write(toFile: path, atomically: true, encoding: .utf8)
         let statik = try lab("up", path)
-        #expect(statik.stdout.contains(chosen.mode == "arp" ? "changed in place" : "neighbours: static (cluster.neighbours; 38 permanent entries)"),
+        #expect(statik.stdout.contains(chosen.mode == "arp" ? "changed in place" : "neighbours: static (cluster.neighbours; 44 permanent entries)"),
                 "\(statik.stdout)")
         expectSameEntries(try permanentEntries(of: name), try Self.layout(name).expectedEntries(), "after switching to static")
         // Back to auto: a static lab stays static.
@@ -292,15 +294,15 @@ struct StaticNeighbourTests {
         try expectNothingLeft(of: name)
     }
 
-    /// 40 pods on 2 nodes may need 846 entries, more than half of any default table on their
-    /// own: `auto` makes them static. Built, not used: no traffic.
+    /// 40 pods on 2 nodes (and the DNS pod on n1) may need 888 entries, more than half of any
+    /// default table on their own: `auto` makes them static. Built, not used: no traffic.
     @Test func autoMakesALabThatCannotFitStatic() throws {
         let name = uniqueLabName("nbig")
         var text = "name: \(name)\nnodes: [{name: n1}, {name: n2}]\npods:\n"
         for pod in 0..<40 { text += "  - {name: p\(pod), node: n\(pod % 2 + 1)}\n" }
         let limit = try #require(Int(try String(contentsOfFile: "/proc/sys/net/ipv4/neigh/default/gc_thresh3", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
-        try #require(limit < 2 * 846, "this host's table is large enough for arp")
+        try #require(limit < 2 * 888, "this host's table is large enough for arp")
         let path = try writeLabFile(text, name: name)
         defer {
             _ = try? lab("down", name)
@@ -308,8 +310,9 @@ struct StaticNeighbourTests {
         }
         let up = try lab("up", path)
         let chosen = try #require(Self.decision(in: up.stdout), "\(up.stdout)")
-        #expect(chosen.mode == "static" && chosen.need == 846)
-        #expect(try permanentEntries(of: name).values.map(\.count).reduce(0, +) == 846)
+        // The bridge 2, each node 2; n1's 21 pods (the DNS pod too) 21 × 22, n2's 20 × 21.
+        #expect(chosen.mode == "static" && chosen.need == 888)
+        #expect(try permanentEntries(of: name).values.map(\.count).reduce(0, +) == 888)
         #expect(try lab("down", name).succeeded)
         try expectNothingLeft(of: name)
     }
@@ -336,10 +339,12 @@ struct StaticNeighbourTests {
         try withLab(text, name: name) { _ in
             var layout = NeighbourLayout(lab: name, pods: [:], networks: ["underlay": ("br-underlay", (1...nodes).map { "node.n\($0)" })])
             for pod in 0..<pods { layout.pods["n\(pod % nodes + 1)", default: []].append("p\(pod)") }
+            layout.pods["n1", default: []].append("coredns")
             let expected = try layout.expectedEntries()
-            // The bridge 3, each node 3; per node, cni0 50 and each pod 50.
+            // The bridge 3, each node 3; per node, cni0 and each pod one per pod there: 51 on n1
+            // (the DNS pod too), 50 on the others.
             let total: Int = expected.values.map(\.count).reduce(0, +)
-            #expect(total == 7662)
+            #expect(total == 12 + 51 * 52 + 2 * 50 * 51)
             let actual = try permanentEntries(of: name)
             expectSameEntries(actual, expected, "before the traffic")
             try #require(actual == expected, "static entries missing: no all-pairs traffic, which would fill the host's table")

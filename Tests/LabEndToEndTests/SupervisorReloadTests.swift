@@ -180,7 +180,10 @@ struct SupervisorReloadTests {
             let before = try report(name)
             let sidecar = try #require(pid(before, "keep", "sidecar"))
             let fresh = "lab.\(name).pod.fresh"
-            defer { _ = try? run(["ip", "netns", "del", fresh]) }
+            defer {
+                _ = try? run(["ip", "netns", "del", fresh])
+                _ = try? FileManager.default.removeItem(atPath: "/etc/netns/\(fresh)")
+            }
             // Phase two of a reconcile before its namespace exists: reported, not fatal.
             try rewriteTopology(name) { topology in
                 var pod = try #require(topology.pod(named: "keep"))
@@ -197,6 +200,9 @@ struct SupervisorReloadTests {
 
             try #require(try run(["ip", "netns", "add", fresh]).succeeded)
             try #require(try run(["ip", "-n", fresh, "link", "set", "lo", "up"]).succeeded)
+            // The pod's resolv.conf, which `lab up` writes before it reloads the supervisor.
+            try FileManager.default.createDirectory(atPath: "/etc/netns/\(fresh)", withIntermediateDirectories: true)
+            try "nameserver 10.96.0.10\n".write(toFile: "/etc/netns/\(fresh)/resolv.conf", atomically: false, encoding: .utf8)
             let started = try #require(try SupervisorProcess.reload(lab: name, state: state))
             #expect(status(started, "fresh", "agent")?.state == .running)
             #expect(status(started, "fresh", "sidecar")?.state == .running)
@@ -248,7 +254,7 @@ struct ContainerChangesTests {
         let lab = try topology(reloadLab("t"))
         let changes = ContainerChanges.between(running: running(lab), desired: lab, replacedNamespaces: [])
         #expect(changes.isEmpty)
-        #expect(changes.kept == ["keep/agent", "keep/sidecar", "gone/agent", "gone/sleeper", "changed/sleeper"])
+        #expect(changes.kept == ["keep/agent", "keep/sidecar", "gone/agent", "gone/sleeper", "changed/sleeper", "coredns/coredns"])
     }
 
     @Test func removedChangedAndNewContainers() throws {
@@ -260,7 +266,7 @@ struct ContainerChangesTests {
         extra.name = "extra"
         new.pods[0].containers.append(extra)
         let changes = ContainerChanges.between(running: running(old), desired: new, replacedNamespaces: [])
-        #expect(changes.kept == ["keep/agent", "keep/sidecar"])
+        #expect(changes.kept == ["keep/agent", "keep/sidecar", "coredns/coredns"])
         #expect(changes.started == ["keep/extra", "changed/sleeper"])
         #expect(changes.stopped == ["changed/sleeper", "gone/agent", "gone/sleeper"])
     }

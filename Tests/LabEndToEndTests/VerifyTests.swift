@@ -102,14 +102,17 @@ struct VerifyTests {
             // By default the covering set; its first line says what it covers.
             let result = try lab("verify", name)
             #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-            #expect(result.stdout.hasPrefix("5 pods: "), "\(result.stdout)")
+            #expect(result.stdout.hasPrefix("6 pods: "), "the file's 5 and the DNS pod: \(result.stdout)")
             #expect(result.stdout.contains("--all-pairs for all"))
             #expect(result.stdout.contains("checking the Kubernetes network model"))
-            // --all-pairs: 20 pod pairs and 5 pod → node probes.
+            // --all-pairs: 30 pod pairs and 6 pod → node probes; the DNS pod's agent answers HTTP
+            // on 9153, so 5 no-NAT probes to it; kube-dns's TCP ports 53 and 9153 through its
+            // ClusterIP.
             let all = try lab("verify", name, "--all-pairs")
             #expect(all.status == 0, "\(all.stdout)\(all.stderr)")
-            #expect(all.stdout.hasPrefix("5 pods: all 20 pod pairs"), "\(all.stdout)")
-            #expect(all.stdout.hasSuffix("25 passed, 0 failed\n"), "\(all.stdout)")
+            #expect(all.stdout.hasPrefix("6 pods: all 30 pod pairs"), "\(all.stdout)")
+            #expect(all.stdout.contains("model: service/kube-dns:53 reaches each endpoint"))
+            #expect(all.stdout.hasSuffix("43 passed, 0 failed\n"), "\(all.stdout)")
         }
     }
 

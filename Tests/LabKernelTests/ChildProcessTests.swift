@@ -110,6 +110,30 @@ struct ProcessExitTests {
         #expect(directory?.description == "exec failed for /tmp: Permission denied")
     }
 
+    /// `binds`: the child sees the file over its target, in a mount namespace of its own; the
+    /// host's file stays as it was. A missing source is an error naming the step.
+    @Test func aBoundFileIsTheChildsAloneAndAMissingOneIsAnError() throws {
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("lab-bind-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try "nameserver 192.0.2.53\n".write(toFile: source, atomically: true, encoding: .utf8)
+        defer { unlink(source) }
+        let host = try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)
+        func resolverMounts() throws -> Int {
+            try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n").filter { $0.contains(" /etc/resolv.conf ") }.count
+        }
+        let mountsBefore = try resolverMounts()
+        let output = try OutputPipe()
+        let child = try ChildProcess.spawn(program: "cat", arguments: ["/etc/resolv.conf"], stdout: .descriptor(output.writer),
+                                           binds: [ChildProcess.BindMount(source: source, target: "/etc/resolv.conf")])
+        #expect(output.text() == "nameserver 192.0.2.53\n")
+        #expect(child.wait().code == 0)
+        #expect(try String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) == host, "the host's file is untouched")
+        #expect(try resolverMounts() == mountsBefore, "nothing propagated to the caller's mount namespace")
+        let missing = #expect(throws: SpawnError.self) {
+            try ChildProcess.spawn(program: "true", binds: [ChildProcess.BindMount(source: source + ".missing", target: "/etc/resolv.conf")])
+        }
+        #expect(missing?.step == .bindMount && missing?.errno == ENOENT)
+    }
+
     @Test func aDeadlineThatExpiresLeavesTheChildRunningAndAnExitEndsTheWaitAtOnce() throws {
         let child = try ChildProcess.spawn(program: "sleep", arguments: ["5"])
         let clock = ContinuousClock()

@@ -58,7 +58,10 @@ import Testing
         #expect(graph.node(id: "host_laptop")?.details == ["eth0 192.168.1.2", "gateway 192.168.1.1"])
         let endpoints = graph.edges.filter { $0.from == service.id }.map(\.to)
         #expect(endpoints == ["pod_pod_b", "pod_web_2", "pod_multi_container_pod"])
-        #expect(graph.edges.filter { $0.kind == .endpoint }.allSatisfy { $0.label == "8080" })
+        #expect(graph.edges.filter { $0.kind == .endpoint && $0.from == service.id }.allSatisfy { $0.label == "8080" })
+        // The cluster DNS: kube-dns selects the coredns pod on node-1.
+        #expect(graph.edges.filter { $0.kind == .endpoint && $0.from == "svc_kube_system_kube_dns" }.map(\.to) == ["pod_coredns"])
+        #expect(graph.node(id: "pod_coredns")?.group == "g_node_node_1")
         // Routed: no overlay box, no VTEP.
         #expect(!graph.nodes.contains { $0.kind == .overlay })
         // Names, not hashes: no veth name or namespace anywhere on the picture.
@@ -208,19 +211,20 @@ import Testing
         #expect(groups.count == 4)
         #expect(!graph.nodes.contains { $0.kind == .pod })
         #expect(groups.flatMap(\.members).sorted() == topology.pods.map(\.name).sorted())
-        #expect(groups[0].title == "50 pods")
-        #expect(groups[0].details.first == "10.244.1.2 – 10.244.1.51")
+        // node-1 also runs the DNS pod, after the file's 50.
+        #expect(groups[0].title == "51 pods")
+        #expect(groups[0].details.first == "10.244.1.2 – 10.244.1.52")
         // One edge per service and node box, labelled with how many endpoints it stands for.
         let endpoints = graph.edges.filter { $0.kind == .endpoint }
-        #expect(endpoints.count <= 60 * 4)
-        #expect(endpoints.allSatisfy { $0.label?.hasSuffix("endpoints") == true || $0.label == "8080" })
+        #expect(endpoints.count <= 60 * 4 + 1)
+        #expect(endpoints.filter { $0.from != "svc_kube_system_kube_dns" }.allSatisfy { $0.label?.hasSuffix("endpoints") == true || $0.label == "8080" })
         for format in Self.formats {
             let text = Self.render(graph, as: format)
             #expect(text.utf8.count < 64 * 1024, "\(format): \(text.utf8.count) bytes")
         }
         #expect(graph.nodeID(for: "pod/p7") == groups.first { $0.members.contains("p7") }?.id)
         // With a higher threshold every pod has its own box again.
-        #expect(LabGraph(topology, podsPerNode: 50).nodes.filter { $0.kind == .pod }.count == 200)
+        #expect(LabGraph(topology, podsPerNode: 51).nodes.filter { $0.kind == .pod }.count == 201)
         #expect(LabGraph(topology, podsPerNode: 0).nodes.filter { $0.kind == .pods }.count == 4)
     }
 
@@ -309,8 +313,9 @@ import Testing
     @Test func manyBoxesInOneGroupWrapIntoRows() throws {
         let graph = LabGraph(try TopologyBuilder.build(Self.generated(pods: 10, nodes: 1, services: 10)), podsPerNode: 12)
         let invisible = DOTGraph.render(graph).split(separator: "\n").filter { $0.hasSuffix("[style=invis];") }
-        // 10 pods in rows of 4: 6 links a row apart; 10 services in rows of 6: 4.
-        #expect(invisible.count == 6 + 4)
+        // 10 pods and the DNS pod in rows of 4: 7 links a row apart; 10 services and kube-dns in
+        // rows of 6: 5.
+        #expect(invisible.count == 7 + 5)
         #expect(invisible.contains("  pod_p0 -> pod_p4 [style=invis];"))
         #expect(invisible.contains("  svc_default_s0 -> svc_default_s6 [style=invis];"))
         #expect(!DOTGraph.render(try Self.graph(of: "demo.yaml")).contains("invis"))

@@ -9,9 +9,11 @@ import Testing
     // MARK: Shapes
 
     /// One network, `nodes` nodes, pods spread round-robin (the generator of the table).
+    /// Without the cluster DNS, so each count below is of exactly the pods written here
+    /// (`theDNSPodCountsLikeAnyOtherPod` covers the DNS pod).
     static func generated(name: String = "gen", nodes: Int, pods: Int, network: NetworkMode = .routed,
                           neighbours: NeighbourMode = .auto) -> LabFile {
-        LabFile(name: name, cluster: ClusterSpec(network: network, neighbours: neighbours),
+        LabFile(name: name, cluster: ClusterSpec(network: network, neighbours: neighbours, dns: nil),
                 nodes: (1...nodes).map { NodeSpec(name: "node-\($0)") },
                 pods: (0..<pods).map { PodSpec(name: "pod-\($0)", node: "node-\($0 % nodes + 1)") })
     }
@@ -20,7 +22,19 @@ import Testing
         var file = Fixtures.threeNetworks()
         file.cluster.neighbours = neighbours
         file.cluster.network = network
+        file.cluster.dns = nil
         return file
+    }
+
+    /// The DNS pod is a pod on the first node: it needs what one more pod there needs.
+    @Test func theDNSPodCountsLikeAnyOtherPod() throws {
+        var withDNS = Self.generated(nodes: 2, pods: 4)
+        withDNS.cluster.dns = ClusterDNSSpec()
+        let fivePods = try TopologyBuilder.build(Self.generated(nodes: 2, pods: 5))
+        let dns = try TopologyBuilder.build(withDNS)
+        #expect(dns.dnsPod?.node == "node-1")
+        #expect(NeighbourEntries.worstCase(dns) == NeighbourEntries.worstCase(fivePods))
+        #expect(NeighbourEntries.all(in: dns).count == NeighbourEntries.all(in: fivePods).count)
     }
 
     @Test func oneNetworkTwoNodesTwoPodsEach() throws {
@@ -70,7 +84,7 @@ import Testing
     }
 
     @Test func aLabWithoutPodsNeedsOnlyItsUnderlay() throws {
-        let topology = try TopologyBuilder.build(LabFile(name: "empty", nodes: [NodeSpec(name: "n")]))
+        let topology = try TopologyBuilder.build(LabFile(name: "empty", cluster: ClusterSpec(dns: nil), nodes: [NodeSpec(name: "n")]))
         #expect(NeighbourEntries.worstCase(topology) == 2)
     }
 

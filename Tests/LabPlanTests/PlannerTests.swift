@@ -18,7 +18,7 @@ import Testing
             if case .addVeth(let pair, _) = operation { #expect(created.contains(pair.peerNetns)) }
         }
         #expect(created == Set(topology.allNetns))
-        #expect(created.count == 1 + 4 + 1 + 5)
+        #expect(created.count == 1 + 4 + 1 + 5 + 1, "fabric, nodes, host, pods and the DNS pod")
     }
 
     @Test func linksExistBeforeTheyAreConfiguredAndRoutesComeLast() {

@@ -76,10 +76,13 @@ import Testing
     @Test func theModelCheckCoversPodsNodesNATAndServices() throws {
         let (topology, _) = try Self.resolved()
         let probes = ModelCheck.probes(topology, coverage: .allPairs)
-        #expect(probes.filter { $0.group == ModelCheck.reachGroup }.count == 6)
-        #expect(probes.filter { $0.to.hasPrefix("node/") }.count == 3)
+        // client, web-1, web-2 and the DNS pod: 12 ordered pairs; the DNS pod's agent answers
+        // HTTP on its metrics port, so it is a no-NAT target as well.
+        #expect(probes.filter { $0.group == ModelCheck.reachGroup }.count == 12)
+        #expect(probes.filter { $0.to.hasPrefix("node/") }.count == 4)
         let noNAT = probes.filter { $0.name.hasPrefix("model: no NAT") }
-        #expect(noNAT.count == 6)
+        #expect(noNAT.count == 12)
+        #expect(noNAT.contains { $0.to == "coredns" && $0.port == ClusterDNSTopology.metricsPort })
         #expect(noNAT.allSatisfy { probe in probe.expect.clientIP == topology.pod(named: probe.from)?.ip.description })
         let service = try #require(probes.first { $0.to == "service/web" })
         #expect(service.from == "client", "the client is not one of the endpoints")

@@ -16,13 +16,13 @@ import Testing
         let errors = Lab.errors(Self.base + """
           - {name: a, clusterIP: 10.97.0.1, selector: {app: web}, ports: [{port: 80}]}
           - {name: b, clusterIP: 10.96.0.0, selector: {app: web}, ports: [{port: 80}]}
-          - {name: c, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80}]}
-          - {name: d, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80}]}
+          - {name: c, clusterIP: 10.96.0.11, selector: {app: web}, ports: [{port: 80}]}
+          - {name: d, clusterIP: 10.96.0.11, selector: {app: web}, ports: [{port: 80}]}
         """)
         #expect(errors.map(\.description) == [
             "lab.yaml:5:26: services[0].clusterIP: 10.97.0.1 is outside cluster.serviceCIDR 10.96.0.0/16",
             "lab.yaml:6:26: services[1].clusterIP: 10.96.0.0 is the network address of cluster.serviceCIDR 10.96.0.0/16",
-            "lab.yaml:8:26: services[3].clusterIP: 10.96.0.10 is already the clusterIP of service \"c\" (services[2].clusterIP, line 7)",
+            "lab.yaml:8:26: services[3].clusterIP: 10.96.0.11 is already the clusterIP of service \"c\" (services[2].clusterIP, line 7)",
         ])
     }
 

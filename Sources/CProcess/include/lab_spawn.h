@@ -11,6 +11,8 @@ enum lab_spawn_step {
     LAB_SPAWN_SETHOSTNAME = 4,
     LAB_SPAWN_REDIRECT = 5,
     LAB_SPAWN_EXEC = 6,
+    LAB_SPAWN_UNSHARE_MOUNT = 7,
+    LAB_SPAWN_BIND_MOUNT = 8,
 };
 
 /* What a standard descriptor of the child is, besides a descriptor of the parent's (>= 0). */
@@ -31,14 +33,18 @@ struct lab_spawn_request {
     int stdin_fd;                /* a descriptor, LAB_SPAWN_DEV_NULL or LAB_SPAWN_INHERIT */
     int stdout_fd;
     int stderr_fd;
+    const char *const *binds;    /* NULL, or NULL-terminated pairs: source, target, source, target, ... */
 };
 
 /* Starts request->path in a child process that:
      1. enters the network namespace `netns_fd` (skipped when -1)   ~ ip netns exec NS
-     2. gets a private UTS namespace named `hostname` (skipped when NULL) ~ unshare --uts
-     3. starts a new session when `new_session` is set (a daemon: no terminal, own group)  ~ setsid
-     4. sets up stdin, stdout and stderr as asked                    ~ <FILE >LOG 2>&1
-     5. execve()s.
+     2. with `binds`, gets a private mount namespace in which nothing propagates back to the
+        host (`/` made a recursive slave) and binds each source over its target, as
+        `ip netns exec` binds /etc/netns/NS/resolv.conf over /etc/resolv.conf ~ ip netns exec NS
+     3. gets a private UTS namespace named `hostname` (skipped when NULL) ~ unshare --uts
+     4. starts a new session when `new_session` is set (a daemon: no terminal, own group)  ~ setsid
+     5. sets up stdin, stdout and stderr as asked                    ~ <FILE >LOG 2>&1
+     6. execve()s.
    Everything between fork and exec is async-signal-safe, as a multithreaded parent requires.
    Returns the pid, or -1 with errno set and *failed_step naming the step (the child reports its
    failure through a close-on-exec pipe, so a failed exec is an error here, not a dead child). */

@@ -10,7 +10,11 @@ struct ContainerLauncher {
     }
 
     /// Equivalent to: `ip netns exec lab.L.pod.P unshare --uts sh -c 'hostname P; exec CMD' >> LOG 2>&1`
-    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String) throws -> ChildProcess {
+    ///
+    /// With cluster DNS (`withResolver`), in a mount namespace of its own with the pod's
+    /// `/etc/netns/<netns>/resolv.conf` bound over `/etc/resolv.conf`, as `ip netns exec` binds it.
+    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String,
+                       withResolver: Bool = false) throws -> ChildProcess {
         guard let program = container.command.first else { throw LaunchError(description: "empty command") }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw LaunchError(description: "cannot open \(logPath): \(String(cString: strerror(errno)))") }
@@ -20,7 +24,8 @@ struct ContainerLauncher {
         for (key, value) in container.env { environment[key] = value }
         do throws(SpawnError) {
             return try ChildProcess.spawn(program: program, arguments: Array(container.command.dropFirst()), environment: environment,
-                                          netns: namespace, hostname: pod.name, stdout: .descriptor(logFD), stderr: .descriptor(logFD))
+                                          netns: namespace, hostname: pod.name, stdout: .descriptor(logFD), stderr: .descriptor(logFD),
+                                          binds: withResolver ? [ChildProcess.BindMount(source: ResolverFiles.path(netns: pod.netns), target: "/etc/resolv.conf")] : nil)
         } catch {
             throw LaunchError(description: error.description)
         }

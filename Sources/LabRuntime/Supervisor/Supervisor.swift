@@ -41,6 +41,11 @@ public final class Supervisor {
     private var entries: [Entry] = []
     private var byPID: [Int32: Entry] = [:]
     private var agents: AgentHost?
+    /// The cluster DNS server, in the DNS pod; its records follow every reload.
+    private lazy var dns = ClusterDNSHost(state: state)
+    /// Whether the lab converged on has cluster DNS, so its containers get their pod's
+    /// resolv.conf (written by `lab up` before it starts or reloads the supervisor).
+    private var podsHaveResolver = false
     private var settled = false
     /// Reloads handled; `SupervisorProcess.reload` waits for it to pass the value it saw.
     private var generation = 0
@@ -136,6 +141,7 @@ public final class Supervisor {
     /// gone or changed, and starts what is new or changed now rather than on the next turn, so
     /// the report written after a reload already shows them.
     private func converge(to desired: Topology) {
+        podsHaveResolver = desired.dns != nil
         var running: [String: (pod: PodTopology, container: ContainerTopology)] = [:]
         var replaced = Set<String>()
         for entry in entries {
@@ -168,6 +174,7 @@ public final class Supervisor {
         }
         entries = next
         startAgents(entries.filter { $0.container.isAgent && $0.agentPorts.isEmpty && $0.status.state != .running })
+        serveDNS(desired)
         startDueContainers()
         if !changes.isEmpty {
             log("converged: \(changes.kept.count) kept, \(changes.stopped.count) stopped, \(changes.started.count) started")
@@ -229,6 +236,17 @@ public final class Supervisor {
         }
     }
 
+    /// Serves the desired lab's DNS records; a server that cannot start marks the DNS pod's
+    /// container exited with the reason, as an agent whose port cannot be had is.
+    private func serveDNS(_ desired: Topology) {
+        guard let problem = dns.converge(to: desired) else { return }
+        log(problem)
+        if let pod = desired.dns?.podName, let entry = entries.first(where: { $0.pod.name == pod && $0.container.isAgent }) {
+            agents?.close(entry.agentPorts)
+            failAgent(entry, problem)
+        }
+    }
+
     /// An agent whose ports cannot be opened is reported as exited; a reload tries again.
     private func failAgent(_ entry: Entry, _ reason: String) {
         entry.status.state = .exited
@@ -251,7 +269,8 @@ public final class Supervisor {
                 // alive after the pod is deleted.
                 let handle = try NetworkNamespace.open(entry.pod.netns)
                 let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: handle,
-                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name)).pid
+                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name),
+                                                       withResolver: podsHaveResolver).pid
                 entry.netns = NamespaceIdentity(descriptor: handle.fd)
                 entry.status.pid = pid
                 entry.status.state = .running
@@ -359,6 +378,7 @@ public final class Supervisor {
 
     /// SIGTERM to every container, SIGKILL to what is left after a grace period.
     private func shutdown() {
+        dns.stop()
         agents?.stop()
         stopProcesses(entries)
         for entry in entries where entry.status.state == .running || entry.status.state == .restarting {

@@ -13,6 +13,7 @@ ip netns add lab.netpol.pod.api
 ip netns add lab.netpol.pod.db
 ip netns add lab.netpol.pod.web
 ip netns add lab.netpol.pod.prometheus
+ip netns add lab.netpol.pod.coredns
 
 # sysctls
 ip netns exec lab.netpol.fabric sysctl -qw net.ipv4.ip_forward=1
@@ -46,6 +47,10 @@ ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.conf.default.rp_filter=0
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
+ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.ip_forward=0
+ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.conf.all.rp_filter=0
+ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.conf.default.rp_filter=0
+ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.netpol.fabric
 ip -n lab.netpol.fabric link set lo up
@@ -67,6 +72,9 @@ ip -n lab.netpol.pod.web link set lo up
 
 # lab.netpol.pod.prometheus
 ip -n lab.netpol.pod.prometheus link set lo up
+
+# lab.netpol.pod.coredns
+ip -n lab.netpol.pod.coredns link set lo up
 
 # lab.netpol.fabric
 ip -n lab.netpol.fabric link add br-underlay address 02:82:7c:c7:4c:90 mtu 1500 up type bridge
@@ -131,6 +139,15 @@ ip -n lab.netpol.node.node-2 link set vethf12d1852 type bridge_slave hairpin on
 ip -n lab.netpol.pod.prometheus addr add 10.244.2.3/24 brd + dev eth0
 ip -n lab.netpol.pod.prometheus link set eth0 up
 ip -n lab.netpol.pod.prometheus route add default via 10.244.2.1 dev eth0
+
+# lab.netpol.node.node-1
+ip -n lab.netpol.node.node-1 link add vethfd089073 address 02:61:0b:36:f7:bb mtu 1500 master cni0 up type veth peer name eth0 address 02:96:db:dd:fe:85 mtu 1500 netns lab.netpol.pod.coredns
+ip -n lab.netpol.node.node-1 link set vethfd089073 type bridge_slave hairpin on
+
+# lab.netpol.pod.coredns
+ip -n lab.netpol.pod.coredns addr add 10.244.1.4/24 brd + dev eth0
+ip -n lab.netpol.pod.coredns link set eth0 up
+ip -n lab.netpol.pod.coredns route add default via 10.244.1.1 dev eth0
 
 # lab.netpol.node.node-1
 ip -n lab.netpol.node.node-1 route add default via 172.18.0.1 dev eth0
@@ -249,12 +266,33 @@ COMMIT
 :KUBE-NODEPORTS - [0:0]
 :KUBE-POSTROUTING - [0:0]
 :KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-222YD7DQOUNKFRLL - [0:0]
+:KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+:KUBE-SEP-5BME6LXGYWTVD5D3 - [0:0]
+:KUBE-SVC-JD5MR3NA4I4DYORP - [0:0]
+:KUBE-SEP-NG3JZDJDUTWZSDOR - [0:0]
 :KUBE-SVC-UPKKHHIMWEI72IV5 - [0:0]
 :KUBE-SEP-RZJYCCGEKRRRV47F - [0:0]
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.1.4:53" -j KUBE-SEP-222YD7DQOUNKFRLL
+-A KUBE-SEP-222YD7DQOUNKFRLL -m comment --comment kube-system/kube-dns:dns -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-222YD7DQOUNKFRLL -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.1.4:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.1.4:53" -j KUBE-SEP-5BME6LXGYWTVD5D3
+-A KUBE-SEP-5BME6LXGYWTVD5D3 -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-5BME6LXGYWTVD5D3 -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.1.4:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 -j KUBE-SVC-JD5MR3NA4I4DYORP
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.1.4:9153" -j KUBE-SEP-NG3JZDJDUTWZSDOR
+-A KUBE-SEP-NG3JZDJDUTWZSDOR -m comment --comment kube-system/kube-dns:metrics -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-NG3JZDJDUTWZSDOR -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.1.4:9153
 -A KUBE-SERVICES -m comment --comment "store/db:sql cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 5432 -j KUBE-SVC-UPKKHHIMWEI72IV5
 -A KUBE-SVC-UPKKHHIMWEI72IV5 -m comment --comment "store/db:sql cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 5432 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-UPKKHHIMWEI72IV5 -m comment --comment "store/db:sql -> 10.244.1.3:5432" -j KUBE-SEP-RZJYCCGEKRRRV47F
@@ -293,12 +331,33 @@ COMMIT
 :KUBE-NODEPORTS - [0:0]
 :KUBE-POSTROUTING - [0:0]
 :KUBE-MARK-MASQ - [0:0]
+:KUBE-SVC-TCOU7JCQXEZGVUNU - [0:0]
+:KUBE-SEP-222YD7DQOUNKFRLL - [0:0]
+:KUBE-SVC-ERIFXISQEP7F7OF4 - [0:0]
+:KUBE-SEP-5BME6LXGYWTVD5D3 - [0:0]
+:KUBE-SVC-JD5MR3NA4I4DYORP - [0:0]
+:KUBE-SEP-NG3JZDJDUTWZSDOR - [0:0]
 :KUBE-SVC-UPKKHHIMWEI72IV5 - [0:0]
 :KUBE-SEP-RZJYCCGEKRRRV47F - [0:0]
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-TCOU7JCQXEZGVUNU -m comment --comment "kube-system/kube-dns:dns -> 10.244.1.4:53" -j KUBE-SEP-222YD7DQOUNKFRLL
+-A KUBE-SEP-222YD7DQOUNKFRLL -m comment --comment kube-system/kube-dns:dns -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-222YD7DQOUNKFRLL -m comment --comment kube-system/kube-dns:dns -m udp -p udp -j DNAT --to-destination 10.244.1.4:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 -j KUBE-SVC-ERIFXISQEP7F7OF4
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 53 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-ERIFXISQEP7F7OF4 -m comment --comment "kube-system/kube-dns:dns-tcp -> 10.244.1.4:53" -j KUBE-SEP-5BME6LXGYWTVD5D3
+-A KUBE-SEP-5BME6LXGYWTVD5D3 -m comment --comment kube-system/kube-dns:dns-tcp -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-5BME6LXGYWTVD5D3 -m comment --comment kube-system/kube-dns:dns-tcp -m tcp -p tcp -j DNAT --to-destination 10.244.1.4:53
+-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 -j KUBE-SVC-JD5MR3NA4I4DYORP
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 9153 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-JD5MR3NA4I4DYORP -m comment --comment "kube-system/kube-dns:metrics -> 10.244.1.4:9153" -j KUBE-SEP-NG3JZDJDUTWZSDOR
+-A KUBE-SEP-NG3JZDJDUTWZSDOR -m comment --comment kube-system/kube-dns:metrics -s 10.244.1.4 -j KUBE-MARK-MASQ
+-A KUBE-SEP-NG3JZDJDUTWZSDOR -m comment --comment kube-system/kube-dns:metrics -m tcp -p tcp -j DNAT --to-destination 10.244.1.4:9153
 -A KUBE-SERVICES -m comment --comment "store/db:sql cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 5432 -j KUBE-SVC-UPKKHHIMWEI72IV5
 -A KUBE-SVC-UPKKHHIMWEI72IV5 -m comment --comment "store/db:sql cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 5432 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
 -A KUBE-SVC-UPKKHHIMWEI72IV5 -m comment --comment "store/db:sql -> 10.244.1.3:5432" -j KUBE-SEP-RZJYCCGEKRRRV47F

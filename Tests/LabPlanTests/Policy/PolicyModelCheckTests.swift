@@ -11,9 +11,11 @@ import LabSpec
         let evaluator = try PolicyModel.evaluator(policies: Self.denyX)
         let probes = ModelCheck.probes(evaluator.topology)
         let groups = Set(probes.compactMap(\.group))
-        #expect(groups == [ModelCheck.reachGroup, "model: policy 80/TCP", "model: policy 80/UDP", "model: policy 81/TCP", "model: policy 81/UDP"])
+        // The DNS pod serves its metrics port: a grid of its own, and a source in every grid.
+        #expect(groups == [ModelCheck.reachGroup, "model: policy 80/TCP", "model: policy 80/UDP", "model: policy 81/TCP", "model: policy 81/UDP",
+                           "model: policy 9153/TCP"])
         let grid = probes.filter { $0.group == "model: policy 80/TCP" }
-        #expect(grid.count == 72, "all ordered pairs of 9 pods")
+        #expect(grid.count == 81, "10 sources (9 pods and the DNS pod) to 9 targets, no pod to itself")
         #expect(grid.first { $0.from == "y/y-a" && $0.to == "x/x-b" }?.expect.reach == false)
         #expect(grid.first { $0.from == "x/x-a" && $0.to == "y/y-b" }?.expect.reach == true)
         #expect(grid.allSatisfy { $0.kind == .tcp(port: 80) })

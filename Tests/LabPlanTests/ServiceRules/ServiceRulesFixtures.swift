@@ -15,6 +15,9 @@ enum ServiceRulesFixtures {
         let nothing = ["app": "nothing"]
         return LabFile(
             name: "svc",
+            // The DNS pod and service are written out below (with an SCTP port the built-in
+            // kube-dns lacks), so the built-in ones are off.
+            cluster: ClusterSpec(dns: nil),
             nodes: [NodeSpec(name: "node-1"), NodeSpec(name: "node-2"), NodeSpec(name: "node-3")],
             pods: [
                 PodSpec(name: "web-1", node: "node-1", labels: web),
@@ -59,7 +62,8 @@ enum ServiceRulesFixtures {
         let labels = ["app": "svc1"]
         let file = LabFile(
             name: "ref",
-            cluster: ClusterSpec(podCIDR: IPv4Network("10.244.0.0/16")!, serviceCIDR: IPv4Network("172.30.0.0/16")!),
+            // kube-proxy's own example has no DNS service.
+            cluster: ClusterSpec(podCIDR: IPv4Network("10.244.0.0/16")!, serviceCIDR: IPv4Network("172.30.0.0/16")!, dns: nil),
             nodes: [NodeSpec(name: "node-1", podCIDR: IPv4Network("10.244.1.0/24")!),
                     NodeSpec(name: "node-2", podCIDR: IPv4Network("10.244.2.0/24")!)],
             pods: [
