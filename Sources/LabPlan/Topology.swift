@@ -31,10 +31,14 @@ public struct Topology: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case lab, mode, proxy, neighbours, neighbourSetting, podCIDR, serviceCIDR, mtu, podMTU, fabricNetns = "fabricNamespace",
-             networks, nodes, pods, hosts, services, policy, impairments
+             networks, nodes, pods, hosts, services, policy, impairments, delayMechanism
     }
     /// The links with a `link:` impairment; nil when there are none, likewise.
     public var impairments: [ImpairedLink]? = nil
+    /// How delay and jitter are carried out: settled by `lab up` from the kernel (netem when
+    /// it has it, else the delay line); nil when no link delays, or before it is settled, which
+    /// plans netem.
+    public var delayMechanism: DelayMechanism? = nil
 
     /// Every network namespace of the lab, in creation order (fabric first: everything plugs
     /// into it).

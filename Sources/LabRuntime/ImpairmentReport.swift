@@ -4,8 +4,8 @@ import LabSpec
 
 /// How a lab's `link:` impairments are carried out on this kernel, in the words `lab up`,
 /// `lab status` and `lab doctor` use: rate by a token bucket (tbf) or netem's own rate, loss by
-/// netfilter's random `statistic` match, delay and jitter by netem — which many kernels lack,
-/// and then they are not applied, which is said, never silent.
+/// netfilter's random `statistic` match, delay and jitter by netem or, on a kernel without it,
+/// by the supervisor's delay line (NFQUEUE).
 public struct ImpairmentStatus: Sendable, Codable, Equatable {
     /// `pod/web-1`, `network/wan`, …
     public var object: String
@@ -13,31 +13,31 @@ public struct ImpairmentStatus: Sendable, Codable, Equatable {
     public var link: String
     /// `delay 20ms jitter 5ms loss 1% rate 10mbit`.
     public var settings: String
-    /// `rate: tbf, loss: iptables statistic`, and what is not applied.
+    /// `delay: delay line (NFQUEUE), rate: tbf, loss: iptables statistic`.
     public var mechanism: String
 }
 
 public enum ImpairmentReport {
-    /// What `lab doctor` and the warnings say about delay on a kernel without netem.
-    public static let missingNetem = "delay and jitter need sch_netem (CONFIG_NET_SCH_NETEM), which this kernel lacks "
-        + "(on Ubuntu: apt-get install linux-modules-extra-$(uname -r))"
+    /// What `lab doctor` says about delay on a kernel without netem.
+    public static let missingNetem = "no sch_netem (CONFIG_NET_SCH_NETEM) in this kernel, so delay and jitter use the delay line "
+        + "(NFQUEUE, served by the lab's supervisor); for netem on Ubuntu: apt-get install linux-modules-extra-$(uname -r)"
 
-    /// One row per impaired link. `netem`: whether the kernel has netem (nil: not known).
-    public static func status(_ topology: Topology, netem: Bool?) -> [ImpairmentStatus] {
+    /// One row per impaired link.
+    public static func status(_ topology: Topology) -> [ImpairmentStatus] {
         (topology.impairments ?? []).map { link in
             ImpairmentStatus(object: link.object, link: "\(link.inner.netns)/\(link.inner.link)",
-                             settings: link.impairment.summary, mechanism: mechanism(link.impairment, netem: netem))
+                             settings: link.impairment.summary,
+                             mechanism: mechanism(link.impairment, delay: topology.delayMechanism ?? .netem))
         }
     }
 
-    static func mechanism(_ impairment: LinkImpairment, netem: Bool?) -> String {
+    static func mechanism(_ impairment: LinkImpairment, delay: DelayMechanism) -> String {
         var parts: [String] = []
         if impairment.delays {
-            switch netem {
-            case true?: parts.append("delay: netem" + (impairment.rateBitsPerSecond != nil ? " (with its rate)" : ""))
-            case false?: parts.append("delay: NOT APPLIED (no sch_netem)")
-                if impairment.rateBitsPerSecond != nil { parts.append("rate: tbf") }
-            case nil: parts.append("delay: netem where the kernel has it")
+            parts.append("delay: \(delay.description)")
+            switch delay {
+            case .netem: if impairment.rateBitsPerSecond != nil { parts[0] += " (with its rate)" }
+            case .delayLine: if impairment.rateBitsPerSecond != nil { parts.append("rate: tbf") }
             }
         } else if impairment.rateBitsPerSecond != nil {
             parts.append("rate: tbf")
@@ -46,20 +46,14 @@ public enum ImpairmentReport {
         return parts.joined(separator: ", ")
     }
 
-    /// The warning `lab up` prints when the lab asks for delay the kernel cannot give, nil
-    /// when there is none to give. `netem` is the apply's answer, or asked for here.
-    public static func upWarning(_ topology: Topology) -> String? {
-        let delayed = (topology.impairments ?? []).filter(\.impairment.delays)
-        guard !delayed.isEmpty else { return nil }
-        let netem = NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace())
-        guard netem == false else { return nil }
-        let objects = Array(Set(delayed.map(\.object))).sorted().joined(separator: ", ")
-        return "warning: delay on \(objects) is not applied: \(missingNetem); rate (tbf) and loss (iptables statistic) are"
-    }
-
-    /// Whether netem is there, asked only when some link of the lab wants a delay.
-    public static func netemIfNeeded(_ topology: Topology) -> Bool? {
+    /// How delay is carried out on this kernel, nil when no link of `topology` delays. A lab
+    /// that is up keeps what it was built with (`running`); otherwise the kernel is asked
+    /// (once per process). Without root the kernel cannot be asked: nil, which plans netem
+    /// (`up --dry-run` says so).
+    public static func delayMechanism(for topology: Topology, running: Topology?) -> DelayMechanism? {
         guard (topology.impairments ?? []).contains(where: \.impairment.delays) else { return nil }
-        return NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace())
+        if let kept = running?.delayMechanism { return kept }
+        guard let netem = NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace()) else { return nil }
+        return netem ? .netem : .delayLine
     }
 }

@@ -44,6 +44,7 @@ public enum LabController {
             setting: setting, need: NeighbourEntries.worstCase(topology), host: setting == .static ? nil : host(),
             running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
         topology.neighbours = neighbours.mode
+        topology.delayMechanism = ImpairmentReport.delayMechanism(for: topology, running: running)
         return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,
                         neighbours: neighbours)
     }
@@ -152,7 +153,7 @@ public enum LabController {
                               unchanged: true, replaced: false, seconds: 0, timings: PhaseTimings(), warnings: warnings)
         // Nothing is decided again, so the host's table is not read (an unchanged up stays cheap).
         result.neighbours = .unchanged(topology)
-        if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
+        if needsSupervisor(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
             // Its containers may still run (a supervisor killed with SIGKILL): end them, so
             // the new supervisor does not start a second copy beside them.
             SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: topology.allNetns)
@@ -193,7 +194,7 @@ public enum LabController {
         var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.neighbours = prepared.neighbours
-        if hasContainers(prepared.topology) {
+        if needsSupervisor(prepared.topology) {
             do {
                 try startContainers(prepared.topology, state: state, into: &result)
                 // Ctrl-C while the containers started is still Ctrl-C during `up`.
@@ -210,7 +211,8 @@ public enum LabController {
         return result
     }
 
-    static func hasContainers(_ topology: Topology) -> Bool { topology.pods.contains { !$0.containers.isEmpty } }
+    /// Containers to run, or delay lines to serve.
+    static func needsSupervisor(_ topology: Topology) -> Bool { Supervisor.isNeeded(for: topology) }
 
     /// Starts the supervisor and waits until each container has started (or failed to).
     static func startContainers(_ topology: Topology, state: LabState, into result: inout UpResult) throws {

@@ -150,4 +150,61 @@ import Testing
         #expect(rules.contains("-D PREROUTING -j LAB-IMPAIR-INGRESS"))
         #expect(rules.contains("-X LAB-IMPAIR-EGRESS"))
     }
+
+    /// On a kernel without netem: delay by the delay line. Each direction of the link gets its
+    /// own queue in the inner end's namespace, after the loss rule; the rate stays tbf's.
+    @Test func withoutNetemDelayIsQueuedToTheDelayLineAfterTheLoss() throws {
+        var topology = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 20_000, jitterMicroseconds: 5_000,
+                                                                       loss: 0.1, rateBitsPerSecond: 1_000_000)))
+        topology.delayMechanism = .delayLine
+        let pod = try #require(topology.pod(named: "a"))
+        #expect(ImpairmentPlan.delayQueues(topology) == [
+            DelayQueue(object: "pod/a", netns: pod.netns, link: "eth0", direction: .ingress, queue: 0,
+                       delayMicroseconds: 20_000, jitterMicroseconds: 5_000),
+            DelayQueue(object: "pod/a", netns: pod.netns, link: "eth0", direction: .egress, queue: 1,
+                       delayMicroseconds: 20_000, jitterMicroseconds: 5_000),
+        ])
+        let ops = Planner.plan(topology).operations
+        let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.podMTU)
+        #expect(ops.filter { if case .replaceQdisc = $0 { true } else { false } } == [
+            .replaceQdisc(netns: pod.netns, link: "eth0", qdisc: .tokenBucket(bucket)),
+            .replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
+        ])
+        let loads = ops.filter { if case .loadFirewall(pod.netns, _, _) = $0 { true } else { false } }
+        #expect(loads == [.loadFirewall(netns: pod.netns, loader: .iptablesRestore, rules: """
+            *mangle
+            :LAB-IMPAIR-INGRESS - [0:0]
+            :LAB-IMPAIR-EGRESS - [0:0]
+            -A PREROUTING -j LAB-IMPAIR-INGRESS
+            -A POSTROUTING -j LAB-IMPAIR-EGRESS
+            -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP
+            -A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0
+            -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP
+            -A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1
+            COMMIT
+
+            """)])
+        // With netem the same lab has no queue, and netem carries delay and rate.
+        topology.delayMechanism = .netem
+        #expect(ImpairmentPlan.delayQueues(topology).isEmpty)
+        #expect(Planner.plan(topology).operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } })
+    }
+
+    /// A new delay changes no kernel operation: the queues stay, the supervisor holds packets
+    /// longer. Taking the delay away removes the queue rules.
+    @Test func aChangedDelayKeepsTheQueuesAndARemovedOneTakesThemOff() throws {
+        var old = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 20_000)))
+        var new = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 50_000, jitterMicroseconds: 10_000)))
+        old.delayMechanism = .delayLine
+        new.delayMechanism = .delayLine
+        #expect(Reconciler.plan(from: old, to: new).operations.isEmpty)
+        #expect(ImpairmentPlan.delayQueues(new).map(\.delayMicroseconds) == [50_000, 50_000])
+        let gone = try Self.topology(Self.file())
+        let pod = try #require(gone.pod(named: "a"))
+        let removal = Reconciler.plan(from: old, to: gone).operations.first {
+            if case .loadFirewall(pod.netns, .iptablesRestore, _) = $0 { true } else { false }
+        }
+        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.netns)"); return }
+        #expect(rules.contains("-X LAB-IMPAIR-INGRESS"), "\(rules)")
+    }
 }

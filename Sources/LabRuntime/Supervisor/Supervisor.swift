@@ -41,6 +41,9 @@ public final class Supervisor {
     private var entries: [Entry] = []
     private var byPID: [Int32: Entry] = [:]
     private var agents: AgentHost?
+    /// The delay lines of links that delay on a kernel without netem, and how each is.
+    private var delayLines: DelayLineHost?
+    private var delayLineStatus: [DelayLineStatus] = []
     private var settled = false
     /// Reloads handled; `SupervisorProcess.reload` waits for it to pass the value it saw.
     private var generation = 0
@@ -59,8 +62,15 @@ public final class Supervisor {
 
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
-    /// Runs until SIGTERM or SIGINT, or until a reload leaves no container; then stops every
-    /// container and returns. SIGHUP reloads `topology.json`.
+    /// Whether a lab needs its supervisor: for its containers, or to serve the delay lines of
+    /// its delayed links.
+    public static func isNeeded(for topology: Topology) -> Bool {
+        topology.pods.contains { !$0.containers.isEmpty } || !ImpairmentPlan.delayQueues(topology).isEmpty
+    }
+
+    /// Runs until SIGTERM or SIGINT, or until a reload leaves nothing to supervise (no
+    /// container, no delay line); then stops every container and returns. SIGHUP reloads
+    /// `topology.json`.
     public func run() throws {
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -72,7 +82,7 @@ public final class Supervisor {
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
         converge(to: topology)
-        while !entries.isEmpty {
+        while !entries.isEmpty || !delayLineStatus.isEmpty {
             startDueContainers()
             if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
                 settled = true
@@ -143,6 +153,7 @@ public final class Supervisor {
             }
         }
         entries = next
+        convergeDelayLines(desired)
         startAgents(entries.filter { $0.container.isAgent && $0.agentPorts.isEmpty && $0.status.state != .running })
         startDueContainers()
         if !changes.isEmpty {
@@ -159,6 +170,27 @@ public final class Supervisor {
         // Only pods that are gone: a changed pod's other containers run on, and a replaced
         // pod's name already stands for its new namespace.
         endStragglers(in: Set(stopping.map(\.pod.netns)).subtracting(desired.pods.map(\.netns)))
+    }
+
+    /// Serves the delay lines `desired` plans (none unless it is planned with the delay line),
+    /// bound before the report says the lab is settled, so `lab up` returns with them serving.
+    private func convergeDelayLines(_ desired: Topology) {
+        let queues = ImpairmentPlan.delayQueues(desired)
+        if queues.isEmpty && delayLines == nil { return }
+        if delayLines == nil {
+            do {
+                delayLines = try DelayLineHost()
+            } catch {
+                log("delay lines: \(error)")
+                return
+            }
+        }
+        let rows = delayLines?.converge(queues) ?? []
+        for row in rows where row.error != nil && !delayLineStatus.contains(row) {
+            log("delay line \(row.netns) queue \(row.queue): \(row.error ?? "")")
+        }
+        if rows != delayLineStatus { reportIsStale = true }
+        delayLineStatus = rows
     }
 
     /// Where iproute2 (and `NetworkNamespace`) keep a named namespace.
@@ -336,6 +368,8 @@ public final class Supervisor {
     /// SIGTERM to every container, SIGKILL to what is left after a grace period.
     private func shutdown() {
         agents?.stop()
+        delayLines?.stop()
+        delayLines = nil
         stopProcesses(entries)
         for entry in entries where entry.status.state == .running || entry.status.state == .restarting {
             entry.status.state = .exited
@@ -350,7 +384,8 @@ public final class Supervisor {
         guard reportIsStale else { return }
         reportIsStale = false
         let report = SupervisorReport(supervisorPID: getpid(), settled: settled, generation: generation,
-                                      reloadError: reloadError, containers: entries.map(\.status))
+                                      reloadError: reloadError, containers: entries.map(\.status),
+                                      delayLines: delayLineStatus.isEmpty ? nil : delayLineStatus)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(report) else { return }

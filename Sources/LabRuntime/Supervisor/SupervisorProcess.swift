@@ -86,7 +86,7 @@ public enum SupervisorProcess {
     /// has not answered within `timeout` seconds.
     public static func reload(lab: String, state: LabState, timeout: Double = 15) throws -> SupervisorReport? {
         let topology = try state.topology()
-        let wanted = topology.pods.contains { !$0.containers.isEmpty }
+        let wanted = Supervisor.isNeeded(for: topology)
         guard let pid = running(lab: lab, state: state) else {
             return wanted ? try start(lab: lab, state: state, timeout: timeout) : nil
         }
