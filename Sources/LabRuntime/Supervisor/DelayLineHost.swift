@@ -118,6 +118,12 @@ final class DelayLineHost: @unchecked Sendable {
     /// The serving thread: release what is due, then wait for a packet, a wake-up or the next
     /// release time, whichever comes first.
     private func serve() {
+        // netem holds packets in the kernel, where an ordinary process never delays them; the
+        // delay line gets a real-time priority (a low one) for the same reason: on a busy
+        // machine it must not wait for a time slice to release a packet. A real-time thread
+        // also has no timer slack. It blocks in poll between packets, so it takes little.
+        var priority = sched_param(sched_priority: 10)
+        _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority)
         var drain = [UInt8](repeating: 0, count: 64)
         while true {
             let (lines, retired, stopping) = shared.withLock { shared -> ([NFQueueDelayLine], [NFQueueDelayLine], Bool) in
