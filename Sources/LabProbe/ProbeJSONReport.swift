@@ -107,7 +107,9 @@ public enum ProbeJSONReport {
         guard count > 0 else {
             // Encoding plain structs of strings and numbers cannot fail; `try!` would say the
             // same less kindly.
-            guard let data = try? encoder.encode(Document([], notRun: notRun)) else { return write(Array("{}\n".utf8)) }
+            var document = Document([], notRun: notRun)
+            (document.passed, document.failed) = (passed, failed)
+            guard let data = try? encoder.encode(document) else { return write(Array("{}\n".utf8)) }
             return write(Array(data) + [0x0a])
         }
         var head = Array("{\n  \"failed\" : \(failed),\n".utf8)
