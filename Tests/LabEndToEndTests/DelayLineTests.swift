@@ -19,12 +19,12 @@ import Testing
 
     /// ping's summary: (min, avg, max) in ms and how many were lost; up to three tries, as a
     /// serving thread starved by the parallel suite shows a delay the line keeps when it runs.
-    static func measure(_ namespace: String, count: Int, interval: String, preload: String = "1",
+    static func measure(_ namespace: String, to address: String = "10.244.1.12", count: Int, interval: String, preload: String = "1",
                         expected: Double, tolerance: Double) throws -> (min: Double, average: Double, max: Double, lost: Int) {
         var last = (min: 0.0, average: 0.0, max: 0.0, lost: -1)
         for _ in 0..<3 {
             let ping = try run(["ip", "netns", "exec", namespace, "ping", "-q", "-l", preload, "-c", String(count), "-i", interval,
-                                "-W", "2", "10.244.1.12"])
+                                "-W", "2", address])
             guard let line = ping.stdout.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
                   let values = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces).split(separator: "/"),
                   values.count >= 3, let min = Double(values[0]), let average = Double(values[1]), let max = Double(values[2]),
@@ -48,16 +48,17 @@ import Testing
         let up = try lab("up", file)
         try #require(up.succeeded, "lab up failed: \(up.stderr)")
         let pod = { (pod: String) in "lab.\(name).pod.\(pod)" }
+        let node = "lab.\(name).node.n1"
         let mechanism = netem ? "delay: netem" : "delay: delay line (NFQUEUE)"
         #expect(up.stdout.contains("impaired: pod/c delay 20ms (\(mechanism))"), "\(up.stdout)")
         #expect(try lab("status", name).stdout.contains(mechanism))
         if !netem {
-            // One queue per direction, in the pod's namespace; no bypass: nothing passes undelayed.
-            let rules = try run(["ip", "netns", "exec", pod("c"), "iptables-save", "-t", "mangle"]).stdout
-            #expect(rules.contains("-A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0"), "\(rules)")
-            #expect(rules.contains("-A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1"), "\(rules)")
+            // One queue per direction, in the pod's node; no bypass: nothing passes undelayed.
+            let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "mangle"]).stdout
+            #expect(rules.contains("-A LAB-IMPAIR-EGRESS -d 10.244.1.12/32 -o cni0 -j NFQUEUE --queue-num 0"), "\(rules)")
+            #expect(rules.contains("-A LAB-IMPAIR-INGRESS -s 10.244.1.12/32 -i cni0 -j NFQUEUE --queue-num 1"), "\(rules)")
             #expect(!rules.contains("bypass"), "\(rules)")
-            let queues = try run(["ip", "netns", "exec", pod("c"), "cat", "/proc/net/netfilter/nfnetlink_queue"]).stdout
+            let queues = try run(["ip", "netns", "exec", node, "cat", "/proc/net/netfilter/nfnetlink_queue"]).stdout
             #expect(queues.split(separator: "\n").count == 2, "\(queues)")
         }
 
@@ -67,6 +68,12 @@ import Testing
         let fast = try Self.measure(pod("d"), count: 1000, interval: "0.001", preload: "60", expected: 40, tolerance: 2)
         #expect(fast.lost == 0 && abs(fast.average - 40) <= 2, "\(fast)")
         #expect(fast.min >= 39, "\(fast)")
+        // From the delayed pod itself: its own ping sees both directions too (each packet is
+        // held before the namespace that receives it stamps its arrival), and at 1,000
+        // packets/s its small send buffer does not stall (a held packet has left its socket).
+        let outward = try Self.measure(pod("c"), to: "10.244.1.13", count: 1000, interval: "0.001", preload: "60",
+                                       expected: 40, tolerance: 2)
+        #expect(outward.lost == 0 && abs(outward.average - 40) <= 2, "\(outward)")
 
         // Changed in place: the same queues, a new delay and a uniform jitter.
         try Self.labFile(name, link: "{delay: 50ms, jitter: 10ms}").write(toFile: file, atomically: true, encoding: .utf8)
@@ -80,7 +87,7 @@ import Testing
         try Self.labFile(name, link: nil).write(toFile: file, atomically: true, encoding: .utf8)
         let removal = try lab("up", file)
         try #require(removal.succeeded, "\(removal.stderr)")
-        let rules = try run(["ip", "netns", "exec", pod("c"), "iptables-save", "-t", "mangle"]).stdout
+        let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "mangle"]).stdout
         #expect(!rules.contains("NFQUEUE"), "\(rules)")
         let plain = try Self.measure(pod("d"), count: 20, interval: "0.01", expected: 0, tolerance: 5)
         #expect(plain.lost == 0 && plain.average < 5, "\(plain)")

@@ -151,18 +151,20 @@ import Testing
         #expect(rules.contains("-X LAB-IMPAIR-EGRESS"))
     }
 
-    /// On a kernel without netem: delay by the delay line. Each direction of the link gets its
-    /// own queue in the inner end's namespace, after the loss rule; the rate stays tbf's.
-    @Test func withoutNetemDelayIsQueuedToTheDelayLineAfterTheLoss() throws {
+    /// On a kernel without netem: delay by the delay line. A pod's two directions are queued in
+    /// its node's namespace, before they reach the pod and as they leave it; its loss stays in
+    /// the pod's own namespace and its rate is tbf's.
+    @Test func withoutNetemAPodsDelayIsQueuedInItsNode() throws {
         var topology = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 20_000, jitterMicroseconds: 5_000,
                                                                        loss: 0.1, rateBitsPerSecond: 1_000_000)))
         topology.delayMechanism = .delayLine
         let pod = try #require(topology.pod(named: "a"))
+        let node = pod.veth.netns
         #expect(ImpairmentPlan.delayQueues(topology) == [
-            DelayQueue(object: "pod/a", netns: pod.netns, link: "eth0", direction: .ingress, queue: 0,
-                       delayMicroseconds: 20_000, jitterMicroseconds: 5_000),
-            DelayQueue(object: "pod/a", netns: pod.netns, link: "eth0", direction: .egress, queue: 1,
-                       delayMicroseconds: 20_000, jitterMicroseconds: 5_000),
+            DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .ingress, queue: 0, delayMicroseconds: 20_000,
+                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-EGRESS", match: "-o cni0 -d \(pod.ip)"),
+            DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .egress, queue: 1, delayMicroseconds: 20_000,
+                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-INGRESS", match: "-i cni0 -s \(pod.ip)"),
         ])
         let ops = Planner.plan(topology).operations
         let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.podMTU)
@@ -170,24 +172,57 @@ import Testing
             .replaceQdisc(netns: pod.netns, link: "eth0", qdisc: .tokenBucket(bucket)),
             .replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
         ])
-        let loads = ops.filter { if case .loadFirewall(pod.netns, _, _) = $0 { true } else { false } }
-        #expect(loads == [.loadFirewall(netns: pod.netns, loader: .iptablesRestore, rules: """
+        let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
+        #expect(rules[pod.netns] == """
             *mangle
             :LAB-IMPAIR-INGRESS - [0:0]
             :LAB-IMPAIR-EGRESS - [0:0]
             -A PREROUTING -j LAB-IMPAIR-INGRESS
             -A POSTROUTING -j LAB-IMPAIR-EGRESS
             -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP
-            -A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0
             -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP
-            -A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1
             COMMIT
 
-            """)])
+            """)
+        #expect(rules[node] == """
+            *mangle
+            :LAB-IMPAIR-INGRESS - [0:0]
+            :LAB-IMPAIR-EGRESS - [0:0]
+            -A PREROUTING -j LAB-IMPAIR-INGRESS
+            -A POSTROUTING -j LAB-IMPAIR-EGRESS
+            -A LAB-IMPAIR-INGRESS -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1
+            -A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -j NFQUEUE --queue-num 0
+            COMMIT
+
+            """)
+        // In the node's one firewall load.
+        #expect(ops.contains { if case .loadFirewall(node, .iptablesRestore, let text) = $0 { text.contains("--queue-num 1") } else { false } })
         // With netem the same lab has no queue, and netem carries delay and rate.
         topology.delayMechanism = .netem
         #expect(ImpairmentPlan.delayQueues(topology).isEmpty)
         #expect(Planner.plan(topology).operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } })
+    }
+
+    /// A host's uplink ends on the fabric's bridge: both directions are queued at its `eth0`,
+    /// after its loss.
+    @Test func withoutNetemAHostsDelayIsQueuedAtItsEth0() throws {
+        var topology = try Self.topology(Self.file(host: LinkImpairment(delayMicroseconds: 40_000, loss: 0.05)))
+        topology.delayMechanism = .delayLine
+        let host = topology.hosts[0]
+        let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
+        #expect(rules[host.netns] == """
+            *mangle
+            :LAB-IMPAIR-INGRESS - [0:0]
+            :LAB-IMPAIR-EGRESS - [0:0]
+            -A PREROUTING -j LAB-IMPAIR-INGRESS
+            -A POSTROUTING -j LAB-IMPAIR-EGRESS
+            -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.05 -j DROP
+            -A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0
+            -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.05 -j DROP
+            -A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1
+            COMMIT
+
+            """)
     }
 
     /// A new delay changes no kernel operation: the queues stay, the supervisor holds packets
@@ -200,11 +235,11 @@ import Testing
         #expect(Reconciler.plan(from: old, to: new).operations.isEmpty)
         #expect(ImpairmentPlan.delayQueues(new).map(\.delayMicroseconds) == [50_000, 50_000])
         let gone = try Self.topology(Self.file())
-        let pod = try #require(gone.pod(named: "a"))
+        let node = try #require(gone.pod(named: "a")).veth.netns
         let removal = Reconciler.plan(from: old, to: gone).operations.first {
-            if case .loadFirewall(pod.netns, .iptablesRestore, _) = $0 { true } else { false }
+            if case .loadFirewall(node, .iptablesRestore, _) = $0 { true } else { false }
         }
-        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.netns)"); return }
+        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(node)"); return }
         #expect(rules.contains("-X LAB-IMPAIR-INGRESS"), "\(rules)")
     }
 }

@@ -21,19 +21,28 @@ public enum ImpairmentPlan {
         return ops
     }
 
-    /// Every direction the delay line holds, in link order: none unless the lab is planned with
-    /// the delay line. Each namespace numbers its queues from 0, ingress before egress.
+    /// Every direction the delay line holds (see `DelayQueue` for where), in link order: none
+    /// unless the lab is planned with the delay line. Each namespace numbers its queues from 0.
     public static func delayQueues(_ topology: Topology) -> [DelayQueue] {
         guard topology.delayMechanism == .delayLine else { return [] }
         var next: [String: UInt16] = [:]
         var queues: [DelayQueue] = []
         for link in topology.impairments ?? [] where link.impairment.delays {
-            for direction in [DelayQueue.Direction.ingress, .egress] {
-                let number = next[link.inner.netns, default: 0]
-                next[link.inner.netns] = number + 1
-                queues.append(DelayQueue(object: link.object, netns: link.inner.netns, link: link.inner.link, direction: direction,
+            let sides: [(netns: String, direction: DelayQueue.Direction, chain: String, match: String)]
+            if link.object.hasPrefix("pod/"), let pod = topology.pod(named: String(link.object.dropFirst("pod/".count))) {
+                sides = [(link.outer.netns, .ingress, egressChain, "-o \(Naming.podBridge) -d \(pod.ip)"),
+                         (link.outer.netns, .egress, ingressChain, "-i \(Naming.podBridge) -s \(pod.ip)")]
+            } else {
+                sides = [(link.inner.netns, .ingress, ingressChain, "-i \(link.inner.link)"),
+                         (link.inner.netns, .egress, egressChain, "-o \(link.inner.link)")]
+            }
+            for side in sides {
+                let number = next[side.netns, default: 0]
+                next[side.netns] = number + 1
+                queues.append(DelayQueue(object: link.object, netns: side.netns, link: link.inner.link, direction: side.direction,
                                          queue: number, delayMicroseconds: link.impairment.delayMicroseconds ?? 0,
-                                         jitterMicroseconds: link.impairment.jitterMicroseconds ?? 0))
+                                         jitterMicroseconds: link.impairment.jitterMicroseconds ?? 0,
+                                         chain: side.chain, match: side.match))
             }
         }
         return queues
@@ -56,30 +65,41 @@ public enum ImpairmentPlan {
         return ops
     }
 
-    /// Per namespace with a lossy or delay-line link, in plan order: the `iptables-restore`
-    /// text that drops at random on its inner end and queues to the delay line, each direction
-    /// on its own. A packet is dropped before it is queued, so a lost one costs the delay line
-    /// nothing.
+    /// Per namespace with a lossy link or a delay-line queue, in plan order: the
+    /// `iptables-restore` text that drops at random on a link's inner end (each direction on its
+    /// own) and queues to the delay line. In a namespace, a packet is dropped before it is
+    /// queued, so a lost one costs the delay line nothing.
     static func lossRules(_ topology: Topology) -> [(namespace: String, rules: String)] {
         var order: [String] = []
-        var byNamespace: [String: [(link: String, loss: Double?, queues: [DelayQueue])]] = [:]
-        let queues = Dictionary(grouping: delayQueues(topology)) { LinkKey(netns: $0.netns, name: $0.link) }
+        var ingress: [String: [String]] = [:], egress: [String: [String]] = [:]
+        func add(_ namespace: String, _ chain: String, _ line: String) {
+            if ingress[namespace] == nil, egress[namespace] == nil { order.append(namespace) }
+            if chain == ingressChain {
+                ingress[namespace, default: []].append(line)
+                egress[namespace, default: []] += []
+            } else {
+                egress[namespace, default: []].append(line)
+                ingress[namespace, default: []] += []
+            }
+        }
         for link in topology.impairments ?? [] {
-            let loss = link.impairment.loss.flatMap { $0 > 0 ? $0 : nil }
-            let delayed = queues[LinkKey(netns: link.inner.netns, name: link.inner.link)] ?? []
-            guard loss != nil || !delayed.isEmpty else { continue }
-            if byNamespace[link.inner.netns] == nil { order.append(link.inner.netns) }
-            byNamespace[link.inner.netns, default: []].append((link.inner.link, loss, delayed))
+            guard let loss = link.impairment.loss, loss > 0 else { continue }
+            let match = "-m statistic --mode random --probability \(probability(loss)) -j DROP"
+            add(link.inner.netns, ingressChain, "-A \(ingressChain) -i \(link.inner.link) \(match)")
+            add(link.inner.netns, egressChain, "-A \(egressChain) -o \(link.inner.link) \(match)")
+        }
+        for queue in delayQueues(topology) {
+            add(queue.netns, queue.chain, queue.rule)
         }
         return order.map { namespace in
             var lines = ["*mangle", ":\(ingressChain) - [0:0]", ":\(egressChain) - [0:0]",
                          "-A PREROUTING -j \(ingressChain)", "-A POSTROUTING -j \(egressChain)"]
-            for entry in byNamespace[namespace] ?? [] {
-                let match = entry.loss.map { "-m statistic --mode random --probability \(probability($0)) -j DROP" }
-                if let match { lines.append("-A \(ingressChain) -i \(entry.link) \(match)") }
-                lines += entry.queues.filter { $0.direction == .ingress }.map(\.rule)
-                if let match { lines.append("-A \(egressChain) -o \(entry.link) \(match)") }
-                lines += entry.queues.filter { $0.direction == .egress }.map(\.rule)
+            // Each direction's rules in order; loss-only namespaces interleave as they always did.
+            let inbound = ingress[namespace] ?? [], outbound = egress[namespace] ?? []
+            if inbound.count == outbound.count, inbound.allSatisfy({ $0.hasSuffix("-j DROP") }) {
+                for (first, second) in zip(inbound, outbound) { lines += [first, second] }
+            } else {
+                lines += inbound + outbound
             }
             lines.append("COMMIT")
             return (namespace, lines.joined(separator: "\n") + "\n")
