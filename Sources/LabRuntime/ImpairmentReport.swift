@@ -1,6 +1,8 @@
+import Foundation
 import LabKernel
 import LabPlan
 import LabSpec
+import Synchronization
 
 /// How a lab's `link:` impairments are carried out on this kernel, in the words `lab up`,
 /// `lab status` and `lab doctor` use: rate by a token bucket (tbf) or netem's own rate, loss by
@@ -46,14 +48,41 @@ public enum ImpairmentReport {
         return parts.joined(separator: ", ")
     }
 
-    /// How delay is carried out on this kernel, nil when no link of `topology` delays. A lab
-    /// that is up keeps what it was built with (`running`); otherwise the kernel is asked
-    /// (once per process). Without root the kernel cannot be asked: nil, which plans netem
-    /// (`up --dry-run` says so).
-    public static func delayMechanism(for topology: Topology, running: Topology?) -> DelayMechanism? {
-        guard (topology.impairments ?? []).contains(where: \.impairment.delays) else { return nil }
+    /// How delay is carried out on this kernel, settled for every lab (a fault may delay a
+    /// link of a lab whose file delays none). A lab that is up keeps what it was built with
+    /// (`running`); otherwise the kernel is asked (once per process). Without root the kernel
+    /// cannot be asked: nil, which plans netem (`up --dry-run` says so).
+    ///
+    /// `askKernel` false (`lab validate`, `up --dry-run`, which change nothing): only what can be
+    /// read — the kernel's own configuration (`/proc/config.gz`) — is used.
+    public static func delayMechanism(for topology: Topology, running: Topology?, askKernel: Bool = true) -> DelayMechanism? {
         if let kept = running?.delayMechanism { return kept }
-        guard let netem = NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace()) else { return nil }
-        return netem ? .netem : .delayLine
+        let netem = NetemSupport.known ?? kernelConfigHasNetem()
+            ?? (askKernel ? (try? NetemSupport.probeInScratchNamespace()) : nil)
+        return netem.map { $0 ? .netem : .delayLine }
     }
+
+    /// `CONFIG_NET_SCH_NETEM` in `/proc/config.gz` (set, as a module or built in, or not);
+    /// nil when the kernel does not publish its configuration. Read once per process.
+    static func kernelConfigHasNetem() -> Bool? {
+        configAnswer.withLock { answer in
+            if let answer { return answer }
+            guard FileManager.default.fileExists(atPath: "/proc/config.gz"), let gzip = ProgramLookup.resolve("gzip") else { return nil }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: gzip)
+            process.arguments = ["-dc", "/proc/config.gz"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, text.contains("CONFIG_NET_SCHED") else { return nil }
+            let found = text.contains("CONFIG_NET_SCH_NETEM=y") || text.contains("CONFIG_NET_SCH_NETEM=m")
+            answer = found
+            return found
+        }
+    }
+
+    private static let configAnswer = Mutex<Bool??>(nil)
 }

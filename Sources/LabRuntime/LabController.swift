@@ -29,13 +29,16 @@ public enum LabController {
     /// Validates and plans without touching anything: the first half of `up`, all of
     /// `validate` and `up --dry-run`.
     public static func prepare(text: String, file: String) throws -> Prepared {
-        try prepare(loaded: LabFileLoader.parse(text, file: file), text: text)
+        try prepare(loaded: LabFileLoader.parse(text, file: file), text: text, askKernel: false)
     }
 
     /// `running`: the topology of the lab as it is up, whose allocations (and neighbour mode)
     /// are kept. `cluster.neighbours: auto` is settled here, before planning, from the host's
     /// neighbour table as it is now.
-    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil,
+    ///
+    /// `askKernel`: whether the kernel may be asked for netem with a throwaway namespace
+    /// (`up`); `validate` and `up --dry-run` change nothing and read only its configuration.
+    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil, askKernel: Bool = true,
                         host: @autoclosure () -> HostNeighbourTable? = .current()) throws -> Prepared {
         var topology = try TopologyBuilder.build(loaded.lab, previous: running)
         // `static` asks nothing of the host's table; reading it means reading every lab's state.
@@ -44,7 +47,7 @@ public enum LabController {
             setting: setting, need: NeighbourEntries.worstCase(topology), host: setting == .static ? nil : host(),
             running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
         topology.neighbours = neighbours.mode
-        topology.delayMechanism = ImpairmentReport.delayMechanism(for: topology, running: running)
+        topology.delayMechanism = ImpairmentReport.delayMechanism(for: topology, running: running, askKernel: askKernel)
         return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,
                         neighbours: neighbours)
     }
@@ -65,7 +68,7 @@ public enum LabController {
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
         let running = intactTopology(state)
-        let prepared = try prepare(loaded: loaded, text: text, running: running)
+        let prepared = try prepare(loaded: loaded, text: text, running: running, askKernel: false)
         guard let running else { return (prepared.plan, prepared.warnings, prepared.neighbours) }
         return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings, prepared.neighbours)
     }
@@ -212,7 +215,9 @@ public enum LabController {
     }
 
     /// Containers to run, or delay lines to serve.
-    static func needsSupervisor(_ topology: Topology) -> Bool { Supervisor.isNeeded(for: topology) }
+    static func needsSupervisor(_ topology: Topology) -> Bool {
+        Supervisor.isNeeded(for: topology, faults: FaultController.load(LabState(lab: topology.lab)))
+    }
 
     /// Starts the supervisor and waits until each container has started (or failed to).
     static func startContainers(_ topology: Topology, state: LabState, into result: inout UpResult) throws {

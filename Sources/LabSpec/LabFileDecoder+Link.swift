@@ -45,14 +45,8 @@ extension LabFileDecoder {
         switch parse(text) {
         case .success(let value):
             return value
-        case .failure(.negative):
-            reader.fail(path, at: node, "\(what) \(text) is negative; write a value like \(example)")
-        case .failure(.outOfRange):
-            reader.fail(path, at: node, "\(what) \(text) is out of range\(range.map { " \($0)" } ?? "")")
-        case .failure(.unparsable(let hint?)):
-            reader.fail(path, at: node, "\(what) \"\(text)\" is not understood; did you mean \(hint)? (like \(example))")
-        case .failure(.unparsable(nil)):
-            reader.fail(path, at: node, "\(what) \"\(text)\" is not understood; write a value like \(example)")
+        case .failure(let failure):
+            reader.fail(path, at: node, ImpairmentText.problem(failure, what: what, text: text, example: example, range: range))
         }
         return nil
     }

@@ -52,6 +52,10 @@ public final class Supervisor {
     /// would cost more than everything else the loop does.
     private var reportIsStale = true
 
+    /// The next moment a fault needs the supervisor (`FaultSet.nextDeadline`), read at start and
+    /// at each reload; nil when no fault has a clock.
+    private var faultDeadline: Double?
+
     /// How long a stopped container gets between SIGTERM and SIGKILL.
     static let grace = 2.0
 
@@ -62,15 +66,16 @@ public final class Supervisor {
 
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
-    /// Whether a lab needs its supervisor: for its containers, or to serve the delay lines of
-    /// its delayed links.
-    public static func isNeeded(for topology: Topology) -> Bool {
-        topology.pods.contains { !$0.containers.isEmpty } || !ImpairmentPlan.delayQueues(topology).isEmpty
+    /// Whether a lab needs its supervisor: for its containers, to keep the clocks of its
+    /// faults, or to serve the delay lines of its delayed links (the file's, or a fault's).
+    public static func isNeeded(for topology: Topology, faults: FaultSet) -> Bool {
+        topology.pods.contains { !$0.containers.isEmpty } || faults.nextDeadline != nil
+            || !ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, faults)).isEmpty
     }
 
     /// Runs until SIGTERM or SIGINT, or until a reload leaves nothing to supervise (no
-    /// container, no delay line); then stops every container and returns. SIGHUP reloads
-    /// `topology.json`.
+    /// container, no fault with a clock, no delay line); then stops every container and
+    /// returns. SIGHUP reloads `topology.json` and `faults.json`.
     public func run() throws {
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -82,8 +87,11 @@ public final class Supervisor {
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
         converge(to: topology)
-        while !entries.isEmpty || !delayLineStatus.isEmpty {
+        faultDeadline = FaultController.load(state).nextDeadline
+        while !entries.isEmpty || faultDeadline != nil || !delayLineStatus.isEmpty {
             startDueContainers()
+            advanceFaults()
+            followFaults()
             if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
                 settled = true
                 reportIsStale = true
@@ -97,6 +105,22 @@ public final class Supervisor {
             if signal == SIGHUP { reload() }
         }
         shutdown()
+    }
+
+    /// Reverts faults whose time is up and takes the pods of nodes whose grace period ended out
+    /// of the services (`FaultController.advance`). While `up`, `down` or a `lab fault` holds
+    /// the lab's lock, it tries again a moment later; `down` ends the supervisor meanwhile.
+    private func advanceFaults() {
+        guard let deadline = faultDeadline, Date().timeIntervalSince1970 >= deadline else { return }
+        do {
+            faultDeadline = try FaultController(lab: state.lab).advance()
+        } catch RuntimeError.busy {
+            faultDeadline = Date().timeIntervalSince1970 + 0.2
+        } catch {
+            log("faults: \(error)")
+            // Not forever at 20 turns a second: the next reload (a `lab fault` command) retries.
+            faultDeadline = nil
+        }
     }
 
     /// Re-reads `topology.json` and converges to it; a file that cannot be read changes nothing
@@ -116,6 +140,7 @@ public final class Supervisor {
         reloadError = nil
         converge(to: next)
         topology = next
+        faultDeadline = FaultController.load(state).nextDeadline
     }
 
     /// Makes the running containers those of `desired` (see `ContainerChanges`): stops what is
@@ -172,10 +197,26 @@ public final class Supervisor {
         endStragglers(in: Set(stopping.map(\.pod.netns)).subtracting(desired.pods.map(\.netns)))
     }
 
-    /// Serves the delay lines `desired` plans (none unless it is planned with the delay line),
-    /// bound before the report says the lab is settled, so `lab up` returns with them serving.
+    /// `faults.json` as last read: (inode, size, modification time), nil when absent.
+    private var faultsSeen: [Int]?
+
+    /// A fault that delays a link (`lab fault impair --delay`, a scenario) changes the delay lines
+    /// to serve: `faults.json` is looked at each turn (one stat), so the new queue is bound within
+    /// a turn of the fault's rules, whoever wrote it.
+    private func followFaults() {
+        var info = stat()
+        let seen = stat(state.faultsPath, &info) == 0
+            ? [Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec] : nil
+        guard seen != faultsSeen else { return }
+        faultsSeen = seen
+        convergeDelayLines(topology)
+    }
+
+    /// Serves the delay lines `desired` plans with the faults in force (none unless it is
+    /// planned with the delay line), bound before the report says the lab is settled, so
+    /// `lab up` returns with them serving.
     private func convergeDelayLines(_ desired: Topology) {
-        let queues = ImpairmentPlan.delayQueues(desired)
+        let queues = ImpairmentPlan.delayQueues(FaultPlan.withImpairments(desired, FaultController.load(state)))
         if queues.isEmpty && delayLines == nil { return }
         if delayLines == nil {
             do {
