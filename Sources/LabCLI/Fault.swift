@@ -16,18 +16,18 @@ struct FaultCommand: ParsableCommand {
         The same fault given again replaces the first (it is never stacked). With --for the lab's \
         supervisor reverts the fault by itself.
 
-          lab fault down pod/web-1                 web-1's link down, both ends of its veth
-          lab fault down node/node-2               node-2 gone from the network; after 40 s (the
-                                                   node monitor grace period) its pods leave the
-                                                   services' endpoints, as Kubernetes does
-          lab fault down node/node-2 --not-ready-after 0   its endpoints go at once
-          lab fault up node/node-2                 back: links up, routes and endpoints restored
-          lab fault partition rack-1 rack-2        the fabric stops forwarding between two networks
-          lab fault impair pod/web-1 --delay 50ms --loss 5%   as `link:` in the file, at run time
+          lab fault down pod/web-1             web-1's link down (both veth ends)
+          lab fault down node/node-2           node-2 off the network; 40 s later
+                                               (Kubernetes' grace period) its pods
+                                               leave the services' endpoints
+          lab fault down node/node-2 --not-ready-after 0
+          lab fault up node/node-2             links, routes, endpoints back
+          lab fault partition rack-1 rack-2    no forwarding between two networks
+          lab fault impair pod/web-1 --delay 50ms --loss 5%
           lab fault impair network/wan --rate 1mbit --for 30s
-          lab fault list                           what is in force, and until when
-          lab fault clear                          everything back as the file says
-          lab fault clear node/node-2              only the faults that name node-2
+          lab fault list                       what is in force, until when
+          lab fault clear                      all back as the file says
+          lab fault clear node/node-2          only the faults naming node-2
 
         Faults survive a `lab up` of a changed file: they are taken out, the change is applied, \
         and those whose targets still exist are put back (`lab up` says which).
@@ -37,7 +37,8 @@ struct FaultCommand: ParsableCommand {
 
     /// `--for DURATION`, on every fault.
     struct Lasting: ParsableArguments {
-        @Option(name: .customLong("for"),
+        // `.unconditional`: `--for -2s` is a negative duration to explain, not a missing value.
+        @Option(name: .customLong("for"), parsing: .unconditional,
                 help: ArgumentHelp("Revert the fault by itself after this long (30s, 500ms, 2m); the lab's supervisor keeps the time.",
                                    valueName: "duration"))
         var duration: String?
@@ -63,7 +64,7 @@ struct FaultCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("pod/NAME, node/NAME or host/NAME (a bare name when it is unique).", valueName: "target"))
         var target: String
 
-        @Option(help: ArgumentHelp("For a node: when its pods leave the services' endpoints (0: at once; default 40s).",
+        @Option(parsing: .unconditional, help: ArgumentHelp("For a node: when its pods leave the services' endpoints (0: at once; default 40s).",
                                    valueName: "duration"))
         var notReadyAfter: String?
 
@@ -109,9 +110,9 @@ struct FaultCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Stop the fabric forwarding between two networks.",
             discussion: """
-            Two DROP rules (one each way) in the fabric's FORWARD chain, in a chain of their \
-            own (LAB-FAULT-PARTITION); traffic inside each network, and to every other network, \
-            flows as before. `lab fault clear` removes the rules and the chain.
+            Two drop rules (one each way) on the fabric's forward hook, in an nftables table of \
+            their own (inet lab_fault); traffic inside each network, and to every other \
+            network, flows as before. `lab fault clear` deletes the table.
 
               lab fault partition rack-1 rack-2
               lab fault partition rack-1 rack-2 --for 10s
@@ -156,13 +157,13 @@ struct FaultCommand: ParsableCommand {
         @Argument(help: ArgumentHelp("pod/NAME, node/NAME, host/NAME or network/NAME.", valueName: "target"))
         var target: String
 
-        @Option(help: ArgumentHelp("Added to every packet, each direction (20ms, 1.5s).", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Added to every packet, each direction (20ms, 1.5s).", valueName: "duration"))
         var delay: String?
-        @Option(help: ArgumentHelp("Spread of the delay (5ms); needs --delay.", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Spread of the delay (5ms); needs --delay.", valueName: "duration"))
         var jitter: String?
-        @Option(help: ArgumentHelp("Packets dropped at random, each direction (1%, 0.5%).", valueName: "percent"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Packets dropped at random, each direction (1%, 0.5%).", valueName: "percent"))
         var loss: String?
-        @Option(help: ArgumentHelp("The most each direction carries (512kbit, 10mbit, 1gbit).", valueName: "rate"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("The most each direction carries (512kbit, 10mbit, 1gbit).", valueName: "rate"))
         var rate: String?
 
         @OptionGroup var lasting: Lasting
@@ -170,8 +171,15 @@ struct FaultCommand: ParsableCommand {
 
         func run() throws {
             let fault = try Fault.impair(target, delay: delay, jitter: jitter, loss: loss, rate: rate, lasting: lasting.duration)
-            let record = try FaultCommand.controller(lab).apply(fault)
+            let controller = try FaultCommand.controller(lab)
+            let record = try controller.apply(fault)
             print("\(record.fault.targets[0]) is impaired: \(record.fault.impairment?.summary ?? "")" + FaultCommand.until(record))
+            // A delay this kernel cannot give is said, as `lab up` says it for the file's.
+            if record.fault.impairment?.delays == true, let topology = try? LabController.topology(of: controller.lab) {
+                var impaired = FaultPlan.withImpairments(topology, FaultSet([record]))
+                impaired.impairments = impaired.impairments?.filter { $0.object == record.fault.targets[0] }
+                if let warning = ImpairmentReport.upWarning(impaired) { ErrorReporting.printError("lab: \(warning)") }
+            }
         }
     }
 

@@ -35,6 +35,23 @@ public struct FaultController: Sendable {
         return applied!
     }
 
+    /// Puts several faults in force in one transition: all of them or, when one is bad or the
+    /// kernel refuses, none (a scenario's faults). Returns their records, in order.
+    @discardableResult
+    public func apply(all faults: [Fault], now: Date = Date()) throws -> [FaultRecord] {
+        var applied: [FaultRecord] = []
+        try change { current, topology in
+            var next = current
+            for fault in faults {
+                let record = FaultRecord(fault: try FaultPlan.resolve(fault, in: topology), since: now.timeIntervalSince1970)
+                applied.append(record)
+                next = next.replacing(with: record)
+            }
+            return next
+        }
+        return applied
+    }
+
     /// Reverts the faults `matches` picks among those in force; returns them. `lab fault up
     /// node/n1` is `revert { $0.fault.key == "down node/n1" }`.
     @discardableResult
@@ -118,6 +135,43 @@ public struct FaultController: Sendable {
         try Self.save(target, state)
         // 3.
         if notify, current.nextDeadline != target.nextDeadline { try notifySupervisor(target) }
+    }
+
+    /// Before a reconciling `up`: the faults in force are taken out (the change is worked out
+    /// for the lab as the file has it) and no longer recorded; `resume` puts them back.
+    static func suspend(_ topology: Topology, state: LabState) throws -> FaultSet {
+        let set = load(state).advanced(to: Date().timeIntervalSince1970)
+        guard !set.isEmpty else { return set }
+        try move(topology, from: load(state), to: FaultSet(), state: state)
+        try save(FaultSet(), state)
+        return set
+    }
+
+    /// After a reconciling `up`: the suspended faults whose targets the changed lab still has
+    /// are put back (with their clocks), the others dropped; `up` says which on stderr.
+    static func resume(_ set: FaultSet, on topology: Topology, state: LabState) {
+        guard !set.isEmpty else { return }
+        var kept = FaultSet(), dropped: [String] = []
+        for var record in set.records {
+            if let resolved = try? FaultPlan.resolve(record.fault, in: topology), resolved.key == record.fault.key {
+                record.fault = resolved
+                kept.records.append(record)
+            } else {
+                dropped.append(record.fault.key)
+            }
+        }
+        do {
+            try move(topology, from: FaultSet(), to: kept, state: state)
+            try save(kept, state)
+            if kept.nextDeadline != nil { _ = try SupervisorProcess.reload(lab: state.lab, state: state) }
+        } catch {
+            ErrorReportingNotice.print("the run-time faults could not be put back after the change (\(error)); none is in force now")
+            return
+        }
+        var notice: [String] = []
+        if !kept.isEmpty { notice.append("kept \(kept.records.count) run-time fault\(kept.records.count == 1 ? "" : "s") (\(kept.records.map(\.fault.key).joined(separator: "; ")))") }
+        if !dropped.isEmpty { notice.append("dropped \(dropped.count) whose target is gone (\(dropped.joined(separator: "; ")))") }
+        ErrorReportingNotice.print(notice.joined(separator: "; ") + "; lab fault list shows them")
     }
 
     /// Applies the transition between two sets on `topology`; a failure takes back what it can.

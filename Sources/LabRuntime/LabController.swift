@@ -125,12 +125,21 @@ public enum LabController {
             let change = Reconciler.plan(from: running, to: prepared.topology)
             // What the change needs (conntrack) is checked before anything is touched.
             try Privileges.checkTools(for: change)
+            // Faults in force are taken out for the change and put back after it: the change is
+            // worked out for the lab as its file has it.
+            var faults = FaultSet()
             do {
-                return try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                faults = try FaultController.suspend(running, state: state)
+                let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                FaultController.resume(faults, on: result.topology, state: state)
+                return result
             } catch let error as Interruption.Interrupted {
                 throw error
             } catch {
                 ErrorReportingNotice.print("changing lab \(state.lab) in place failed (\(error)); rebuilding it from the file")
+                if !faults.isEmpty {
+                    ErrorReportingNotice.print("its run-time faults are gone with the rebuild (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+                }
             }
         }
         return try rebuild(prepared, text: text, state: state, started: started)
@@ -172,6 +181,10 @@ public enum LabController {
     static func rebuild(_ prepared: Prepared, text: String, state: LabState, started: DispatchTime) throws -> UpResult {
         let leftovers = Teardown.namespaces(of: state.lab, journal: state.exists ? state.journal() : nil)
         let replaced = state.exists || !leftovers.isEmpty
+        let faults = FaultController.load(state)
+        if !faults.isEmpty {
+            ErrorReportingNotice.print("the lab is rebuilt from its file, so its run-time faults are gone (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+        }
         SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: leftovers)
         try Teardown.remove(namespaces: leftovers)
         try state.removeDirectory()

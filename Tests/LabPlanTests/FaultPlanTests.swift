@@ -63,35 +63,29 @@ import Testing
         #expect(!nodeBack.contains { if case .addRoute(podB.netns, _, _, _, _) = $0 { true } else { false } })
     }
 
-    @Test func aPartitionIsAChainOfItsOwnAndGoesWithoutATrace() throws {
+    @Test func aPartitionIsATableOfItsOwnAndGoesWithoutATrace() throws {
         let topology = try Self.topology()
         let one = try Self.set([try Fault.partition("rack-1", "rack-2")], in: topology)
         let bridges = ["rack-1", "rack-2"].compactMap { topology.network(named: $0)?.bridge }
         let ops = FaultPlan.transition(topology, from: FaultSet(), to: one)
-        #expect(ops == [.loadFirewall(netns: topology.fabricNetns, loader: .iptablesRestore, rules: """
-            *filter
-            :LAB-FAULT-PARTITION - [0:0]
-            -A LAB-FAULT-PARTITION -i \(bridges[0]) -o \(bridges[1]) -j DROP
-            -A LAB-FAULT-PARTITION -i \(bridges[1]) -o \(bridges[0]) -j DROP
-            -A FORWARD -j LAB-FAULT-PARTITION
-            COMMIT
+        #expect(ops == [.loadFirewall(netns: topology.fabricNetns, loader: .nft, rules: """
+            table inet lab_fault {
+            \tchain partition {
+            \t\ttype filter hook forward priority -10; policy accept;
+            \t\tiifname "\(bridges[0])" oifname "\(bridges[1])" drop
+            \t\tiifname "\(bridges[1])" oifname "\(bridges[0])" drop
+            \t}
+            }
 
             """)])
         let back = FaultPlan.transition(topology, from: one, to: FaultSet())
-        #expect(back == [.loadFirewall(netns: topology.fabricNetns, loader: .iptablesRestore, rules: """
-            *filter
-            :LAB-FAULT-PARTITION - [0:0]
-            -D FORWARD -j LAB-FAULT-PARTITION
-            -X LAB-FAULT-PARTITION
-            COMMIT
-
-            """)])
-        // A second partition refills the chain; the jump is not added twice.
+        #expect(back == [.loadFirewall(netns: topology.fabricNetns, loader: .nft, rules: "delete table inet lab_fault\n")])
+        // A second partition refills the chain in one transaction.
         let two = one.replacing(with: FaultRecord(fault: try Fault.partition("rack-1", "rack-3"), since: 0))
         let more = FaultPlan.transition(topology, from: one, to: two)
-        guard case .loadFirewall(_, _, let rules) = try #require(more.first) else { Issue.record("\(more)"); return }
-        #expect(!rules.contains("FORWARD"))
-        #expect(rules.components(separatedBy: "-j DROP").count - 1 == 4)
+        guard case .loadFirewall(_, .nft, let rules) = try #require(more.first) else { Issue.record("\(more)"); return }
+        #expect(rules.hasPrefix("flush chain inet lab_fault partition\n"))
+        #expect(rules.components(separatedBy: "add rule inet lab_fault partition").count - 1 == 4)
     }
 
     @Test func aRunTimeImpairmentReplacesTheFilesAndClearBringsItBack() throws {

@@ -6,9 +6,11 @@ import LabSpec
 /// fault reverted is exactly as before it, and two faults on one link (a node down and one of
 /// its pods down) never undo each other.
 public enum FaultPlan {
-    /// The chain of the fabric's `filter` table that holds the partitions' DROP rules, jumped
-    /// to first from FORWARD while any partition is in force.
-    public static let partitionChain = "LAB-FAULT-PARTITION"
+    /// The fabric's nftables table that holds the partitions, and its chain (on the forward
+    /// hook, before iptables' filter at priority 0). A table of its own touches no other rule,
+    /// and deleting it when the last partition goes leaves the fabric exactly as before.
+    public static let partitionTable = "lab_fault"
+    public static let partitionChain = "partition"
 
     /// `fault` with its targets as the lab has them (`pod/web-1` for `web-1`); an unknown one is
     /// an error that says what there is, with the nearest name.
@@ -63,7 +65,7 @@ public enum FaultPlan {
     ///    file's while in force);
     /// 4. per namespace, the loss rules (`LAB-IMPAIR-*` in `mangle`) as a partial
     ///    `iptables-restore`, the same kind of input kube-proxy's partial sync writes;
-    /// 5. the fabric's partition chain, likewise;
+    /// 5. the fabric's partition table (`nft -f`), created, refilled or deleted;
     /// 6. service rules without the endpoints of nodes not ready (the reconcile path: only
     ///    the chains that change, and UDP flows to lost endpoints flushed).
     public static func transition(_ topology: Topology, from old: FaultSet, to new: FaultSet) -> [KernelOperation] {
@@ -103,8 +105,9 @@ public enum FaultPlan {
         }
 
         // 5.
-        let partition = IPTablesRestoreDiff.change(from: partitionRules(old, topology), to: partitionRules(new, topology))
-        if !partition.isEmpty { ops.append(.loadFirewall(netns: topology.fabricNetns, loader: .iptablesRestore, rules: partition)) }
+        if let partition = partitionChange(from: partitionRules(old, topology), to: partitionRules(new, topology)) {
+            ops.append(.loadFirewall(netns: topology.fabricNetns, loader: .nft, rules: partition))
+        }
 
         // 6.
         let notReadyBefore = old.notReadyNodes, notReadyAfter = new.notReadyNodes
@@ -205,18 +208,30 @@ public enum FaultPlan {
         return ops
     }
 
-    /// The fabric's partition chain as `iptables-restore` input: both directions between each
-    /// partitioned pair of networks' bridges dropped; empty with no partition.
-    static func partitionRules(_ set: FaultSet, _ topology: Topology) -> String {
+    /// The partition rules of a set, as `nft` writes them: both directions between each
+    /// partitioned pair of networks' bridges dropped.
+    static func partitionRules(_ set: FaultSet, _ topology: Topology) -> [String] {
         var rules: [String] = []
         for record in set.records where record.fault.kind == .partition {
             let bridges = record.fault.targets.compactMap { topology.network(named: $0)?.bridge }
             guard bridges.count == 2 else { continue }
-            rules.append("-A \(partitionChain) -i \(bridges[0]) -o \(bridges[1]) -j DROP")
-            rules.append("-A \(partitionChain) -i \(bridges[1]) -o \(bridges[0]) -j DROP")
+            rules.append("iifname \"\(bridges[0])\" oifname \"\(bridges[1])\" drop")
+            rules.append("iifname \"\(bridges[1])\" oifname \"\(bridges[0])\" drop")
         }
-        guard !rules.isEmpty else { return "" }
-        return (["*filter", ":\(partitionChain) - [0:0]", "-A FORWARD -j \(partitionChain)"] + rules + ["COMMIT"])
+        return rules
+    }
+
+    /// The `nft -f` script from one set of partition rules to another, nil when they are the
+    /// same: the table created with its chain, refilled in one transaction, or deleted whole.
+    static func partitionChange(from old: [String], to new: [String]) -> String? {
+        guard old != new else { return nil }
+        let table = "inet \(partitionTable)"
+        if new.isEmpty { return "delete table \(table)\n" }
+        if old.isEmpty {
+            return (["table \(table) {", "\tchain \(partitionChain) {", "\t\ttype filter hook forward priority -10; policy accept;"]
+                + new.map { "\t\t\($0)" } + ["\t}", "}"]).joined(separator: "\n") + "\n"
+        }
+        return (["flush chain \(table) \(partitionChain)"] + new.map { "add rule \(table) \(partitionChain) \($0)" })
             .joined(separator: "\n") + "\n"
     }
 
