@@ -48,6 +48,17 @@ public enum ImpairmentReport {
         return parts.joined(separator: ", ")
     }
 
+    /// The warning for a delay that will not be given, nil when every delay of `topology` is:
+    /// on the delay line, a lab whose supervisor is not running has nothing serving the queues,
+    /// and their rules drop what they queue until a supervisor runs (`lab up` starts one).
+    public static func upWarning(_ topology: Topology) -> String? {
+        let queues = ImpairmentPlan.delayQueues(topology)
+        guard !queues.isEmpty, SupervisorProcess.running(lab: topology.lab, state: LabState(lab: topology.lab)) == nil else { return nil }
+        let objects = Array(Set(queues.map(\.object))).sorted().joined(separator: ", ")
+        return "warning: delay on \(objects) is for the delay line (NFQUEUE), but lab \(topology.lab) has no supervisor running to serve it: "
+            + "the link drops IP packets until one runs (lab up \(topology.lab)'s file again starts it)"
+    }
+
     /// How delay is carried out on this kernel, settled for every lab (a fault may delay a
     /// link of a lab whose file delays none). A lab that is up keeps what it was built with
     /// (`running`); otherwise the kernel is asked (once per process). Without root the kernel
