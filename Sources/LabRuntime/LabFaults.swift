@@ -17,33 +17,20 @@ public final class LabFaults: ScenarioFaultApplier {
 
     public init() {}
 
-    /// The fault `lab fault` takes for a scenario's fault as written in the file.
-    public static func fault(_ scenario: ScenarioFault) throws -> Fault {
-        switch scenario.action {
-        case .down(let target):
-            return try Fault.down(target.description, notReadyAfter: scenario.notReadyAfterMilliseconds.map { "\($0)ms" })
-        case .partition(let a, let b):
-            return try Fault.partition(a, b)
-        case .impair(let target, let impairment):
-            return Fault(kind: .impair, targets: [target.description], impairment: impairment)
-        }
-    }
-
-    public func apply(_ fault: ScenarioFault, lab: String) throws {
+    public func apply(_ wanted: Fault, lab: String) throws {
         let controller = FaultController(lab: lab)
-        let wanted = try Self.fault(fault)
         let before = controller.list().records.first { $0.fault.key == wanted.key }
         _ = try controller.apply(wanted)
         if let before { replaced.withLock { $0[before.fault.key] = before.fault } }
         try tellSupervisor(lab)
     }
 
-    public func clear(_ faults: [ScenarioFault], lab: String) throws {
+    public func clear(_ faults: [Fault], lab: String) throws {
         let controller = FaultController(lab: lab)
         var failure: Error?
         for fault in faults {
             do {
-                let key = try Self.fault(fault).key
+                let key = fault.key
                 // Resolved keys name the target as the lab does (`node/n1` for a bare `n1`).
                 let records = controller.list().records.filter { $0.fault.key == key || Self.sameTarget($0.fault, fault) }
                 let keys = Set(records.map(\.fault.key))
@@ -61,8 +48,8 @@ public final class LabFaults: ScenarioFaultApplier {
 
     /// Whether `recorded` (as the controller keeps it, targets resolved) is the fault the
     /// scenario wrote (perhaps with a bare name).
-    static func sameTarget(_ recorded: Fault, _ fault: ScenarioFault) -> Bool {
-        guard let wanted = try? Self.fault(fault), recorded.kind == wanted.kind else { return false }
+    static func sameTarget(_ recorded: Fault, _ wanted: Fault) -> Bool {
+        guard recorded.kind == wanted.kind else { return false }
         let bare = { (target: String) in target.split(separator: "/").last.map(String.init) ?? target }
         return recorded.targets.map(bare) == wanted.targets.map(bare)
     }

@@ -29,7 +29,7 @@ public enum LabVerifier {
     /// A scenario about to run: its faults, and its probes as tasks.
     public struct Scenario: Sendable {
         public var name: String
-        public var faults: [ScenarioFault]
+        public var faults: [Fault]
         public var tasks: [ProbeTask]
     }
 

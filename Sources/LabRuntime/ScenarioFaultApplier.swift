@@ -5,8 +5,8 @@ import LabSpec
 /// and cleanup can be tested without a kernel.
 public protocol ScenarioFaultApplier: Sendable {
     /// Puts `fault` on `lab` (as `lab fault down|partition|impair …` would).
-    func apply(_ fault: ScenarioFault, lab: String) throws
+    func apply(_ fault: Fault, lab: String) throws
     /// Takes `faults` off `lab` again, in the order given (the last applied first), so the
     /// lab is exactly as before the scenario.
-    func clear(_ faults: [ScenarioFault], lab: String) throws
+    func clear(_ faults: [Fault], lab: String) throws
 }

@@ -18,9 +18,11 @@ extension LabFileDecoder {
     }
 
     /// One fault: exactly one of `down`, `partition`, `impair`, and only the keys that go with
-    /// it (a failed fault is a placeholder `down` of nothing, marked failed).
-    func fault(_ fields: YAMLFields) -> ScenarioFault {
-        let placeholder = ScenarioFault(.down(.network("")))
+    /// it, made by `Fault`'s own constructors where they check something (a failed fault is a
+    /// placeholder `down` of nothing, marked failed). Whether its targets exist is the
+    /// validator's question.
+    func fault(_ fields: YAMLFields) -> Fault {
+        let placeholder = Fault(kind: .down, targets: [""])
         let actions = fields.entries.filter { Self.faultActionKeys.contains($0.key) }
         guard let entry = actions.first else {
             if !reader.failedPaths.contains(fields.path) {
@@ -46,42 +48,48 @@ extension LabFileDecoder {
                 reader.markFailed(fields.path)
             }
         }
-        var fault = placeholder
         switch entry.key {
         case "down":
-            guard let target = faultTarget(entry.value, at: entry.path) else { return placeholder }
-            fault = ScenarioFault(.down(target))
-            if let value = fields["notReadyAfter"] {
-                guard let text = reader.string(value, at: fields.path("notReadyAfter")) else { return fault }
-                if let milliseconds = DurationText.milliseconds(text) {
-                    fault.notReadyAfterMilliseconds = milliseconds
-                } else {
-                    reader.fail(fields.path("notReadyAfter"), at: value, "\"\(text)\" is not a duration like \"0s\", \"40s\" or \"1m\"")
+            guard let target = faultTarget(entry.value, at: entry.path, network: false) else { return placeholder }
+            var fault = Fault(kind: .down, targets: [target])
+            if let value = fields["notReadyAfter"], let text = reader.string(value, at: fields.path("notReadyAfter")) {
+                do {
+                    fault.notReadyAfterMilliseconds = try FaultText.requiredMilliseconds(text, what: "notReadyAfter")
+                } catch {
+                    reader.fail(fields.path("notReadyAfter"), at: value, error.description)
                 }
             }
+            return fault
         case "partition":
             guard let names = stringList(entry.value, at: entry.path, of: "networks") else { return placeholder }
-            let networks = names.map { $0.hasPrefix("network/") ? String($0.dropFirst("network/".count)) : $0 }
-            guard networks.count == 2 else {
-                reader.fail(entry.path, at: entry.value, "a partition is between two networks, like [rack-1, rack-2]; \(networks.count) given")
+            guard names.count == 2 else {
+                reader.fail(entry.path, at: entry.value, "a partition is between two networks, like [rack-1, rack-2]; \(names.count) given")
                 return placeholder
             }
-            fault = ScenarioFault(.partition(networks[0], networks[1]))
+            do {
+                return try Fault.partition(names[0], names[1])
+            } catch {
+                reader.fail(entry.path, at: entry.value, error.description)
+                return placeholder
+            }
         default:
-            guard let target = faultTarget(entry.value, at: entry.path) else { return placeholder }
+            guard let target = faultTarget(entry.value, at: entry.path, network: true) else { return placeholder }
             let impairment = impairment(fields)
             if impairment.isEmpty, !reader.failedPaths.contains(where: { $0.hasPrefix(fields.path + ".") }) {
                 reader.fail(entry.path, at: entry.value, "impair needs at least one of delay, jitter, loss or rate, like {impair: \(target), delay: 100ms}")
             }
-            fault = ScenarioFault(.impair(target, impairment))
+            return Fault(kind: .impair, targets: [target], impairment: impairment)
         }
-        return fault
     }
 
-    private func faultTarget(_ node: Node, at path: String) -> FaultTarget? {
+    /// A pod, node or host (bare or qualified), or for `impair` also `network/NAME`.
+    private func faultTarget(_ node: Node, at path: String, network: Bool) -> String? {
         guard let text = reader.string(node, at: path) else { return nil }
-        if let target = FaultTarget(text) { return target }
-        reader.fail(path, at: node, "\"\(text)\" is not a fault target: write a pod, node or host (pod/, node/, host/ and a name) or network/ and a name")
+        if network, text.hasPrefix("network/"), !text.dropFirst("network/".count).isEmpty { return text }
+        if Reference(text) != nil { return text }
+        let forms = network ? "a pod, node or host (pod/, node/, host/ and a name) or network/ and a name"
+            : "a pod, node or host (pod/, node/, host/ and a name)"
+        reader.fail(path, at: node, "\"\(text)\" is not a target here: write \(forms)")
         return nil
     }
 }

@@ -20,44 +20,43 @@ extension LabFileValidator {
         }
     }
 
-    private func checkFault(_ fault: ScenarioFault, at path: String, _ d: inout Diagnostics) {
+    private func checkFault(_ fault: Fault, at path: String, _ d: inout Diagnostics) {
         let networks = lab.networks.map(\.name)
         func checkNetwork(_ name: String, at valuePath: String) {
             guard usable("networks"), !networks.contains(name) else { return }
             let suggestion = EditDistance.suggestion(for: name, among: networks).map { "; did you mean \"\($0)\"?" } ?? ""
             d.error(valuePath, "unknown network \"\(name)\"\(suggestion) (networks: \(Self.list(networks)))")
         }
-        func checkMachine(_ target: FaultTarget, at valuePath: String, action: String) {
-            switch target {
-            case .network(let name):
-                if action == "down" {
-                    d.error(valuePath, "down takes a pod, node or host; to cut a network off, partition it from the others")
-                } else {
-                    checkNetwork(name, at: valuePath)
-                }
-            case .object(let reference):
-                switch index.resolve(reference) {
-                case .pod, .node, .host: break
-                case .service: d.error(valuePath, "\(action) acts on a link: a pod, node, host or network, not a service")
-                case .ambiguous(let kinds): d.error(valuePath, ambiguity(reference, kinds))
-                case .unknown: if referencesResolvable { d.error(valuePath, unknown(reference)) }
-                }
+        /// The target's resolution, nil for a network.
+        func checkMachine(_ target: String, at valuePath: String, action: String) -> ReferenceResolution? {
+            if target.hasPrefix("network/") {
+                checkNetwork(String(target.dropFirst("network/".count)), at: valuePath)
+                return nil
             }
+            guard let reference = Reference(target) else { return nil }
+            let resolution = index.resolve(reference)
+            switch resolution {
+            case .pod, .node, .host: break
+            case .service: d.error(valuePath, "\(action) acts on a link: a pod, node, host or network, not a service")
+            case .ambiguous(let kinds): d.error(valuePath, ambiguity(reference, kinds))
+            case .unknown: if referencesResolvable { d.error(valuePath, unknown(reference)) }
+            }
+            return resolution
         }
-        switch fault.action {
-        case .down(let target):
-            checkMachine(target, at: "\(path).down", action: "down")
+        switch fault.kind {
+        case .down:
+            let resolution = checkMachine(fault.targets[0], at: "\(path).down", action: "down")
             if fault.notReadyAfterMilliseconds != nil {
                 let isNode: Bool
-                if case .object(let reference) = target, case .node = index.resolve(reference) { isNode = true } else { isNode = false }
-                if !isNode { d.error("\(path).notReadyAfter", "notReadyAfter is for a node that is down (its pods leave the services' endpoints)") }
+                if case .node? = resolution { isNode = true } else { isNode = false }
+                if !isNode, referencesResolvable {
+                    d.error("\(path).notReadyAfter", "notReadyAfter is for a node that is down (its pods leave the services' endpoints)")
+                }
             }
-        case .partition(let a, let b):
-            checkNetwork(a, at: "\(path).partition")
-            checkNetwork(b, at: "\(path).partition")
-            if a == b { d.error("\(path).partition", "a partition is between two different networks, not \"\(a)\" and itself") }
-        case .impair(let target, _):
-            checkMachine(target, at: "\(path).impair", action: "impair")
+        case .partition:
+            for name in fault.targets { checkNetwork(name, at: "\(path).partition") }
+        case .impair:
+            _ = checkMachine(fault.targets[0], at: "\(path).impair", action: "impair")
         }
     }
 }

@@ -78,7 +78,7 @@ import Testing
             let verify = try lab("verify", name, "--junit", junit)
             #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
             let text = verify.stdout
-            #expect(text.contains("\nscenario \"slow wan\": impair network/wan delay 30ms\n"), "\(text)")
+            #expect(text.contains("\nscenario \"slow wan\": impair network/wan: delay 30ms\n"), "\(text)")
             #expect(text.contains("\nscenario \"b is cut off\": down pod/b\n"), "\(text)")
             #expect(text.contains("FAIL  a still reaches b"), "\(text)")
             #expect(text.contains("all: 2 passed, 1 failed (the lab's probes and 2 scenarios)"), "\(text)")

@@ -27,14 +27,22 @@ import Testing
 
             """).lab
         #expect(file.scenarios.map(\.name) == ["node-2 dies", "slow wan"])
-        #expect(file.scenarios[0].faults == [ScenarioFault(.down(.object(Reference(kind: .node, name: "node-2"))), notReadyAfterMilliseconds: 0)])
+        // The very faults `lab fault` makes.
+        #expect(file.scenarios[0].faults == [Fault(kind: .down, targets: ["node/node-2"], notReadyAfterMilliseconds: 0)])
         #expect(file.scenarios[0].faults[0].summary == "down node/node-2 (not ready after 0s)")
         #expect(file.scenarios[1].faults == [
-            ScenarioFault(.impair(.network("wan"), LinkImpairment(delayMicroseconds: 100_000, jitterMicroseconds: 1_000))),
-            ScenarioFault(.partition("rack-1", "wan")),
+            try Fault.impair("network/wan", delay: "100ms", jitter: "1ms"),
+            try Fault.partition("rack-1", "network/wan"),
         ])
-        #expect(file.scenarios[1].faults[0].summary == "impair network/wan delay 100ms jitter 1ms")
+        #expect(file.scenarios[1].faults[0].summary == "impair network/wan: delay 100ms jitter 1ms")
         #expect(file.scenarios[1].probes.first?.expect.rtt == MeasurementBound(comparison: .greaterThan, value: 100))
+    }
+
+    @Test func aNetworkCannotGoDownAndADurationMustBeOne() {
+        #expect(Lab.error(Self.lab + "scenarios: [{name: s, faults: [{down: network/wan}], probes: []}]\n")?.description
+            == "lab.yaml:8:39: scenarios[0].faults[0].down: \"network/wan\" is not a target here: write a pod, node or host (pod/, node/, host/ and a name)")
+        #expect(Lab.error(Self.lab + "scenarios: [{name: s, faults: [{down: node-2, notReadyAfter: soon}], probes: []}]\n")?.description
+            == "lab.yaml:8:62: scenarios[0].faults[0].notReadyAfter: notReadyAfter \"soon\" is not a duration; write one like 30s, 500ms or 2m")
     }
 
     @Test func aFaultWithNoActionSaysWhichThereAre() {
@@ -50,7 +58,7 @@ import Testing
         ("[{name: s, faults: [{impair: network/lan, delay: 5ms}], probes: []}]",
          "lab.yaml:8:41: scenarios[0].faults[0].impair: unknown network \"lan\"; did you mean \"wan\"? (networks: rack-1, wan)"),
         ("[{name: s, faults: [{partition: [wan, wan]}], probes: []}]",
-         "lab.yaml:8:44: scenarios[0].faults[0].partition: a partition is between two different networks, not \"wan\" and itself"),
+         "lab.yaml:8:44: scenarios[0].faults[0].partition: cannot partition network wan from itself; name two different networks"),
         ("[{name: s, faults: [{down: pod-a, impair: pod-b}], probes: []}]",
          "lab.yaml:8:46: scenarios[0].faults[0].impair: a fault does one thing, but \"down\" and \"impair\" are both given; make them two faults"),
         ("[{name: s, faults: [{down: pod-a, delay: 5ms}], probes: []}]",

@@ -3,10 +3,10 @@ import LabSpec
 /// A scenario of `lab verify` with its probes resolved against the running lab.
 public struct ResolvedScenario: Sendable {
     public var name: String
-    public var faults: [ScenarioFault]
+    public var faults: [Fault]
     public var probes: [ResolvedProbe]
 
-    public init(name: String, faults: [ScenarioFault], probes: [ResolvedProbe]) {
+    public init(name: String, faults: [Fault], probes: [ResolvedProbe]) {
         self.name = name
         self.faults = faults
         self.probes = probes
