@@ -83,7 +83,11 @@ public struct FaultController: Sendable {
         let current = list()
         let names = Set(current.records.flatMap(\.fault.targets))
         let qualified = names.first { $0 == target } ?? names.first { $0.hasSuffix("/\(target)") } ?? target
-        let removed = try revert { $0.fault.targets.contains(qualified) }
+        // A partition names its networks bare; `network/rack-1` means it too.
+        let network = target.hasPrefix("network/") ? String(target.dropFirst("network/".count)) : qualified
+        let removed = try revert { record in
+            record.fault.targets.contains(qualified) || (record.fault.kind == .partition && record.fault.targets.contains(network))
+        }
         if removed.isEmpty {
             let hint = EditDistance.suggestion(for: target, among: names).map { "; did you mean \($0)?" } ?? ""
             throw FaultInputError("no fault in force in lab \(lab) names \"\(target)\"\(hint)" + inForce())
