@@ -21,8 +21,8 @@ public struct ImpairmentStatus: Sendable, Codable, Equatable {
 
 public enum ImpairmentReport {
     /// What `lab doctor` says about delay on a kernel without netem.
-    public static let missingNetem = "no sch_netem (CONFIG_NET_SCH_NETEM) in this kernel, so delay and jitter use the delay line "
-        + "(NFQUEUE, served by the lab's supervisor); for netem on Ubuntu: apt-get install linux-modules-extra-$(uname -r)"
+    public static let missingNetem = "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM), so each lab's supervisor serves the "
+        + "delay line; for netem on Ubuntu: apt-get install linux-modules-extra-$(uname -r)"
 
     /// One row per impaired link.
     public static func status(_ topology: Topology) -> [ImpairmentStatus] {
