@@ -23,6 +23,12 @@ import Testing
 
     static func topology(_ file: LabFile) throws -> Topology { try TopologyBuilder.build(file) }
 
+    /// The `iptables-restore` text of a namespace's impairment chains holding `rules`.
+    static func mangle(_ rules: String...) -> String {
+        (["*mangle", ":LAB-IMPAIR-INGRESS - [0:0]", ":LAB-IMPAIR-EGRESS - [0:0]", "-A PREROUTING -j LAB-IMPAIR-INGRESS",
+          "-A POSTROUTING -j LAB-IMPAIR-EGRESS"] + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
     @Test func noImpairmentLeavesTheTopologyAsItWas() throws {
         let topology = try Self.topology(Self.file())
         #expect(topology.impairments == nil)
@@ -173,28 +179,12 @@ import Testing
             .replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
         ])
         let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
-        #expect(rules[pod.netns] == """
-            *mangle
-            :LAB-IMPAIR-INGRESS - [0:0]
-            :LAB-IMPAIR-EGRESS - [0:0]
-            -A PREROUTING -j LAB-IMPAIR-INGRESS
-            -A POSTROUTING -j LAB-IMPAIR-EGRESS
-            -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP
-            -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP
-            COMMIT
-
-            """)
-        #expect(rules[node] == """
-            *mangle
-            :LAB-IMPAIR-INGRESS - [0:0]
-            :LAB-IMPAIR-EGRESS - [0:0]
-            -A PREROUTING -j LAB-IMPAIR-INGRESS
-            -A POSTROUTING -j LAB-IMPAIR-EGRESS
-            -A LAB-IMPAIR-INGRESS -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1
-            -A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -j NFQUEUE --queue-num 0
-            COMMIT
-
-            """)
+        #expect(rules[pod.netns] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP"))
+        #expect(rules[node] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1",
+            "-A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -j NFQUEUE --queue-num 0"))
         // In the node's one firewall load.
         #expect(ops.contains { if case .loadFirewall(node, .iptablesRestore, let text) = $0 { text.contains("--queue-num 1") } else { false } })
         // With netem the same lab has no queue, and netem carries delay and rate.
@@ -210,19 +200,11 @@ import Testing
         topology.delayMechanism = .delayLine
         let host = topology.hosts[0]
         let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
-        #expect(rules[host.netns] == """
-            *mangle
-            :LAB-IMPAIR-INGRESS - [0:0]
-            :LAB-IMPAIR-EGRESS - [0:0]
-            -A PREROUTING -j LAB-IMPAIR-INGRESS
-            -A POSTROUTING -j LAB-IMPAIR-EGRESS
-            -A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.05 -j DROP
-            -A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0
-            -A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.05 -j DROP
-            -A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1
-            COMMIT
-
-            """)
+        #expect(rules[host.netns] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.05 -j DROP",
+            "-A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.05 -j DROP",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1"))
     }
 
     /// A new delay changes no kernel operation: the queues stay, the supervisor holds packets
