@@ -136,17 +136,28 @@ public struct LabStatus: Sendable, Codable {
                          neighbourSetting: topology.neighbourSetting.rawValue,
                          permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
                          healthy: present.contains(topology.fabricNetns) && all.allSatisfy(\.present)
-                             && (containers.isEmpty || supervisor != nil),
+                             && ((containers.isEmpty && ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, faults)).isEmpty)
+                                 || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
                          nodes: nodes, pods: pods, hosts: hosts, services: services,
                          policies: policies, isolation: isolation,
                          containers: containers, supervisorPID: supervisor)
         // Run-time impairments show where they replace the file's.
         let impaired = FaultPlan.withImpairments(topology, faults)
-        status.impairments = ImpairmentReport.status(impaired, netem: ImpairmentReport.netemIfNeeded(impaired))
+        status.impairments = ImpairmentReport.status(impaired)
         status.faults = faults.records.map { record in
             FaultStatus(fault: record.fault.key, settings: record.fault.impairment?.summary ?? "", since: record.since,
                         expires: record.expires, notReadyAt: record.notReadyAt, notReady: record.notReady)
+        }
+        if supervisor == nil, !ImpairmentPlan.delayQueues(impaired).isEmpty {
+            // No listener on a queue drops what its rule queues: say why the link is dead.
+            for index in status.impairments.indices where status.impairments[index].mechanism.contains("NFQUEUE") {
+                status.impairments[index].mechanism += " (NOT SERVED: the supervisor is not running, so the link drops IP packets; run lab up again)"
+            }
+        } else if let failed = state.supervisorReport()?.delayLines?.filter({ $0.error != nil }), !failed.isEmpty {
+            for index in status.impairments.indices where failed.contains(where: { $0.object == status.impairments[index].object }) {
+                status.impairments[index].mechanism += " (queue not bound: \(failed[0].error ?? ""))"
+            }
         }
         return status
     }

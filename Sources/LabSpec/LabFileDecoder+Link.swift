@@ -9,6 +9,13 @@ extension LabFileDecoder {
         guard let node = fields["link"] else { return nil }
         let path = fields.path("link")
         guard let link = reader.fields(node, at: path, allowed: Self.linkKeys) else { return nil }
+        let impairment = impairment(link)
+        return impairment.isEmpty ? nil : impairment
+    }
+
+    /// The `delay`, `jitter`, `loss` and `rate` of `link` (a `link:` mapping, or a scenario's
+    /// `impair` fault, which has them beside its target).
+    func impairment(_ link: YAMLFields) -> LinkImpairment {
         var impairment = LinkImpairment()
         if let value = link["delay"] {
             impairment.delayMicroseconds = measured(value, at: link.path("delay"), what: "delay", example: "20ms",
@@ -29,7 +36,7 @@ extension LabFileDecoder {
             impairment.rateBitsPerSecond = measured(value, at: link.path("rate"), what: "rate", example: "10mbit",
                                                     range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)
         }
-        return impairment.isEmpty ? nil : impairment
+        return impairment
     }
 
     private func measured<Value>(_ node: Node, at path: String, what: String, example: String, range: String? = nil,

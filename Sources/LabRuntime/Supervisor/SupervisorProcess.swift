@@ -87,8 +87,8 @@ public enum SupervisorProcess {
     /// has not answered within `timeout` seconds.
     public static func reload(lab: String, state: LabState, timeout: Double = 15) throws -> SupervisorReport? {
         let topology = try state.topology()
-        // Fault clocks keep a supervisor too, in a lab without containers.
-        let wanted = topology.pods.contains { !$0.containers.isEmpty } || FaultController.load(state).nextDeadline != nil
+        // Fault clocks and delay lines keep a supervisor too, in a lab without containers.
+        let wanted = Supervisor.isNeeded(for: topology, faults: FaultController.load(state))
         guard let pid = running(lab: lab, state: state) else {
             return wanted ? try start(lab: lab, state: state, timeout: timeout) : nil
         }
