@@ -39,10 +39,15 @@ extension LabCommand {
         } catch {
             // `--help` is a command of the parser's own that ends by throwing the parser's
             // (internal) error for its help screen: only failures of our commands are mapped.
-            let ours = configuration.subcommands.contains { $0 == type(of: command) }
+            let ours = ourCommands(configuration.subcommands).contains { $0 == type(of: command) }
             exit(withError: ours ? ErrorReporting.exit(for: error) : error)
         }
     }
+}
+
+/// The commands of `lab`, and theirs (`lab fault down`), at every depth.
+private func ourCommands(_ commands: [any ParsableCommand.Type]) -> [any ParsableCommand.Type] {
+    commands + commands.flatMap { ourCommands($0.configuration.subcommands) }
 }
 
 /// A lab name on the command line becomes a path under /run/lab: refuse anything that is not a

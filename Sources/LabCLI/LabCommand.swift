@@ -17,6 +17,7 @@ public struct LabCommand: ParsableCommand {
           lab exec pod-a -- ip route   look around inside a pod, node or host
           lab logs web-2               a container's output
           lab trace pod-a service/web  the path of one packet: the model's, and the kernel's
+          lab fault down node/node-2   break it on purpose (see lab fault --help)
           lab graph --format svg -o lab.svg   the lab as a picture (also from a file, no root)
           lab down                     remove everything the lab created
 
@@ -27,7 +28,7 @@ public struct LabCommand: ParsableCommand {
         Exit codes: 0 success, 1 an operation failed, 2 invalid lab file, 3 missing privilege \
         or kernel feature, 64 bad usage.
         """,
-        subcommands: [Up.self, Down.self, Verify.self, Status.self, List.self, Exec.self, Logs.self, Trace.self, Graph.self, Validate.self, DoctorCommand.self, Supervise.self]
+        subcommands: [Up.self, Down.self, Verify.self, Status.self, List.self, Exec.self, Logs.self, Trace.self, FaultCommand.self, Graph.self, Validate.self, DoctorCommand.self, Supervise.self]
     )
 
     public init() {}

@@ -69,6 +69,12 @@ extension TraceError: LabError {
     var exitCode: Int32 { kind == .usage ? 64 : 1 }
 }
 
+/// A fault that cannot be made (a value out of range, a target the lab does not have, a lab
+/// that is not up) is bad usage: nothing was changed.
+extension FaultInputError: LabError {
+    var exitCode: Int32 { 64 }
+}
+
 extension TraceRuntimeError: LabError {
     var exitCode: Int32 { 1 }
 }

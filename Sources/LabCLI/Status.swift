@@ -62,6 +62,10 @@ struct Status: ParsableCommand {
             printTable(header: ["IMPAIRED", "LINK", "SETTINGS", "MECHANISM"],
                        rows: status.impairments.map { [$0.object, $0.link, $0.settings, $0.mechanism] })
         }
+        if !status.faults.isEmpty {
+            print("")
+            FaultCommand.printFaults(status.faults)
+        }
         if !status.policies.isEmpty {
             print("")
             printTable(header: ["POLICY", "TYPES", "SELECTS"],

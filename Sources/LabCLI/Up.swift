@@ -51,7 +51,10 @@ struct Up: ParsableCommand {
             report(warnings: dryRun.warnings)
             var notes = ["neighbours: \(dryRun.neighbours.explanation)"]
             let netem = dryRun.plan.operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } }
-            if netem { notes.append("netem: where the kernel has no sch_netem, lab up installs only the rate (tbf) and warns") }
+            if netem { notes.append("delay: netem; where the kernel has no sch_netem (asked as root), lab up plans the delay line (NFQUEUE rules, served by the supervisor) instead") }
+            if dryRun.plan.operations.contains(where: { if case .loadFirewall(_, _, let rules) = $0 { rules.contains("-j NFQUEUE") } else { false } }) {
+                notes.append("delay: delay line (NFQUEUE): the lab's supervisor holds each queued packet for its delay")
+            }
             print(ShellScript.render(dryRun.plan, notes: notes), terminator: "")
             return
         }
@@ -89,10 +92,9 @@ struct Up: ParsableCommand {
             print("lab \(topology.lab) is up from \(source.name) in \(String(format: "%.2f", result.seconds)) s: \(counts), \(topology.mode.rawValue) network")
         }
         if let neighbours = result.neighbours { print("  neighbours: \(neighbours.explanation)") }
-        for impairment in ImpairmentReport.status(topology, netem: ImpairmentReport.netemIfNeeded(topology)) {
+        for impairment in ImpairmentReport.status(topology) {
             print("  impaired: \(impairment.object) \(impairment.settings) (\(impairment.mechanism))")
         }
-        if let warning = ImpairmentReport.upWarning(topology) { ErrorReporting.printError(warning) }
         if timings {
             for phase in result.timings.phases {
                 print("  \(phase.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(format: "%4d", phase.count))  \(String(format: "%8.1f", phase.seconds * 1000)) ms")

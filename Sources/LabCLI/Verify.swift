@@ -24,6 +24,12 @@ struct Verify: ParsableCommand {
           lab verify --only 'service'         probes whose name matches a regex
           lab verify --model                  the model check even if the lab has probes
           lab verify --all-pairs              the model check over every ordered pod pair
+          lab verify --scenario 'node-2'      only the scenarios whose name matches (not the lab's probes)
+
+        Scenarios (`scenarios:` in the lab file) run after the lab's probes, one at a time: \
+        their faults are put on the lab, their probes run, and the faults are taken off again \
+        — also when a probe fails or verify is interrupted — so the lab is as it was before. \
+        Each scenario is reported as a group of its own (a JUnit testsuite per scenario).
         """
     )
 
@@ -47,6 +53,9 @@ struct Verify: ParsableCommand {
     @Option(help: "Run only probes whose name matches this regular expression.")
     var only: String?
 
+    @Option(help: "Run only the scenarios whose name matches this regular expression (and not the lab's own probes).")
+    var scenario: String?
+
     @Flag(name: .shortAndLong, help: "Print only failures and the summary.")
     var quiet = false
 
@@ -56,6 +65,10 @@ struct Verify: ParsableCommand {
     func validate() throws {
         if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1") }
         if let only, (try? NSRegularExpression(pattern: only)) == nil { throw ValidationError("--only: \"\(only)\" is not a regular expression") }
+        if let scenario, (try? NSRegularExpression(pattern: scenario)) == nil {
+            throw ValidationError("--scenario: \"\(scenario)\" is not a regular expression")
+        }
+        if scenario != nil, model { throw ValidationError("--scenario and --model exclude each other: the model check runs no scenarios") }
     }
 
     func run() throws {
@@ -70,7 +83,11 @@ struct Verify: ParsableCommand {
             source = LabSource(name: "\(name) (applied)", text: text)
         }
         let plan = try LabVerifier.plan(text: source.text, file: source.name,
-                                        options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel))
+                                        options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel,
+                                                                             scenario: scenario))
+        if let scenario, plan.scenarios.isEmpty {
+            throw ValidationError("--scenario: no scenario of lab \(plan.lab) matches \"\(scenario)\"")
+        }
         let exitCode = try report(plan)
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
@@ -84,37 +101,92 @@ struct Verify: ParsableCommand {
             if plan.modelCheck && !model { out.print("lab \(plan.lab) has no probes: checking the Kubernetes network model\n") }
         }
         let suite = "lab verify \(plan.lab)"
+        let ownProbes = !plan.tasks.isEmpty || plan.scenarios.isEmpty
         let stream = ProbeReportStream(tasks: plan.tasks, options: .init(quiet: quiet, json: output == .json,
                                                                          junitSuite: junit == nil ? nil : suite)) { out.print($0) }
         let started = Date()
+        var streams = [stream]
         let progress = { (final: Bool) in
             let seconds = Date().timeIntervalSince(started)
-            out.progress("\(NumberText.grouped(stream.done))/\(NumberText.grouped(stream.total)) probes · \(NumberText.grouped(stream.failed)) failed · \(String(format: "%.1f", seconds)) s", final: final)
+            let done = streams.reduce(0) { $0 + $1.done }, total = streams.reduce(0) { $0 + $1.total }
+            let failed = streams.reduce(0) { $0 + $1.failed }
+            out.progress("\(NumberText.grouped(done))/\(NumberText.grouped(total)) probes · \(NumberText.grouped(failed)) failed · \(String(format: "%.1f", seconds)) s", final: final)
         }
         let signals = SignalPipe(SIGINT, SIGTERM)
-        let completed = LabVerifier.run(plan, stop: signals.reader, tick: { progress(false) }) { index, result in
-            stream.record(index, result)
+        var completed = true
+        if ownProbes {
+            completed = LabVerifier.run(plan, stop: signals.reader, tick: { progress(false) }) { index, result in
+                stream.record(index, result)
+            }
+            progress(true)
+            stream.finish()
+        }
+
+        // Scenarios, each a group of its own: its faults are on only while its probes run.
+        var outcomes: [ScenarioRun.Outcome] = []
+        if completed, !plan.scenarios.isEmpty {
+            outcomes = LabVerifier.runScenarios(plan, faults: LabFaults(), stop: signals.reader, tick: { progress(false) },
+                                                starting: { index in
+                let scenario = plan.scenarios[index]
+                if output == .text {
+                    let faults = scenario.faults.map(\.summary).joined(separator: ", ")
+                    out.print("\nscenario \"\(scenario.name)\"\(faults.isEmpty ? "" : ": \(faults)")\n")
+                }
+                streams.append(ProbeReportStream(tasks: scenario.tasks, options: .init(
+                    quiet: quiet, json: output == .json, junitSuite: junit == nil ? nil : "\(suite): \(scenario.name)")) { out.print($0) })
+            }, onResult: { _, index, result in
+                streams[streams.count - 1].record(index, result)
+            }, finished: { outcome in
+                let scenarioStream = streams[streams.count - 1]
+                if let error = outcome.applyError { scenarioStream.recordStepFailure("apply faults", error) }
+                if let error = outcome.clearError { scenarioStream.recordStepFailure("clear faults", error + "; the lab may still carry them: lab fault clear") }
+                progress(true)
+                scenarioStream.finish()
+            })
+            completed = !(outcomes.last?.interrupted ?? false)
         }
         signals.restore()
         progress(true)
-        stream.finish()
+        if output == .text, !outcomes.isEmpty {
+            let passed = streams.reduce(0) { $0 + $1.passed }, failed = streams.reduce(0) { $0 + $1.failed }
+            out.print("\nall: \(ProbeTextReport.summary(passed: passed, failed: failed)) (the lab's probes and \(outcomes.count) scenario\(outcomes.count == 1 ? "" : "s"))\n")
+        }
         out.flush()
-        if output == .json { stream.json { out.write($0) } }
-        if let junit { try Self.writeJUnit(stream, seconds: Date().timeIntervalSince(started), to: junit) }
+        if output == .json {
+            if outcomes.isEmpty {
+                stream.json { out.write($0) }
+            } else {
+                let scenarios = outcomes.enumerated().map { position, outcome in
+                    (name: plan.scenarios[outcome.scenario].name, faults: plan.scenarios[outcome.scenario].faults.map(\.summary),
+                     applyError: outcome.applyError, clearError: outcome.clearError, report: streams[position + 1].json())
+                }
+                out.write(Array(ProbeJSONReport.withScenarios(stream.json(), scenarios).utf8))
+            }
+        }
+        if let junit {
+            let seconds = Date().timeIntervalSince(started)
+            if outcomes.isEmpty {
+                try Self.writeJUnit({ stream.junit(seconds: seconds, write: $0) }, to: junit)
+            } else {
+                let documents = (ownProbes ? [stream] : []).map { $0.junit(seconds: seconds) } + streams.dropFirst().map { $0.junit(seconds: seconds) }
+                let text = ProbeJUnitReport.suites(documents)
+                try Self.writeJUnit({ $0(text) }, to: junit)
+            }
+        }
         if !completed { return 128 + signals.received }
-        return stream.failed > 0 ? 1 : 0
+        return streams.contains { $0.failed > 0 } ? 1 : 0
     }
 
     /// Writes the JUnit file a testcase at a time to a temporary file beside it, then renames
     /// it into place, so a reader never sees half a file.
-    private static func writeJUnit(_ stream: ProbeReportStream, seconds: Double, to path: String) throws {
+    private static func writeJUnit(_ produce: ((String) -> Void) -> Void, to path: String) throws {
         let temporary = path + ".lab-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
             throw RuntimeError.io(operation: "create", path: temporary, errno: errno)
         }
         var failure: Error?
         var buffer = ""
-        stream.junit(seconds: seconds) { piece in
+        produce { piece in
             buffer += piece
             guard buffer.utf8.count >= 1 << 16, failure == nil else { return }
             do { try file.write(contentsOf: Data(buffer.utf8)) } catch { failure = error }

@@ -2,22 +2,28 @@ import CMnl
 import Glibc
 
 /// A delay line for kernels without netem: packets that an iptables rule sends to an NFQUEUE
-/// queue (`-j NFQUEUE --queue-num N --queue-bypass`) are held here and accepted once their
-/// delay (plus a uniform jitter) has passed. Only the verdict crosses to user space, never
-/// the payload (copy mode META), so a packet costs one read and one verdict.
+/// queue (`-j NFQUEUE --queue-num N`) are held here and accepted once their delay (plus a
+/// uniform jitter) has passed. Only the verdict crosses to user space, never the payload (copy
+/// mode META), so a packet costs one read and one verdict.
 ///
 /// Queues are per namespace; the socket is opened inside the namespace and then served from
-/// any thread. Without jitter packets leave in the order they came; with it they may reorder,
-/// as netem's do.
+/// any one thread (`serve`, or a caller's own loop over `descriptor`, `readAvailable`,
+/// `releaseDue` and `nextDue`). Without jitter packets leave in the order they came; with it
+/// they may reorder, as netem's do. Like netem at its `limit`, the kernel drops a packet that
+/// finds `maximumHeld` packets held; the queue does not fail open, so nothing passes undelayed.
 public final class NFQueueDelayLine: @unchecked Sendable {
     public let queue: UInt16
-    public let delayNanoseconds: Int64
-    public let jitterNanoseconds: Int64
+    public private(set) var delayNanoseconds: Int64
+    public private(set) var jitterNanoseconds: Int64
     private let fd: Int32
     /// Held packets: (release time, id), kept sorted by release time.
     private var held: [(due: Int64, id: UInt32)] = []
     /// Packets accepted so far, for tests and status.
     public private(set) var released = 0
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+
+    /// The lab's netem limit, so both mechanisms hold as many packets.
+    public static let maximumHeld: UInt32 = 10_000
 
     // nfnetlink_queue (`linux/netfilter/nfnetlink_queue.h`), written out: the header is not in
     // the CMnl shim.
@@ -27,12 +33,13 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     static let configMask: UInt16 = 4, configFlags: UInt16 = 5
     static let packetHeader: UInt16 = 1, verdictHeader: UInt16 = 2
     static let commandBind: UInt8 = 1, copyMeta: UInt8 = 1
-    /// FAIL_OPEN: accept rather than drop when the queue is full; GSO: no forced segmentation.
-    static let flags: UInt32 = 0x1 | 0x4
+    /// GSO: no forced segmentation (a GSO packet is held whole). Not FAIL_OPEN (0x1), which
+    /// would accept undelayed what finds the queue full.
+    static let flags: UInt32 = 0x4
     static let accept: UInt32 = 1
 
     /// 1. `socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)` inside `namespace`;
-    /// 2. bind queue `queue` with copy mode META, a 4,096-packet queue, fail-open and GSO.
+    /// 2. bind queue `queue` with copy mode META, a `maximumHeld`-packet queue and GSO.
     public init(in namespace: NetworkNamespace, queue: UInt16, delayMicroseconds: Int, jitterMicroseconds: Int = 0) throws {
         self.queue = queue
         delayNanoseconds = Int64(delayMicroseconds) * 1000
@@ -44,13 +51,36 @@ public final class NFQueueDelayLine: @unchecked Sendable {
             }
             return fd
         }
+        // A burst of packet messages must fit: root may go past `rmem_max`.
         var size: Int32 = 4 << 20
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var command = [Self.commandBind, 0] + bigEndian(UInt16(AF_INET))
-        try configure(attributes: [(Self.configCommand, command)])
-        command = bigEndian(UInt32(0)) + [Self.copyMeta]
-        try configure(attributes: [(Self.configParameters, command), (Self.configMaxLength, bigEndian(UInt32(4096))),
-                                   (Self.configMask, bigEndian(Self.flags)), (Self.configFlags, bigEndian(Self.flags))])
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        do {
+            var command = [Self.commandBind, 0] + bigEndian(UInt16(AF_INET))
+            try configure(attributes: [(Self.configCommand, command)])
+            command = bigEndian(UInt32(0)) + [Self.copyMeta]
+            try configure(attributes: [(Self.configParameters, command), (Self.configMaxLength, bigEndian(Self.maximumHeld)),
+                                       (Self.configMask, bigEndian(Self.flags)), (Self.configFlags, bigEndian(Self.flags))])
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// The socket to poll for packets.
+    public var descriptor: Int32 { fd }
+
+    /// The earliest release time of a held packet (`now()`'s clock), nil when none is held.
+    public var nextDue: Int64? { held.first?.due }
+
+    /// Packets held right now.
+    public var heldCount: Int { held.count }
+
+    /// New settings for packets that arrive from now on; those held keep their release time.
+    public func setDelay(microseconds: Int, jitterMicroseconds: Int) {
+        delayNanoseconds = Int64(microseconds) * 1000
+        jitterNanoseconds = Int64(jitterMicroseconds) * 1000
     }
 
     deinit { close(fd) }
@@ -59,35 +89,45 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     /// when it is due. Packets still held at the end are accepted then.
     public func serve(seconds: Double) {
         let end = Self.now() + Int64(seconds * 1e9)
-        var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let now = Self.now()
             releaseDue(now: now)
             if now >= end { break }
-            let next = min(held.first?.due ?? end, end)
-            let wait = max(0, next - now)
-            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if wait >= 1_000_000 {
-                _ = poll(&poller, 1, Int32(wait / 1_000_000))
-            } else if wait > 0 {
-                // Under a millisecond: poll cannot wait that little; check, then sleep the rest.
-                _ = poll(&poller, 1, 0)
-                if poller.revents & Int16(POLLIN) == 0 {
-                    var pause = timespec(tv_sec: 0, tv_nsec: Int(wait))
-                    nanosleep(&pause, nil)
-                    continue
-                }
-            } else {
-                _ = poll(&poller, 1, 0)
-            }
-            guard poller.revents & Int16(POLLIN) != 0 else { continue }
-            while true {
-                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                if count <= 0 { break }
-                receive(buffer[..<count], at: Self.now())
-            }
+            if Self.wait(for: [fd], until: min(held.first?.due ?? end, end)) { readAvailable() }
         }
-        releaseDue(now: Int64.max)
+        releaseAll()
+    }
+
+    /// Reads every packet message waiting on the socket, without blocking.
+    public func readAvailable() {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            // ENOBUFS: the kernel dropped messages the socket had no room for; read on.
+            if count < 0, errno == ENOBUFS { continue }
+            if count <= 0 { return }
+            receive(buffer[..<count], at: Self.now())
+        }
+    }
+
+    /// Accepts every held packet now (before the socket closes: closing it would drop them).
+    public func releaseAll() { releaseDue(now: Int64.max) }
+
+    /// Waits until one of `descriptors` is readable (true) or `deadline` (`now()`'s clock)
+    /// passes (false). poll counts in whole milliseconds, so the last one is waited in slices
+    /// of 100 µs that each look for a packet: one that arrives then is read (and its delay
+    /// started) within a slice, and a release is late by at most a slice.
+    public static func wait(for descriptors: [Int32], until deadline: Int64) -> Bool {
+        var pollers = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        while true {
+            let wait = deadline - now()
+            if wait >= 1_000_000 {
+                return poll(&pollers, nfds_t(pollers.count), Int32(min(wait / 1_000_000, 1000))) > 0
+            }
+            if poll(&pollers, nfds_t(pollers.count), 0) > 0 { return true }
+            guard wait > 0 else { return false }
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(min(wait, 100_000)))
+            nanosleep(&pause, nil)
+        }
     }
 
     /// Every packet message in a datagram: its id is held until its release time.
@@ -122,7 +162,8 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         return nil
     }
 
-    private func releaseDue(now: Int64) {
+    /// Accepts every packet whose release time has come.
+    public func releaseDue(now: Int64) {
         var count = 0
         while count < held.count, held[count].due <= now { count += 1 }
         guard count > 0 else { return }
@@ -164,7 +205,8 @@ public final class NFQueueDelayLine: @unchecked Sendable {
             + littleEndian(UInt32(0)) + littleEndian(UInt32(0)) + body
     }
 
-    static func now() -> Int64 {
+    /// CLOCK_MONOTONIC in nanoseconds: the clock release times are kept in.
+    public static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

@@ -52,6 +52,14 @@ extension NetlinkRequest {
         namedLink(RTM_NEWLINK, name: name, header: linkHeader(up: true))
     }
 
+    /// `ip link set NAME down`: `IFF_UP` cleared, and said to be changed (a change mask of 0
+    /// would leave the flags alone).
+    static func setDown(name: String) -> NetlinkRequest {
+        var header = linkHeader(up: false)
+        header.ifi_change = UInt32(IFF_UP.rawValue)
+        return namedLink(RTM_NEWLINK, name: name, header: header)
+    }
+
     /// `ip link set NAME mtu N`
     static func setMTU(name: String, mtu: Int) -> NetlinkRequest {
         namedLink(RTM_NEWLINK, name: name) { $0.put(IFLA_MTU, u32: UInt32(truncatingIfNeeded: mtu)) }

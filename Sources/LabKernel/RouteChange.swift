@@ -107,6 +107,11 @@ extension RouteChange {
         RouteChange("set link up", quoted(link)) { _ in .setUp(name: link) }
     }
 
+    /// Equivalent to: `ip link set LINK down`
+    public static func setDown(link: String) -> RouteChange {
+        RouteChange("set link down", quoted(link)) { _ in .setDown(name: link) }
+    }
+
     /// Equivalent to: `ip link set LINK mtu N`
     public static func setMTU(link: String, mtu: Int) -> RouteChange {
         RouteChange("set mtu", "\(quoted(link)) (mtu \(mtu))") { _ in .setMTU(name: link, mtu: mtu) }

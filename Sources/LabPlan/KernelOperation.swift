@@ -24,6 +24,9 @@ public enum KernelOperation: Sendable, Hashable {
     case addAddress(netns: String, link: String, address: IPv4Address, prefixLength: Int)
     /// `ip -n NS link set LINK up`
     case setUp(netns: String, link: String)
+    /// `ip -n NS link set LINK down`: a fault taking a link down (its routes and neighbour
+    /// entries go with it; bringing it back sets them again).
+    case setDown(netns: String, link: String)
     /// `ip -n NS route add DEST via GW dev LINK [onlink]`
     case addRoute(netns: String, destination: IPv4Network, gateway: IPv4Address?, device: String?, onlink: Bool)
     /// `ip -n NS link add NAME address MAC mtu N up type vxlan id VNI local IP dev DEV dstport PORT nolearning`
@@ -70,6 +73,7 @@ public enum KernelOperation: Sendable, Hashable {
         case .createNetns(let netns): return netns
         case .setSysctl(let netns, _, _), .addBridge(let netns, _, _, _), .setMaster(let netns, _, _),
              .setHairpin(let netns, _), .addAddress(let netns, _, _, _), .setUp(let netns, _),
+             .setDown(let netns, _),
              .addRoute(let netns, _, _, _, _), .addVxlan(let netns, _, _, _, _, _, _, _),
              .addNeighbor(let netns, _, _, _), .addForwardingEntry(let netns, _, _, _),
              .loadFirewall(let netns, _, _), .deleteNetns(let netns), .deleteLink(let netns, _),

@@ -125,16 +125,17 @@ public enum Planner {
     static func serviceRules(_ topology: Topology) -> [KernelOperation] {
         let policies = topology.policy != nil
         guard policies || topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
+        let shared = SharedNodeRules(topology: topology)
         return topology.nodes.flatMap { node -> [KernelOperation] in
             switch topology.proxy {
             case .iptables:
-                let rendered = IPTablesRules.renderWithPolicies(topology: topology, node: node,
-                                                                options: IPTablesRules.Options(hooksInBuffer: true))
+                let rendered = IPTablesRules.renderWithPolicies(node: node, options: IPTablesRules.Options(hooksInBuffer: true),
+                                                                shared: shared)
                 let sets = rendered.sets.flatMap { $0.isEmpty ? nil : $0 }.map { [KernelOperation.loadFirewall(netns: node.netns, loader: .ipset, rules: $0)] } ?? []
                 return sets + [.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: rendered.rules)]
             case .nftables:
-                let rules = NFTablesRules.render(topology: topology, node: node)
-                    + (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "")
+                let rules = NFTablesRules.render(node: node, shared: shared)
+                    + (shared.policyLayout(of: node).map { NetworkPolicyNFTables.render($0, topology: topology) } ?? "")
                 return [.loadFirewall(netns: node.netns, loader: .nft, rules: rules)]
             }
         }

@@ -232,9 +232,10 @@ public enum Reconciler {
     /// nodePort.
     static func conntrackFlushes(old: Topology, new: Topology) -> [KernelOperation] {
         var operations: [KernelOperation] = []
+        // The same on every node: which endpoints are local does not change what is flushed.
+        let before = Dictionary(ProxiedServicePort.all(in: old).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let after = Dictionary(ProxiedServicePort.all(in: new).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for node in new.nodes where old.node(named: node.name)?.netns == node.netns {
-            let before = Dictionary(ProxiedServicePort.all(in: old, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            let after = Dictionary(ProxiedServicePort.all(in: new, node: node.name).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             func flush(_ port: ProxiedServicePort, endpoint: IPv4Address?) {
                 operations.append(.flushConntrack(netns: node.netns, filter: ConntrackFilter(
                     protocol: "udp", originalDestination: port.clusterIP, originalDestinationPort: port.port, natDestination: endpoint)))

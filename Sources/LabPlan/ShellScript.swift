@@ -72,6 +72,8 @@ public enum ShellScript {
             return "ip -n \(netns) addr \(add) \(address)/\(prefixLength)\(prefixLength < 31 ? " brd +" : "") dev \(link)"
         case .setUp(let netns, let link):
             return "ip -n \(netns) link set \(link) up"
+        case .setDown(let netns, let link):
+            return "ip -n \(netns) link set \(link) down"
         case .addRoute(let netns, let destination, let gateway, let device, let onlink):
             var text = "ip -n \(netns) route \(add) \(destination.prefixLength == 0 ? "default" : destination.description)"
             if let gateway { text += " via \(gateway)" }

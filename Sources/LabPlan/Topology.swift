@@ -31,10 +31,14 @@ public struct Topology: Sendable, Hashable, Codable {
 
     private enum CodingKeys: String, CodingKey {
         case lab, mode, proxy, neighbours, neighbourSetting, podCIDR, serviceCIDR, mtu, podMTU, fabricNetns = "fabricNamespace",
-             networks, nodes, pods, hosts, services, policy, impairments, dns
+             networks, nodes, pods, hosts, services, policy, impairments, delayMechanism, dns
     }
     /// The links with a `link:` impairment; nil when there are none, likewise.
     public var impairments: [ImpairedLink]? = nil
+    /// How delay and jitter are carried out: settled by `lab up` from the kernel (netem when
+    /// it has it, else the delay line); nil when no link delays, or before it is settled, which
+    /// plans netem.
+    public var delayMechanism: DelayMechanism? = nil
     /// The cluster DNS: which pod serves it behind which service; nil with `cluster.dns: false`.
     /// The pod and the service are also in `pods` and `services`, like any other.
     public var dns: ClusterDNSTopology? = nil

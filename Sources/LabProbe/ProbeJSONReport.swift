@@ -10,6 +10,8 @@ public enum ProbeJSONReport {
         /// Probes that never finished because the run was interrupted; absent otherwise.
         public var notRun: Int?
         public var probes: [ProbeResult]
+        /// The scenarios that ran after the probes, each with its own report; absent when none did.
+        public var scenarios: [ScenarioDocument]?
 
         public init(_ results: [ProbeResult], notRun: Int? = nil) {
             passed = results.filter(\.passed).count
@@ -17,6 +19,57 @@ public enum ProbeJSONReport {
             self.notRun = notRun
             probes = results
         }
+    }
+
+    /// One scenario of the document: its faults, what went wrong around its probes, and the
+    /// report of its probes.
+    public struct ScenarioDocument: Sendable, Hashable, Codable {
+        public var name: String
+        /// `down node/node-2`, `impair network/wan delay 100ms`.
+        public var faults: [String]
+        /// Why a fault could not be applied (the probes did not run).
+        public var applyError: String?
+        /// Why the faults could not all be cleared.
+        public var clearError: String?
+        public var report: Document
+
+        public init(name: String, faults: [String], applyError: String? = nil, clearError: String? = nil, report: Document) {
+            self.name = name
+            self.faults = faults
+            self.applyError = applyError
+            self.clearError = clearError
+            self.report = report
+        }
+    }
+
+    /// `document` (the lab's own probes, as `assemble` writes it) with a `scenarios` array:
+    /// each scenario's fields, then its own report (`report` sorts after every other key, as
+    /// `scenarios` does after `probes`, so the keys stay sorted).
+    public static func withScenarios(_ document: String, _ scenarios: [(name: String, faults: [String], applyError: String?,
+                                                                          clearError: String?, report: String)]) -> String {
+        guard !scenarios.isEmpty, let close = document.range(of: "}", options: .backwards) else { return document }
+        var head = String(document[..<close.lowerBound])
+        while head.last == "\n" || head.last == " " { head.removeLast() }
+        var out = head + ",\n  \"scenarios\" : [\n"
+        for (index, scenario) in scenarios.enumerated() {
+            let fields = ScenarioFields(name: scenario.name, faults: scenario.faults, applyError: scenario.applyError,
+                                        clearError: scenario.clearError)
+            var text = (try? encoder.encode(fields)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            text.removeLast()  // "}"
+            while text.last == "\n" || text.last == " " { text.removeLast() }
+            var report = scenario.report
+            while report.last == "\n" { report.removeLast() }
+            text += ",\n  \"report\" : " + report.replacingOccurrences(of: "\n", with: "\n  ") + "\n}"
+            out += "    " + text.replacingOccurrences(of: "\n", with: "\n    ") + (index == scenarios.count - 1 ? "\n" : ",\n")
+        }
+        return out + "  ]\n}\n"
+    }
+
+    private struct ScenarioFields: Encodable {
+        var name: String
+        var faults: [String]
+        var applyError: String?
+        var clearError: String?
     }
 
     /// The document, pretty-printed, ending in a newline.
@@ -54,7 +107,9 @@ public enum ProbeJSONReport {
         guard count > 0 else {
             // Encoding plain structs of strings and numbers cannot fail; `try!` would say the
             // same less kindly.
-            guard let data = try? encoder.encode(Document([], notRun: notRun)) else { return write(Array("{}\n".utf8)) }
+            var document = Document([], notRun: notRun)
+            (document.passed, document.failed) = (passed, failed)
+            guard let data = try? encoder.encode(document) else { return write(Array("{}\n".utf8)) }
             return write(Array(data) + [0x0a])
         }
         var head = Array("{\n  \"failed\" : \(failed),\n".utf8)

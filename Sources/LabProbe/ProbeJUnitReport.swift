@@ -57,6 +57,24 @@ public enum ProbeJUnitReport {
             + "    <skipped message=\"not run: lab verify was interrupted\"/>\n  </testcase>\n"
     }
 
+    /// A step around the probes that failed (a scenario's fault not applied or not cleared):
+    /// an error testcase, since the probes it guards could not be trusted.
+    public static func stepError(_ name: String, _ message: String, suite: String) -> String {
+        "  <testcase classname=\"\(escape(suite))\" name=\"\(escape(name))\" time=\"0.000\">\n"
+            + "    <error message=\"\(escape(message))\" type=\"fault\">\(escape(message))</error>\n  </testcase>\n"
+    }
+
+    /// Several suites in one file (the lab's probes, then one suite per scenario): the
+    /// documents `document` writes, under one `testsuites` root.
+    public static func suites(_ documents: [String]) -> String {
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+        for document in documents {
+            out += document.split(separator: "\n", omittingEmptySubsequences: false).drop { $0.hasPrefix("<?xml") }
+                .joined(separator: "\n")
+        }
+        return out + "</testsuites>\n"
+    }
+
     /// Whether a failed result is an error (the probe could not run) rather than a failure.
     static func isError(_ result: ProbeResult) -> Bool { result.tries.contains { $0.outcome == .error } }
 

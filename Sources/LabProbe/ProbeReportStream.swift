@@ -37,6 +37,9 @@ public final class ProbeReportStream {
     private let jsonObjects: FragmentStore?
     private let testcases: FragmentStore?
     private var errors = 0
+    /// Steps around the probes that failed (a scenario's fault that could not be applied or
+    /// cleared): each counts as a failure and is a JUnit error testcase of its own.
+    private var stepFailures: [(name: String, message: String)] = []
 
     public private(set) var passed = 0
     public private(set) var failed = 0
@@ -84,6 +87,16 @@ public final class ProbeReportStream {
         if !out.isEmpty { write(out) }
     }
 
+    /// Records a failed step around the probes (`name`: what it was, `message`: why), printed
+    /// at once and counted as a failure.
+    public func recordStepFailure(_ name: String, _ message: String) {
+        stepFailures.append((name, message))
+        failed += 1
+        errors += 1
+        guard !options.json else { return }
+        write("FAIL  \(name): \(message)\n")
+    }
+
     private func text(of result: ProbeResult) -> String {
         if options.quiet { return result.passed ? "" : ProbeTextReport.line(result) + "\n" }
         return ProbeTextReport.line(result, widths: widths)
@@ -104,7 +117,7 @@ public final class ProbeReportStream {
             }
             if done > 0 { out += "\n" }
         }
-        out += ProbeTextReport.summary(passed: passed, failed: failed, notRun: total - done) + "\n"
+        out += ProbeTextReport.summary(passed: passed, failed: failed, notRun: total - (done - stepFailures.count)) + "\n"
         write(out)
     }
 
@@ -118,7 +131,7 @@ public final class ProbeReportStream {
     /// The same, written piece by piece (one probe's object at a time).
     public func json(write: ([UInt8]) -> Void) {
         guard let jsonObjects else { return }
-        let notRun = total - done
+        let notRun = total - (done - stepFailures.count)
         let present = (0..<total).filter(jsonObjects.has)
         ProbeJSONReport.assemble(passed: passed, failed: failed, notRun: notRun > 0 ? notRun : nil, count: present.count,
                                  probe: { jsonObjects.fragment(present[$0]) ?? Array("    {}".utf8) }, write: write)
@@ -135,9 +148,13 @@ public final class ProbeReportStream {
     public func junit(seconds: Double, write: (String) -> Void) {
         guard let suite = options.junitSuite, let testcases else { return }
         let skipped = (0..<total).filter { !testcases.has($0) }.count
-        ProbeJUnitReport.document(suite: suite, tests: total, failures: failed - errors, errors: errors, skipped: skipped,
-                                  seconds: seconds, testcase: { index in
-                                      testcases.fragment(index).map { String(decoding: $0, as: UTF8.self) }
+        let steps = stepFailures
+        ProbeJUnitReport.document(suite: suite, tests: total + steps.count, failures: failed - errors, errors: errors,
+                                  skipped: skipped, seconds: seconds, testcase: { index in
+                                      if index >= total {
+                                          return ProbeJUnitReport.stepError(steps[index - total].name, steps[index - total].message, suite: suite)
+                                      }
+                                      return testcases.fragment(index).map { String(decoding: $0, as: UTF8.self) }
                                           ?? ProbeJUnitReport.notRun(tasks[index], suite: suite)
                                   }, write: write)
     }

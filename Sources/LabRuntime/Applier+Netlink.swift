@@ -27,6 +27,8 @@ extension Applier {
             return (.setHairpin(link: link, on: true), nil)
         case .setUp(_, let link):
             return (.setUp(link: link), nil)
+        case .setDown(_, let link):
+            return (.setDown(link: link), nil)
         case .addAddress(_, let link, let address, let prefixLength):
             return (.addAddress(link: link, address: address, prefixLength: prefixLength), existing)
         case .addRoute(_, let destination, let gateway, let device, let onlink):

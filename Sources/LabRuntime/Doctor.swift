@@ -56,7 +56,7 @@ public enum Doctor {
 
         switch try? NetemSupport.probeInScratchNamespace() {
         case true?: add(.ok, "impairments", "delay and jitter: netem, rate: tbf, loss: iptables statistic")
-        case false?: add(.warning, "impairments", "rate: tbf, loss: iptables statistic; " + ImpairmentReport.missingNetem)
+        case false?: add(.ok, "impairments", "delay and jitter: delay line (NFQUEUE), rate: tbf, loss: iptables statistic; " + ImpairmentReport.missingNetem)
         case nil: add(.warning, "impairments", "could not ask the kernel for netem (needs root)")
         }
         findings += neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read())

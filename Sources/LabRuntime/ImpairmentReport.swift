@@ -1,11 +1,13 @@
+import Foundation
 import LabKernel
 import LabPlan
 import LabSpec
+import Synchronization
 
 /// How a lab's `link:` impairments are carried out on this kernel, in the words `lab up`,
 /// `lab status` and `lab doctor` use: rate by a token bucket (tbf) or netem's own rate, loss by
-/// netfilter's random `statistic` match, delay and jitter by netem — which many kernels lack,
-/// and then they are not applied, which is said, never silent.
+/// netfilter's random `statistic` match, delay and jitter by netem or, on a kernel without it,
+/// by the supervisor's delay line (NFQUEUE).
 public struct ImpairmentStatus: Sendable, Codable, Equatable {
     /// `pod/web-1`, `network/wan`, …
     public var object: String
@@ -13,31 +15,31 @@ public struct ImpairmentStatus: Sendable, Codable, Equatable {
     public var link: String
     /// `delay 20ms jitter 5ms loss 1% rate 10mbit`.
     public var settings: String
-    /// `rate: tbf, loss: iptables statistic`, and what is not applied.
+    /// `delay: delay line (NFQUEUE), rate: tbf, loss: iptables statistic`.
     public var mechanism: String
 }
 
 public enum ImpairmentReport {
-    /// What `lab doctor` and the warnings say about delay on a kernel without netem.
-    public static let missingNetem = "delay and jitter need sch_netem (CONFIG_NET_SCH_NETEM), which this kernel lacks "
-        + "(on Ubuntu: apt-get install linux-modules-extra-$(uname -r))"
+    /// What `lab doctor` says about delay on a kernel without netem.
+    public static let missingNetem = "this kernel has no sch_netem (CONFIG_NET_SCH_NETEM), so each lab's supervisor serves the "
+        + "delay line; for netem on Ubuntu: apt-get install linux-modules-extra-$(uname -r)"
 
-    /// One row per impaired link. `netem`: whether the kernel has netem (nil: not known).
-    public static func status(_ topology: Topology, netem: Bool?) -> [ImpairmentStatus] {
+    /// One row per impaired link.
+    public static func status(_ topology: Topology) -> [ImpairmentStatus] {
         (topology.impairments ?? []).map { link in
             ImpairmentStatus(object: link.object, link: "\(link.inner.netns)/\(link.inner.link)",
-                             settings: link.impairment.summary, mechanism: mechanism(link.impairment, netem: netem))
+                             settings: link.impairment.summary,
+                             mechanism: mechanism(link.impairment, delay: topology.delayMechanism ?? .netem))
         }
     }
 
-    static func mechanism(_ impairment: LinkImpairment, netem: Bool?) -> String {
+    static func mechanism(_ impairment: LinkImpairment, delay: DelayMechanism) -> String {
         var parts: [String] = []
         if impairment.delays {
-            switch netem {
-            case true?: parts.append("delay: netem" + (impairment.rateBitsPerSecond != nil ? " (with its rate)" : ""))
-            case false?: parts.append("delay: NOT APPLIED (no sch_netem)")
-                if impairment.rateBitsPerSecond != nil { parts.append("rate: tbf") }
-            case nil: parts.append("delay: netem where the kernel has it")
+            parts.append("delay: \(delay.description)")
+            switch delay {
+            case .netem: if impairment.rateBitsPerSecond != nil { parts[0] += " (with its rate)" }
+            case .delayLine: if impairment.rateBitsPerSecond != nil { parts.append("rate: tbf") }
             }
         } else if impairment.rateBitsPerSecond != nil {
             parts.append("rate: tbf")
@@ -46,20 +48,52 @@ public enum ImpairmentReport {
         return parts.joined(separator: ", ")
     }
 
-    /// The warning `lab up` prints when the lab asks for delay the kernel cannot give, nil
-    /// when there is none to give. `netem` is the apply's answer, or asked for here.
+    /// The warning for a delay that will not be given, nil when every delay of `topology` is:
+    /// on the delay line, a lab whose supervisor is not running has nothing serving the queues,
+    /// and their rules drop what they queue until a supervisor runs (`lab up` starts one).
     public static func upWarning(_ topology: Topology) -> String? {
-        let delayed = (topology.impairments ?? []).filter(\.impairment.delays)
-        guard !delayed.isEmpty else { return nil }
-        let netem = NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace())
-        guard netem == false else { return nil }
-        let objects = Array(Set(delayed.map(\.object))).sorted().joined(separator: ", ")
-        return "warning: delay on \(objects) is not applied: \(missingNetem); rate (tbf) and loss (iptables statistic) are"
+        let queues = ImpairmentPlan.delayQueues(topology)
+        guard !queues.isEmpty, SupervisorProcess.running(lab: topology.lab, state: LabState(lab: topology.lab)) == nil else { return nil }
+        let objects = Array(Set(queues.map(\.object))).sorted().joined(separator: ", ")
+        return "warning: delay on \(objects) is for the delay line (NFQUEUE), but lab \(topology.lab) has no supervisor running to serve it: "
+            + "the link drops IP packets until one runs (lab up \(topology.lab)'s file again starts it)"
     }
 
-    /// Whether netem is there, asked only when some link of the lab wants a delay.
-    public static func netemIfNeeded(_ topology: Topology) -> Bool? {
-        guard (topology.impairments ?? []).contains(where: \.impairment.delays) else { return nil }
-        return NetemSupport.known ?? (try? NetemSupport.probeInScratchNamespace())
+    /// How delay is carried out on this kernel, settled for every lab (a fault may delay a
+    /// link of a lab whose file delays none). A lab that is up keeps what it was built with
+    /// (`running`); otherwise the kernel is asked (once per process). Without root the kernel
+    /// cannot be asked: nil, which plans netem (`up --dry-run` says so).
+    ///
+    /// `askKernel` false (`lab validate`, `up --dry-run`, which change nothing): only what can be
+    /// read — the kernel's own configuration (`/proc/config.gz`) — is used.
+    public static func delayMechanism(for topology: Topology, running: Topology?, askKernel: Bool = true) -> DelayMechanism? {
+        if let kept = running?.delayMechanism { return kept }
+        let netem = NetemSupport.known ?? kernelConfigHasNetem()
+            ?? (askKernel ? (try? NetemSupport.probeInScratchNamespace()) : nil)
+        return netem.map { $0 ? .netem : .delayLine }
     }
+
+    /// `CONFIG_NET_SCH_NETEM` in `/proc/config.gz` (set, as a module or built in, or not);
+    /// nil when the kernel does not publish its configuration. Read once per process.
+    static func kernelConfigHasNetem() -> Bool? {
+        configAnswer.withLock { answer in
+            if let answer { return answer }
+            guard FileManager.default.fileExists(atPath: "/proc/config.gz"), let gzip = ProgramLookup.resolve("gzip") else { return nil }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: gzip)
+            process.arguments = ["-dc", "/proc/config.gz"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0, text.contains("CONFIG_NET_SCHED") else { return nil }
+            let found = text.contains("CONFIG_NET_SCH_NETEM=y") || text.contains("CONFIG_NET_SCH_NETEM=m")
+            answer = found
+            return found
+        }
+    }
+
+    private static let configAnswer = Mutex<Bool??>(nil)
 }

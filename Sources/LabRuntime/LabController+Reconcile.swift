@@ -27,7 +27,7 @@ extension LabController {
         // 2. Containers whose supervisor died (SIGKILL) would run on beside the copies a new
         //    supervisor starts, and keep removed pods' namespaces alive: they end first.
         let supervised = SupervisorProcess.running(lab: state.lab, state: state) != nil
-        if !supervised, hasContainers(running) {
+        if !supervised, needsSupervisor(running) {
             SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.allNetns)
         }
         let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.netns != $0.netns }.map(\.name))
@@ -64,7 +64,7 @@ extension LabController {
         result.changedInPlace = true
         for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
-        if hasContainers(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
+        if needsSupervisor(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
             let began = DispatchTime.now()
             let report = try SupervisorProcess.reload(lab: state.lab, state: state)
             result.timings.add("containers", since: began, count: report?.containers.count ?? 0)

@@ -29,13 +29,16 @@ public enum LabController {
     /// Validates and plans without touching anything: the first half of `up`, all of
     /// `validate` and `up --dry-run`.
     public static func prepare(text: String, file: String) throws -> Prepared {
-        try prepare(loaded: LabFileLoader.parse(text, file: file), text: text)
+        try prepare(loaded: LabFileLoader.parse(text, file: file), text: text, askKernel: false)
     }
 
     /// `running`: the topology of the lab as it is up, whose allocations (and neighbour mode)
     /// are kept. `cluster.neighbours: auto` is settled here, before planning, from the host's
     /// neighbour table as it is now.
-    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil,
+    ///
+    /// `askKernel`: whether the kernel may be asked for netem with a throwaway namespace
+    /// (`up`); `validate` and `up --dry-run` change nothing and read only its configuration.
+    static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil, askKernel: Bool = true,
                         host: @autoclosure () -> HostNeighbourTable? = .current()) throws -> Prepared {
         var topology = try TopologyBuilder.build(loaded.lab, previous: running)
         // `static` asks nothing of the host's table; reading it means reading every lab's state.
@@ -44,6 +47,7 @@ public enum LabController {
             setting: setting, need: NeighbourEntries.worstCase(topology), host: setting == .static ? nil : host(),
             running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
         topology.neighbours = neighbours.mode
+        topology.delayMechanism = ImpairmentReport.delayMechanism(for: topology, running: running, askKernel: askKernel)
         return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,
                         neighbours: neighbours)
     }
@@ -64,7 +68,7 @@ public enum LabController {
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
         let running = intactTopology(state)
-        let prepared = try prepare(loaded: loaded, text: text, running: running)
+        let prepared = try prepare(loaded: loaded, text: text, running: running, askKernel: false)
         guard let running else { return (prepared.plan, prepared.warnings, prepared.neighbours) }
         return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings, prepared.neighbours)
     }
@@ -121,12 +125,21 @@ public enum LabController {
             let change = Reconciler.plan(from: running, to: prepared.topology)
             // What the change needs (conntrack) is checked before anything is touched.
             try Privileges.checkTools(for: change)
+            // Faults in force are taken out for the change and put back after it: the change is
+            // worked out for the lab as its file has it.
+            var faults = FaultSet()
             do {
-                return try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                faults = try FaultController.suspend(running, state: state)
+                let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                FaultController.resume(faults, on: result.topology, state: state)
+                return result
             } catch let error as Interruption.Interrupted {
                 throw error
             } catch {
                 ErrorReportingNotice.print("changing lab \(state.lab) in place failed (\(error)); rebuilding it from the file")
+                if !faults.isEmpty {
+                    ErrorReportingNotice.print("its run-time faults are gone with the rebuild (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+                }
             }
         }
         return try rebuild(prepared, text: text, state: state, started: started)
@@ -152,7 +165,7 @@ public enum LabController {
                               unchanged: true, replaced: false, seconds: 0, timings: PhaseTimings(), warnings: warnings)
         // Nothing is decided again, so the host's table is not read (an unchanged up stays cheap).
         result.neighbours = .unchanged(topology)
-        if hasContainers(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
+        if needsSupervisor(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil {
             // Its containers may still run (a supervisor killed with SIGKILL): end them, so
             // the new supervisor does not start a second copy beside them.
             SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: topology.allNetns)
@@ -168,6 +181,10 @@ public enum LabController {
     static func rebuild(_ prepared: Prepared, text: String, state: LabState, started: DispatchTime) throws -> UpResult {
         let leftovers = Teardown.namespaces(of: state.lab, journal: state.exists ? state.journal() : nil)
         let replaced = state.exists || !leftovers.isEmpty
+        let faults = FaultController.load(state)
+        if !faults.isEmpty {
+            ErrorReportingNotice.print("the lab is rebuilt from its file, so its run-time faults are gone (\(faults.records.map(\.fault.key).joined(separator: "; ")))")
+        }
         SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: leftovers)
         try Teardown.remove(namespaces: leftovers)
         try state.removeDirectory()
@@ -200,7 +217,7 @@ public enum LabController {
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
-        if hasContainers(prepared.topology) {
+        if needsSupervisor(prepared.topology) {
             do {
                 try startContainers(prepared.topology, state: state, into: &result)
                 // Ctrl-C while the containers started is still Ctrl-C during `up`.
@@ -217,7 +234,10 @@ public enum LabController {
         return result
     }
 
-    static func hasContainers(_ topology: Topology) -> Bool { topology.pods.contains { !$0.containers.isEmpty } }
+    /// Containers to run, or delay lines to serve.
+    static func needsSupervisor(_ topology: Topology) -> Bool {
+        Supervisor.isNeeded(for: topology, faults: FaultController.load(LabState(lab: topology.lab)))
+    }
 
     /// Starts the supervisor and waits until each container has started (or failed to).
     static func startContainers(_ topology: Topology, state: LabState, into result: inout UpResult) throws {

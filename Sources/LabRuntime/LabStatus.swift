@@ -69,6 +69,23 @@ public struct LabStatus: Sendable, Codable {
     public var supervisorPID: Int32?
     /// The lab's `link:` impairments and how this kernel carries them out.
     public var impairments: [ImpairmentStatus] = []
+    /// The faults in force (`lab fault`), oldest first.
+    public var faults: [FaultStatus] = []
+
+    public struct FaultStatus: Sendable, Codable {
+        /// `down node/node-1`, `impair pod/web-1`, `partition rack-1 rack-2`.
+        public var fault: String
+        /// The impairment's settings; empty for the others.
+        public var settings: String
+        /// Seconds since 1970.
+        public var since: Double
+        /// When the supervisor reverts it; nil until cleared.
+        public var expires: Double?
+        /// `down node/…`: when its pods leave the services' endpoints, until they have.
+        public var notReadyAt: Double?
+        /// `down node/…`: its pods are out of the services' endpoints.
+        public var notReady: Bool
+    }
 
     public static func read(lab: String) throws -> LabStatus {
         let topology = try LabController.topology(of: lab)
@@ -87,13 +104,17 @@ public struct LabStatus: Sendable, Codable {
                        detail: "on \($0.network)", present: present.contains($0.netns))
         }
         let pods_ = Dictionary(uniqueKeysWithValues: topology.pods.map { ($0.name, $0) })
+        let faults = FaultController(lab: lab).list()
+        let notReady = faults.notReadyNodes
         let services = topology.services.map { service in
             Service(name: service.name, namespace: service.namespace, type: service.type.rawValue,
                     clusterIP: service.clusterIP?.description ?? "None",
                     ports: service.ports.map { port in
                         "\(port.port)\(port.nodePort.map { ":\($0)" } ?? "")/\(port.protocol.rawValue)→\(port.targetPort)"
                     },
-                    endpoints: service.endpoints.map { name in pods_[name].map { "\(name) \($0.ip)" } ?? name })
+                    endpoints: service.endpoints.map { name in
+                        pods_[name].map { "\(name) \($0.ip)" + (notReady.contains($0.node) ? " (not ready)" : "") } ?? name
+                    })
         }
         let (policies, isolation) = policyStatus(topology)
         let all = nodes + pods + hosts
@@ -115,12 +136,29 @@ public struct LabStatus: Sendable, Codable {
                          neighbourSetting: topology.neighbourSetting.rawValue,
                          permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
                          healthy: present.contains(topology.fabricNetns) && all.allSatisfy(\.present)
-                             && (containers.isEmpty || supervisor != nil),
+                             && ((containers.isEmpty && ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, faults)).isEmpty)
+                                 || supervisor != nil),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
                          nodes: nodes, pods: pods, hosts: hosts, services: services,
                          policies: policies, isolation: isolation,
                          containers: containers, supervisorPID: supervisor)
-        status.impairments = ImpairmentReport.status(topology, netem: ImpairmentReport.netemIfNeeded(topology))
+        // Run-time impairments show where they replace the file's.
+        let impaired = FaultPlan.withImpairments(topology, faults)
+        status.impairments = ImpairmentReport.status(impaired)
+        status.faults = faults.records.map { record in
+            FaultStatus(fault: record.fault.key, settings: record.fault.impairment?.summary ?? "", since: record.since,
+                        expires: record.expires, notReadyAt: record.notReadyAt, notReady: record.notReady)
+        }
+        if supervisor == nil, !ImpairmentPlan.delayQueues(impaired).isEmpty {
+            // No listener on a queue drops what its rule queues: say why the link is dead.
+            for index in status.impairments.indices where status.impairments[index].mechanism.contains("NFQUEUE") {
+                status.impairments[index].mechanism += " (NOT SERVED: the supervisor is not running, so the link drops IP packets; run lab up again)"
+            }
+        } else if let failed = state.supervisorReport()?.delayLines?.filter({ $0.error != nil }), !failed.isEmpty {
+            for index in status.impairments.indices where failed.contains(where: { $0.object == status.impairments[index].object }) {
+                status.impairments[index].mechanism += " (queue not bound: \(failed[0].error ?? ""))"
+            }
+        }
         return status
     }
 

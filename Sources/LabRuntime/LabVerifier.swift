@@ -13,13 +13,24 @@ public enum LabVerifier {
         public var allPairs = false
         public var only: String?
         public var parallel: Int?
+        /// Run only the scenarios whose name matches, and not the lab's own probes.
+        public var scenario: String?
 
-        public init(model: Bool = false, allPairs: Bool = false, only: String? = nil, parallel: Int? = nil) {
+        public init(model: Bool = false, allPairs: Bool = false, only: String? = nil, parallel: Int? = nil,
+                    scenario: String? = nil) {
             self.model = model
             self.allPairs = allPairs
             self.only = only
             self.parallel = parallel
+            self.scenario = scenario
         }
+    }
+
+    /// A scenario about to run: its faults, and its probes as tasks.
+    public struct Scenario: Sendable {
+        public var name: String
+        public var faults: [Fault]
+        public var tasks: [ProbeTask]
     }
 
     /// What is about to run: the probes, resolved, in the report's order.
@@ -31,6 +42,8 @@ public enum LabVerifier {
         /// The model check's first line: what it covers.
         public var coverage: String?
         public var parallel: Int?
+        /// Run after `tasks`, one at a time, each under its faults.
+        public var scenarios: [Scenario] = []
     }
 
     public struct Outcome: Sendable {
@@ -53,49 +66,96 @@ public enum LabVerifier {
         try Privileges.check()
         let up = LabController.labsUp()
         guard up.contains(lab) else { throw LookupError.unknownLab(lab, known: up) }
-        let modelCheck = options.model || loaded.lab.probes.isEmpty
+        // `--scenario` picks scenarios to work on; the lab's own probes are then left out.
+        let ownProbes = options.scenario == nil
+        let modelCheck = ownProbes && (options.model || loaded.lab.probes.isEmpty)
         let coverage: ModelCheck.Coverage = options.allPairs ? .allPairs : .covering
-        var probes = modelCheck ? ModelCheck.probes(topology, coverage: coverage) : ProbeResolver.resolve(loaded.lab, topology: topology)
-        if let only = options.only {
-            let pattern = try NSRegularExpression(pattern: only)
-            probes = probes.filter { pattern.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil }
+        var probes = !ownProbes ? [] : modelCheck ? ModelCheck.probes(topology, coverage: coverage)
+            : ProbeResolver.resolve(loaded.lab, topology: topology)
+        let only = try options.only.map { try NSRegularExpression(pattern: $0) }
+        func matching(_ probes: [ResolvedProbe]) -> [ResolvedProbe] {
+            guard let only else { return probes }
+            return probes.filter { only.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil }
         }
+        probes = matching(probes)
+        var scenarios = ResolvedScenario.all(loaded.lab, topology: topology)
+        if let picked = try options.scenario.map({ try NSRegularExpression(pattern: $0) }) {
+            scenarios = scenarios.filter { picked.firstMatch(in: $0.name, range: NSRange($0.name.startIndex..., in: $0.name)) != nil }
+        }
+        if options.model { scenarios = [] }
         var namespaces: [String: NetworkNamespace] = [:]
-        for probe in probes where namespaces[probe.fromNetns] == nil {
-            namespaces[probe.fromNetns] = try NetworkNamespace.open(probe.fromNetns)
-        }
         var resolvConfs: [String: String?] = [:]
-        let tasks = probes.map { probe in
-            var task = ProbeTask(probe, namespace: namespaces[probe.fromNetns])
-            // A lookup uses the pod's own resolv.conf, where it has one (`ip netns exec` shows
-            // processes the same file), and the model's kubelet file otherwise.
-            if let lookup = task.lookup {
-                let text = resolvConfs[probe.fromNetns] ?? {
-                    let read = try? String(contentsOfFile: resolvConfPath(of: probe.fromNetns), encoding: .utf8)
-                    resolvConfs[probe.fromNetns] = read
-                    return read
-                }()
-                if let text, let fromFile = lookup.reading(resolvConf: text) {
-                    task.lookup = fromFile
-                    if case .dns = task.action { task.endpoint = fromFile.server }
-                }
+        func tasks(_ probes: [ResolvedProbe]) throws -> [ProbeTask] {
+            for probe in probes where namespaces[probe.fromNetns] == nil {
+                namespaces[probe.fromNetns] = try NetworkNamespace.open(probe.fromNetns)
             }
-            return task
+            return probes.map { probe in
+                var task = ProbeTask(probe, namespace: namespaces[probe.fromNetns])
+                if task.lookup != nil { usePodResolver(&task, netns: probe.fromNetns, files: &resolvConfs) }
+                return task
+            }
         }
-        return Plan(lab: lab, tasks: tasks, modelCheck: modelCheck,
-                    coverage: modelCheck ? ModelCheck.summary(topology, coverage: coverage) : nil, parallel: options.parallel)
+        var plan = Plan(lab: lab, tasks: try tasks(probes), modelCheck: modelCheck,
+                        coverage: modelCheck ? ModelCheck.summary(topology, coverage: coverage) : nil, parallel: options.parallel)
+        plan.scenarios = try scenarios.map { Scenario(name: $0.name, faults: $0.faults, tasks: try tasks(matching($0.probes))) }
+        return plan
+    }
+
+    /// A lookup uses the pod's own resolv.conf, where it has one (`ip netns exec` shows
+    /// processes the same file), and the model's kubelet file otherwise. `files` keeps each
+    /// namespace's file (or its absence) once read.
+    static func usePodResolver(_ task: inout ProbeTask, netns: String, files: inout [String: String?]) {
+        guard let lookup = task.lookup else { return }
+        let text = files[netns] ?? {
+            let read = try? String(contentsOfFile: resolvConfPath(of: netns), encoding: .utf8)
+            files[netns] = read
+            return read
+        }()
+        guard let text, let fromFile = lookup.reading(resolvConf: text) else { return }
+        task.lookup = fromFile
+        if case .dns = task.action { task.endpoint = fromFile.server }
     }
 
     /// Where `ip netns exec` finds a namespace's own resolv.conf.
     static func resolvConfPath(of netns: String) -> String { "/etc/netns/\(netns)/resolv.conf" }
 
-    /// Runs a plan, streaming: see `ProbeEngine.stream`. False when `stop` ended it early.
+    /// Runs a plan's own probes, streaming: see `ProbeEngine.stream`. False when `stop` ended
+    /// it early.
     @discardableResult
     public static func run(_ plan: Plan, stop: Int32? = nil, tick: () -> Void = {},
                            onResult: (Int, ProbeResult) -> Void) -> Bool {
+        run(plan.tasks, parallel: plan.parallel, stop: stop, tick: tick, onResult: onResult)
+    }
+
+    /// Runs `tasks`, streaming: see `ProbeEngine.stream`.
+    @discardableResult
+    public static func run(_ tasks: [ProbeTask], parallel: Int?, stop: Int32? = nil, tick: () -> Void = {},
+                           onResult: (Int, ProbeResult) -> Void) -> Bool {
         var engineOptions = ProbeEngine.Options()
-        if let parallel = plan.parallel { engineOptions.parallel = parallel }
-        return ProbeEngine(options: engineOptions).stream(plan.tasks, stop: stop, tick: tick, onResult: onResult)
+        if let parallel { engineOptions.parallel = parallel }
+        return ProbeEngine(options: engineOptions).stream(tasks, stop: stop, tick: tick, onResult: onResult)
+    }
+
+    /// Runs the plan's scenarios in turn (`ScenarioRun`: apply the faults, run the probes,
+    /// clear what was applied — also on failure and when `stop` becomes readable), reporting
+    /// each scenario's start, its probes' results and its outcome. Returns the outcomes; the
+    /// last is marked interrupted when a signal ended the run.
+    public static func runScenarios(_ plan: Plan, faults: any ScenarioFaultApplier, stop: Int32? = nil, tick: () -> Void = {},
+                                    starting: (Int) -> Void, onResult: (Int, Int, ProbeResult) -> Void,
+                                    finished: (ScenarioRun.Outcome) -> Void) -> [ScenarioRun.Outcome] {
+        ScenarioRun.run(plan.scenarios.map(\.faults), starting: starting, apply: { fault in
+            try faults.apply(fault, lab: plan.lab)
+        }, clear: { applied in
+            try faults.clear(applied, lab: plan.lab)
+        }, probes: { index in
+            run(plan.scenarios[index].tasks, parallel: plan.parallel, stop: stop, tick: tick) { onResult(index, $0, $1) }
+        }, interrupted: { stop.map(Self.readable) ?? false }, finished: finished)
+    }
+
+    /// Whether a stop descriptor has something to read (a signal arrived), without reading it.
+    static func readable(_ fd: Int32) -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) > 0 && poller.revents & Int16(POLLIN) != 0
     }
 
     /// Plans and runs, keeping every result (for callers that want them all).

@@ -20,6 +20,8 @@ public struct LabFile: Sendable {
     /// `namespaces:` as written; `namespace(named:)` also knows the ones only used.
     public var namespaces: [NamespaceSpec]
     public var networkPolicies: [NetworkPolicySpec]
+    /// What `lab verify` runs after the probes: faults and the probes that must hold under them.
+    public var scenarios: [ScenarioSpec] = []
     public var sourceMap: SourceMap
 
     public init(name: String, cluster: ClusterSpec = ClusterSpec(), networks: [NetworkSpec] = [NetworkSpec.default],

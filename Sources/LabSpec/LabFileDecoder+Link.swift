@@ -9,6 +9,13 @@ extension LabFileDecoder {
         guard let node = fields["link"] else { return nil }
         let path = fields.path("link")
         guard let link = reader.fields(node, at: path, allowed: Self.linkKeys) else { return nil }
+        let impairment = impairment(link)
+        return impairment.isEmpty ? nil : impairment
+    }
+
+    /// The `delay`, `jitter`, `loss` and `rate` of `link` (a `link:` mapping, or a scenario's
+    /// `impair` fault, which has them beside its target).
+    func impairment(_ link: YAMLFields) -> LinkImpairment {
         var impairment = LinkImpairment()
         if let value = link["delay"] {
             impairment.delayMicroseconds = measured(value, at: link.path("delay"), what: "delay", example: "20ms",
@@ -29,7 +36,7 @@ extension LabFileDecoder {
             impairment.rateBitsPerSecond = measured(value, at: link.path("rate"), what: "rate", example: "10mbit",
                                                     range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)
         }
-        return impairment.isEmpty ? nil : impairment
+        return impairment
     }
 
     private func measured<Value>(_ node: Node, at path: String, what: String, example: String, range: String? = nil,
@@ -38,14 +45,8 @@ extension LabFileDecoder {
         switch parse(text) {
         case .success(let value):
             return value
-        case .failure(.negative):
-            reader.fail(path, at: node, "\(what) \(text) is negative; write a value like \(example)")
-        case .failure(.outOfRange):
-            reader.fail(path, at: node, "\(what) \(text) is out of range\(range.map { " \($0)" } ?? "")")
-        case .failure(.unparsable(let hint?)):
-            reader.fail(path, at: node, "\(what) \"\(text)\" is not understood; did you mean \(hint)? (like \(example))")
-        case .failure(.unparsable(nil)):
-            reader.fail(path, at: node, "\(what) \"\(text)\" is not understood; write a value like \(example)")
+        case .failure(let failure):
+            reader.fail(path, at: node, ImpairmentText.problem(failure, what: what, text: text, example: example, range: range))
         }
         return nil
     }

@@ -29,7 +29,7 @@ struct LabFileDecoder {
     let reader: YAMLReader
 
     static let topLevelKeys = ["name", "cluster", "networks", "nodes", "pods", "services", "hosts", "probes",
-                               "namespaces", "networkPolicies"]
+                               "namespaces", "networkPolicies", "scenarios"]
     static let clusterKeys = ["podCIDR", "serviceCIDR", "network", "proxy", "mtu", "neighbours", "dns"]
     static let dnsKeys = ["domain", "clusterIP"]
     static let networkKeys = ["name", "cidr", "link"]
@@ -62,6 +62,9 @@ struct LabFileDecoder {
         if let node = top["networkPolicies"] {
             lab.networkPolicies = elements(node, at: "networkPolicies", of: "network policies", keys: Self.policyKeys,
                                            networkPolicy)
+        }
+        if let node = top["scenarios"] {
+            lab.scenarios = elements(node, at: "scenarios", of: "scenarios", keys: Self.scenarioKeys, scenario)
         }
         // A misspelt section (`node:` for `nodes:`) was reported once, as an unknown key; what
         // is missing because of it (no nodes, pods naming unknown nodes) would only repeat it.

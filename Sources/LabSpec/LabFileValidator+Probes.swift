@@ -3,9 +3,12 @@ import LabAddress
 /// Probes (docs/architecture.md, "Probes"): the right ends for the kind, references that resolve,
 /// expectations that can be observed by that kind of probe.
 extension LabFileValidator {
-    func checkProbes(_ d: inout Diagnostics) {
-        for (i, probe) in lab.probes.enumerated() {
-            let path = "probes[\(i)]"
+    func checkProbes(_ d: inout Diagnostics) { checkProbes(lab.probes, at: "probes", &d) }
+
+    /// The probes of a list (`probes`, or a scenario's `scenarios[0].probes`).
+    func checkProbes(_ probes: [ProbeSpec], at listPath: String, _ d: inout Diagnostics) {
+        for (i, probe) in probes.enumerated() {
+            let path = "\(listPath)[\(i)]"
             guard usable(path) else { continue }
             checkProbeShape(probe, at: path, &d)
             if let from = probe.from, usable("\(path).from") {
@@ -274,7 +277,7 @@ extension LabFileValidator {
 
     // MARK: Reference messages
 
-    private func ambiguity(_ reference: Reference, _ kinds: [Reference.Kind]) -> String {
+    func ambiguity(_ reference: Reference, _ kinds: [Reference.Kind]) -> String {
         if kinds == [.service] {
             let namespaces = lab.services.filter { $0.name == reference.name }.map(\.namespace)
             return "there is a service \"\(reference.name)\" in several namespaces (\(namespaces.joined(separator: ", "))); write service/\(reference.name).<namespace>"
@@ -284,7 +287,7 @@ extension LabFileValidator {
         return "\"\(reference.name)\" is ambiguous: it names a \(names.joined(separator: " and a ")); write \(qualified.joined(separator: " or "))"
     }
 
-    private func unknown(_ reference: Reference) -> String {
+    func unknown(_ reference: Reference) -> String {
         let name = reference.name
         guard let kind = reference.kind else {
             if index.services[name] != nil { return "\"\(name)\" is a service; write service/\(name)" }

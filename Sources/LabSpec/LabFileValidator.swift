@@ -27,6 +27,7 @@ struct LabFileValidator {
         checkClusterDNS(&diagnostics)
         checkProbes(&diagnostics)
         checkPolicies(&diagnostics)
+        checkScenarios(&diagnostics)
         if lab.nodes.isEmpty, usable("nodes") {
             diagnostics.error("nodes", "a lab needs at least one node; add for example \"nodes: [{name: node-1}]\"")
         }

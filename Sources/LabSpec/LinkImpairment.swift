@@ -65,6 +65,21 @@ public enum ImpairmentText {
         case outOfRange
     }
 
+    /// What is wrong with `text`, given for `what` (`delay`), in one line: the same words in a
+    /// lab file and on the command line.
+    public static func problem(_ failure: Failure, what: String, text: String, example: String, range: String?) -> String {
+        switch failure {
+        case .negative:
+            return "\(what) \(text) is negative; write a value like \(example)"
+        case .outOfRange:
+            return "\(what) \(text) is out of range\(range.map { " \($0)" } ?? "")"
+        case .unparsable(let hint?):
+            return "\(what) \"\(text)\" is not understood; did you mean \(hint)? (like \(example))"
+        case .unparsable(nil):
+            return "\(what) \"\(text)\" is not understood; write a value like \(example)"
+        }
+    }
+
     /// Microseconds, for text like `20ms`.
     public static func microseconds(_ text: String) -> Result<Int, Failure> {
         let trimmed = text.trimmingSpaces

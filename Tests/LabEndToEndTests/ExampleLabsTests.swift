@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Every file in `labs/` is a fixture: it must build, and every pod in it must reach every other
-/// pod. Each is brought up under a unique name so a lab the user has up is never touched.
+/// pod; one with scenarios must pass `lab verify`. Each is brought up under a unique name so a lab the user has up is never touched.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct ExampleLabsTests {
     static let files = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("labs").path))?
@@ -22,6 +22,12 @@ struct ExampleLabsTests {
                 for (target, address) in pods where target != source {
                     #expect(try ping(from: "lab.\(name).pod.\(source)", to: address), "\(file): \(source) → \(target)")
                 }
+            }
+            // A lab with scenarios is verified with them: each must pass and leave no fault.
+            if text.contains("\nscenarios:") {
+                let verify = try lab("verify", name)
+                #expect(verify.succeeded, "\(file): \(verify.stdout)\(verify.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: "/run/lab/\(name)/faults.json"), "\(file): faults left in force")
             }
         }
     }

@@ -292,6 +292,9 @@ final class BackgroundCommand {
     }
 
     /// What it has written to stdout so far.
+    /// Sends `signal` to the program (as a user's Ctrl-C or `kill` would).
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
     var output: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
 
     func wait() -> CommandResult {

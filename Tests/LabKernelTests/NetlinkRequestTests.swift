@@ -92,6 +92,15 @@ import Testing
         #expect(request.bytes == expected)
     }
 
+    /// `ip link set eth0 down`: the flag cleared and said to be changed (with a change mask of 0
+    /// the kernel would leave the link up).
+    @Test func setDownClearsOnlyTheUpFlag() {
+        let request = NetlinkRequest.setDown(name: "eth0")
+        let expected = N.message(type: N.newLink, flags: N.request | N.ack,
+                                 body: N.ifinfomsg(flags: 0, change: 1) + N.string(3, "eth0"))
+        #expect(request.bytes == expected)
+    }
+
     @Test func setMasterNamesTheMasterByIndex() {
         let request = NetlinkRequest.setMaster(name: "veth0", masterIndex: 12)
         let expected = N.message(type: N.newLink, flags: N.request | N.ack,

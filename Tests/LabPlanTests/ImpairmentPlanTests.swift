@@ -23,6 +23,12 @@ import Testing
 
     static func topology(_ file: LabFile) throws -> Topology { try TopologyBuilder.build(file) }
 
+    /// The `iptables-restore` text of a namespace's impairment chains holding `rules`.
+    static func mangle(_ rules: String...) -> String {
+        (["*mangle", ":LAB-IMPAIR-INGRESS - [0:0]", ":LAB-IMPAIR-EGRESS - [0:0]", "-A PREROUTING -j LAB-IMPAIR-INGRESS",
+          "-A POSTROUTING -j LAB-IMPAIR-EGRESS"] + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
     @Test func noImpairmentLeavesTheTopologyAsItWas() throws {
         let topology = try Self.topology(Self.file())
         #expect(topology.impairments == nil)
@@ -149,5 +155,73 @@ import Testing
         guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(pod.netns)"); return }
         #expect(rules.contains("-D PREROUTING -j LAB-IMPAIR-INGRESS"))
         #expect(rules.contains("-X LAB-IMPAIR-EGRESS"))
+    }
+
+    /// On a kernel without netem: delay by the delay line. A pod's two directions are queued in
+    /// its node's namespace, before they reach the pod and as they leave it; its loss stays in
+    /// the pod's own namespace and its rate is tbf's.
+    @Test func withoutNetemAPodsDelayIsQueuedInItsNode() throws {
+        var topology = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 20_000, jitterMicroseconds: 5_000,
+                                                                       loss: 0.1, rateBitsPerSecond: 1_000_000)))
+        topology.delayMechanism = .delayLine
+        let pod = try #require(topology.pod(named: "a"))
+        let node = pod.veth.netns
+        #expect(ImpairmentPlan.delayQueues(topology) == [
+            DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .ingress, queue: 0, delayMicroseconds: 20_000,
+                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-EGRESS", match: "-o cni0 -d \(pod.ip)"),
+            DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .egress, queue: 1, delayMicroseconds: 20_000,
+                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-INGRESS", match: "-i cni0 -s \(pod.ip)"),
+        ])
+        let ops = Planner.plan(topology).operations
+        let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.podMTU)
+        #expect(ops.filter { if case .replaceQdisc = $0 { true } else { false } } == [
+            .replaceQdisc(netns: pod.netns, link: "eth0", qdisc: .tokenBucket(bucket)),
+            .replaceQdisc(netns: pod.veth.netns, link: pod.veth.name, qdisc: .tokenBucket(bucket)),
+        ])
+        let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
+        #expect(rules[pod.netns] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP"))
+        #expect(rules[node] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1",
+            "-A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -j NFQUEUE --queue-num 0"))
+        // In the node's one firewall load.
+        #expect(ops.contains { if case .loadFirewall(node, .iptablesRestore, let text) = $0 { text.contains("--queue-num 1") } else { false } })
+        // With netem the same lab has no queue, and netem carries delay and rate.
+        topology.delayMechanism = .netem
+        #expect(ImpairmentPlan.delayQueues(topology).isEmpty)
+        #expect(Planner.plan(topology).operations.contains { if case .replaceQdisc(_, _, .netem) = $0 { true } else { false } })
+    }
+
+    /// A host's uplink ends on the fabric's bridge: both directions are queued at its `eth0`,
+    /// after its loss.
+    @Test func withoutNetemAHostsDelayIsQueuedAtItsEth0() throws {
+        var topology = try Self.topology(Self.file(host: LinkImpairment(delayMicroseconds: 40_000, loss: 0.05)))
+        topology.delayMechanism = .delayLine
+        let host = topology.hosts[0]
+        let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
+        #expect(rules[host.netns] == Self.mangle(
+            "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.05 -j DROP",
+            "-A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.05 -j DROP",
+            "-A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1"))
+    }
+
+    /// A new delay changes no kernel operation: the queues stay, the supervisor holds packets
+    /// longer. Taking the delay away removes the queue rules.
+    @Test func aChangedDelayKeepsTheQueuesAndARemovedOneTakesThemOff() throws {
+        var old = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 20_000)))
+        var new = try Self.topology(Self.file(pod: LinkImpairment(delayMicroseconds: 50_000, jitterMicroseconds: 10_000)))
+        old.delayMechanism = .delayLine
+        new.delayMechanism = .delayLine
+        #expect(Reconciler.plan(from: old, to: new).operations.isEmpty)
+        #expect(ImpairmentPlan.delayQueues(new).map(\.delayMicroseconds) == [50_000, 50_000])
+        let gone = try Self.topology(Self.file())
+        let node = try #require(gone.pod(named: "a")).veth.netns
+        let removal = Reconciler.plan(from: old, to: gone).operations.first {
+            if case .loadFirewall(node, .iptablesRestore, _) = $0 { true } else { false }
+        }
+        guard case .loadFirewall(_, _, let rules) = removal else { Issue.record("no firewall change in \(node)"); return }
+        #expect(rules.contains("-X LAB-IMPAIR-INGRESS"), "\(rules)")
     }
 }

@@ -59,7 +59,7 @@ import Testing
                 #expect(links[namespace]?.contains(link) == true, "qdisc on \(link) before it exists in \(namespace)")
             case .setSysctl: break
             case .deleteNetns, .deleteLink, .clearMaster, .deleteAddress, .deleteRoute, .deleteNeighbor,
-                 .deleteForwardingEntry, .flushConntrack, .forgetNeighbor, .deleteQdisc:
+                 .deleteForwardingEntry, .flushConntrack, .forgetNeighbor, .deleteQdisc, .setDown:
                 Issue.record("a build plan takes nothing away: \(operation)")
             }
         }

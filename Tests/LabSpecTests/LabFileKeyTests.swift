@@ -166,7 +166,7 @@ import Testing
         } catch let errors as LabFileErrors {
             #expect(errors.description == """
             x.yaml:2:28: nodes[0].ip: 1.2.3.4 is outside network "underlay" (172.18.0.0/24)
-            x.yaml:3:1: foo: unknown key "foo" (allowed keys: name, cluster, networks, nodes, pods, services, hosts, probes, namespaces, networkPolicies)
+            x.yaml:3:1: foo: unknown key "foo" (allowed keys: name, cluster, networks, nodes, pods, services, hosts, probes, namespaces, networkPolicies, scenarios)
             """)
         } catch {
             Issue.record("unexpected error \(error)")

@@ -33,7 +33,7 @@ import Testing
     @Test func topLevelMustBeAMapping() {
         let error = Lab.error("- name: demo\n")
         #expect(error?.at == "1:1")
-        #expect(error?.message.hasPrefix("expected a mapping (keys: name, cluster, networks, nodes, pods, services, hosts, probes, namespaces, networkPolicies), found a list") ?? false)
+        #expect(error?.message.hasPrefix("expected a mapping (keys: name, cluster, networks, nodes, pods, services, hosts, probes, namespaces, networkPolicies, scenarios), found a list") ?? false)
     }
 
     @Test func aSecondDocumentIsAnError() {

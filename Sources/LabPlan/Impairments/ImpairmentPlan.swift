@@ -1,8 +1,9 @@
 import LabSpec
 
 /// The kernel operations of a lab's `link:` impairments: a root qdisc on each end of each
-/// impaired veth (rate, delay), and netfilter's random drop for loss, loaded with the
-/// namespace's other rules.
+/// impaired veth (rate; delay where netem does it), netfilter's random drop for loss, and on a
+/// kernel without netem the NFQUEUE rules of the delay line, loaded with the namespace's other
+/// rules.
 public enum ImpairmentPlan {
     /// The chains loss rules live in (`mangle`: it sees every packet a namespace receives or
     /// sends, routed or its own, before the kube-proxy and policy chains).
@@ -14,10 +15,37 @@ public enum ImpairmentPlan {
         var ops: [KernelOperation] = []
         for link in topology.impairments ?? [] {
             let mtu = link.object.hasPrefix("pod/") ? topology.podMTU : topology.mtu
-            guard let qdisc = LinkQdisc.for(link.impairment, mtu: mtu) else { continue }
+            guard let qdisc = LinkQdisc.for(link.impairment, mtu: mtu, delay: topology.delayMechanism ?? .netem) else { continue }
             for end in link.ends { ops.append(.replaceQdisc(netns: end.netns, link: end.link, qdisc: qdisc)) }
         }
         return ops
+    }
+
+    /// Every direction the delay line holds (see `DelayQueue` for where), in link order: none
+    /// unless the lab is planned with the delay line. Each namespace numbers its queues from 0.
+    public static func delayQueues(_ topology: Topology) -> [DelayQueue] {
+        guard topology.delayMechanism == .delayLine else { return [] }
+        var next: [String: UInt16] = [:]
+        var queues: [DelayQueue] = []
+        for link in topology.impairments ?? [] where link.impairment.delays {
+            let sides: [(netns: String, direction: DelayQueue.Direction, chain: String, match: String)]
+            if link.object.hasPrefix("pod/"), let pod = topology.pod(named: String(link.object.dropFirst("pod/".count))) {
+                sides = [(link.outer.netns, .ingress, egressChain, "-o \(Naming.podBridge) -d \(pod.ip)"),
+                         (link.outer.netns, .egress, ingressChain, "-i \(Naming.podBridge) -s \(pod.ip)")]
+            } else {
+                sides = [(link.inner.netns, .ingress, ingressChain, "-i \(link.inner.link)"),
+                         (link.inner.netns, .egress, egressChain, "-o \(link.inner.link)")]
+            }
+            for side in sides {
+                let number = next[side.netns, default: 0]
+                next[side.netns] = number + 1
+                queues.append(DelayQueue(object: link.object, netns: side.netns, link: link.inner.link, direction: side.direction,
+                                         queue: number, delayMicroseconds: link.impairment.delayMicroseconds ?? 0,
+                                         jitterMicroseconds: link.impairment.jitterMicroseconds ?? 0,
+                                         chain: side.chain, match: side.match))
+            }
+        }
+        return queues
     }
 
     /// `firewall` (the service rules) with the loss rules of each namespace added: into the
@@ -37,23 +65,41 @@ public enum ImpairmentPlan {
         return ops
     }
 
-    /// Per namespace with a lossy link, in plan order: the `iptables-restore` text that drops
-    /// at random on its inner end, each direction on its own.
+    /// Per namespace with a lossy link or a delay-line queue, in plan order: the
+    /// `iptables-restore` text that drops at random on a link's inner end (each direction on its
+    /// own) and queues to the delay line. In a namespace, a packet is dropped before it is
+    /// queued, so a lost one costs the delay line nothing.
     static func lossRules(_ topology: Topology) -> [(namespace: String, rules: String)] {
         var order: [String] = []
-        var byNamespace: [String: [(link: String, loss: Double)]] = [:]
+        var ingress: [String: [String]] = [:], egress: [String: [String]] = [:]
+        func add(_ namespace: String, _ chain: String, _ line: String) {
+            if ingress[namespace] == nil, egress[namespace] == nil { order.append(namespace) }
+            if chain == ingressChain {
+                ingress[namespace, default: []].append(line)
+                egress[namespace, default: []] += []
+            } else {
+                egress[namespace, default: []].append(line)
+                ingress[namespace, default: []] += []
+            }
+        }
         for link in topology.impairments ?? [] {
             guard let loss = link.impairment.loss, loss > 0 else { continue }
-            if byNamespace[link.inner.netns] == nil { order.append(link.inner.netns) }
-            byNamespace[link.inner.netns, default: []].append((link.inner.link, loss))
+            let match = "-m statistic --mode random --probability \(probability(loss)) -j DROP"
+            add(link.inner.netns, ingressChain, "-A \(ingressChain) -i \(link.inner.link) \(match)")
+            add(link.inner.netns, egressChain, "-A \(egressChain) -o \(link.inner.link) \(match)")
+        }
+        for queue in delayQueues(topology) {
+            add(queue.netns, queue.chain, queue.rule)
         }
         return order.map { namespace in
             var lines = ["*mangle", ":\(ingressChain) - [0:0]", ":\(egressChain) - [0:0]",
                          "-A PREROUTING -j \(ingressChain)", "-A POSTROUTING -j \(egressChain)"]
-            for entry in byNamespace[namespace] ?? [] {
-                let match = "-m statistic --mode random --probability \(probability(entry.loss)) -j DROP"
-                lines.append("-A \(ingressChain) -i \(entry.link) \(match)")
-                lines.append("-A \(egressChain) -o \(entry.link) \(match)")
+            // Each direction's rules in order; loss-only namespaces interleave as they always did.
+            let inbound = ingress[namespace] ?? [], outbound = egress[namespace] ?? []
+            if inbound.count == outbound.count, inbound.allSatisfy({ $0.hasSuffix("-j DROP") }) {
+                for (first, second) in zip(inbound, outbound) { lines += [first, second] }
+            } else {
+                lines += inbound + outbound
             }
             lines.append("COMMIT")
             return (namespace, lines.joined(separator: "\n") + "\n")

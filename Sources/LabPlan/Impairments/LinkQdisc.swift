@@ -4,14 +4,15 @@ import LabSpec
 public enum LinkQdisc: Sendable, Hashable {
     /// Rate alone: a token bucket, which every kernel lab runs on has.
     case tokenBucket(TokenBucket)
-    /// Delay (with jitter and rate): netem, where the kernel has it. Where it does not, the
-    /// apply installs `fallback` instead and `lab up` says the delay is missing.
+    /// Delay (with jitter and rate): netem, where the kernel has it. A lab planned for netem
+    /// that meets a kernel without it gets `fallback` (the rate alone); `lab up` plans with the
+    /// delay line instead once it knows (`DelayMechanism`).
     case netem(Netem)
 
     /// The qdisc an end gets for `impairment`, nil when it needs none (loss alone is
-    /// netfilter's).
-    public static func `for`(_ impairment: LinkImpairment, mtu: Int) -> LinkQdisc? {
-        if impairment.delays {
+    /// netfilter's, and so is delay when the delay line holds it).
+    public static func `for`(_ impairment: LinkImpairment, mtu: Int, delay: DelayMechanism = .netem) -> LinkQdisc? {
+        if impairment.delays, delay == .netem {
             return .netem(Netem(delayMicroseconds: impairment.delayMicroseconds ?? 0,
                                 jitterMicroseconds: impairment.jitterMicroseconds ?? 0,
                                 rateBitsPerSecond: impairment.rateBitsPerSecond, mtu: mtu))

@@ -33,10 +33,9 @@ enum NetworkPolicyIPTables {
     /// The hooks, first in their built-in chains (kube-router inserts at position 1).
     static let hooks: [(chain: String, target: String)] = [("INPUT", input), ("FORWARD", forward), ("OUTPUT", output)]
 
-    /// Writes the node's policy chains into `filter` and returns the ipsets they match; nil
-    /// (and nothing written) when no policy selects a pod of this node.
-    static func write(topology: Topology, node: NodeTopology, into filter: inout IPTablesTableText) -> IPSetScript? {
-        guard let layout = PolicyLayout.make(topology: topology, node: node) else { return nil }
+    /// Writes a node's policy chains (its `layout`) into `filter` and returns the ipsets they
+    /// match.
+    static func write(_ layout: PolicyLayout, topology: Topology, into filter: inout IPTablesTableText) -> IPSetScript {
 
         // 1. The shared chains.
         for chain in [input, forward, output, common, defaultChain, tail] { filter.declare(chain) }

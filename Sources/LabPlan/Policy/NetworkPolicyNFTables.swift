@@ -11,7 +11,11 @@ enum NetworkPolicyNFTables {
 
     /// The table's commands; nil when no policy selects a pod of `node`.
     static func render(topology: Topology, node: NodeTopology) -> String? {
-        guard let layout = PolicyLayout.make(topology: topology, node: node) else { return nil }
+        PolicyLayout.make(topology: topology, node: node).map { render($0, topology: topology) }
+    }
+
+    /// The table's commands for a node's `layout`.
+    static func render(_ layout: PolicyLayout, topology: Topology) -> String {
         var script = NFTablesScript(table: table)
         let names = NetworkPolicyIPTables.self
         // 1. Replace the table whole, as kube-proxy's own: add, delete, add.

@@ -142,8 +142,14 @@ public struct PolicyEvaluator: Sendable {
     /// The lab's pods a `podSelector`/`namespaceSelector` peer of `policy` selects (none for
     /// an `ipBlock`), in file order.
     public func pods(matching peer: PolicyPeer, of policy: NetworkPolicySpec) -> [PodTopology] {
-        guard case .pods = peer else { return [] }
-        return topology.pods.filter { matches(peer, of: policy, .pod($0.name)) }
+        topology.pods.filter { selects(peer, of: policy, $0) }
+    }
+
+    /// Whether a pods peer (not an `ipBlock`) of `policy` selects `pod`.
+    func selects(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ pod: PodTopology) -> Bool {
+        guard case .pods(let pods, let namespaces) = peer else { return false }
+        let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: pod.namespace)) } ?? (pod.namespace == policy.namespace)
+        return namespaceMatches && (pods?.matches(pod.labels) ?? true)
     }
 
     private func matches(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ endpoint: Endpoint) -> Bool {
@@ -151,11 +157,9 @@ public struct PolicyEvaluator: Sendable {
         case .ipBlock(let cidr, let except):
             guard let address = address(endpoint) else { return false }
             return cidr.contains(address) && !except.contains { $0.contains(address) }
-        case .pods(let pods, let namespaces):
+        case .pods:
             guard let pod = pod(endpoint) else { return false }
-            let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: pod.namespace)) }
-                ?? (pod.namespace == policy.namespace)
-            return namespaceMatches && (pods?.matches(pod.labels) ?? true)
+            return selects(peer, of: policy, pod)
         }
     }
 

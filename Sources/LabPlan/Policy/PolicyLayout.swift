@@ -50,19 +50,58 @@ struct PolicyLayout {
 
     /// nil when no policy selects a pod of `node`.
     static func make(topology: Topology, node: NodeTopology) -> PolicyLayout? {
-        let evaluator = PolicyEvaluator(topology: topology)
-        let selected = topology.pods.filter { pod in pod.node == node.name && evaluator.policies.contains { evaluator.selects($0, pod) } }
-        guard !selected.isEmpty else { return nil }
-        var layout = PolicyLayout()
-        layout.pods = selected.map { pod in
-            let ingress = evaluator.isolating(pod, .ingress), egress = evaluator.isolating(pod, .egress)
-            return PodChain(pod: pod, ingress: ingress, egress: egress,
-                            policies: evaluator.policies.filter { ingress.contains($0) || egress.contains($0) })
+        Shared(topology: topology).layout(of: node)
+    }
+
+    /// What the layouts of every node share, worked out once per lab rather than once per
+    /// node: the evaluator, which pods each policy selects, and each policy's allows and sets
+    /// (a policy's chain is the same bytes on every node that has it). At 1,000 pods and 100
+    /// policies, working these out per node was most of the time a plan took.
+    final class Shared {
+        let evaluator: PolicyEvaluator
+        /// Per policy, in file order: the indices (in `topology.pods`) of the pods it selects.
+        private let selected: [Set<Int>]
+        private var allowsByPolicy: [Int: (allows: [Allow], sets: [AddressSet])] = [:]
+
+        init(topology: Topology) {
+            let evaluator = PolicyEvaluator(topology: topology)
+            self.evaluator = evaluator
+            selected = evaluator.policies.map { policy in
+                Set(topology.pods.indices.filter { evaluator.selects(policy, topology.pods[$0]) })
+            }
         }
-        for policy in evaluator.policies where selected.contains(where: { evaluator.selects(policy, $0) }) {
-            layout.policies.append((policy, layout.allows(policy, evaluator: evaluator)))
+
+        /// nil when no policy selects a pod of `node`. Policies are compared by their index:
+        /// comparing whole specs, pod by pod, cost more than the rest of the layout.
+        func layout(of node: NodeTopology) -> PolicyLayout? {
+            let pods = evaluator.topology.pods, policies = evaluator.policies
+            var layout = PolicyLayout()
+            var present = Set<Int>()
+            for index in pods.indices where pods[index].node == node.name {
+                let selecting = policies.indices.filter { selected[$0].contains(index) }
+                guard !selecting.isEmpty else { continue }
+                let ingress = selecting.filter { policies[$0].isolates(.ingress) }
+                let egress = selecting.filter { policies[$0].isolates(.egress) }
+                layout.pods.append(PodChain(pod: pods[index], ingress: ingress.map { policies[$0] }, egress: egress.map { policies[$0] },
+                                            policies: selecting.filter { ingress.contains($0) || egress.contains($0) }.map { policies[$0] }))
+                present.formUnion(selecting)
+            }
+            guard !layout.pods.isEmpty else { return nil }
+            for index in policies.indices where present.contains(index) {
+                let (allows, sets) = allowsAndSets(index)
+                layout.policies.append((policies[index], allows))
+                layout.sets += sets
+            }
+            return layout
         }
-        return layout
+
+        private func allowsAndSets(_ index: Int) -> (allows: [Allow], sets: [AddressSet]) {
+            if let known = allowsByPolicy[index] { return known }
+            var layout = PolicyLayout()
+            let allows = layout.allows(evaluator.policies[index], evaluator: evaluator)
+            allowsByPolicy[index] = (allows, layout.sets)
+            return (allows, layout.sets)
+        }
     }
 
     /// A policy's allows, direction by direction, rule by rule: (peer set or none) × port.
@@ -144,7 +183,6 @@ struct PolicyLayout {
 
     /// The pods any of `peers` selects, in file order, each once.
     static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
-        let selected = Set(peers.flatMap { evaluator.pods(matching: $0, of: policy).map(\.name) })
-        return evaluator.topology.pods.filter { selected.contains($0.name) }
+        evaluator.topology.pods.filter { pod in peers.contains { evaluator.selects($0, of: policy, pod) } }
     }
 }

@@ -42,6 +42,13 @@ public enum IPTablesRules {
     /// policy selects a pod of the node.
     public static func renderWithPolicies(topology: Topology, node: NodeTopology,
                                           options: Options = Options()) -> (rules: String, sets: String?) {
+        renderWithPolicies(node: node, options: options, shared: SharedNodeRules(topology: topology))
+    }
+
+    /// As above, with what every node shares worked out once for all of them.
+    static func renderWithPolicies(node: NodeTopology, options: Options,
+                                   shared: SharedNodeRules) -> (rules: String, sets: String?) {
+        let topology = shared.topology
         var filter = IPTablesTableText(table: "filter")
         var nat = IPTablesTableText(table: "nat")
         let names = IPTablesChainNames.self
@@ -71,8 +78,8 @@ public enum IPTablesRules {
         }
 
         // 4. Every service port.
-        for port in ProxiedServicePort.all(in: topology, node: node.name) {
-            writeServicePort(port, clusterCIDR: topology.podCIDR, filter: &filter, nat: &nat)
+        for port in shared.ports(on: node.name) {
+            shared.writeIPTables(port, filter: &filter, nat: &nat)
         }
 
         // 5. NodePorts last: KUBE-NODEPORTS is a catch-all for local addresses, so a ClusterIP
@@ -92,7 +99,7 @@ public enum IPTablesRules {
                       "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
 
         // 7. NetworkPolicy's chains, in the filter table, when some policy selects a local pod.
-        let sets = topology.policy == nil ? nil : NetworkPolicyIPTables.write(topology: topology, node: node, into: &filter)
+        let sets = shared.policyLayout(of: node).map { NetworkPolicyIPTables.write($0, topology: topology, into: &filter) }
 
         // 8. Optionally the hooks, appended in reverse so that each built-in chain ends up in the
         //    order kube-proxy's successive prepends leave it in; NetworkPolicy's jumps first of

@@ -22,6 +22,12 @@ struct IPTablesTableText {
         append(chain, arguments)
     }
 
+    /// Another part's chains and rules after this one's, as if they had been written here.
+    mutating func append(contentsOf other: IPTablesTableText) {
+        chains += other.chains
+        rules += other.rules
+    }
+
     /// A rule before every rule written so far: for a jump that must come first in a built-in
     /// chain (under `--noflush` the restore appends in input order).
     mutating func prepend(_ chain: String, _ arguments: [String]) {

@@ -12,6 +12,12 @@ public enum NFTablesRules {
     public static let masqueradeMark = IPTablesRules.masqueradeMark
 
     public static func render(topology: Topology, node: NodeTopology) -> String {
+        render(node: node, shared: SharedNodeRules(topology: topology))
+    }
+
+    /// As above, with what every node shares worked out once for all of them.
+    static func render(node: NodeTopology, shared: SharedNodeRules) -> String {
+        let topology = shared.topology
         var script = NFTablesScript()
         // 1. Replace the table atomically: `add` first so `delete` cannot fail on a fresh
         //    node; nothing of an old sync survives, and nothing is missing in between.
@@ -20,7 +26,7 @@ public enum NFTablesRules {
         script.command("add table ip \(NFTablesChainNames.table) { comment \"rules for kube-proxy\" ; }")
         writeBase(&script, node: node, serviceCIDR: topology.serviceCIDR)
         // 2. Every service port.
-        for port in ProxiedServicePort.all(in: topology, node: node.name) {
+        for port in shared.ports(on: node.name) {
             writeServicePort(port, clusterCIDR: topology.podCIDR, script: &script)
         }
         return script.text

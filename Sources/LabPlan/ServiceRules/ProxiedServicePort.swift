@@ -35,6 +35,22 @@ public struct ProxiedServicePort: Sendable, Hashable {
     /// The service ports that get rules on `node`, in the order the renderers write them.
     /// Headless services have no VIP and are skipped, as `ShouldSkipService` skips them.
     public static func all(in topology: Topology, node: String) -> [ProxiedServicePort] {
+        all(in: topology).map { $0.localized(to: node) }
+    }
+
+    /// This port on `node`: its endpoints on that node marked local.
+    public func localized(to node: String) -> ProxiedServicePort {
+        var port = self
+        port.endpoints = endpoints.map { endpoint in
+            var endpoint = endpoint
+            endpoint.isLocal = endpoint.node == node
+            return endpoint
+        }
+        return port
+    }
+
+    /// The service ports of the lab, as on no node (no endpoint local).
+    static func all(in topology: Topology) -> [ProxiedServicePort] {
         var ports: [ProxiedServicePort] = []
         // Looked up by name once: a search per endpoint is quadratic in the lab's pods.
         let podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -47,7 +63,7 @@ public struct ProxiedServicePort: Sendable, Hashable {
                 // A named targetPort is resolved pod by pod: each may serve it on another number.
                 let endpoints = pods.compactMap { pod in
                     pod.resolve(targetPort: port.targetPort, protocol: port.protocol).map {
-                        ServiceEndpoint(ip: pod.ip, port: $0, node: pod.node, isLocal: pod.node == node)
+                        ServiceEndpoint(ip: pod.ip, port: $0, node: pod.node, isLocal: false)
                     }
                 }.sorted { $0.text < $1.text }
                 ports.append(ProxiedServicePort(

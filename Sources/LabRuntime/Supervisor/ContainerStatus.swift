@@ -47,9 +47,12 @@ public struct SupervisorReport: Sendable, Codable {
     /// Why the last reload changed nothing (`topology.json` unreadable); nil when it worked.
     public var reloadError: String?
     public var containers: [ContainerStatus]
+    /// The delay lines it serves (a lab with delay on a kernel without netem); nil for none.
+    public var delayLines: [DelayLineStatus]?
 
     public init(supervisorPID: Int32, settled: Bool, generation: Int = 0, reloadError: String? = nil,
-                containers: [ContainerStatus]) {
+                containers: [ContainerStatus], delayLines: [DelayLineStatus]? = nil) {
+        self.delayLines = delayLines
         self.supervisorPID = supervisorPID
         self.settled = settled
         self.generation = generation

@@ -46,6 +46,9 @@ public final class Supervisor {
     /// Whether the lab converged on has cluster DNS, so its containers get their pod's
     /// resolv.conf (written by `lab up` before it starts or reloads the supervisor).
     private var podsHaveResolver = false
+    /// The delay lines of links that delay on a kernel without netem, and how each is.
+    private var delayLines: DelayLineHost?
+    private var delayLineStatus: [DelayLineStatus] = []
     private var settled = false
     /// Reloads handled; `SupervisorProcess.reload` waits for it to pass the value it saw.
     private var generation = 0
@@ -53,6 +56,10 @@ public final class Supervisor {
     /// Whether the report is out of date: encoding 1,000 containers every turn of the loop
     /// would cost more than everything else the loop does.
     private var reportIsStale = true
+
+    /// The next moment a fault needs the supervisor (`FaultSet.nextDeadline`), read at start and
+    /// at each reload; nil when no fault has a clock.
+    private var faultDeadline: Double?
 
     /// How long a stopped container gets between SIGTERM and SIGKILL.
     static let grace = 2.0
@@ -64,8 +71,16 @@ public final class Supervisor {
 
     static let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGCHLD]
 
-    /// Runs until SIGTERM or SIGINT, or until a reload leaves no container; then stops every
-    /// container and returns. SIGHUP reloads `topology.json`.
+    /// Whether a lab needs its supervisor: for its containers, to keep the clocks of its
+    /// faults, or to serve the delay lines of its delayed links (the file's, or a fault's).
+    public static func isNeeded(for topology: Topology, faults: FaultSet) -> Bool {
+        topology.pods.contains { !$0.containers.isEmpty } || faults.nextDeadline != nil
+            || !ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, faults)).isEmpty
+    }
+
+    /// Runs until SIGTERM or SIGINT, or until a reload leaves nothing to supervise (no
+    /// container, no fault with a clock, no delay line); then stops every container and
+    /// returns. SIGHUP reloads `topology.json` and `faults.json`.
     public func run() throws {
         var mask = sigset_t()
         sigemptyset(&mask)
@@ -77,8 +92,11 @@ public final class Supervisor {
         try "\(getpid())\n".write(toFile: state.supervisorPIDPath, atomically: true, encoding: .utf8)
 
         converge(to: topology)
-        while !entries.isEmpty {
+        faultDeadline = FaultController.load(state).nextDeadline
+        while !entries.isEmpty || faultDeadline != nil || !delayLineStatus.isEmpty {
             startDueContainers()
+            advanceFaults()
+            followFaults()
             if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
                 settled = true
                 reportIsStale = true
@@ -92,6 +110,22 @@ public final class Supervisor {
             if signal == SIGHUP { reload() }
         }
         shutdown()
+    }
+
+    /// Reverts faults whose time is up and takes the pods of nodes whose grace period ended out
+    /// of the services (`FaultController.advance`). While `up`, `down` or a `lab fault` holds
+    /// the lab's lock, it tries again a moment later; `down` ends the supervisor meanwhile.
+    private func advanceFaults() {
+        guard let deadline = faultDeadline, Date().timeIntervalSince1970 >= deadline else { return }
+        do {
+            faultDeadline = try FaultController(lab: state.lab).advance()
+        } catch RuntimeError.busy {
+            faultDeadline = Date().timeIntervalSince1970 + 0.2
+        } catch {
+            log("faults: \(error)")
+            // Not forever at 20 turns a second: the next reload (a `lab fault` command) retries.
+            faultDeadline = nil
+        }
     }
 
     /// Re-reads `topology.json` and converges to it; a file that cannot be read changes nothing
@@ -111,6 +145,7 @@ public final class Supervisor {
         reloadError = nil
         converge(to: next)
         topology = next
+        faultDeadline = FaultController.load(state).nextDeadline
     }
 
     /// Makes the running containers those of `desired` (see `ContainerChanges`): stops what is
@@ -149,6 +184,7 @@ public final class Supervisor {
             }
         }
         entries = next
+        convergeDelayLines(desired)
         startAgents(entries.filter { $0.container.isAgent && $0.agentPorts.isEmpty && $0.status.state != .running })
         serveDNS(desired)
         startDueContainers()
@@ -166,6 +202,43 @@ public final class Supervisor {
         // Only pods that are gone: a changed pod's other containers run on, and a replaced
         // pod's name already stands for its new namespace.
         endStragglers(in: Set(stopping.map(\.pod.netns)).subtracting(desired.pods.map(\.netns)))
+    }
+
+    /// `faults.json` as last read: (inode, size, modification time), nil when absent.
+    private var faultsSeen: [Int]?
+
+    /// A fault that delays a link (`lab fault impair --delay`, a scenario) changes the delay lines
+    /// to serve: `faults.json` is looked at each turn (one stat), so the new queue is bound within
+    /// a turn of the fault's rules, whoever wrote it.
+    private func followFaults() {
+        var info = stat()
+        let seen = stat(state.faultsPath, &info) == 0
+            ? [Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec] : nil
+        guard seen != faultsSeen else { return }
+        faultsSeen = seen
+        convergeDelayLines(topology)
+    }
+
+    /// Serves the delay lines `desired` plans with the faults in force (none unless it is
+    /// planned with the delay line), bound before the report says the lab is settled, so
+    /// `lab up` returns with them serving.
+    private func convergeDelayLines(_ desired: Topology) {
+        let queues = ImpairmentPlan.delayQueues(FaultPlan.withImpairments(desired, FaultController.load(state)))
+        if queues.isEmpty && delayLines == nil { return }
+        if delayLines == nil {
+            do {
+                delayLines = try DelayLineHost()
+            } catch {
+                log("delay lines: \(error)")
+                return
+            }
+        }
+        let rows = delayLines?.converge(queues) ?? []
+        for row in rows where row.error != nil && !delayLineStatus.contains(row) {
+            log("delay line \(row.netns) queue \(row.queue): \(row.error ?? "")")
+        }
+        if rows != delayLineStatus { reportIsStale = true }
+        delayLineStatus = rows
     }
 
     /// Where iproute2 (and `NetworkNamespace`) keep a named namespace.
@@ -356,6 +429,8 @@ public final class Supervisor {
     private func shutdown() {
         dns.stop()
         agents?.stop()
+        delayLines?.stop()
+        delayLines = nil
         stopProcesses(entries)
         for entry in entries where entry.status.state == .running || entry.status.state == .restarting {
             entry.status.state = .exited
@@ -370,7 +445,8 @@ public final class Supervisor {
         guard reportIsStale else { return }
         reportIsStale = false
         let report = SupervisorReport(supervisorPID: getpid(), settled: settled, generation: generation,
-                                      reloadError: reloadError, containers: entries.map(\.status))
+                                      reloadError: reloadError, containers: entries.map(\.status),
+                                      delayLines: delayLineStatus.isEmpty ? nil : delayLineStatus)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? encoder.encode(report) else { return }

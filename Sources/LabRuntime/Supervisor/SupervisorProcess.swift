@@ -80,13 +80,15 @@ public enum SupervisorProcess {
     /// created again since its containers started counts as changed. A container whose pod's
     /// namespace does not exist is reported as failed (and retried on the next reload).
     ///
-    /// With no containers left, the supervisor stops everything and exits, and this returns nil
+    /// With no containers left and no fault deadline (`FaultSet.nextDeadline`) to keep, the
+    /// supervisor stops everything and exits, and this returns nil
     /// once it has. With no supervisor running, it starts one (as `start`) if there are
-    /// containers, else returns nil. Throws if the supervisor dies, cannot read the topology, or
+    /// containers or deadlines, else returns nil. Throws if the supervisor dies, cannot read the topology, or
     /// has not answered within `timeout` seconds.
     public static func reload(lab: String, state: LabState, timeout: Double = 15) throws -> SupervisorReport? {
         let topology = try state.topology()
-        let wanted = topology.pods.contains { !$0.containers.isEmpty }
+        // Fault clocks and delay lines keep a supervisor too, in a lab without containers.
+        let wanted = Supervisor.isNeeded(for: topology, faults: FaultController.load(state))
         guard let pid = running(lab: lab, state: state) else {
             return wanted ? try start(lab: lab, state: state, timeout: timeout) : nil
         }
