@@ -56,7 +56,7 @@ struct SourceBudget {
     /// Whether a query from `source` (an IPv4 address in host order) is answered now.
     mutating func admit(_ source: UInt32, now: ContinuousClock.Instant) -> Bool {
         guard !slots.isEmpty else { return true }
-        let index = Int((UInt64(source) &* 0x9E37_79B9_7F4A_7C15) >> 54) % Self.slotCount
+        let index = Self.slot(of: source)
         if slots[index].source != source || slots[index].stamp == nil {
             slots[index] = Slot(source: source, tokens: burst, stamp: now, dropped: slots[index].source == source ? slots[index].dropped : 0)
         } else if let stamp = slots[index].stamp {
@@ -70,6 +70,18 @@ struct SourceBudget {
         }
         slots[index].dropped += 1
         return false
+    }
+
+    /// A query of `source` dropped for another reason (the server was behind), reported with
+    /// the budget's own drops.
+    mutating func recordDrop(_ source: UInt32) {
+        guard !slots.isEmpty else { return }
+        let index = Self.slot(of: source)
+        if slots[index].source == source { slots[index].dropped += 1 }
+    }
+
+    private static func slot(of source: UInt32) -> Int {
+        Int((UInt64(source) &* 0x9E37_79B9_7F4A_7C15) >> 54) % slotCount
     }
 
     /// The sources that had queries dropped since the last call, with how many.

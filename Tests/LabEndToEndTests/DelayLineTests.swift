@@ -53,10 +53,14 @@ import Testing
         #expect(up.stdout.contains("impaired: pod/c delay 20ms (\(mechanism))"), "\(up.stdout)")
         #expect(try lab("status", name).stdout.contains(mechanism))
         if !netem {
-            // One queue per direction, in the pod's node; no bypass: nothing passes undelayed.
-            let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "mangle"]).stdout
-            #expect(rules.contains("-A LAB-IMPAIR-EGRESS -d 10.244.1.12/32 -o cni0 -j NFQUEUE --queue-num 0"), "\(rules)")
-            #expect(rules.contains("-A LAB-IMPAIR-INGRESS -s 10.244.1.12/32 -i cni0 -j NFQUEUE --queue-num 1"), "\(rules)")
+            // One queue per direction, in the pod's node, ahead of conntrack where the rule can
+            // tell the packets apart (raw); no bypass: nothing passes undelayed.
+            let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "raw"]).stdout
+                + run(["ip", "netns", "exec", node, "iptables-save", "-t", "mangle"]).stdout
+            #expect(rules.contains("-A LAB-DELAY-PREROUTING -d 10.244.1.12/32 -j NFQUEUE --queue-num 0"), "\(rules)")
+            #expect(rules.contains("-A LAB-DELAY-PREROUTING -s 10.244.1.12/32 -i cni0 -j NFQUEUE --queue-num 1"), "\(rules)")
+            #expect(rules.contains("-A LAB-IMPAIR-EGRESS -d 10.244.1.12/32 -o cni0 -m conntrack --ctstate DNAT --ctdir ORIGINAL -j NFQUEUE --queue-num 0"),
+                    "\(rules)")
             #expect(!rules.contains("bypass"), "\(rules)")
             let queues = try run(["ip", "netns", "exec", node, "cat", "/proc/net/netfilter/nfnetlink_queue"]).stdout
             #expect(queues.split(separator: "\n").count == 2, "\(queues)")
@@ -87,8 +91,8 @@ import Testing
         try Self.labFile(name, link: nil).write(toFile: file, atomically: true, encoding: .utf8)
         let removal = try lab("up", file)
         try #require(removal.succeeded, "\(removal.stderr)")
-        let rules = try run(["ip", "netns", "exec", node, "iptables-save", "-t", "mangle"]).stdout
-        #expect(!rules.contains("NFQUEUE"), "\(rules)")
+        let rules = try run(["ip", "netns", "exec", node, "iptables-save"]).stdout
+        #expect(!rules.contains("NFQUEUE") && !rules.contains("LAB-DELAY"), "\(rules)")
         let plain = try Self.measure(pod("d"), count: 20, interval: "0.01", expected: 0, tolerance: 5)
         #expect(plain.lost == 0 && plain.average < 5, "\(plain)")
 

@@ -26,7 +26,7 @@ import Testing
           - {name: web-2, node: n2, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
           - {name: web-3, node: n3, labels: {app: web}, containers: [{name: a, agent: {http: [8080]}}]}
         services:
-          - {name: web, clusterIP: 10.96.0.10, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+          - {name: web, clusterIP: 10.96.0.20, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
         probes:
           - {name: client reaches web-2, from: client, to: web-2, http: {port: 8080, path: /hostname}}
           - {name: web-2 reaches client, from: web-2, to: client, ping: {count: 1}}
@@ -168,7 +168,7 @@ import Testing
         var served = Set<String>(), failed = 0
         for _ in 0..<count {
             let answer = try run(["ip", "netns", "exec", "lab.\(lab).pod.client", "curl", "-s", "--max-time", "0.5",
-                                  "http://10.96.0.10/hostname"])
+                                  "http://10.96.0.20/hostname"])
             if answer.succeeded, !answer.stdout.isEmpty { served.insert(answer.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) } else { failed += 1 }
         }
         return (served, failed)

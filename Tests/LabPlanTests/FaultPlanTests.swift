@@ -52,7 +52,10 @@ import Testing
         let node = try #require(topology.node(named: "node-1"))
         let set = try Self.set([try Fault.down("node/node-1")], in: topology)
         let ends = FaultPlan.downLinks(set, topology)
-        #expect(ends.count == 2 + 3 * 2)
+        // The uplink's two ends, and both ends of each pod's veth: the file's three pods on
+        // node-1 and the cluster DNS pod, which the first node holds.
+        #expect(topology.dnsPod?.node == "node-1")
+        #expect(ends.count == 2 + (3 + 1) * 2)
         #expect(ends.prefix(2) == [LinkEnd(netns: node.netns, link: "eth0"), LinkEnd(netns: topology.fabricNetns, link: node.uplink.peerName)])
         // A pod of the node down on its own stays down when the node comes back.
         let both = try Self.set([try Fault.down("node/node-1"), try Fault.down("pod/b")], in: topology)

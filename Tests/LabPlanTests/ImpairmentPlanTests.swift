@@ -29,6 +29,11 @@ import Testing
           "-A POSTROUTING -j LAB-IMPAIR-EGRESS"] + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
     }
 
+    static func raw(_ rules: String...) -> String {
+        (["*raw", ":LAB-DELAY-PREROUTING - [0:0]", ":LAB-DELAY-OUTPUT - [0:0]", "-A PREROUTING -j LAB-DELAY-PREROUTING",
+          "-A OUTPUT -j LAB-DELAY-OUTPUT"] + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
+    }
+
     @Test func noImpairmentLeavesTheTopologyAsItWas() throws {
         let topology = try Self.topology(Self.file())
         #expect(topology.impairments == nil)
@@ -166,11 +171,17 @@ import Testing
         topology.delayMechanism = .delayLine
         let pod = try #require(topology.pod(named: "a"))
         let node = pod.veth.netns
+        // Toward the pod: its address before conntrack (raw), and what a service DNATs to it
+        // after (mangle); from the pod: before conntrack.
         #expect(ImpairmentPlan.delayQueues(topology) == [
             DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .ingress, queue: 0, delayMicroseconds: 20_000,
-                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-EGRESS", match: "-o cni0 -d \(pod.ip)"),
+                       jitterMicroseconds: 5_000, rules: [
+                        .init(table: "raw", chain: "LAB-DELAY-PREROUTING", match: "-d \(pod.ip)"),
+                        .init(table: "raw", chain: "LAB-DELAY-OUTPUT", match: "-d \(pod.ip)"),
+                        .init(table: "mangle", chain: "LAB-IMPAIR-EGRESS", match: "-o cni0 -d \(pod.ip) -m conntrack --ctstate DNAT --ctdir ORIGINAL"),
+                       ]),
             DelayQueue(object: "pod/a", netns: node, link: "eth0", direction: .egress, queue: 1, delayMicroseconds: 20_000,
-                       jitterMicroseconds: 5_000, chain: "LAB-IMPAIR-INGRESS", match: "-i cni0 -s \(pod.ip)"),
+                       jitterMicroseconds: 5_000, rules: [.init(table: "raw", chain: "LAB-DELAY-PREROUTING", match: "-i cni0 -s \(pod.ip)")]),
         ])
         let ops = Planner.plan(topology).operations
         let bucket = TokenBucket(rateBitsPerSecond: 1_000_000, mtu: topology.podMTU)
@@ -183,8 +194,10 @@ import Testing
             "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.1 -j DROP",
             "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.1 -j DROP"))
         #expect(rules[node] == Self.mangle(
-            "-A LAB-IMPAIR-INGRESS -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1",
-            "-A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -j NFQUEUE --queue-num 0"))
+            "-A LAB-IMPAIR-EGRESS -o cni0 -d \(pod.ip) -m conntrack --ctstate DNAT --ctdir ORIGINAL -j NFQUEUE --queue-num 0") + Self.raw(
+            "-A LAB-DELAY-PREROUTING -d \(pod.ip) -j NFQUEUE --queue-num 0",
+            "-A LAB-DELAY-PREROUTING -i cni0 -s \(pod.ip) -j NFQUEUE --queue-num 1",
+            "-A LAB-DELAY-OUTPUT -d \(pod.ip) -j NFQUEUE --queue-num 0"))
         // In the node's one firewall load.
         #expect(ops.contains { if case .loadFirewall(node, .iptablesRestore, let text) = $0 { text.contains("--queue-num 1") } else { false } })
         // With netem the same lab has no queue, and netem carries delay and rate.
@@ -194,7 +207,7 @@ import Testing
     }
 
     /// A host's uplink ends on the fabric's bridge: both directions are queued at its `eth0`,
-    /// after its loss.
+    /// before conntrack (what it forwards, after).
     @Test func withoutNetemAHostsDelayIsQueuedAtItsEth0() throws {
         var topology = try Self.topology(Self.file(host: LinkImpairment(delayMicroseconds: 40_000, loss: 0.05)))
         topology.delayMechanism = .delayLine
@@ -202,9 +215,10 @@ import Testing
         let rules = Dictionary(ImpairmentPlan.lossRules(topology), uniquingKeysWith: { a, _ in a })
         #expect(rules[host.netns] == Self.mangle(
             "-A LAB-IMPAIR-INGRESS -i eth0 -m statistic --mode random --probability 0.05 -j DROP",
-            "-A LAB-IMPAIR-INGRESS -i eth0 -j NFQUEUE --queue-num 0",
             "-A LAB-IMPAIR-EGRESS -o eth0 -m statistic --mode random --probability 0.05 -j DROP",
-            "-A LAB-IMPAIR-EGRESS -o eth0 -j NFQUEUE --queue-num 1"))
+            "-A LAB-IMPAIR-EGRESS -o eth0 -m addrtype ! --src-type LOCAL -j NFQUEUE --queue-num 1") + Self.raw(
+            "-A LAB-DELAY-PREROUTING -i eth0 -j NFQUEUE --queue-num 0",
+            "-A LAB-DELAY-OUTPUT -o eth0 -j NFQUEUE --queue-num 1"))
     }
 
     /// A new delay changes no kernel operation: the queues stay, the supervisor holds packets

@@ -18,19 +18,25 @@ public enum DelayMechanism: String, Sendable, Hashable, Codable {
     }
 }
 
-/// One direction of one impaired link, delayed by the delay line: the packets an iptables rule
-/// in `netns` queues to `queue`, and how long each is held.
+/// One direction of one impaired link, delayed by the delay line: the packets the iptables
+/// rules in `netns` queue to `queue`, and how long each is held.
 ///
 /// A packet is held **before it reaches the receiving namespace**, as netem holds it on the
 /// sender's egress: the kernel stamps a packet's arrival (`SO_TIMESTAMP`, which ping and the
 /// lab's own probes read) when it enters a namespace, so a packet held after that would look as
 /// if it had not waited. For a pod both directions are held in its node's namespace, where
-/// br_netfilter shows the node's iptables every frame of `cni0`: what the pod sends as it comes
-/// in from the pod (`PREROUTING -i cni0 -s POD`), what it receives as it leaves for the pod
-/// (`POSTROUTING -o cni0 -d POD`). A packet the pod sent has left its socket by then (a veth
-/// orphans what it forwards), so a held packet never counts against the sender's buffer. The
-/// uplink of a node or host ends on the fabric's bridge, whose frames meet no iptables: both
-/// directions are held in the machine's own namespace at its `eth0`.
+/// br_netfilter shows the node's iptables every frame of `cni0`. The uplink of a node or host
+/// ends on the fabric's bridge, whose frames meet no iptables: both directions are held in the
+/// machine's own namespace at its `eth0`.
+///
+/// A packet is held **before conntrack sees it** wherever the rule can tell it apart there (the
+/// `raw` table, ahead of conntrack): a new flow's packets held after conntrack would each carry
+/// an unconfirmed entry of the same tuple, and all but the first would be dropped when their
+/// entries clash at confirmation — a burst of pings would lose all but one while the first is
+/// held (netem, a qdisc, sits after conntrack's confirmation and never meets this). What `raw`
+/// cannot tell apart waits in `mangle`, after conntrack, where only flows that resolve such
+/// clashes (TCP, UDP) go: packets DNATed to the pod by a service (their destination is the
+/// ClusterIP until then), and what a node forwards out of its `eth0`.
 public struct DelayQueue: Sendable, Hashable, Codable {
     public enum Direction: String, Sendable, Hashable, Codable {
         /// Toward the impaired pod, node or host.
@@ -39,9 +45,23 @@ public struct DelayQueue: Sendable, Hashable, Codable {
         case egress
     }
 
+    /// Where a rule that queues this direction's packets goes, and what it matches.
+    public struct Rule: Sendable, Hashable, Codable {
+        public var table: String
+        public var chain: String
+        /// `-i eth0`, `-d 10.244.1.12`, …
+        public var match: String
+
+        public init(table: String, chain: String, match: String) {
+            self.table = table
+            self.chain = chain
+            self.match = match
+        }
+    }
+
     /// `pod/web-1`, `network/wan`, … as in `ImpairedLink`.
     public var object: String
-    /// Where the rule and the queue are.
+    /// Where the rules and the queue are.
     public var netns: String
     /// The impaired link's inner end (`eth0` of the pod, node or host), for status.
     public var link: String
@@ -52,13 +72,10 @@ public struct DelayQueue: Sendable, Hashable, Codable {
     /// Uniform, ± this much: netem's own spread when no distribution table is given (the lab's
     /// netem requests give none).
     public var jitterMicroseconds: Int
-    /// `LAB-IMPAIR-INGRESS` (from PREROUTING) or `LAB-IMPAIR-EGRESS` (from POSTROUTING).
-    public var chain: String
-    /// The rule's match: `-i eth0`, `-o cni0 -d 10.244.1.12`, …
-    public var match: String
+    public var rules: [Rule]
 
     public init(object: String, netns: String, link: String, direction: Direction, queue: UInt16,
-                delayMicroseconds: Int, jitterMicroseconds: Int, chain: String, match: String) {
+                delayMicroseconds: Int, jitterMicroseconds: Int, rules: [Rule]) {
         self.object = object
         self.netns = netns
         self.link = link
@@ -66,12 +83,11 @@ public struct DelayQueue: Sendable, Hashable, Codable {
         self.queue = queue
         self.delayMicroseconds = delayMicroseconds
         self.jitterMicroseconds = jitterMicroseconds
-        self.chain = chain
-        self.match = match
+        self.rules = rules
     }
 
-    /// The iptables rule (in `mangle`) that sends this direction's packets to the queue. No
-    /// `--queue-bypass`: a packet of a delayed link never passes undelayed; while nothing
-    /// listens on the queue (the supervisor is not running) the link drops IP packets.
-    public var rule: String { "-A \(chain) \(match) -j NFQUEUE --queue-num \(queue)" }
+    /// The iptables line of one of its rules. No `--queue-bypass`: a packet of a delayed link
+    /// never passes undelayed; while nothing listens on the queue (the supervisor is not
+    /// running) the link drops IP packets.
+    public func line(_ rule: Rule) -> String { "-A \(rule.chain) \(rule.match) -j NFQUEUE --queue-num \(queue)" }
 }

@@ -9,6 +9,10 @@ public enum ImpairmentPlan {
     /// sends, routed or its own, before the kube-proxy and policy chains).
     public static let ingressChain = "LAB-IMPAIR-INGRESS"
     public static let egressChain = "LAB-IMPAIR-EGRESS"
+    /// The delay line's chains in `raw`, ahead of conntrack (see `DelayQueue`), from
+    /// `PREROUTING` and `OUTPUT`.
+    public static let rawIngressChain = "LAB-DELAY-PREROUTING"
+    public static let rawOutputChain = "LAB-DELAY-OUTPUT"
 
     /// `tc qdisc replace … root …` for each end of each impaired link.
     static func qdiscs(_ topology: Topology) -> [KernelOperation] {
@@ -28,21 +32,29 @@ public enum ImpairmentPlan {
         var next: [String: UInt16] = [:]
         var queues: [DelayQueue] = []
         for link in topology.impairments ?? [] where link.impairment.delays {
-            let sides: [(netns: String, direction: DelayQueue.Direction, chain: String, match: String)]
+            typealias Rule = DelayQueue.Rule
+            let sides: [(netns: String, direction: DelayQueue.Direction, rules: [Rule])]
             if link.object.hasPrefix("pod/"), let pod = topology.pod(named: String(link.object.dropFirst("pod/".count))) {
-                sides = [(link.outer.netns, .ingress, egressChain, "-o \(Naming.podBridge) -d \(pod.ip)"),
-                         (link.outer.netns, .egress, ingressChain, "-i \(Naming.podBridge) -s \(pod.ip)")]
+                sides = [(link.outer.netns, .ingress, [
+                            Rule(table: "raw", chain: rawIngressChain, match: "-d \(pod.ip)"),
+                            Rule(table: "raw", chain: rawOutputChain, match: "-d \(pod.ip)"),
+                            Rule(table: "mangle", chain: egressChain,
+                                 match: "-o \(Naming.podBridge) -d \(pod.ip) -m conntrack --ctstate DNAT --ctdir ORIGINAL"),
+                         ]),
+                         (link.outer.netns, .egress, [Rule(table: "raw", chain: rawIngressChain, match: "-i \(Naming.podBridge) -s \(pod.ip)")])]
             } else {
-                sides = [(link.inner.netns, .ingress, ingressChain, "-i \(link.inner.link)"),
-                         (link.inner.netns, .egress, egressChain, "-o \(link.inner.link)")]
+                sides = [(link.inner.netns, .ingress, [Rule(table: "raw", chain: rawIngressChain, match: "-i \(link.inner.link)")]),
+                         (link.inner.netns, .egress, [
+                            Rule(table: "raw", chain: rawOutputChain, match: "-o \(link.inner.link)"),
+                            Rule(table: "mangle", chain: egressChain, match: "-o \(link.inner.link) -m addrtype ! --src-type LOCAL"),
+                         ])]
             }
             for side in sides {
                 let number = next[side.netns, default: 0]
                 next[side.netns] = number + 1
                 queues.append(DelayQueue(object: link.object, netns: side.netns, link: link.inner.link, direction: side.direction,
                                          queue: number, delayMicroseconds: link.impairment.delayMicroseconds ?? 0,
-                                         jitterMicroseconds: link.impairment.jitterMicroseconds ?? 0,
-                                         chain: side.chain, match: side.match))
+                                         jitterMicroseconds: link.impairment.jitterMicroseconds ?? 0, rules: side.rules))
             }
         }
         return queues
@@ -67,13 +79,14 @@ public enum ImpairmentPlan {
 
     /// Per namespace with a lossy link or a delay-line queue, in plan order: the
     /// `iptables-restore` text that drops at random on a link's inner end (each direction on its
-    /// own) and queues to the delay line. In a namespace, a packet is dropped before it is
-    /// queued, so a lost one costs the delay line nothing.
+    /// own) and queues to the delay line (in `raw` where it can, see `DelayQueue`; a packet
+    /// queued there meets the loss rules after its delay).
     static func lossRules(_ topology: Topology) -> [(namespace: String, rules: String)] {
         var order: [String] = []
+        var seen = Set<String>()
         var ingress: [String: [String]] = [:], egress: [String: [String]] = [:]
         func add(_ namespace: String, _ chain: String, _ line: String) {
-            if ingress[namespace] == nil, egress[namespace] == nil { order.append(namespace) }
+            if seen.insert(namespace).inserted { order.append(namespace) }
             if chain == ingressChain {
                 ingress[namespace, default: []].append(line)
                 egress[namespace, default: []] += []
@@ -88,8 +101,16 @@ public enum ImpairmentPlan {
             add(link.inner.netns, ingressChain, "-A \(ingressChain) -i \(link.inner.link) \(match)")
             add(link.inner.netns, egressChain, "-A \(egressChain) -o \(link.inner.link) \(match)")
         }
+        var raw: [String: [String]] = [:]
         for queue in delayQueues(topology) {
-            add(queue.netns, queue.chain, queue.rule)
+            for rule in queue.rules {
+                if rule.table == "raw" {
+                    if seen.insert(queue.netns).inserted { order.append(queue.netns) }
+                    raw[queue.netns, default: []].append(queue.line(rule))
+                } else {
+                    add(queue.netns, rule.chain, queue.line(rule))
+                }
+            }
         }
         return order.map { namespace in
             var lines = ["*mangle", ":\(ingressChain) - [0:0]", ":\(egressChain) - [0:0]",
@@ -102,6 +123,12 @@ public enum ImpairmentPlan {
                 lines += inbound + outbound
             }
             lines.append("COMMIT")
+            if let rawLines = raw[namespace] {
+                lines += ["*raw", ":\(rawIngressChain) - [0:0]", ":\(rawOutputChain) - [0:0]",
+                          "-A PREROUTING -j \(rawIngressChain)", "-A OUTPUT -j \(rawOutputChain)"]
+                    + rawLines.filter { $0.hasPrefix("-A \(rawIngressChain) ") } + rawLines.filter { $0.hasPrefix("-A \(rawOutputChain) ") }
+                    + ["COMMIT"]
+            }
             return (namespace, lines.joined(separator: "\n") + "\n")
         }
     }
