@@ -111,7 +111,9 @@ struct Up: ParsableCommand {
             }
             ErrorReporting.printError("  see: lab logs \(container.pod) -c \(container.container); lab status")
         }
-        if let pod = topology.pods.first, let other = topology.pods.last, pod.name != other.name {
+        // The file's own pods: the cluster DNS pod is the lab's, not the user's.
+        let own = topology.pods.filter { $0.name != topology.dns?.podName || $0.namespace != topology.dns?.namespace }
+        if let pod = own.first, let other = own.last, pod.name != other.name {
             print("  try: lab exec \(pod.name) -- ping -c1 \(other.ip)     lab status     lab down \(topology.lab)")
         } else {
             print("  try: lab status     lab down \(topology.lab)")

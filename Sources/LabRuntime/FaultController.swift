@@ -138,7 +138,12 @@ public struct FaultController: Sendable {
         // 2.
         try Self.save(target, state)
         // 3.
-        if notify, current.nextDeadline != target.nextDeadline { try notifySupervisor(target) }
+        // The supervisor keeps the clocks and serves the delay lines: it hears of a change in
+        // either (a delay on a lab without one starts it; without it the link would drop).
+        let queues = { (set: FaultSet) in ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, set)) }
+        if notify, current.nextDeadline != target.nextDeadline || queues(current) != queues(target) {
+            try notifySupervisor(target, delayLines: !queues(target).isEmpty)
+        }
     }
 
     /// Before a reconciling `up`: the faults in force are taken out (the change is worked out
@@ -206,8 +211,8 @@ public struct FaultController: Sendable {
 
     /// A supervisor keeps the clocks: the running one reloads (and so re-reads `faults.json`);
     /// with none running and a deadline to keep, one is started.
-    private func notifySupervisor(_ set: FaultSet) throws {
-        if SupervisorProcess.running(lab: lab, state: state) != nil || set.nextDeadline != nil {
+    private func notifySupervisor(_ set: FaultSet, delayLines: Bool = false) throws {
+        if SupervisorProcess.running(lab: lab, state: state) != nil || set.nextDeadline != nil || delayLines {
             _ = try SupervisorProcess.reload(lab: lab, state: state)
         }
     }

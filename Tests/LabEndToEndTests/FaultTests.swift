@@ -230,4 +230,29 @@ import Testing
         try expectNothingLeft(of: name)
         #expect(try rootNamespaceSnapshot() == before, "the root namespace changed")
     }
+
+    /// A run-time delay on a lab that has no supervisor (no container, no cluster DNS, no
+    /// clock) starts one to serve the delay line: the link is delayed, not cut, and clear puts
+    /// it back. Where the kernel has netem, netem delays it and no supervisor is needed.
+    @Test func aRunTimeDelayOnALabWithoutSupervisorIsServed() throws {
+        let name = uniqueLabName("fltdl")
+        let yaml = """
+        name: \(name)
+        cluster: {neighbours: arp, dns: false}
+        nodes: [{name: n1}]
+        pods: [{name: c, node: n1, ip: 10.244.1.12}, {name: d, node: n1, ip: 10.244.1.13}]
+        """
+        try withLab(yaml, name: name) { _ in
+            let impair = try lab("fault", "impair", "pod/c", "--delay", "20ms", "--lab", name)
+            #expect(impair.succeeded, "\(impair.stderr)")
+            let ping = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "5", "-i", "0.05", "-W", "2", "10.244.1.12"])
+            #expect(ImpairmentTests.lost(ping.stdout) == 0, "\(ping.stdout)")
+            let average = ping.stdout.split(separator: "\n").first { $0.contains("min/avg/max") }
+                .flatMap { $0.split(separator: "=").last?.split(separator: "/").dropFirst().first }.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            #expect((average ?? 0) >= 39, "\(ping.stdout)")
+            #expect(try lab("fault", "clear", "--lab", name).succeeded)
+            let after = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "3", "-i", "0.05", "-W", "2", "10.244.1.12"])
+            #expect(ImpairmentTests.lost(after.stdout) == 0, "\(after.stdout)")
+        }
+    }
 }
