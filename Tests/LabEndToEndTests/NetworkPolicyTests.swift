@@ -200,7 +200,7 @@ struct NetworkPolicyTests {
                 for i in $(seq 100); do [ -e \(flag) ] && break; sleep 0.1; done
                 echo hello >&3; IFS= read -r -t 5 echoed <&3; echo "echo $echoed"
                 """])
-            #expect(try eventually(within: 5) { client.output.contains("greeting x-a") })
+            #expect(eventually(within: 5) { client.output.contains("greeting x-a") })
             try Self.labText(name: name, network: "routed", policies: """
               - {name: deny, namespace: x, podSelector: {matchLabels: {pod: a}}, policyTypes: [Ingress]}
             """, probe: "tcp: {port: 80}").replacingOccurrences(of: "probes:", with: service)

@@ -96,7 +96,7 @@ struct TraceEndToEndTests {
             holder.arguments = [path, "sleep", "1.5"]
             try holder.run()
             defer { holder.waitUntilExit() }
-            #expect(try eventually(within: 2) { FileManager.default.fileExists(atPath: path) })
+            #expect(eventually(within: 2) { FileManager.default.fileExists(atPath: path) })
             let started = Date()
             let report = try trace("--lab", name, "pod-a", "pod-b")
             let waited = Date().timeIntervalSince(started)
