@@ -138,12 +138,7 @@ public struct FaultController: Sendable {
         // 2.
         try Self.save(target, state)
         // 3.
-        // The supervisor keeps the clocks and serves the delay lines: it hears of a change in
-        // either (a delay on a lab without one starts it; without it the link would drop).
-        let queues = { (set: FaultSet) in ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, set)) }
-        if notify, current.nextDeadline != target.nextDeadline || queues(current) != queues(target) {
-            try notifySupervisor(target, delayLines: !queues(target).isEmpty)
-        }
+        if notify { try Self.tellSupervisor(state, topology, from: current, to: target) }
     }
 
     /// Before a reconciling `up`: the faults in force are taken out (the change is worked out
@@ -172,7 +167,8 @@ public struct FaultController: Sendable {
         do {
             try move(topology, from: FaultSet(), to: kept, state: state)
             try save(kept, state)
-            if kept.nextDeadline != nil { _ = try SupervisorProcess.reload(lab: state.lab, state: state) }
+            // The change's reload showed the supervisor no fault at all.
+            try tellSupervisor(state, topology, from: FaultSet(), to: kept)
         } catch {
             ErrorReportingNotice.print("the run-time faults could not be put back after the change (\(error)); none is in force now")
             return
@@ -209,11 +205,16 @@ public struct FaultController: Sendable {
         try applier.apply(plan)
     }
 
-    /// A supervisor keeps the clocks: the running one reloads (and so re-reads `faults.json`);
-    /// with none running and a deadline to keep, one is started.
-    private func notifySupervisor(_ set: FaultSet, delayLines: Bool = false) throws {
-        if SupervisorProcess.running(lab: lab, state: state) != nil || set.nextDeadline != nil || delayLines {
-            _ = try SupervisorProcess.reload(lab: lab, state: state)
+    /// The supervisor keeps the fault clocks and serves the delay lines. When a change of
+    /// `faults.json` moves a deadline or a delay line, the running one reloads (and so re-reads
+    /// it), and one is started where the new set needs it (a delay on a lab without one: the
+    /// link would drop instead). This is how a supervisor hears of faults it did not change
+    /// itself (`advance`).
+    static func tellSupervisor(_ state: LabState, _ topology: Topology, from old: FaultSet, to new: FaultSet) throws {
+        let queues = { (set: FaultSet) in ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, set)) }
+        guard old.nextDeadline != new.nextDeadline || queues(old) != queues(new) else { return }
+        if SupervisorProcess.running(lab: state.lab, state: state) != nil || Supervisor.isNeeded(for: topology, faults: new) {
+            _ = try SupervisorProcess.reload(lab: state.lab, state: state)
         }
     }
 

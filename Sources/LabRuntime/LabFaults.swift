@@ -9,8 +9,9 @@ import Synchronization
 ///
 /// A fault with the same key as one already in force (`lab fault impair network/wan` before
 /// the verify) replaces it while the scenario runs; clearing puts the earlier one back, so the
-/// lab is as before. After each change the supervisor is told, so a delay a fault adds is served
-/// by the delay line before the probes start (and one is started for a lab that had none).
+/// lab is as before. `FaultController` tells the supervisor of each change that moves a delay
+/// line, so a delay a fault adds is served before the probes start (and a supervisor is started
+/// for a lab that had none).
 public final class LabFaults: ScenarioFaultApplier {
     /// Faults in force before a scenario replaced them, by key.
     private let replaced = Mutex<[String: Fault]>([:])
@@ -22,7 +23,6 @@ public final class LabFaults: ScenarioFaultApplier {
         let before = controller.list().records.first { $0.fault.key == wanted.key }
         _ = try controller.apply(wanted)
         if let before { replaced.withLock { $0[before.fault.key] = before.fault } }
-        try tellSupervisor(lab)
     }
 
     public func clear(_ faults: [Fault], lab: String) throws {
@@ -42,7 +42,6 @@ public final class LabFaults: ScenarioFaultApplier {
                 failure = failure ?? error
             }
         }
-        try tellSupervisor(lab)
         if let failure { throw failure }
     }
 
@@ -52,12 +51,5 @@ public final class LabFaults: ScenarioFaultApplier {
         guard recorded.kind == wanted.kind else { return false }
         let bare = { (target: String) in target.split(separator: "/").last.map(String.init) ?? target }
         return recorded.targets.map(bare) == wanted.targets.map(bare)
-    }
-
-    /// The supervisor follows `faults.json` by itself; a reload makes it bind a new delay
-    /// line now (or starts one) and answers once it has.
-    private func tellSupervisor(_ lab: String) throws {
-        let state = LabState(lab: lab)
-        _ = try SupervisorProcess.reload(lab: lab, state: state)
     }
 }

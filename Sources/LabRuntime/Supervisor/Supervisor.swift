@@ -96,7 +96,6 @@ public final class Supervisor {
         while !entries.isEmpty || faultDeadline != nil || !delayLineStatus.isEmpty {
             startDueContainers()
             advanceFaults()
-            followFaults()
             if !settled, entries.allSatisfy({ $0.status.state != .starting }) {
                 settled = true
                 reportIsStale = true
@@ -119,6 +118,8 @@ public final class Supervisor {
         guard let deadline = faultDeadline, Date().timeIntervalSince1970 >= deadline else { return }
         do {
             faultDeadline = try FaultController(lab: state.lab).advance()
+            // An expired delay changes the lines to serve; no one else tells this process.
+            convergeDelayLines(topology)
         } catch RuntimeError.busy {
             faultDeadline = Date().timeIntervalSince1970 + 0.2
         } catch {
@@ -202,21 +203,6 @@ public final class Supervisor {
         // Only pods that are gone: a changed pod's other containers run on, and a replaced
         // pod's name already stands for its new namespace.
         endStragglers(in: Set(stopping.map(\.pod.netns)).subtracting(desired.pods.map(\.netns)))
-    }
-
-    /// `faults.json` as last read: (inode, size, modification time), nil when absent.
-    private var faultsSeen: [Int]?
-
-    /// A fault that delays a link (`lab fault impair --delay`, a scenario) changes the delay lines
-    /// to serve: `faults.json` is looked at each turn (one stat), so the new queue is bound within
-    /// a turn of the fault's rules, whoever wrote it.
-    private func followFaults() {
-        var info = stat()
-        let seen = stat(state.faultsPath, &info) == 0
-            ? [Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec] : nil
-        guard seen != faultsSeen else { return }
-        faultsSeen = seen
-        convergeDelayLines(topology)
     }
 
     /// Serves the delay lines `desired` plans with the faults in force (none unless it is
