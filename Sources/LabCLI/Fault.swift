@@ -247,7 +247,7 @@ struct FaultCommand: ParsableCommand {
         }
     }
 
-    /// ` for 2s (until 12:00:03)`, or nothing.
+    /// ` for 2s (the supervisor reverts it)`, or nothing.
     static func until(_ record: FaultRecord) -> String {
         guard let duration = record.fault.durationMilliseconds else { return "" }
         return " for \(FaultText.duration(duration)) (the supervisor reverts it)"

@@ -29,6 +29,15 @@ extension ClusterDNSInput {
     }
 }
 
+extension ClusterZone {
+    /// The zone a lab's cluster DNS serves: its domain, its ClusterIP as the nameserver; nil
+    /// for a lab without cluster DNS. The supervisor serves it, the golden files pin it.
+    public init?(topology: Topology) {
+        guard let dns = topology.dns else { return nil }
+        self.init(ClusterDNSInput(topology: topology, domain: dns.domain, nameserver: dns.clusterIP))
+    }
+}
+
 extension ClusterDNSInput.TransportName {
     init(_ transport: TransportProtocol) {
         switch transport {

@@ -18,8 +18,6 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     private let fd: Int32
     /// Held packets: (release time, id), kept sorted by release time.
     private var held: [(due: Int64, id: UInt32)] = []
-    /// Packets accepted so far, for tests and status.
-    public private(set) var released = 0
     private var buffer = [UInt8](repeating: 0, count: 65536)
 
     /// The lab's netem limit, so both mechanisms hold as many packets.
@@ -73,9 +71,6 @@ public final class NFQueueDelayLine: @unchecked Sendable {
 
     /// The earliest release time of a held packet (`now()`'s clock), nil when none is held.
     public var nextDue: Int64? { held.first?.due }
-
-    /// Packets held right now.
-    public var heldCount: Int { held.count }
 
     /// New settings for packets that arrive from now on; those held keep their release time.
     public func setDelay(microseconds: Int, jitterMicroseconds: Int) {
@@ -169,7 +164,6 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         guard count > 0 else { return }
         for packet in held[..<count] { sendVerdict(id: packet.id) }
         held.removeFirst(count)
-        released += count
     }
 
     /// `NFQNL_MSG_VERDICT` with `NF_ACCEPT`; no ack is asked, as a verdict is sent per packet.

@@ -89,8 +89,7 @@ public struct FaultController: Sendable {
             record.fault.targets.contains(qualified) || (record.fault.kind == .partition && record.fault.targets.contains(network))
         }
         if removed.isEmpty {
-            let hint = EditDistance.suggestion(for: target, among: names).map { "; did you mean \($0)?" } ?? ""
-            throw FaultInputError("no fault in force in lab \(lab) names \"\(target)\"\(hint)" + inForce())
+            throw FaultInputError("no fault in force in lab \(lab) names \"\(target)\"\(FaultPlan.hint(target, names.sorted()))" + inForce())
         }
         return removed
     }

@@ -64,18 +64,31 @@ public enum ImpairmentReport {
     /// (`running`); otherwise the kernel is asked (once per process). Without root the kernel
     /// cannot be asked: nil, which plans netem (`up --dry-run` says so).
     ///
-    /// `askKernel` false (`lab validate`, `up --dry-run`, which change nothing): only what can be
-    /// read — the kernel's own configuration (`/proc/config.gz`) — is used.
+    /// The kernel's own configuration (`/proc/config.gz`) settles it where it can: netem built
+    /// in, or not configured at all. A module (`=m`) may not be installed (Ubuntu keeps it in
+    /// `linux-modules-extra`), so then only asking the kernel tells — which `askKernel` false
+    /// (`lab validate`, `up --dry-run`, which change nothing) does not do: it plans netem.
     public static func delayMechanism(for topology: Topology, running: Topology?, askKernel: Bool = true) -> DelayMechanism? {
         if let kept = running?.delayMechanism { return kept }
-        let netem = NetemSupport.known ?? kernelConfigHasNetem()
-            ?? (askKernel ? (try? NetemSupport.probeInScratchNamespace()) : nil)
+        let netem: Bool?
+        if let known = NetemSupport.known {
+            netem = known
+        } else {
+            switch kernelConfigNetem() {
+            case .builtIn: netem = true
+            case .absent: netem = false
+            case .module: netem = askKernel ? (try? NetemSupport.probeInScratchNamespace()) : true
+            case nil: netem = askKernel ? (try? NetemSupport.probeInScratchNamespace()) : nil
+            }
+        }
         return netem.map { $0 ? .netem : .delayLine }
     }
 
-    /// `CONFIG_NET_SCH_NETEM` in `/proc/config.gz` (set, as a module or built in, or not);
-    /// nil when the kernel does not publish its configuration. Read once per process.
-    static func kernelConfigHasNetem() -> Bool? {
+    enum ConfiguredNetem { case builtIn, module, absent }
+
+    /// `CONFIG_NET_SCH_NETEM` in `/proc/config.gz`; nil when the kernel does not publish its
+    /// configuration. Read once per process.
+    static func kernelConfigNetem() -> ConfiguredNetem? {
         configAnswer.withLock { answer in
             if let answer { return answer }
             guard FileManager.default.fileExists(atPath: "/proc/config.gz"), let gzip = ProgramLookup.resolve("gzip") else { return nil }
@@ -89,11 +102,12 @@ public enum ImpairmentReport {
             let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             guard process.terminationStatus == 0, text.contains("CONFIG_NET_SCHED") else { return nil }
-            let found = text.contains("CONFIG_NET_SCH_NETEM=y") || text.contains("CONFIG_NET_SCH_NETEM=m")
+            let found: ConfiguredNetem = text.contains("CONFIG_NET_SCH_NETEM=y") ? .builtIn
+                : text.contains("CONFIG_NET_SCH_NETEM=m") ? .module : .absent
             answer = found
             return found
         }
     }
 
-    private static let configAnswer = Mutex<Bool??>(nil)
+    private static let configAnswer = Mutex<ConfiguredNetem??>(nil)
 }

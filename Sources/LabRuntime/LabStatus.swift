@@ -135,9 +135,9 @@ public struct LabStatus: Sendable, Codable {
                          podMTU: topology.podMTU, neighbours: topology.neighbours.rawValue,
                          neighbourSetting: topology.neighbourSetting.rawValue,
                          permanentNeighbours: topology.neighbours == .static ? NeighbourEntries.worstCase(topology) : 0,
+                         // Containers, fault clocks and delay lines each need the supervisor.
                          healthy: present.contains(topology.fabricNetns) && all.allSatisfy(\.present)
-                             && ((containers.isEmpty && ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, faults)).isEmpty)
-                                 || supervisor != nil),
+                             && (supervisor != nil || !Supervisor.isNeeded(for: topology, faults: faults)),
                          networks: topology.networks.map { "\($0.name) \($0.cidr) gateway \($0.gateway)" },
                          nodes: nodes, pods: pods, hosts: hosts, services: services,
                          policies: policies, isolation: isolation,

@@ -107,7 +107,7 @@ public enum LabVerifier {
     static func usePodResolver(_ task: inout ProbeTask, netns: String, files: inout [String: String?]) {
         guard let lookup = task.lookup else { return }
         let text = files[netns] ?? {
-            let read = try? String(contentsOfFile: resolvConfPath(of: netns), encoding: .utf8)
+            let read = try? String(contentsOfFile: ResolverFiles.path(netns: netns), encoding: .utf8)
             files[netns] = read
             return read
         }()
@@ -115,9 +115,6 @@ public enum LabVerifier {
         task.lookup = fromFile
         if case .dns = task.action { task.endpoint = fromFile.server }
     }
-
-    /// Where `ip netns exec` finds a namespace's own resolv.conf.
-    static func resolvConfPath(of netns: String) -> String { "/etc/netns/\(netns)/resolv.conf" }
 
     /// Runs a plan's own probes, streaming: see `ProbeEngine.stream`. False when `stop` ended
     /// it early.

@@ -4,7 +4,7 @@
 /// constructors below, which check everything that can be checked without the lab. Whether the
 /// targets exist is the plan's question (`FaultPlan.resolve`).
 public struct Fault: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+    public enum Kind: String, Sendable, Hashable, Codable {
         /// The link of a pod, node or host down (both ends of its veth); a node's pods with it.
         case down
         /// The fabric stops forwarding between two networks.

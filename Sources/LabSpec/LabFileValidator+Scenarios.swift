@@ -24,8 +24,7 @@ extension LabFileValidator {
         let networks = lab.networks.map(\.name)
         func checkNetwork(_ name: String, at valuePath: String) {
             guard usable("networks"), !networks.contains(name) else { return }
-            let suggestion = EditDistance.suggestion(for: name, among: networks).map { "; did you mean \"\($0)\"?" } ?? ""
-            d.error(valuePath, "unknown network \"\(name)\"\(suggestion) (networks: \(Self.list(networks)))")
+            d.error(valuePath, "unknown network \"\(name)\"\(EditDistance.hint(for: name, among: networks)) (networks: \(Self.list(networks)))")
         }
         /// The target's resolution, nil for a network.
         func checkMachine(_ target: String, at valuePath: String, action: String) -> ReferenceResolution? {

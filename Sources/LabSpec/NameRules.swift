@@ -78,8 +78,7 @@ public enum NameRules {
         if parts.count == 2 {
             let prefix = String(parts[0])
             if prefix.isEmpty || prefix.count > 253 { return "has a prefix that is empty or longer than 253 characters" }
-            let labels = prefix.split(separator: ".", omittingEmptySubsequences: false)
-            if labels.contains(where: { dnsLabel(String($0)) != nil }) {
+            if dnsSubdomain(prefix) != nil {
                 return "has a prefix \"\(prefix)\" that is not a DNS subdomain (like example.com)"
             }
         }

@@ -66,16 +66,6 @@ public enum DNSProbeRcode: String, Sendable, Hashable, CaseIterable, Codable {
     case serverFailure = "SERVFAIL"
     case nameError = "NXDOMAIN"
     case refused = "REFUSED"
-
-    /// The code on the wire.
-    public var value: Int {
-        switch self {
-        case .noError: 0
-        case .serverFailure: 2
-        case .nameError: 3
-        case .refused: 5
-        }
-    }
 }
 
 public enum ProbeKind: Sendable, Hashable {

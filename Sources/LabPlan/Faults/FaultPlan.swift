@@ -51,7 +51,8 @@ public enum FaultPlan {
         return resolved
     }
 
-    private static func hint(_ name: String, _ known: [String]) -> String {
+    /// "; did you mean node/n1?", as the command line words it (names unquoted).
+    public static func hint(_ name: String, _ known: [String]) -> String {
         EditDistance.suggestion(for: name, among: known).map { "; did you mean \($0)?" } ?? ""
     }
 

@@ -38,6 +38,12 @@ extension LabGraph {
 
     /// The type where the address does not say it, the ClusterIP, and one line per port:
     /// `80/TCP → 8080, nodePort 30080`.
+    /// `service/NAME` (or `service/NAME.NAMESPACE` outside `default`): how the picture names
+    /// a service's box, and how a trace finds it.
+    static func object(of service: ServiceTopology) -> String {
+        service.namespace == "default" ? "service/\(service.name)" : "service/\(service.name).\(service.namespace)"
+    }
+
     static func details(of service: ServiceTopology) -> [String] {
         var lines: [String] = []
         if service.type == .nodePort { lines.append(service.type.rawValue) }
@@ -88,10 +94,13 @@ struct GraphBuild {
     var overlayID: String?
     /// The box each pod is drawn in: its own, or its node's box of many pods.
     var podBoxes: [String: String] = [:]
+    /// Each node's pods, in file order, grouped once.
+    let podsByNode: [String: [PodTopology]]
 
     init(topology: Topology, podsPerNode: Int) {
         self.topology = topology
         self.podsPerNode = podsPerNode
+        podsByNode = Dictionary(grouping: topology.pods, by: \.node)
     }
 
     mutating func link(_ kind: GraphEdge.Kind, _ from: String, _ to: String, _ label: String? = nil) {
@@ -140,7 +149,7 @@ struct GraphBuild {
         if let networkID = networkIDs[node.network] { link(.uplink, id, networkID) }
         if let overlayID { link(.vtep, id, overlayID) }
 
-        let pods = topology.pods.filter { $0.node == node.name }
+        let pods = podsByNode[node.name] ?? []
         guard pods.count <= podsPerNode else {
             let boxID = ids.make("pods", node.name)
             nodes.append(GraphNode(id: boxID, kind: .pods, title: "\(pods.count) pods", details: LabGraph.summary(of: pods),
@@ -179,10 +188,10 @@ struct GraphBuild {
         groups.append(group)
         let podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for service in topology.services {
-            let qualified = service.namespace == "default" ? service.name : "\(service.name).\(service.namespace)"
             let id = ids.make("svc", service.namespace, service.name)
-            nodes.append(GraphNode(id: id, kind: .service, title: qualified, details: LabGraph.details(of: service),
-                                   group: group.id, object: "service/\(qualified)"))
+            let object = LabGraph.object(of: service)
+            nodes.append(GraphNode(id: id, kind: .service, title: String(object.dropFirst("service/".count)),
+                                   details: LabGraph.details(of: service), group: group.id, object: object))
             var order: [String] = []
             var byBox: [String: [String]] = [:]
             for name in service.endpoints {

@@ -139,12 +139,6 @@ public struct PolicyEvaluator: Sendable {
         return peerMatches && portMatches
     }
 
-    /// The lab's pods a `podSelector`/`namespaceSelector` peer of `policy` selects (none for
-    /// an `ipBlock`), in file order.
-    public func pods(matching peer: PolicyPeer, of policy: NetworkPolicySpec) -> [PodTopology] {
-        topology.pods.filter { selects(peer, of: policy, $0) }
-    }
-
     /// Whether a pods peer (not an `ipBlock`) of `policy` selects `pod`.
     func selects(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ pod: PodTopology) -> Bool {
         guard case .pods(let pods, let namespaces) = peer else { return false }

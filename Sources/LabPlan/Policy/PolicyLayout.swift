@@ -98,16 +98,18 @@ struct PolicyLayout {
         private func allowsAndSets(_ index: Int) -> (allows: [Allow], sets: [AddressSet]) {
             if let known = allowsByPolicy[index] { return known }
             var layout = PolicyLayout()
-            let allows = layout.allows(evaluator.policies[index], evaluator: evaluator)
+            let pods = evaluator.topology.pods
+            let allows = layout.allows(evaluator.policies[index], targets: selected[index].sorted().map { pods[$0] },
+                                       evaluator: evaluator)
             allowsByPolicy[index] = (allows, layout.sets)
             return (allows, layout.sets)
         }
     }
 
-    /// A policy's allows, direction by direction, rule by rule: (peer set or none) × port.
-    private mutating func allows(_ policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [Allow] {
+    /// A policy's allows, direction by direction, rule by rule: (peer set or none) × port;
+    /// `targets` are the pods it selects, in file order.
+    private mutating func allows(_ policy: NetworkPolicySpec, targets: [PodTopology], evaluator: PolicyEvaluator) -> [Allow] {
         let base = policy.namespace + policy.name
-        let targets = evaluator.topology.pods.filter { evaluator.selects(policy, $0) }
         var allows: [Allow] = []
         for direction in PolicyType.allCases where policy.isolates(direction) && !policy.rules(direction).isEmpty {
             let targetSet = (direction == .ingress ? "KUBE-DST-" : "KUBE-SRC-") + Self.hash(base)

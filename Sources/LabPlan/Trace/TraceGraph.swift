@@ -72,7 +72,6 @@ public enum TraceGraph {
     /// `service/NAME` (or `service/NAME.NAMESPACE` outside `default`), as the picture names a
     /// service's box.
     static func serviceObject(_ flow: TraceFlow) -> String? {
-        guard let service = flow.service else { return nil }
-        return service.namespace == "default" ? "service/\(service.name)" : "service/\(service.name).\(service.namespace)"
+        flow.service.map(LabGraph.object(of:))
     }
 }

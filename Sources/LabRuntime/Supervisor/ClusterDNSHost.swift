@@ -27,17 +27,10 @@ final class ClusterDNSHost {
         self.state = state
     }
 
-    /// The zone a topology's DNS answers from.
-    static func zone(_ topology: Topology) -> ClusterZone? {
-        guard let dns = topology.dns else { return nil }
-        return ClusterZone(ClusterDNSInput(topology: topology, domain: dns.domain, namespaces: [dns.namespace],
-                                           nameserver: dns.clusterIP))
-    }
-
     /// Serves `topology`'s DNS (or stops serving it when the lab has none); returns why it
     /// cannot, for the supervisor's log and the DNS pod's report.
     func converge(to topology: Topology) -> String? {
-        guard let pod = topology.dnsPod, let zone = Self.zone(topology) else {
+        guard let pod = topology.dnsPod, let zone = ClusterZone(topology: topology) else {
             stop()
             return nil
         }
