@@ -1,3 +1,5 @@
+import Glibc
+
 /// The records a cluster DNS server answers from: the Kubernetes DNS specification's records
 /// for every Service and pod, as CoreDNS's `kubernetes` plugin serves them with the kubeadm
 /// Corefile (`kubernetes cluster.local in-addr.arpa ip6.arpa`, `pods insecure`, `ttl 30`).
@@ -101,9 +103,7 @@ extension DNSRecordData {
     public var text: String {
         switch self {
         case .a(let octets): return octets.map(String.init).joined(separator: ".")
-        case .aaaa(let octets):
-            return stride(from: 0, to: octets.count - 1, by: 2)
-                .map { String(UInt16(octets[$0]) << 8 | UInt16(octets[$0 + 1]), radix: 16) }.joined(separator: ":")
+        case .aaaa(let octets): return Self.ipv6Text(octets)
         case .ns(let name), .cname(let name), .ptr(let name): return name.description
         case .soa(let soa):
             return "\(soa.primary) \(soa.mailbox) \(soa.serial) \(soa.refresh) \(soa.retry) \(soa.expire) \(soa.minimum)"
@@ -111,6 +111,16 @@ extension DNSRecordData {
         case .txt(let strings): return strings.map { "\"" + String(decoding: $0, as: UTF8.self) + "\"" }.joined(separator: " ")
         case .other(_, let bytes): return "\\# \(bytes.count)"
         }
+    }
+
+    /// RFC 5952 text (`fd00::1`), as inet_ntop and dig write it.
+    static func ipv6Text(_ octets: [UInt8]) -> String {
+        guard octets.count == 16 else { return "?" }
+        var address = in6_addr()
+        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: octets) }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -88,29 +88,7 @@ enum DNSProbeMessage {
 
     /// The answers of `type`, as `dig +short` prints them: `10.96.0.10`, `0 100 80 web…`, `web….`.
     static func answers(_ message: DNSMessage, type: DNSType) -> [String] {
-        message.answers.filter { $0.type == type }.map { text($0.data) }
-    }
-
-    static func text(_ data: DNSRecordData) -> String {
-        switch data {
-        case .a(let octets): return octets.map(String.init).joined(separator: ".")
-        case .aaaa(let octets): return ipv6Text(octets)
-        case .ptr(let name), .cname(let name), .ns(let name): return name.description
-        case .srv(let srv): return "\(srv.priority) \(srv.weight) \(srv.port) \(srv.target)"
-        case .soa(let soa): return "\(soa.primary) \(soa.mailbox) \(soa.serial)"
-        case .txt(let strings): return strings.map { "\"" + String(decoding: $0, as: UTF8.self) + "\"" }.joined(separator: " ")
-        case .other(_, let bytes): return "\\# \(bytes.count)"
-        }
-    }
-
-    /// RFC 5952 text, as inet_ntop writes it.
-    static func ipv6Text(_ octets: [UInt8]) -> String {
-        guard octets.count == 16 else { return "?" }
-        var address = in6_addr()
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: octets) }
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return "?" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        message.answers.filter { $0.type == type }.map(\.data.text)
     }
 
     /// Whether an answer as a lab file writes it (`expect.answers`) is the answer seen, for the

@@ -3,8 +3,8 @@ import LabAddress
 @testable import LabKernel
 import Testing
 
-/// The NFQUEUE delay line for kernels without netem, measured with ping in throwaway namespaces.
-@Suite(.enabled(if: isRoot, "needs root"), .serialized) struct NFQueueDelayLineTests {
+/// The delay line's messages, byte for byte: pure, so they run without root too.
+@Suite struct NFQueueMessageTests {
     @Test func verdictAndConfigMessagesAreLaidOutAsTheKernelReadsThem() {
         let verdict = NFQueueDelayLine.message(type: 0x0301, flags: 1, queue: 3, attributes: [(2, [0, 0, 0, 1, 0, 0, 0, 9])])
         #expect(verdict == [32, 0, 0, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -21,6 +21,10 @@ import Testing
         let body: [UInt8] = [2, 0, 0, 3, 11, 0, 1, 0, 1, 2, 3, 4, 8, 0, 4, 0]
         #expect(NFQueueDelayLine.packetID(body[...]) == 0x0102_0304)
     }
+}
+
+/// The NFQUEUE delay line for kernels without netem, measured with ping in throwaway namespaces.
+@Suite(.enabled(if: isRoot, "needs root"), .serialized) struct NFQueueDelayLineTests {
 
     /// 20 ms on one direction: a ping's request waits, its reply does not. Measured at 50
     /// and at 1,000 packets per second.

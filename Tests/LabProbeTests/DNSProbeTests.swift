@@ -78,9 +78,9 @@ import Testing
 
     @Test func answersAreTextAsDigShortPrintsThem() {
         let srv = SRVData(priority: 0, weight: 100, port: 80, target: DNSName("web.default.svc.cluster.local")!)
-        #expect(DNSProbeMessage.text(.srv(srv)) == "0 100 80 web.default.svc.cluster.local.")
-        #expect(DNSProbeMessage.text(.a([10, 96, 0, 10])) == "10.96.0.10")
-        #expect(DNSProbeMessage.text(.aaaa([0xfd, 0] + Array(repeating: 0, count: 13) + [1])) == "fd00::1")
+        #expect(DNSRecordData.srv(srv).text == "0 100 80 web.default.svc.cluster.local.")
+        #expect(DNSRecordData.a([10, 96, 0, 10]).text == "10.96.0.10")
+        #expect(DNSRecordData.aaaa([0xfd, 0] + Array(repeating: 0, count: 13) + [1]).text == "fd00::1")
         #expect(DNSProbeMessage.lookupName("10.96.0.10", type: .ptr) == "10.0.96.10.in-addr.arpa.")
         #expect(DNSProbeMessage.lookupName("10.96.0.10", type: .a) == "10.96.0.10")
     }
