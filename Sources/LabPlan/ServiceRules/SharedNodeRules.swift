@@ -39,6 +39,9 @@ final class SharedNodeRules {
         nat.append(contentsOf: lines.nat)
     }
 
+    /// The NetworkPolicy oracle the layouts were worked out with.
+    var policyEvaluator: PolicyEvaluator { policyLayouts.evaluator }
+
     func policyLayout(of node: NodeTopology) -> PolicyLayout? {
         topology.policy == nil ? nil : policyLayouts.layout(of: node)
     }

@@ -24,11 +24,11 @@ extension Walker {
     /// `INPUT` (taken in by the node).
     mutating func policyStep(node: NodeTopology, hook: String, packet: TracePacket, in inInterface: String?, out: String?) -> PolicyStep {
         guard topology.policy != nil, packet.encapsulated == nil,
-              let layout = PolicyLayout.make(topology: topology, node: node) else { return PolicyStep() }
+              let layout = policyLayout(node) else { return PolicyStep() }
         // 1. The pod chains the packet is sent into, in the order of the jumps.
         let crossed = crossedPodChains(layout, hook: hook, packet: packet)
         guard !crossed.isEmpty else { return PolicyStep() }
-        var walk = PolicyWalk(walker: self, book: book(node), evaluator: PolicyEvaluator(topology: topology), layout: layout,
+        var walk = PolicyWalk(walker: self, book: book(node), evaluator: shared.policyEvaluator, layout: layout,
                               node: node, hookChain: PolicyWalk.hookChain(hook), packet: packet, inInterface: inInterface, out: out)
         // 2. Each pod chain in turn; the first that settles the packet's fate ends the walk.
         for (pod, direction) in crossed {

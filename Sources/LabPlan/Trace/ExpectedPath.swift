@@ -78,16 +78,24 @@ struct TraceTranslation {
 struct Walker {
     let topology: Topology
     let flow: TraceFlow
+    /// What every node's rules share, worked out once for the whole walk, as a plan does.
+    let shared: SharedNodeRules
     private var books: [String: ServiceRuleBook] = [:]
+    private var layouts: [String: PolicyLayout?] = [:]
 
     init(topology: Topology, flow: TraceFlow) {
         self.topology = topology
         self.flow = flow
+        shared = SharedNodeRules(topology: topology)
     }
 
     func proxiedPort(_ service: ServiceTopology, _ port: ServicePortTopology) -> ProxiedServicePort? {
-        guard let node = topology.nodes.first else { return nil }
-        return ProxiedServicePort.all(in: topology, node: node.name).first {
+        topology.nodes.first.flatMap { proxiedPort(service, port, on: $0) }
+    }
+
+    /// The service port as `node`'s rules see it.
+    func proxiedPort(_ service: ServiceTopology, _ port: ServicePortTopology, on node: NodeTopology) -> ProxiedServicePort? {
+        shared.ports(on: node.name).first {
             $0.name.namespace == service.namespace && $0.name.name == service.name && $0.port == port.port
                 && $0.name.protocol == port.protocol.rawValue.lowercased()
         }
@@ -95,9 +103,17 @@ struct Walker {
 
     mutating func book(_ node: NodeTopology) -> ServiceRuleBook {
         if let book = books[node.name] { return book }
-        let book = ServiceRuleBook(topology: topology, node: node)
+        let book = ServiceRuleBook(node: node, shared: shared)
         books[node.name] = book
         return book
+    }
+
+    /// The node's NetworkPolicy layout (nil: no policy selects a pod of it), once per node.
+    mutating func policyLayout(_ node: NodeTopology) -> PolicyLayout? {
+        if let known = layouts[node.name] { return known }
+        let layout = shared.policyLayout(of: node)
+        layouts[node.name] = layout
+        return layout
     }
 
     // MARK: One branch
@@ -599,10 +615,7 @@ struct Walker {
                               arrivedOn: String?) -> ServiceHops {
         let book = self.book(node)
         var result = ServiceHops(node: node, arrivedOn: arrivedOn)
-        guard book.hasRules, let port = ProxiedServicePort.all(in: topology, node: node.name).first(where: {
-            $0.name.name == service.name && $0.name.namespace == service.namespace && $0.port == servicePort.port
-                && $0.name.protocol == servicePort.protocol.rawValue.lowercased()
-        }) else { return result }
+        guard book.hasRules, let port = proxiedPort(service, servicePort, on: node) else { return result }
         guard let endpoint else {
             noEndpoints(&result, book: book, service: service, servicePort: servicePort, port: port)
             return result

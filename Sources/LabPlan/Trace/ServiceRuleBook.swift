@@ -13,7 +13,8 @@ struct ServiceRuleBook {
     private var nftPolicy: [String: [String]] = [:]
     let hasRules: Bool
 
-    init(topology: Topology, node: NodeTopology) {
+    init(node: NodeTopology, shared: SharedNodeRules) {
+        let topology = shared.topology
         proxy = topology.proxy
         hasRules = topology.services.contains { $0.clusterIP != nil }
         // NetworkPolicy chains share kube-proxy's filter table (iptables mode only), so a lab
@@ -21,7 +22,7 @@ struct ServiceRuleBook {
         guard hasRules || topology.policy != nil else { return }
         switch proxy {
         case .iptables:
-            let text = IPTablesRules.render(topology: topology, node: node, options: IPTablesRules.Options(hooksInBuffer: true))
+            let text = IPTablesRules.renderWithPolicies(node: node, options: IPTablesRules.Options(hooksInBuffer: true), shared: shared).rules
             var table = ""
             for line in text.split(separator: "\n") {
                 if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
@@ -31,13 +32,14 @@ struct ServiceRuleBook {
             }
         case .nftables:
             let prefix = "add rule ip \(NFTablesChainNames.table) "
-            for line in NFTablesRules.render(topology: topology, node: node).split(separator: "\n") where line.hasPrefix(prefix) {
+            for line in NFTablesRules.render(node: node, shared: shared).split(separator: "\n") where line.hasPrefix(prefix) {
                 let rest = line.dropFirst(prefix.count)
                 let chain = String(rest.prefix { $0 != " " })
                 nft[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
             }
             let policyPrefix = "add rule ip \(NetworkPolicyNFTables.table) "
-            for line in (NetworkPolicyNFTables.render(topology: topology, node: node) ?? "").split(separator: "\n") where line.hasPrefix(policyPrefix) {
+            let policyText = shared.policyLayout(of: node).map { NetworkPolicyNFTables.render($0, topology: topology) } ?? ""
+            for line in policyText.split(separator: "\n") where line.hasPrefix(policyPrefix) {
                 let rest = line.dropFirst(policyPrefix.count)
                 let chain = String(rest.prefix { $0 != " " })
                 nftPolicy[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
