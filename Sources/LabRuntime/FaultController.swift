@@ -35,21 +35,10 @@ public struct FaultController: Sendable {
         return applied!
     }
 
-    /// Puts several faults in force in one transition: all of them or, when one is bad or the
-    /// kernel refuses, none (a scenario's faults). Returns their records, in order.
-    @discardableResult
-    public func apply(all faults: [Fault], now: Date = Date()) throws -> [FaultRecord] {
-        var applied: [FaultRecord] = []
-        try change { current, topology in
-            var next = current
-            for fault in faults {
-                let record = FaultRecord(fault: try FaultPlan.resolve(fault, in: topology), since: now.timeIntervalSince1970)
-                applied.append(record)
-                next = next.replacing(with: record)
-            }
-            return next
-        }
-        return applied
+    /// Puts a record back as it was (its clocks unchanged), replacing one with the same key:
+    /// a fault a scenario replaced, once the scenario is over.
+    public func restore(_ record: FaultRecord) throws {
+        try change { current, _ in current.replacing(with: record) }
     }
 
     /// Reverts the faults `matches` picks among those in force; returns them. `lab fault up

@@ -13,43 +13,34 @@ import Synchronization
 /// line, so a delay a fault adds is served before the probes start (and a supervisor is started
 /// for a lab that had none).
 public final class LabFaults: ScenarioFaultApplier {
-    /// Faults in force before a scenario replaced them, by key.
-    private let replaced = Mutex<[String: Fault]>([:])
+    /// What each fault a scenario put on became, by the key the scenario wrote it with: the
+    /// key the controller keeps it under (targets resolved, `node/n1` for a bare `n1`), and
+    /// the record it replaced, if one was in force, to be put back as it was (clocks included).
+    private let applied = Mutex<[String: (key: String, replaced: FaultRecord?)]>([:])
 
     public init() {}
 
     public func apply(_ wanted: Fault, lab: String) throws {
         let controller = FaultController(lab: lab)
-        let before = controller.list().records.first { $0.fault.key == wanted.key }
-        _ = try controller.apply(wanted)
-        if let before { replaced.withLock { $0[before.fault.key] = before.fault } }
+        let before = controller.list()
+        let record = try controller.apply(wanted)
+        let replaced = before.records.first { $0.fault.key == record.fault.key }
+        applied.withLock { $0[wanted.key] = (record.fault.key, replaced) }
     }
 
     public func clear(_ faults: [Fault], lab: String) throws {
         let controller = FaultController(lab: lab)
         var failure: Error?
         for fault in faults {
+            // A fault that never went on (its apply failed) has nothing to take off.
+            guard let entry = applied.withLock({ $0.removeValue(forKey: fault.key) }) else { continue }
             do {
-                let key = fault.key
-                // Resolved keys name the target as the lab does (`node/n1` for a bare `n1`).
-                let records = controller.list().records.filter { $0.fault.key == key || Self.sameTarget($0.fault, fault) }
-                let keys = Set(records.map(\.fault.key))
-                _ = try controller.revert { keys.contains($0.fault.key) }
-                for key in keys {
-                    if let earlier = replaced.withLock({ $0.removeValue(forKey: key) }) { _ = try controller.apply(earlier) }
-                }
+                _ = try controller.revert { $0.fault.key == entry.key }
+                if let earlier = entry.replaced { try controller.restore(earlier) }
             } catch {
                 failure = failure ?? error
             }
         }
         if let failure { throw failure }
-    }
-
-    /// Whether `recorded` (as the controller keeps it, targets resolved) is the fault the
-    /// scenario wrote (perhaps with a bare name).
-    static func sameTarget(_ recorded: Fault, _ wanted: Fault) -> Bool {
-        guard recorded.kind == wanted.kind else { return false }
-        let bare = { (target: String) in target.split(separator: "/").last.map(String.init) ?? target }
-        return recorded.targets.map(bare) == wanted.targets.map(bare)
     }
 }
