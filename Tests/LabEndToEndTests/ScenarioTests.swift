@@ -87,11 +87,17 @@ import Testing
             #expect(xml.contains("<testsuite name=\"lab verify \(name): b is cut off\" tests=\"1\" failures=\"1\""), "\(xml)")
 
             // The slow WAN's round trip: both directions of n2's uplink, each 30 ms.
-            let json = try lab("verify", name, "--scenario", "slow", "--output", "json")
-            #expect(json.succeeded, "\(json.stdout)\(json.stderr)")
-            let document = try ProbeJSONReport.decode(json.stdout)
-            #expect(document.probes.isEmpty, "--scenario leaves the lab's own probes out")
-            let rtt = try #require(document.scenarios?.first?.report.probes.first?.tries.flatMap { $0.rttMilliseconds ?? [] })
+            // Up to three tries, as the other measurements: a serving thread starved by the
+            // parallel suite shows a delay the line keeps when it runs.
+            var rtt: [Double] = []
+            for _ in 0..<3 {
+                let json = try lab("verify", name, "--scenario", "slow", "--output", "json")
+                #expect(json.succeeded, "\(json.stdout)\(json.stderr)")
+                let document = try ProbeJSONReport.decode(json.stdout)
+                #expect(document.probes.isEmpty, "--scenario leaves the lab's own probes out")
+                rtt = try #require(document.scenarios?.first?.report.probes.first?.tries.flatMap { $0.rttMilliseconds ?? [] })
+                if (rtt.min() ?? 0) < 63 { break }
+            }
             // Each over the 60 ms asked; the fastest within a few ms of it (the first echoes after
             // the previous scenario's link came back up may wait on the lab settling).
             #expect(rtt.count == 5 && rtt.allSatisfy { $0 > 60 } && (rtt.min() ?? 0) < 63, "\(rtt)")
