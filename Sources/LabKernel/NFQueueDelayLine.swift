@@ -15,7 +15,8 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     public let queue: UInt16
     public private(set) var delayNanoseconds: Int64
     public private(set) var jitterNanoseconds: Int64
-    private let fd: Int32
+    /// -1 once `close()` has run.
+    private var fd: Int32
     /// Held packets: (release time, id), kept sorted by release time.
     private var held: [(due: Int64, id: UInt32)] = []
     private var buffer = [UInt8](repeating: 0, count: 65536)
@@ -61,7 +62,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
             try configure(attributes: [(Self.configParameters, command), (Self.configMaxLength, bigEndian(Self.maximumHeld)),
                                        (Self.configMask, bigEndian(Self.flags)), (Self.configFlags, bigEndian(Self.flags))])
         } catch {
-            close(fd)
+            close()
             throw error
         }
     }
@@ -78,7 +79,15 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         jitterNanoseconds = Int64(jitterMicroseconds) * 1000
     }
 
-    deinit { close(fd) }
+    deinit { close() }
+
+    /// Closes the socket now, which unbinds the queue (another socket may then bind it) and
+    /// drops what is held: `releaseAll` first. Reads and verdicts after it do nothing.
+    public func close() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
 
     /// Serves the queue until `seconds` have passed: reads packets as they come, accepts each
     /// when it is due. Packets still held at the end are accepted then.

@@ -111,7 +111,8 @@ public struct FaultController: Sendable {
     /// 1. the transition's operations applied (tolerating what exists, as a reconcile does);
     ///    on a failure, what was applied is taken back as far as it goes, and nothing recorded;
     /// 2. the new set recorded;
-    /// 3. the supervisor told, when a deadline is new or gone (started if none runs).
+    /// 3. the supervisor told, when a deadline or a delay line is new or gone (started if none
+    ///    runs); a delay line it could not bind takes the change back (4.).
     private func change(lockTimeout: Double = LabLock.timeoutFromEnvironment, notify: Bool = true,
                         _ next: (FaultSet, Topology) throws -> FaultSet) throws {
         try Privileges.check()
@@ -126,7 +127,23 @@ public struct FaultController: Sendable {
         // 2.
         try Self.save(target, state)
         // 3.
-        if notify { try Self.tellSupervisor(state, topology, from: current, to: target) }
+        guard notify, let report = try Self.tellSupervisor(state, topology, from: current, to: target) else { return }
+        // 4. A delay the supervisor could not bind would drop every packet it was to delay:
+        //    the change is taken back and the failure said.
+        if let unbound = Self.newlyUnboundDelayLine(report, topology, from: current, to: target) {
+            try Self.move(topology, from: target, to: current, state: state)
+            try Self.save(current, state)
+            _ = try Self.tellSupervisor(state, topology, from: target, to: current)
+            throw RuntimeError.delayLineUnbound(lab: lab, object: unbound.object, netns: unbound.netns, queue: unbound.queue,
+                                                reason: unbound.error ?? "")
+        }
+    }
+
+    /// A delay line of `target` that `current` did not have and the supervisor reports unbound.
+    static func newlyUnboundDelayLine(_ report: SupervisorReport, _ topology: Topology, from current: FaultSet,
+                                      to target: FaultSet) -> DelayLineStatus? {
+        let before = Set(ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, current)).map { "\($0.netns) \($0.queue)" })
+        return report.delayLines?.first { $0.error != nil && !before.contains("\($0.netns) \($0.queue)") }
     }
 
     /// Before a reconciling `up`: the faults in force are taken out (the change is worked out
@@ -198,12 +215,16 @@ public struct FaultController: Sendable {
     /// it), and one is started where the new set needs it (a delay on a lab without one: the
     /// link would drop instead). This is how a supervisor hears of faults it did not change
     /// itself (`advance`).
-    static func tellSupervisor(_ state: LabState, _ topology: Topology, from old: FaultSet, to new: FaultSet) throws {
+    /// Returns the supervisor's report after it converged, nil when it was not told or has
+    /// nothing left to do.
+    @discardableResult
+    static func tellSupervisor(_ state: LabState, _ topology: Topology, from old: FaultSet, to new: FaultSet) throws -> SupervisorReport? {
         let queues = { (set: FaultSet) in ImpairmentPlan.delayQueues(FaultPlan.withImpairments(topology, set)) }
-        guard old.nextDeadline != new.nextDeadline || queues(old) != queues(new) else { return }
-        if SupervisorProcess.running(lab: state.lab, state: state) != nil || Supervisor.isNeeded(for: topology, faults: new) {
-            _ = try SupervisorProcess.reload(lab: state.lab, state: state)
+        guard old.nextDeadline != new.nextDeadline || queues(old) != queues(new) else { return nil }
+        guard SupervisorProcess.running(lab: state.lab, state: state) != nil || Supervisor.isNeeded(for: topology, faults: new) else {
+            return nil
         }
+        return try SupervisorProcess.reload(lab: state.lab, state: state)
     }
 
     static func load(_ state: LabState) -> FaultSet {

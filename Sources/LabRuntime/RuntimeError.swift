@@ -9,6 +9,8 @@ public enum RuntimeError: Error, CustomStringConvertible {
     case corruptState(lab: String, reason: String)
     case supervisorFailed(lab: String, log: String)
     case noLogs(String)
+    /// The supervisor could not bind a delay line's NFQUEUE queue; the fault was taken back.
+    case delayLineUnbound(lab: String, object: String, netns: String, queue: UInt16, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +22,9 @@ public enum RuntimeError: Error, CustomStringConvertible {
             return "the supervisor of lab \(lab) exited at once; see \(log)"
         case .noLogs(let path):
             return "no log yet at \(path): the container has not written anything or has not started"
+        case .delayLineUnbound(let lab, let object, let netns, let queue, let reason):
+            return "the delay on \(object) in lab \(lab) was not put on: its delay line could not bind NFQUEUE queue \(queue) in \(netns) (\(reason)); "
+                + "nothing else may bind the lab's queues — `ip netns exec \(netns) cat /proc/net/netfilter/nfnetlink_queue` shows who holds them"
         case .corruptState(let lab, let reason):
             return "the state of lab \(lab) is unreadable (\(reason)); `lab down \(lab)` still removes it"
         }

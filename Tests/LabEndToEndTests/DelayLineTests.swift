@@ -1,4 +1,5 @@
 import Foundation
+import LabKernel
 import Testing
 
 /// `link: {delay: …}` on this kernel, measured with ping: netem where the kernel has it, else
@@ -100,5 +101,37 @@ import Testing
         #expect(down.succeeded, "\(down.stderr)")
         try expectNothingLeft(of: name)
         #expect(try rootNamespaceSnapshot() == before, "the root namespace changed")
+    }
+
+    /// A delay taken off and put back at once is served (the queue the old line held is free
+    /// again, not refused); a queue some other socket holds makes `lab fault impair` fail,
+    /// saying so, with nothing left in force.
+    @Test func aDelayPutBackAtOnceIsServedAndAHeldQueueIsRefused() throws {
+        if try ImpairmentTests.kernelHasNetem() { return }
+        let name = uniqueLabName("delayback")
+        try withLab(Self.labFile(name, link: nil), name: name) { _ in
+            let node = "lab.\(name).node.n1"
+            for _ in 0..<5 {
+                #expect(try lab("fault", "impair", "pod/c", "--delay", "20ms", "--lab", name).succeeded)
+                #expect(try lab("fault", "clear", "--lab", name).succeeded)
+            }
+            let impair = try lab("fault", "impair", "pod/c", "--delay", "20ms", "--lab", name)
+            #expect(impair.succeeded, "\(impair.stderr)")
+            let delayed = try Self.measure("lab.\(name).pod.d", count: 20, interval: "0.02", expected: 40, tolerance: 3)
+            #expect(delayed.lost == 0 && abs(delayed.average - 40) <= 3, "\(delayed)")
+            #expect(try lab("fault", "clear", "--lab", name).succeeded)
+
+            // Another socket holds queue 0 in the node: the delay is refused and taken back.
+            let squatter = try NFQueueDelayLine(in: NetworkNamespace.open(node), queue: 0, delayMicroseconds: 0)
+            defer { squatter.close() }
+            let refused = try lab("fault", "impair", "pod/c", "--delay", "20ms", "--lab", name)
+            #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("could not bind NFQUEUE queue 0 in \(node)"), "\(refused.stderr)")
+            #expect(try lab("fault", "list", "--lab", name).stdout.contains("no fault"), "the refused delay is in force")
+            let rules = try run(["ip", "netns", "exec", node, "iptables-save"]).stdout
+            #expect(!rules.contains("NFQUEUE"), "\(rules)")
+            let plain = try Self.measure("lab.\(name).pod.d", count: 10, interval: "0.01", expected: 0, tolerance: 5)
+            #expect(plain.lost == 0 && plain.average < 5, "\(plain)")
+        }
     }
 }

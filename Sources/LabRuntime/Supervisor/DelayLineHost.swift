@@ -24,7 +24,10 @@ public struct DelayLineStatus: Sendable, Codable, Hashable {
 ///
 /// The supervisor's main thread opens sockets and hands them over; only the serving thread
 /// reads, accepts and closes them. A line that is no longer wanted accepts what it holds
-/// before its socket closes (closing drops held packets).
+/// before its socket closes (closing drops held packets), and closes at once: its queue stays
+/// bound to its socket until then, and the kernel refuses (EPERM) another socket's bind of a
+/// bound queue — a delay put back on a moment later would find it so. One wanted again before
+/// the serving thread got to it is taken back as it is.
 final class DelayLineHost: @unchecked Sendable {
     /// A queue of one namespace as it is now: a namespace deleted and made again under the
     /// same name is another one, whose queue needs a socket of its own.
@@ -38,7 +41,8 @@ final class DelayLineHost: @unchecked Sendable {
         var lines: [Key: NFQueueDelayLine] = [:]
         /// New delay and jitter (microseconds) for a line, applied by the serving thread.
         var settings: [Key: (Int, Int)] = [:]
-        var retired: [NFQueueDelayLine] = []
+        /// Lines no longer wanted, to be released and closed by the serving thread.
+        var retired: [Key: NFQueueDelayLine] = [:]
         var stopping = false
     }
 
@@ -65,28 +69,46 @@ final class DelayLineHost: @unchecked Sendable {
     /// Makes the served queues `queues`: opens new ones, changes the delay of kept ones in place
     /// (held packets keep their release time), retires the rest. One row per queue.
     func converge(_ queues: [DelayQueue]) -> [DelayLineStatus] {
-        var wanted: [Key: DelayQueue] = [:]
         var rows: [DelayLineStatus] = []
-        var opened: [Key: NFQueueDelayLine] = [:]
+        var wanted: [(key: Key, queue: DelayQueue, namespace: NetworkNamespace, row: Int)] = []
         for queue in queues {
-            var row = DelayLineStatus(object: queue.object, netns: queue.netns, link: queue.link, direction: queue.direction,
-                                      queue: queue.queue, delayMicroseconds: queue.delayMicroseconds,
-                                      jitterMicroseconds: queue.jitterMicroseconds)
+            rows.append(DelayLineStatus(object: queue.object, netns: queue.netns, link: queue.link, direction: queue.direction,
+                                        queue: queue.queue, delayMicroseconds: queue.delayMicroseconds,
+                                        jitterMicroseconds: queue.jitterMicroseconds))
             do {
                 let namespace = try NetworkNamespace.open(queue.netns)
-                let key = Key(netns: queue.netns, identity: NamespaceIdentity(descriptor: namespace.fd), queue: queue.queue)
-                wanted[key] = queue
-                if current[key] == nil {
-                    opened[key] = try NFQueueDelayLine(in: namespace, queue: queue.queue, delayMicroseconds: queue.delayMicroseconds,
-                                                       jitterMicroseconds: queue.jitterMicroseconds)
-                }
+                wanted.append((Key(netns: queue.netns, identity: NamespaceIdentity(descriptor: namespace.fd), queue: queue.queue),
+                               queue, namespace, rows.count - 1))
             } catch {
-                row.error = "\(error)"
+                rows[rows.count - 1].error = "\(error)"
             }
-            rows.append(row)
         }
+        // 1. Lines retired and not yet closed are taken back: their sockets still hold the queues.
+        let revived = shared.withLock { shared in
+            var revived = Set<Key>()
+            for entry in wanted where current[entry.key] == nil {
+                guard let line = shared.retired.removeValue(forKey: entry.key) else { continue }
+                shared.lines[entry.key] = line
+                shared.settings[entry.key] = (entry.queue.delayMicroseconds, entry.queue.jitterMicroseconds)
+                revived.insert(entry.key)
+            }
+            return revived
+        }
+        // 2. The other new ones are opened (binding a queue is a netlink round trip: outside the lock).
+        var opened: [Key: NFQueueDelayLine] = [:]
+        for entry in wanted where current[entry.key] == nil && !revived.contains(entry.key) {
+            do {
+                opened[entry.key] = try NFQueueDelayLine(in: entry.namespace, queue: entry.queue.queue,
+                                                         delayMicroseconds: entry.queue.delayMicroseconds,
+                                                         jitterMicroseconds: entry.queue.jitterMicroseconds)
+            } catch {
+                rows[entry.row].error = "\(error)"
+            }
+        }
+        // 3. Kept ones get their new settings; the ones no longer wanted are retired.
         let previous = current
-        current = wanted.filter { key, _ in previous[key] != nil || opened[key] != nil }
+        current = Dictionary(wanted.filter { previous[$0.key] != nil || revived.contains($0.key) || opened[$0.key] != nil }
+            .map { ($0.key, $0.queue) }, uniquingKeysWith: { _, last in last })
         shared.withLock { shared in
             for (key, line) in opened { shared.lines[key] = line }
             for (key, queue) in current where previous[key].map({ $0.delayMicroseconds != queue.delayMicroseconds
@@ -94,7 +116,7 @@ final class DelayLineHost: @unchecked Sendable {
                 shared.settings[key] = (queue.delayMicroseconds, queue.jitterMicroseconds)
             }
             for key in previous.keys where current[key] == nil {
-                if let line = shared.lines.removeValue(forKey: key) { shared.retired.append(line) }
+                if let line = shared.lines.removeValue(forKey: key) { shared.retired[key] = line }
             }
         }
         wake()
@@ -126,18 +148,25 @@ final class DelayLineHost: @unchecked Sendable {
         _ = pthread_setschedparam(pthread_self(), SCHED_FIFO, &priority)
         var drain = [UInt8](repeating: 0, count: 64)
         while true {
-            let (lines, retired, stopping) = shared.withLock { shared -> ([NFQueueDelayLine], [NFQueueDelayLine], Bool) in
+            let (lines, stopping) = shared.withLock { shared -> ([NFQueueDelayLine], Bool) in
                 for (key, setting) in shared.settings {
                     shared.lines[key]?.setDelay(microseconds: setting.0, jitterMicroseconds: setting.1)
                 }
                 shared.settings = [:]
-                let retired = shared.retired
-                shared.retired = []
-                return (Array(shared.lines.values), retired, shared.stopping)
+                // Under the lock, so `converge` either takes a retired line back or finds its
+                // queue free to bind.
+                for line in shared.retired.values {
+                    line.releaseAll()
+                    line.close()
+                }
+                shared.retired = [:]
+                return (Array(shared.lines.values), shared.stopping)
             }
-            for line in retired { line.releaseAll() }
             if stopping {
-                for line in lines { line.releaseAll() }
+                for line in lines {
+                    line.releaseAll()
+                    line.close()
+                }
                 shared.withLock { $0.lines = [:] }
                 finished.signal()
                 return
