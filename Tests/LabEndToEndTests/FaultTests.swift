@@ -247,11 +247,8 @@ import Testing
         try withLab(yaml, name: name) { _ in
             let impair = try lab("fault", "impair", "pod/c", "--delay", "20ms", "--lab", name)
             #expect(impair.succeeded, "\(impair.stderr)")
-            let ping = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "5", "-i", "0.05", "-W", "2", "10.244.1.12"])
-            #expect(ImpairmentTests.lost(ping.stdout) == 0, "\(ping.stdout)")
-            let average = ping.stdout.split(separator: "\n").first { $0.contains("min/avg/max") }
-                .flatMap { $0.split(separator: "=").last?.split(separator: "/").dropFirst().first }.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            #expect((average ?? 0) >= 39, "\(ping.stdout)")
+            let ping = try DelayLineTests.measure("lab.\(name).pod.d", count: 5, interval: "0.05", expected: 40, tolerance: 3)
+            #expect(ping.lost == 0 && ping.average >= 39, "\(ping)")
             #expect(try lab("fault", "clear", "--lab", name).succeeded)
             let after = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "3", "-i", "0.05", "-W", "2", "10.244.1.12"])
             #expect(ImpairmentTests.lost(after.stdout) == 0, "\(after.stdout)")
