@@ -14,6 +14,8 @@
 #include <linux/if_ether.h>
 #include <linux/veth.h>
 #include <linux/neighbour.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/sched.h> /* CLONE_NEW*: glibc only declares them with _GNU_SOURCE */
 /* No <net/if.h>: it redefines linux/if.h's IFF_* enumerators. */
 #include <sys/syscall.h>

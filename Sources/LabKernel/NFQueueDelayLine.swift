@@ -15,8 +15,11 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     public let queue: UInt16
     public private(set) var delayNanoseconds: Int64
     public private(set) var jitterNanoseconds: Int64
-    /// -1 once `close()` has run.
-    private var fd: Int32
+    /// nil once `close()` has run.
+    private var socket: OpaquePointer?
+    private let fd: Int32
+    /// One verdict message for this queue, its packet id to be filled in (`verdicts`).
+    private let verdictTemplate: [UInt8]
     /// Held packets: (release time, id), kept sorted by release time.
     private var held: [(due: Int64, id: UInt32)] = []
     private var buffer = [UInt8](repeating: 0, count: 65536)
@@ -24,43 +27,44 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     /// The lab's netem limit, so both mechanisms hold as many packets.
     public static let maximumHeld: UInt32 = 10_000
 
-    // nfnetlink_queue (`linux/netfilter/nfnetlink_queue.h`), written out: the header is not in
-    // the CMnl shim.
-    static let subsystemQueue: UInt16 = 3 << 8
-    static let messagePacket: UInt16 = 0, messageVerdict: UInt16 = 1, messageConfig: UInt16 = 2
-    static let configCommand: UInt16 = 1, configParameters: UInt16 = 2, configMaxLength: UInt16 = 3
-    static let configMask: UInt16 = 4, configFlags: UInt16 = 5
-    static let packetHeader: UInt16 = 1, verdictHeader: UInt16 = 2
-    static let commandBind: UInt8 = 1, copyMeta: UInt8 = 1
-    /// GSO: no forced segmentation (a GSO packet is held whole). Not FAIL_OPEN (0x1), which
-    /// would accept undelayed what finds the queue full.
-    static let flags: UInt32 = 0x4
+    // nfnetlink_queue's message types and attributes (`linux/netfilter/nfnetlink_queue.h`).
+    static let subsystemQueue = UInt16(NFNL_SUBSYS_QUEUE) << 8
+    static let messagePacket = UInt16(NFQNL_MSG_PACKET.rawValue), messageVerdict = UInt16(NFQNL_MSG_VERDICT.rawValue)
+    static let messageConfig = UInt16(NFQNL_MSG_CONFIG.rawValue)
+    static let configCommand = UInt16(NFQA_CFG_CMD.rawValue), configParameters = UInt16(NFQA_CFG_PARAMS.rawValue)
+    static let configMaxLength = UInt16(NFQA_CFG_QUEUE_MAXLEN.rawValue), configMask = UInt16(NFQA_CFG_MASK.rawValue)
+    static let configFlags = UInt16(NFQA_CFG_FLAGS.rawValue)
+    static let packetHeader = UInt16(NFQA_PACKET_HDR.rawValue), verdictHeader = UInt16(NFQA_VERDICT_HDR.rawValue)
+    static let commandBind = UInt8(NFQNL_CFG_CMD_BIND.rawValue), copyMeta = UInt8(NFQNL_COPY_META.rawValue)
+    /// GSO: no forced segmentation (a GSO packet is held whole). Not FAIL_OPEN, which would
+    /// accept undelayed what finds the queue full.
+    static let flags = UInt32(NFQA_CFG_F_GSO)
+    /// `NF_ACCEPT` (`linux/netfilter.h`, left out of the shim: its `linux/in.h` clashes with glibc's).
     static let accept: UInt32 = 1
 
-    /// 1. `socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)` inside `namespace`;
+    /// 1. A `NETLINK_NETFILTER` socket inside `namespace`, with room for a burst of packet
+    ///    messages;
     /// 2. bind queue `queue` with copy mode META, a `maximumHeld`-packet queue and GSO.
     public init(in namespace: NetworkNamespace, queue: UInt16, delayMicroseconds: Int, jitterMicroseconds: Int = 0) throws {
         self.queue = queue
         delayNanoseconds = Int64(delayMicroseconds) * 1000
         jitterNanoseconds = Int64(jitterMicroseconds) * 1000
-        fd = try namespace.perform {
-            let fd = Glibc.socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), NETLINK_NETFILTER)
-            guard fd >= 0 else {
-                throw KernelError(operation: "open netlink socket", object: "NETLINK_NETFILTER", namespace: namespace.name, errno: currentErrno())
-            }
-            return fd
-        }
-        // A burst of packet messages must fit: root may go past `rmem_max`.
-        var size: Int32 = 4 << 20
-        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
+        let socket = try NetfilterNetlink.open(in: namespace, receiveBuffer: 4 << 20, object: "nfqueue \(queue)")
+        self.socket = socket
+        fd = mnl_socket_get_fd(socket)
+        verdictTemplate = Self.verdicts(ids: [0], queue: queue)
+        // 2.
+        let bind = Self.request(Self.messageConfig, queue: queue)
+        bind.put(Self.configCommand, bytes: [Self.commandBind, 0] + bigEndian(UInt16(AF_INET)))
+        // `nfqnl_msg_config_params`: be32 copy range, u8 copy mode (5 bytes, padded).
+        let parameters = Self.request(Self.messageConfig, queue: queue)
+        parameters.put(Self.configParameters, bytes: bigEndian(UInt32(0)) + [Self.copyMeta])
+        parameters.put(Self.configMaxLength, bytes: bigEndian(Self.maximumHeld))
+        parameters.put(Self.configMask, bytes: bigEndian(Self.flags))
+        parameters.put(Self.configFlags, bytes: bigEndian(Self.flags))
         do {
-            var command = [Self.commandBind, 0] + bigEndian(UInt16(AF_INET))
-            try configure(attributes: [(Self.configCommand, command)])
-            command = bigEndian(UInt32(0)) + [Self.copyMeta]
-            try configure(attributes: [(Self.configParameters, command), (Self.configMaxLength, bigEndian(Self.maximumHeld)),
-                                       (Self.configMask, bigEndian(Self.flags)), (Self.configFlags, bigEndian(Self.flags))])
+            try configure(bind)
+            try configure(parameters)
         } catch {
             close()
             throw error
@@ -84,9 +88,9 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     /// Closes the socket now, which unbinds the queue (another socket may then bind it) and
     /// drops what is held: `releaseAll` first. Reads and verdicts after it do nothing.
     public func close() {
-        guard fd >= 0 else { return }
-        Glibc.close(fd)
-        fd = -1
+        guard let socket else { return }
+        mnl_socket_close(socket)
+        self.socket = nil
     }
 
     /// Serves the queue until `seconds` have passed: reads packets as they come, accepts each
@@ -104,7 +108,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
 
     /// Reads every packet message waiting on the socket, without blocking.
     public func readAvailable() {
-        while true {
+        while socket != nil {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             // ENOBUFS: the kernel dropped messages the socket had no room for; read on.
             if count < 0, errno == ENOBUFS { continue }
@@ -134,78 +138,94 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         }
     }
 
-    /// Every packet message in a datagram: its id is held until its release time.
+    /// Every packet message in a datagram (walked with libmnl, which checks each length against
+    /// what is left): its id is held until its release time.
     func receive(_ datagram: ArraySlice<UInt8>, at now: Int64) {
-        var offset = datagram.startIndex
-        while offset + 16 <= datagram.endIndex {
-            let length = Int(u32(datagram, offset))
-            let type = UInt16(datagram[offset + 4]) | UInt16(datagram[offset + 5]) << 8
-            guard length >= 16, offset + length <= datagram.endIndex else { return }
-            if type == Self.subsystemQueue | Self.messagePacket, let id = Self.packetID(datagram[(offset + 16)..<(offset + length)]) {
-                var due = now + delayNanoseconds
-                if jitterNanoseconds > 0 { due += Int64.random(in: -jitterNanoseconds...jitterNanoseconds) }
-                let index = held.lastIndex { $0.due <= due }.map { $0 + 1 } ?? 0
-                held.insert((due, id), at: index)
+        datagram.withUnsafeBytes { raw in
+            guard var message = raw.baseAddress.map({ UnsafePointer($0.assumingMemoryBound(to: nlmsghdr.self)) }) else { return }
+            var remaining = Int32(raw.count)
+            while mnl_nlmsg_ok(message, remaining) {
+                if message.pointee.nlmsg_type == Self.subsystemQueue | Self.messagePacket,
+                   let id = Self.packetID(NetlinkMessage(copying: message)) {
+                    hold(id, now: now)
+                }
+                message = UnsafePointer(mnl_nlmsg_next(message, &remaining)!)
             }
-            offset += (length + 3) & ~3
         }
     }
 
-    /// `NFQA_PACKET_HDR`'s packet id, after the 4-byte `nfgenmsg`.
-    static func packetID(_ body: ArraySlice<UInt8>) -> UInt32? {
-        var offset = body.startIndex + 4
-        while offset + 4 <= body.endIndex {
-            let length = Int(UInt16(body[offset]) | UInt16(body[offset + 1]) << 8)
-            let type = (UInt16(body[offset + 2]) | UInt16(body[offset + 3]) << 8) & 0x3fff
-            guard length >= 4 else { return nil }
-            if type == packetHeader, length >= 8 {
-                return UInt32(body[offset + 4]) << 24 | UInt32(body[offset + 5]) << 16 | UInt32(body[offset + 6]) << 8 | UInt32(body[offset + 7])
-            }
-            offset += (length + 3) & ~3
-        }
-        return nil
+    /// Holds packet `id` until its delay (plus jitter) has passed, in release order.
+    private func hold(_ id: UInt32, now: Int64) {
+        var due = now + delayNanoseconds
+        if jitterNanoseconds > 0 { due += Int64.random(in: -jitterNanoseconds...jitterNanoseconds) }
+        let index = held.lastIndex { $0.due <= due }.map { $0 + 1 } ?? 0
+        held.insert((due, id), at: index)
     }
 
-    /// Accepts every packet whose release time has come.
+    /// `NFQA_PACKET_HDR`'s packet id (`nfqnl_msg_packet_hdr`: be32 id first), after `nfgenmsg`.
+    static func packetID(_ message: NetlinkMessage) -> UInt32? {
+        guard let header = message.attributes(afterHeaderOfSize: MemoryLayout<nfgenmsg>.size).values[packetHeader],
+              header.count >= 4 else { return nil }
+        return header.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    /// Accepts every packet whose release time has come, in as few sends as the socket's
+    /// buffer allows (the kernel reads every message of a datagram).
     public func releaseDue(now: Int64) {
         var count = 0
         while count < held.count, held[count].due <= now { count += 1 }
         guard count > 0 else { return }
-        for packet in held[..<count] { sendVerdict(id: packet.id) }
+        if socket != nil {
+            for start in stride(from: 0, to: count, by: Self.verdictsPerSend) {
+                let message = Self.verdicts(ids: held[start..<min(start + Self.verdictsPerSend, count)].map(\.id), template: verdictTemplate)
+                _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            }
+        }
         held.removeFirst(count)
     }
 
-    /// `NFQNL_MSG_VERDICT` with `NF_ACCEPT`; no ack is asked, as a verdict is sent per packet.
-    private func sendVerdict(id: UInt32) {
-        let message = Self.message(type: Self.subsystemQueue | Self.messageVerdict, flags: UInt16(NLM_F_REQUEST), queue: queue,
-                                   attributes: [(Self.verdictHeader, bigEndian(Self.accept) + bigEndian(id))])
-        _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+    /// 32 KB of 32-byte verdicts: well within a netlink socket's send buffer.
+    static let verdictsPerSend = 1024
+
+    /// `NFQNL_MSG_VERDICT` with `NF_ACCEPT` for each id, one message after another; no ack is
+    /// asked, as a verdict is sent per packet.
+    static func verdicts(ids: [UInt32], queue: UInt16) -> [UInt8] {
+        let request = Self.request(Self.messageVerdict, queue: queue, flags: NLM_F_REQUEST)
+        // `nfqnl_msg_verdict_hdr`: be32 verdict, be32 id.
+        request.put(Self.verdictHeader, bytes: bigEndian(Self.accept) + bigEndian(UInt32(0)))
+        return verdicts(ids: ids, template: request.bytes)
     }
 
-    private func configure(attributes: [(UInt16, [UInt8])]) throws {
-        let message = Self.message(type: Self.subsystemQueue | Self.messageConfig, flags: UInt16(NLM_F_REQUEST | NLM_F_ACK),
-                                   queue: queue, attributes: attributes)
-        guard message.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == message.count else {
-            throw KernelError(operation: "configure nfqueue", object: "queue \(queue)", errno: currentErrno())
+    /// The template (one verdict whose id is its last four bytes) once per id.
+    static func verdicts(ids: [UInt32], template: [UInt8]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(template.count * ids.count)
+        for id in ids {
+            bytes += template.dropLast(4)
+            bytes += bigEndian(id)
         }
+        return bytes
+    }
+
+    /// An nfnetlink_queue message with its `nfgenmsg` (AF_UNSPEC, version 0, the queue number
+    /// big-endian), attributes to be put.
+    static func request(_ message: UInt16, queue: UInt16, flags: Int32 = NLM_F_REQUEST | NLM_F_ACK) -> NetlinkRequest {
+        let request = NetlinkRequest(type: Int(subsystemQueue | message), flags: flags)
+        request.putHeader(nfgenmsg(nfgen_family: UInt8(AF_UNSPEC), version: 0, res_id: queue.bigEndian))
+        return request
+    }
+
+    /// Sends a configuration request and reads its ack.
+    private func configure(_ request: NetlinkRequest) throws {
+        guard let socket else { return }
+        let failure = { KernelError(operation: "configure nfqueue", object: "queue \(self.queue)", errno: $0) }
+        guard mnl_socket_sendto(socket, request.buffer, request.length) == request.length else { throw failure(currentErrno()) }
         var reply = [UInt8](repeating: 0, count: 4096)
-        let count = reply.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard count >= 20 else { throw KernelError(operation: "configure nfqueue", object: "queue \(queue)", errno: currentErrno()) }
-        let error = Int32(bitPattern: u32(reply[...], 16))
-        if UInt16(reply[4]) | UInt16(reply[5]) << 8 == UInt16(NLMSG_ERROR), error != 0 {
-            throw KernelError(operation: "configure nfqueue", object: "queue \(queue)", errno: -error)
-        }
-    }
-
-    /// nlmsghdr + nfgenmsg (AF_UNSPEC, version 0, the queue number big-endian) + attributes.
-    static func message(type: UInt16, flags: UInt16, queue: UInt16, attributes: [(UInt16, [UInt8])]) -> [UInt8] {
-        var body: [UInt8] = [UInt8(AF_UNSPEC), 0] + bigEndian(queue)
-        for (attributeType, payload) in attributes {
-            body += littleEndian(UInt16(4 + payload.count)) + littleEndian(attributeType) + payload
-            body += [UInt8](repeating: 0, count: (4 - payload.count % 4) % 4)
-        }
-        return littleEndian(UInt32(16 + body.count)) + littleEndian(type) + littleEndian(flags)
-            + littleEndian(UInt32(0)) + littleEndian(UInt32(0)) + body
+        let count = reply.withUnsafeMutableBytes { mnl_socket_recvfrom(socket, $0.baseAddress, $0.count) }
+        guard count >= 20 else { throw failure(currentErrno()) }
+        // The ack: `nlmsgerr`, whose first field is 0 or a negative errno.
+        let ack = NetlinkMessage(bytes: Array(reply[..<count]))
+        if ack.type == UInt16(NLMSG_ERROR), let error = ack.header(as: Int32.self), error != 0 { throw failure(-error) }
     }
 
     /// CLOCK_MONOTONIC in nanoseconds: the clock release times are kept in.
@@ -216,9 +236,5 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     }
 }
 
-private func u32(_ bytes: ArraySlice<UInt8>, _ offset: Int) -> UInt32 {
-    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
-}
 
 private func bigEndian<Value: FixedWidthInteger>(_ value: Value) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
-private func littleEndian<Value: FixedWidthInteger>(_ value: Value) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }

@@ -6,20 +6,28 @@ import Testing
 /// The delay line's messages, byte for byte: pure, so they run without root too.
 @Suite struct NFQueueMessageTests {
     @Test func verdictAndConfigMessagesAreLaidOutAsTheKernelReadsThem() {
-        let verdict = NFQueueDelayLine.message(type: 0x0301, flags: 1, queue: 3, attributes: [(2, [0, 0, 0, 1, 0, 0, 0, 9])])
-        #expect(verdict == [32, 0, 0, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                            0, 0, 0, 3,
-                            12, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 9])
-        // The 5-byte `nfqnl_msg_config_params` is padded to 8.
-        let parameters = NFQueueDelayLine.message(type: 0x0302, flags: 5, queue: 0, attributes: [(2, [0, 0, 0, 0, 1])])
-        #expect(parameters.count == 16 + 4 + 12)
-        #expect(parameters[20..<22] == [9, 0])
+        // Two verdicts in one datagram, one after the other: NF_ACCEPT for ids 9 and 0x01020304.
+        let verdicts = NFQueueDelayLine.verdicts(ids: [9, 0x0102_0304], queue: 3)
+        #expect(verdicts.count == 64)
+        #expect(Array(verdicts[0..<32]) == [32, 0, 0, 0, 0x01, 0x03, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                            0, 0, 0, 3,
+                                            12, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 9])
+        #expect(Array(verdicts[32..<64]) == Array(verdicts[0..<28]) + [1, 2, 3, 4])
+        // The 5-byte `nfqnl_msg_config_params` is padded to 8; a configuration asks for an ack.
+        let parameters = NFQueueDelayLine.request(NFQueueDelayLine.messageConfig, queue: 0)
+        parameters.put(NFQueueDelayLine.configParameters, bytes: [0, 0, 0, 0, 1])
+        #expect(parameters.bytes.count == 16 + 4 + 12)
+        #expect(Array(parameters.bytes[4..<8]) == [0x02, 0x03, 5, 0])
+        #expect(Array(parameters.bytes[20..<22]) == [9, 0])
     }
 
     @Test func packetIDIsReadFromThePacketHeader() {
-        // nfgenmsg, then NFQA_PACKET_HDR {be32 id 0x01020304, be16 0x0800, u8 hook 4} padded.
-        let body: [UInt8] = [2, 0, 0, 3, 11, 0, 1, 0, 1, 2, 3, 4, 8, 0, 4, 0]
-        #expect(NFQueueDelayLine.packetID(body[...]) == 0x0102_0304)
+        // nlmsghdr, nfgenmsg, then NFQA_PACKET_HDR {be32 id 0x01020304, be16 0x0800, u8 hook 4} padded.
+        let message: [UInt8] = [32, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                2, 0, 0, 3, 11, 0, 1, 0, 1, 2, 3, 4, 8, 0, 4, 0]
+        #expect(NFQueueDelayLine.packetID(NetlinkMessage(bytes: message)) == 0x0102_0304)
+        // A message without the header has no id.
+        #expect(NFQueueDelayLine.packetID(NetlinkMessage(bytes: [20] + Array(message[1..<20]))) == nil)
     }
 }
 

@@ -6,7 +6,8 @@ import Glibc
 /// and entries are that namespace's.
 enum NetfilterNetlink {
     /// 1. `socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER)` inside `namespace`.
-    /// 2. A larger receive buffer when asked (a burst of trace events must not overrun it).
+    /// 2. A larger receive buffer when asked (a burst of trace events or queued packets must not
+    ///    overrun it).
     /// 3. Bind, joining `groups` (a bit mask; 0 for none).
     static func open(in namespace: NetworkNamespace, nonBlocking: Bool = false, receiveBuffer: Int32? = nil, groups: UInt32 = 0,
                      bindOperation: String = "bind netlink socket", object: String = "NETLINK_NETFILTER") throws -> OpaquePointer {
@@ -18,7 +19,8 @@ enum NetfilterNetlink {
             }
             return fd
         }
-        if var size = receiveBuffer {
+        // Root may go past `rmem_max` (FORCE); anyone else gets what `rmem_max` allows.
+        if var size = receiveBuffer, setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
         guard let socket = mnl_socket_fdopen(fd) else {
