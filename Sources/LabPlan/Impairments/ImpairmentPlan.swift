@@ -89,10 +89,8 @@ public enum ImpairmentPlan {
             if seen.insert(namespace).inserted { order.append(namespace) }
             if chain == ingressChain {
                 ingress[namespace, default: []].append(line)
-                egress[namespace, default: []] += []
             } else {
                 egress[namespace, default: []].append(line)
-                ingress[namespace, default: []] += []
             }
         }
         for link in topology.impairments ?? [] {
@@ -115,14 +113,8 @@ public enum ImpairmentPlan {
         return order.map { namespace in
             var lines = ["*mangle", ":\(ingressChain) - [0:0]", ":\(egressChain) - [0:0]",
                          "-A PREROUTING -j \(ingressChain)", "-A POSTROUTING -j \(egressChain)"]
-            // Each direction's rules in order; loss-only namespaces interleave as they always did.
-            let inbound = ingress[namespace] ?? [], outbound = egress[namespace] ?? []
-            if inbound.count == outbound.count, inbound.allSatisfy({ $0.hasSuffix("-j DROP") }) {
-                for (first, second) in zip(inbound, outbound) { lines += [first, second] }
-            } else {
-                lines += inbound + outbound
-            }
-            lines.append("COMMIT")
+            // Each chain's rules in plan order (the chains are apart, so one after the other).
+            lines += (ingress[namespace] ?? []) + (egress[namespace] ?? []) + ["COMMIT"]
             if let rawLines = raw[namespace] {
                 lines += ["*raw", ":\(rawIngressChain) - [0:0]", ":\(rawOutputChain) - [0:0]",
                           "-A PREROUTING -j \(rawIngressChain)", "-A OUTPUT -j \(rawOutputChain)"]
