@@ -23,6 +23,27 @@ public struct ResolverConfiguration: Sendable, Hashable {
         nameservers.map { "nameserver \($0)\n" }.joined() + "search \(search.joined(separator: " "))\noptions ndots:\(ndots)\n"
     }
 
+    /// A `resolv.conf` as glibc reads it (`resolv/res_init.c`): every `nameserver`, the last
+    /// `search` or `domain` line, `options ndots:N` capped at 15 (1 when absent); comments
+    /// (`#`, `;`) and lines it does not use are skipped. `text` read back is itself.
+    public init(parsing text: String) {
+        var nameservers: [String] = [], search: [String] = [], ndots = 1
+        for line in text.split(whereSeparator: \.isNewline) {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard let keyword = words.first, !keyword.hasPrefix("#"), !keyword.hasPrefix(";") else { continue }
+            switch keyword {
+            case "nameserver" where words.count > 1: nameservers.append(words[1])
+            case "search", "domain": search = Array(words.dropFirst())
+            case "options":
+                for option in words.dropFirst() where option.hasPrefix("ndots:") {
+                    if let value = Int(option.dropFirst(6)) { ndots = min(max(value, 0), 15) }
+                }
+            default: continue
+            }
+        }
+        self.init(nameservers: nameservers, search: search, ndots: ndots)
+    }
+
     /// The names glibc queries for `name`, in order (`__res_context_search` in
     /// `resolv/res_query.c`), each absolute with a trailing dot:
     /// - a trailing dot makes the name absolute: only it is tried;

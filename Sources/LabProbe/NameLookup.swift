@@ -81,27 +81,13 @@ public struct LookupObservation: Sendable, Hashable, Codable {
 
 extension NameLookup {
     /// The same lookup with the resolver a pod's `resolv.conf` text describes (its first
-    /// nameserver, its search list, its ndots), as glibc reads the file: the last `search` or
-    /// `domain` line wins, `options ndots:N` is capped at 15. Lines it does not use are skipped.
-    /// Nil when the file names no IPv4 nameserver.
+    /// nameserver, its search list, its ndots; `ResolverConfiguration(parsing:)`). Nil when the
+    /// file names no IPv4 nameserver.
     public func reading(resolvConf text: String) -> NameLookup? {
-        var nameservers: [String] = [], search: [String] = [], ndots = 1
-        for line in text.split(whereSeparator: \.isNewline) {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            guard let keyword = words.first, !keyword.hasPrefix("#"), !keyword.hasPrefix(";") else { continue }
-            switch keyword {
-            case "nameserver" where words.count > 1: nameservers.append(words[1])
-            case "search", "domain": search = Array(words.dropFirst())
-            case "options":
-                for option in words.dropFirst() where option.hasPrefix("ndots:") {
-                    if let value = Int(option.dropFirst(6)) { ndots = min(max(value, 0), 15) }
-                }
-            default: continue
-            }
-        }
-        guard let first = nameservers.first, let address = IPv4Address(first) else { return nil }
+        let resolver = ResolverConfiguration(parsing: text)
+        guard let first = resolver.nameservers.first, let address = IPv4Address(first) else { return nil }
         var lookup = self
-        lookup.resolver = ResolverConfiguration(nameservers: nameservers, search: search, ndots: ndots)
+        lookup.resolver = resolver
         lookup.server = ProbeEndpoint(address: address, port: server.port)
         return lookup
     }

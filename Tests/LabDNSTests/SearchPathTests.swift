@@ -9,6 +9,14 @@ import LabDNS
         #expect(Self.pod.text == "nameserver 10.96.0.10\nsearch x.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n")
     }
 
+    /// The file the lab writes reads back as itself; a host's file as glibc reads it.
+    @Test func resolvConfTextReadsBack() {
+        #expect(ResolverConfiguration(parsing: Self.pod.text) == Self.pod)
+        let host = ResolverConfiguration(parsing: "# generated\ndomain corp\nnameserver 10.0.0.2\n; old\nsearch a b\nnameserver 10.0.0.3\noptions rotate ndots:20\n")
+        #expect(host == ResolverConfiguration(nameservers: ["10.0.0.2", "10.0.0.3"], search: ["a", "b"], ndots: 15))
+        #expect(ResolverConfiguration(parsing: "nameserver 10.0.0.2\n").ndots == 1)
+    }
+
     @Test func fewerDotsThanNdotsTriesTheSuffixesFirst() {
         #expect(Self.pod.candidates(for: "s-x-a") == ["s-x-a.x.svc.cluster.local.", "s-x-a.svc.cluster.local.", "s-x-a.cluster.local.", "s-x-a."])
         #expect(Self.pod.candidates(for: "s-y-a.y") == ["s-y-a.y.x.svc.cluster.local.", "s-y-a.y.svc.cluster.local.", "s-y-a.y.cluster.local.", "s-y-a.y."])
