@@ -62,21 +62,29 @@ public enum NamespaceExec {
     /// The directory `ip netns exec` binds over `/etc` for a namespace.
     public static func etcDirectory(namespace: String) -> String { "/etc/netns/\(namespace)" }
 
-    /// Step 2, the namespace's `/etc` files (iproute2's `bind_etc`): each entry of
-    /// `/etc/netns/NAME/` over the `/etc` entry of the same name, which must exist.
-    private static func bindEtc(namespace: String) {
+    /// The namespace's `/etc` files as iproute2's `bind_etc` binds them: each entry of
+    /// `/etc/netns/NAME/` over the `/etc` entry of the same name (which must exist). The lab
+    /// writes a pod's `resolv.conf` there; `lab exec` and the pod's containers both bind these.
+    public static func etcBinds(namespace: String) -> [ChildProcess.BindMount] {
         let directory = etcDirectory(namespace: namespace)
-        guard let handle = opendir(directory) else { return }
+        guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
+        var binds: [ChildProcess.BindMount] = []
         while let entry = readdir(handle) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard name != ".", name != ".." else { continue }
-            let source = "\(directory)/\(name)", target = "/etc/\(name)"
-            if mount(source, target, "none", UInt(MS_BIND), nil) != 0 {
-                let reason = String(cString: strerror(errno))
-                let line = Array("Bind \(source) -> \(target) failed: \(reason)\n".utf8)
-                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-            }
+            binds.append(ChildProcess.BindMount(source: "\(directory)/\(name)", target: "/etc/\(name)"))
+        }
+        return binds.sorted { $0.target < $1.target }
+    }
+
+    /// Step 2, the namespace's `/etc` files (`etcBinds`); one that cannot be bound is said on
+    /// stderr, as iproute2 says it, and the rest still are.
+    private static func bindEtc(namespace: String) {
+        for bind in etcBinds(namespace: namespace) where mount(bind.source, bind.target, "none", UInt(MS_BIND), nil) != 0 {
+            let reason = String(cString: strerror(errno))
+            let line = Array("Bind \(bind.source) -> \(bind.target) failed: \(reason)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         }
     }
 

@@ -11,10 +11,10 @@ struct ContainerLauncher {
 
     /// Equivalent to: `ip netns exec lab.L.pod.P unshare --uts sh -c 'hostname P; exec CMD' >> LOG 2>&1`
     ///
-    /// With cluster DNS (`withResolver`), in a mount namespace of its own with the pod's
-    /// `/etc/netns/<netns>/resolv.conf` bound over `/etc/resolv.conf`, as `ip netns exec` binds it.
-    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String,
-                       withResolver: Bool = false) throws -> ChildProcess {
+    /// Where the pod has files in `/etc/netns/<netns>/` (its `resolv.conf` with cluster DNS), in
+    /// a mount namespace of its own with each bound over its `/etc` entry, as `ip netns exec`
+    /// binds them (one whose `/etc` entry does not exist is left out, where iproute2 warns).
+    static func launch(_ container: ContainerTopology, pod: PodTopology, namespace: NetworkNamespace, logPath: String) throws -> ChildProcess {
         guard let program = container.command.first else { throw LaunchError(description: "empty command") }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw LaunchError(description: "cannot open \(logPath): \(String(cString: strerror(errno)))") }
@@ -22,10 +22,11 @@ struct ContainerLauncher {
 
         var environment = ChildProcess.baseEnvironment.merging(["HOSTNAME": pod.name, "HOME": "/root"]) { $1 }
         for (key, value) in container.env { environment[key] = value }
+        let binds = NamespaceExec.etcBinds(namespace: pod.netns).filter { FileManager.default.fileExists(atPath: $0.target) }
         do throws(SpawnError) {
             return try ChildProcess.spawn(program: program, arguments: Array(container.command.dropFirst()), environment: environment,
                                           netns: namespace, hostname: pod.name, stdout: .descriptor(logFD), stderr: .descriptor(logFD),
-                                          binds: withResolver ? [ChildProcess.BindMount(source: ResolverFiles.path(netns: pod.netns), target: "/etc/resolv.conf")] : nil)
+                                          binds: binds.isEmpty ? nil : binds)
         } catch {
             throw LaunchError(description: error.description)
         }

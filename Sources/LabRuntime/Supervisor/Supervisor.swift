@@ -43,9 +43,6 @@ public final class Supervisor {
     private var agents: AgentHost?
     /// The cluster DNS server, in the DNS pod; its records follow every reload.
     private lazy var dns = ClusterDNSHost(state: state)
-    /// Whether the lab converged on has cluster DNS, so its containers get their pod's
-    /// resolv.conf (written by `lab up` before it starts or reloads the supervisor).
-    private var podsHaveResolver = false
     /// The delay lines of links that delay on a kernel without netem, and how each is.
     private var delayLines: DelayLineHost?
     private var delayLineStatus: [DelayLineStatus] = []
@@ -153,7 +150,6 @@ public final class Supervisor {
     /// gone or changed, and starts what is new or changed now rather than on the next turn, so
     /// the report written after a reload already shows them.
     private func converge(to desired: Topology) {
-        podsHaveResolver = desired.dns != nil
         var running: [String: (pod: PodTopology, container: ContainerTopology)] = [:]
         var replaced = Set<String>()
         for entry in entries {
@@ -304,8 +300,7 @@ public final class Supervisor {
                 // alive after the pod is deleted.
                 let handle = try NetworkNamespace.open(entry.pod.netns)
                 let pid = try ContainerLauncher.launch(entry.container, pod: entry.pod, namespace: handle,
-                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name),
-                                                       withResolver: podsHaveResolver).pid
+                                                       logPath: state.logPath(pod: entry.pod.name, container: entry.container.name)).pid
                 entry.netns = NamespaceIdentity(descriptor: handle.fd)
                 entry.status.pid = pid
                 entry.status.state = .running
