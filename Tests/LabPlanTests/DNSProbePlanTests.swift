@@ -26,8 +26,6 @@ import Testing
       - {from: shopper, dns: {name: web.nope, type: A}, expect: {rcode: NXDOMAIN}}
     """
 
-    static let nameService = ProbeNameService(domain: "cluster.local", nameserver: IPv4Address(10, 96, 0, 10), serverPod: nil)
-
     static func topology() throws -> (LabFile, Topology) {
         let file = try LabFileLoader.parse(yaml, file: "names.yaml").lab
         return (file, try TopologyBuilder.build(file))
@@ -35,7 +33,7 @@ import Testing
 
     @Test func aProbeByNameCarriesItsLookupAndNoAddress() throws {
         let (file, topology) = try Self.topology()
-        let probes = ProbeResolver.resolve(file, topology: topology, nameService: Self.nameService)
+        let probes = ProbeResolver.resolve(file, topology: topology)
         #expect(probes.count == 5)
         let http = probes[0]
         #expect(http.name == "client → cart.store:80 http")
@@ -53,7 +51,7 @@ import Testing
 
     @Test func aDNSProbeGoesToTheNameserver() throws {
         let (file, topology) = try Self.topology()
-        let probes = ProbeResolver.resolve(file, topology: topology, nameService: Self.nameService)
+        let probes = ProbeResolver.resolve(file, topology: topology)
         let query = probes[3]
         #expect(query.name == "client → cart.store dns A")
         #expect(query.address == IPv4Address(10, 96, 0, 10))
@@ -65,8 +63,8 @@ import Testing
 
     @Test func theLabsOwnClusterDNSIsTheDefault() throws {
         let (file, topology) = try Self.topology()
-        #expect(ProbeNameService(topology) == ProbeNameService(domain: "cluster.local", nameserver: IPv4Address(10, 96, 0, 10), serverPod: "coredns"))
-        #expect(ProbeResolver.resolve(file, topology: topology) == ProbeResolver.resolve(file, topology: topology, nameService: Self.nameService))
+        #expect(topology.dns?.domain == "cluster.local" && topology.dns?.clusterIP == IPv4Address(10, 96, 0, 10) && topology.dns?.podName == "coredns")
+        #expect(ProbeResolver.resolve(file, topology: topology).allSatisfy { $0.lookup?.nameserver == IPv4Address(10, 96, 0, 10) })
         var without = topology
         without.dns = nil
         #expect(ProbeResolver.resolve(file, topology: without).isEmpty)
@@ -75,7 +73,7 @@ import Testing
 
     @Test func everyServiceResolvesFromEveryNamespace() throws {
         let (_, topology) = try Self.topology()
-        let rows = ModelCheck.dnsProbes(topology, nameService: try #require(ProbeNameService(topology)), policy: nil)
+        let rows = ModelCheck.dnsProbes(topology, dns: try #require(topology.dns), policy: nil)
         // Sources: client (default) and shopper (store), the first pod of each namespace; never
         // coredns, the server itself (so kube-system asks nothing).
         #expect(rows.map(\.name) == [
@@ -123,7 +121,7 @@ import Testing
         yaml += "services:\n"
         for s in 0..<100 { yaml += "  - {name: s\(s), namespace: ns\(s), selector: {app: a\(s)}, ports: [{port: 80}]}\n" }
         let topology = try TopologyBuilder.build(try LabFileLoader.parse(yaml, file: "big.yaml").lab)
-        let rows = ModelCheck.dnsProbes(topology, nameService: try #require(ProbeNameService(topology)), policy: nil)
+        let rows = ModelCheck.dnsProbes(topology, dns: try #require(topology.dns), policy: nil)
         // 101 services (with kube-dns) from 100 namespaces would be 10,100 rows.
         #expect(rows.count == 100 * 2 + 1)
         #expect(Set(rows.map(\.from)).count == 100)

@@ -12,13 +12,17 @@ extension ModelCheck {
     /// as an application would write them. A ClusterIP service must answer its ClusterIP; a
     /// headless one its endpoints' addresses, or NXDOMAIN with none. Where a NetworkPolicy
     /// denies the source DNS (UDP 53 to the server pod), the lookup must get no answer.
-    static func dnsProbes(_ topology: Topology, nameService: ProbeNameService, policy: PolicyEvaluator?) -> [ResolvedProbe] {
+    static func dnsProbes(_ topology: Topology, dns: ClusterDNSTopology, policy: PolicyEvaluator?) -> [ResolvedProbe] {
         // 1. One source per Kubernetes namespace: its first pod, never the DNS server itself.
         var sources: [PodTopology] = [], seen: Set<String> = []
-        for pod in topology.pods where pod.name != nameService.serverPod && seen.insert(pod.namespace).inserted {
+        for pod in topology.pods where pod.name != dns.podName && seen.insert(pod.namespace).inserted {
             sources.append(pod)
         }
         guard !sources.isEmpty else { return [] }
+        // Whether a policy keeps a source from the server (UDP 53): the same for every row it asks.
+        let cutOff = Set(sources.filter { source in
+            policy.map { !$0.verdict(from: .pod(source.name), to: .pod(dns.podName), protocol: .udp, port: 53).allowed } ?? false
+        }.map(\.name))
         let pods = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let everyPair = topology.services.count * sources.count <= largestDNSCheck
         var probes: [ResolvedProbe] = []
@@ -33,18 +37,13 @@ extension ModelCheck {
             let expect = dnsExpectation(service, pods: pods)
             for source in askers {
                 let name = source.namespace == service.namespace ? service.name : "\(service.name).\(service.namespace)"
-                var expected = expect
-                if let policy, let server = nameService.serverPod,
-                   !policy.verdict(from: .pod(source.name), to: .pod(server), protocol: .udp, port: 53).allowed {
-                    expected = ProbeExpectation(reach: false)
-                }
+                let expected = cutOff.contains(source.name) ? ProbeExpectation(reach: false) : expect
                 let from = "\(source.namespace)/\(source.name)"
                 probes.append(ResolvedProbe(
                     name: "model: dns \(name) from \(from)", group: nil, from: from, to: name, fromNetns: source.netns,
-                    address: nameService.nameserver, port: 53, kind: .dns(name: name, type: .a), expect: expected,
+                    address: dns.clusterIP, port: 53, kind: .dns(name: name, type: .a), expect: expected,
                     repeatCount: 1, timeoutMilliseconds: timeout, retries: 1,
-                    lookup: ProbeLookup(name: name, namespace: source.namespace, domain: nameService.domain,
-                                        nameserver: nameService.nameserver)))
+                    lookup: ProbeLookup(name: name, namespace: source.namespace, domain: dns.domain, nameserver: dns.clusterIP)))
             }
         }
         return probes

@@ -43,12 +43,10 @@ public enum ModelCheck {
 
     static let timeout = 2000
 
-    /// `nameService` is the cluster DNS the name rows ask (the lab's own by default; none: no
-    /// name rows).
-    public static func probes(_ topology: Topology, coverage: Coverage = .covering,
-                              nameService: ProbeNameService? = nil) -> [ResolvedProbe] {
+    /// The name rows ask the lab's cluster DNS (none in a lab without one).
+    public static func probes(_ topology: Topology, coverage: Coverage = .covering) -> [ResolvedProbe] {
         let policy = topology.policy == nil ? nil : PolicyEvaluator(topology: topology)
-        let dns = (nameService ?? ProbeNameService(topology)).map { dnsProbes(topology, nameService: $0, policy: policy) } ?? []
+        let dns = topology.dns.map { dnsProbes(topology, dns: $0, policy: policy) } ?? []
         return reachProbes(topology, coverage: coverage) + noNATProbes(topology, coverage: coverage, policy: policy)
             + serviceProbes(topology, policy: policy) + dns
             + (policy.map { policyProbes(topology, coverage: coverage, evaluator: $0) } ?? [])

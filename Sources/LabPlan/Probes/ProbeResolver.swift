@@ -14,11 +14,9 @@ public enum ProbeResolver {
         var address: IPv4Address?
     }
 
-    /// `nameService` is the cluster DNS probes by name and `dns` probes ask (the lab's own by
-    /// default); without one they are skipped, as the validator has said why.
-    public static func resolve(_ file: LabFile, topology: Topology,
-                               nameService: ProbeNameService? = nil) -> [ResolvedProbe] {
-        let nameService = nameService ?? ProbeNameService(topology)
+    /// Probes by name and `dns` probes ask the lab's cluster DNS; in a lab without one they are
+    /// skipped, as the validator has said why.
+    public static func resolve(_ file: LabFile, topology: Topology) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
         for (index, spec) in file.probes.enumerated() {
             if let matrix = spec.matrix {
@@ -40,15 +38,13 @@ public enum ProbeResolver {
                 continue
             }
             if case .dns(let name, _) = spec.kind {
-                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology,
-                                      nameService: nameService)
+                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology)
                 continue
             }
             guard let to = spec.to else { continue }
             switch to {
             case .name(let name):
-                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology,
-                                      nameService: nameService)
+                probes += lookupProbe(spec, from: source, fromReference: fromReference, name: name, file: file, topology: topology)
             case .address(let address):
                 let target = Endpoint(display: address.description, netns: nil, address: address)
                 probes += make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
@@ -101,13 +97,12 @@ public enum ProbeResolver {
     /// known only once the pod's resolver has answered (a `dns` probe's own target is the
     /// nameserver, port 53).
     static func lookupProbe(_ spec: ProbeSpec, from source: Endpoint, fromReference: Reference, name: String, file: LabFile,
-                            topology: Topology, nameService: ProbeNameService?) -> [ResolvedProbe] {
-        guard let nameService, case .pod(let index) = file.resolve(fromReference) else { return [] }
-        let lookup = ProbeLookup(name: name, namespace: topology.pods[index].namespace, domain: nameService.domain,
-                                 nameserver: nameService.nameserver)
+                            topology: Topology) -> [ResolvedProbe] {
+        guard let dns = topology.dns, case .pod(let index) = file.resolve(fromReference) else { return [] }
+        let lookup = ProbeLookup(name: name, namespace: topology.pods[index].namespace, domain: dns.domain, nameserver: dns.clusterIP)
         let isQuery: Bool
         if case .dns = spec.kind { isQuery = true } else { isQuery = false }
-        let target = Endpoint(display: name, netns: nil, address: isQuery ? nameService.nameserver : nil)
+        let target = Endpoint(display: name, netns: nil, address: isQuery ? dns.clusterIP : nil)
         var probe = make(spec, from: source, to: target, name: spec.name ?? defaultName(spec, source, target), group: nil,
                          file: file, topology: topology)
         for index in probe.indices {

@@ -48,20 +48,6 @@ public struct ProbeLookup: Sendable, Hashable, Codable {
     }
 }
 
-/// The cluster DNS as a probe's resolver sees it: the domain and the nameserver address.
-public struct ProbeNameService: Sendable, Hashable {
-    public var domain: String
-    public var nameserver: IPv4Address
-    /// The pod that serves it (`coredns`), which the model check does not ask from.
-    public var serverPod: String?
-
-    public init(domain: String, nameserver: IPv4Address, serverPod: String? = nil) {
-        self.domain = domain
-        self.nameserver = nameserver
-        self.serverPod = serverPod
-    }
-}
-
 extension ProbeKind {
     /// `ping`, `http`, `tcp`, `udp`, `exec`: how reports name the kind.
     public var label: String {
