@@ -82,9 +82,13 @@ struct Verify: ParsableCommand {
             }
             source = LabSource(name: "\(name) (applied)", text: text)
         }
-        let plan = try LabVerifier.plan(text: source.text, file: source.name,
-                                        options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel,
-                                                                             scenario: scenario))
+        var options = LabVerifier.Options()
+        options.model = model
+        options.allPairs = allPairs
+        options.only = only
+        options.parallel = parallel
+        options.scenario = scenario
+        let plan = try LabVerifier.plan(text: source.text, file: source.name, options: options)
         if let scenario, plan.scenarios.isEmpty {
             throw ValidationError("--scenario: no scenario of lab \(plan.lab) matches \"\(scenario)\"")
         }

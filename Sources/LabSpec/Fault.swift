@@ -25,15 +25,6 @@ public struct Fault: Sendable, Hashable, Codable {
     /// endpoints (Kubernetes' node monitor grace period; 0 at once).
     public var notReadyAfterMilliseconds: Int?
 
-    public init(kind: Kind, targets: [String], impairment: LinkImpairment? = nil, durationMilliseconds: Int? = nil,
-                notReadyAfterMilliseconds: Int? = nil) {
-        self.kind = kind
-        self.targets = targets
-        self.impairment = impairment
-        self.durationMilliseconds = durationMilliseconds
-        self.notReadyAfterMilliseconds = notReadyAfterMilliseconds
-    }
-
     /// Kubernetes' `--node-monitor-grace-period` before 1.32: 40 s without a heartbeat and the
     /// node's pods are no longer ready.
     public static let defaultNotReadyAfterMilliseconds = 40_000

@@ -248,33 +248,18 @@ public enum ContainerRuntime: Sendable, Hashable {
 public struct ContainerSpec: Sendable, Hashable {
     public var name: String
     public var runtime: ContainerRuntime
-    public var env: [String: String]
-    public var restart: RestartPolicy
+    public var env: [String: String] = [:]
+    public var restart: RestartPolicy = .always
     /// `ports:` as in a Kubernetes container: names for the ports it serves, which a service's
     /// `targetPort` can use instead of a number.
-    public var ports: [ContainerPortSpec]
-
-    public init(name: String, runtime: ContainerRuntime, env: [String: String] = [:], restart: RestartPolicy = .always,
-                ports: [ContainerPortSpec] = []) {
-        self.name = name
-        self.runtime = runtime
-        self.env = env
-        self.restart = restart
-        self.ports = ports
-    }
+    public var ports: [ContainerPortSpec] = []
 }
 
 /// One entry of a container's `ports:` (`{name: web, containerPort: 8080, protocol: TCP}`).
 public struct ContainerPortSpec: Sendable, Hashable {
     public var name: String?
     public var containerPort: Int
-    public var `protocol`: TransportProtocol
-
-    public init(name: String? = nil, containerPort: Int, protocol: TransportProtocol = .tcp) {
-        self.name = name
-        self.containerPort = containerPort
-        self.protocol = `protocol`
-    }
+    public var `protocol`: TransportProtocol = .tcp
 }
 
 public enum ServiceType: String, Sendable, Codable, CaseIterable {

@@ -10,29 +10,14 @@ public struct ProbeSpec: Sendable, Hashable {
     public var to: ProbeTarget?
     public var matrix: MatrixSpec?
     public var kind: ProbeKind
-    public var expect: ExpectSpec
-    public var repeatCount: Int
+    public var expect: ExpectSpec = ExpectSpec()
+    public var repeatCount: Int = 1
     /// Milliseconds; default 2000.
-    public var timeoutMilliseconds: Int
-    public var retries: Int
+    public var timeoutMilliseconds: Int = 2000
+    public var retries: Int = 0
     /// `nodePort: true` in an http/tcp/udp probe to a service: go through the service's
     /// NodePort on a node IP instead of its ClusterIP (`port` still names the service port).
-    public var nodePort: Bool
-
-    public init(name: String? = nil, from: Reference? = nil, to: ProbeTarget? = nil, matrix: MatrixSpec? = nil,
-                kind: ProbeKind, expect: ExpectSpec = ExpectSpec(), repeatCount: Int = 1,
-                timeoutMilliseconds: Int = 2000, retries: Int = 0, nodePort: Bool = false) {
-        self.name = name
-        self.from = from
-        self.to = to
-        self.matrix = matrix
-        self.kind = kind
-        self.expect = expect
-        self.repeatCount = repeatCount
-        self.timeoutMilliseconds = timeoutMilliseconds
-        self.retries = retries
-        self.nodePort = nodePort
-    }
+    public var nodePort: Bool = false
 }
 
 public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
@@ -83,11 +68,6 @@ public enum ProbeKind: Sendable, Hashable {
 public struct MatrixSpec: Sendable, Hashable {
     public var from: MatrixSide
     public var to: MatrixSide
-
-    public init(from: MatrixSide, to: MatrixSide) {
-        self.from = from
-        self.to = to
-    }
 }
 
 public enum MatrixSide: Sendable, Hashable {

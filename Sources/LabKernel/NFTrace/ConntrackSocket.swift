@@ -13,18 +13,6 @@ public struct ConntrackTuple: Sendable, Hashable {
     public var icmpType: UInt8?
     public var icmpCode: UInt8?
 
-    public init(source: [UInt8], destination: [UInt8], protocol: UInt8, sourcePort: UInt16? = nil, destinationPort: UInt16? = nil,
-                icmpID: UInt16? = nil, icmpType: UInt8? = nil, icmpCode: UInt8? = nil) {
-        self.source = source
-        self.destination = destination
-        self.protocol = `protocol`
-        self.sourcePort = sourcePort
-        self.destinationPort = destinationPort
-        self.icmpID = icmpID
-        self.icmpType = icmpType
-        self.icmpCode = icmpCode
-    }
-
     /// `src=10.244.1.2 dst=10.96.0.20 sport=41234 dport=80`, as `conntrack -L` prints a tuple.
     public var text: String {
         var parts = ["src=\(source.map(String.init).joined(separator: "."))", "dst=\(destination.map(String.init).joined(separator: "."))"]
@@ -34,6 +22,16 @@ public struct ConntrackTuple: Sendable, Hashable {
         if let icmpCode { parts.append("code=\(icmpCode)") }
         if let icmpID { parts.append("id=\(icmpID)") }
         return parts.joined(separator: " ")
+    }
+}
+
+extension ConntrackTuple {
+    /// The original tuple of a traced packet's connection. An ICMP packet is taken for an echo
+    /// request (type 8, code 0): what a trace sends.
+    public init(_ packet: TracedPacketHeader) {
+        self.init(source: packet.source, destination: packet.destination, protocol: packet.protocol,
+                  sourcePort: packet.sourcePort, destinationPort: packet.destinationPort, icmpID: packet.icmpID,
+                  icmpType: packet.protocol == 1 ? 8 : nil, icmpCode: packet.protocol == 1 ? 0 : nil)
     }
 }
 
@@ -62,10 +60,8 @@ public struct ConntrackEntry: Sendable, Hashable {
 /// `conntrack -G …` and `conntrack -D …` with the full original tuple (`ip netns exec NS`).
 /// The conntrack table is per namespace, hence one socket per namespace, created inside it.
 public final class ConntrackSocket: @unchecked Sendable {
-    public let namespace: String
-    private let socket: OpaquePointer
-    private let buffer: UnsafeMutableRawPointer
-    private let bufferSize = Int(lab_netlink_receive_buffer_size)
+    private let netlink: NetfilterNetlink
+    public var namespace: String { netlink.namespace }
     private var sequence: UInt32 = 0
 
     // include/uapi/linux/netfilter/nfnetlink_conntrack.h

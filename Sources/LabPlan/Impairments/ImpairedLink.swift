@@ -14,13 +14,6 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
     /// network's bridge in the fabric).
     public var outer: LinkEnd
 
-    public init(object: String, impairment: LinkImpairment, inner: LinkEnd, outer: LinkEnd) {
-        self.object = object
-        self.impairment = impairment
-        self.inner = inner
-        self.outer = outer
-    }
-
     /// Both ends: each shapes what it sends.
     public var ends: [LinkEnd] { [inner, outer] }
 
@@ -64,9 +57,4 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
 public struct LinkEnd: Sendable, Hashable, Codable {
     public var netns: String
     public var link: String
-
-    public init(netns: String, link: String) {
-        self.netns = netns
-        self.link = link
-    }
 }

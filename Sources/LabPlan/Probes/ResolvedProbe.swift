@@ -37,15 +37,7 @@ public struct ProbeLookup: Sendable, Hashable, Codable {
     /// The pod's nameserver: the cluster DNS service's ClusterIP.
     public var nameserver: IPv4Address
     /// 53, but for tests that run their own server.
-    public var port: Int
-
-    public init(name: String, namespace: String, domain: String, nameserver: IPv4Address, port: Int = 53) {
-        self.name = name
-        self.namespace = namespace
-        self.domain = domain
-        self.nameserver = nameserver
-        self.port = port
-    }
+    public var port: Int = 53
 }
 
 /// The cluster DNS as a probe's resolver sees it: the domain and the nameserver address.
@@ -54,12 +46,6 @@ public struct ProbeNameService: Sendable, Hashable {
     public var nameserver: IPv4Address
     /// The pod that serves it (`coredns`), which the model check does not ask from.
     public var serverPod: String?
-
-    public init(domain: String, nameserver: IPv4Address, serverPod: String? = nil) {
-        self.domain = domain
-        self.nameserver = nameserver
-        self.serverPod = serverPod
-    }
 }
 
 extension ProbeKind {
