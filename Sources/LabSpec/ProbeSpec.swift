@@ -62,6 +62,19 @@ public enum ProbeKind: Sendable, Hashable {
     /// One lookup through the source pod's resolver: `name` (with the pod's search path unless
     /// it ends in a dot; an IPv4 address for PTR is reversed, as `dig -x` does) and the type.
     case dns(name: String, type: DNSProbeType)
+
+    /// The kind's key in a lab file (`ping`, `http`, `tcp`, `udp`, `exec`, `dns`): how paths,
+    /// messages and reports name it.
+    public var label: String {
+        switch self {
+        case .ping: "ping"
+        case .http: "http"
+        case .tcp: "tcp"
+        case .udp: "udp"
+        case .exec: "exec"
+        case .dns: "dns"
+        }
+    }
 }
 
 /// `matrix: {from: …, to: …}`: each side is a list of names, `"*"` (every pod) or a label selector.

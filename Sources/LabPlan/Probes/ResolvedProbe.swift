@@ -49,18 +49,6 @@ public struct ProbeNameService: Sendable, Hashable {
 }
 
 extension ProbeKind {
-    /// `ping`, `http`, `tcp`, `udp`, `exec`: how reports name the kind.
-    public var label: String {
-        switch self {
-        case .ping: return "ping"
-        case .http: return "http"
-        case .tcp: return "tcp"
-        case .udp: return "udp"
-        case .exec: return "exec"
-        case .dns: return "dns"
-        }
-    }
-
     /// The destination port the kind carries.
     public var port: Int? {
         switch self {
