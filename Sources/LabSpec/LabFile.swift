@@ -141,23 +141,38 @@ public struct NetworkSpec: Sendable, Hashable {
     }
 }
 
-public struct NodeSpec: Sendable, Hashable {
-    public var name: String
+/// What a node and a host have alike in a lab file: a machine with an `eth0` on an underlay
+/// network, read, placed and impaired the same way.
+public protocol UnderlayMachineSpec: Sendable {
+    /// `node` or `host`, as in `node/NAME`.
+    static var kind: String { get }
+    var name: String { get }
     /// nil: the first network.
-    public var network: String?
+    var network: String? { get set }
     /// nil: the next free address of the network.
+    var ip: IPv4Address? { get set }
+    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
+    var link: LinkImpairment? { get set }
+}
+
+extension UnderlayMachineSpec {
+    /// `node/NAME`, `host/NAME`.
+    public var object: String { "\(Self.kind)/\(name)" }
+}
+
+extension LabFile {
+    /// The nodes, then the hosts, in file order.
+    public var machines: [any UnderlayMachineSpec] { nodes + hosts }
+}
+
+public struct NodeSpec: UnderlayMachineSpec, Hashable {
+    public static let kind = "node"
+    public var name: String
+    public var network: String?
     public var ip: IPv4Address?
     /// nil: the next free /24 of `cluster.podCIDR`.
     public var podCIDR: IPv4Network?
-    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
     public var link: LinkImpairment? = nil
-
-    public init(name: String, network: String? = nil, ip: IPv4Address? = nil, podCIDR: IPv4Network? = nil) {
-        self.name = name
-        self.network = network
-        self.ip = ip
-        self.podCIDR = podCIDR
-    }
 }
 
 public struct PodSpec: Sendable, Hashable {
@@ -373,16 +388,10 @@ public struct ServiceSpec: Sendable, Hashable {
 }
 
 /// A machine on the underlay that is not a node (an external client).
-public struct HostSpec: Sendable, Hashable {
+public struct HostSpec: UnderlayMachineSpec, Hashable {
+    public static let kind = "host"
     public var name: String
     public var network: String?
     public var ip: IPv4Address?
-    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
     public var link: LinkImpairment? = nil
-
-    public init(name: String, network: String? = nil, ip: IPv4Address? = nil) {
-        self.name = name
-        self.network = network
-        self.ip = ip
-    }
 }

@@ -30,10 +30,8 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
         }
         let networkLinks = Dictionary(file.networks.compactMap { spec in spec.link.map { (spec.name, $0) } },
                                       uniquingKeysWith: { first, _ in first })
-        let nodeLinks = Dictionary(file.nodes.map { ($0.name, $0.link) }, uniquingKeysWith: { first, _ in first })
-        let hostLinks = Dictionary(file.hosts.map { ($0.name, $0.link) }, uniquingKeysWith: { first, _ in first })
-        let machines = nodes.map { ($0 as any UnderlayMachine, nodeLinks[$0.name] ?? nil) }
-            + hosts.map { ($0 as any UnderlayMachine, hostLinks[$0.name] ?? nil) }
+        let machineLinks = Dictionary(file.machines.map { ($0.object, $0.link) }, uniquingKeysWith: { first, _ in first })
+        let machines = (nodes.map { $0 as any UnderlayMachine } + hosts).map { ($0, machineLinks[$0.object] ?? nil) }
         for (machine, own) in machines {
             // A machine's own `link:` is more specific than its network's.
             let object: String, impairment: LinkImpairment
