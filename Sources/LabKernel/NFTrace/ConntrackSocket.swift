@@ -75,15 +75,7 @@ public final class ConntrackSocket: @unchecked Sendable {
     static let protoInfoTCP: UInt16 = 1, tcpState: UInt16 = 1
 
     public init(in namespace: NetworkNamespace) throws {
-        let socket = try NetfilterNetlink.open(in: namespace)
-        self.namespace = namespace.name
-        self.socket = socket
-        self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)
-    }
-
-    deinit {
-        mnl_socket_close(socket)
-        buffer.deallocate()
+        netlink = try NetfilterNetlink(in: namespace)
     }
 
     /// Equivalent to: `conntrack -G -p PROTO -s SRC -d DST --sport S --dport D`. Nil when there
@@ -130,34 +122,30 @@ public final class ConntrackSocket: @unchecked Sendable {
         if let icmpCode = tuple.icmpCode { mnl_attr_put_u8(header, Self.icmpCode, icmpCode) }
         mnl_attr_nest_end(header, proto)
         mnl_attr_nest_end(header, original)
-        guard mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) >= 0 else {
+        guard mnl_socket_sendto(netlink.socket, header, Int(header.pointee.nlmsg_len)) >= 0 else {
             throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: currentErrno())
         }
         // 3. Data messages until the ack (or the error).
         var messages: [[UInt8]] = []
         while true {
-            let received = mnl_socket_recvfrom(socket, buffer, bufferSize)
-            if received < 0 {
-                if currentErrno() == EINTR { continue }
-                throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: currentErrno())
+            let read: [[UInt8]]
+            switch netlink.receive() {
+            case .success(let received): read = received
+            case .failure(let error): throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error.code)
             }
-            var offset = 0
-            while offset + 16 <= received {
-                let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-                guard length >= 16, offset + length <= received else { break }
-                let messageType = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
-                let messageSequence = buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
-                if messageSequence == sequence {
-                    if messageType == UInt16(NLMSG_ERROR) {
-                        let error = -buffer.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self)
-                        if error == 0 { return messages }
-                        if error == ENOENT { return nil }
-                        throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error)
-                    }
-                    if messageType == UInt16(NLMSG_DONE) { return messages }
-                    messages.append(Array(UnsafeRawBufferPointer(start: buffer + offset, count: length)))
+            for message in read {
+                let (messageType, messageSequence) = message.withUnsafeBytes {
+                    ($0.loadUnaligned(fromByteOffset: 4, as: UInt16.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
                 }
-                offset += (length + 3) & ~3
+                guard messageSequence == sequence else { continue }
+                if messageType == UInt16(NLMSG_ERROR) {
+                    let error = -message.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
+                    if error == 0 { return messages }
+                    if error == ENOENT { return nil }
+                    throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error)
+                }
+                if messageType == UInt16(NLMSG_DONE) { return messages }
+                messages.append(message)
             }
         }
     }
