@@ -21,7 +21,8 @@ final class DNSLookupConversation: ProbeConversation {
 
     private let udp: ProbeDescriptor
     private var tcp: ProbeDescriptor?
-    private let lookup: NameLookup
+    /// The name, the resolver, and (for a probe by name) the port to connect to afterwards.
+    let lookup: NameLookup
     private let type: DNSType
     private let typeName: String
     private let timeout: Int64
