@@ -8,38 +8,21 @@ import LabAddress
 /// error as `file:line:column: path: message`.
 public struct LabFile: Sendable {
     public var name: String
-    public var cluster: ClusterSpec
+    public var cluster = ClusterSpec()
     /// Underlay segments. Never empty after decoding: a file without `networks` gets
     /// `ClusterSpec.defaultNetwork`.
-    public var networks: [NetworkSpec]
-    public var nodes: [NodeSpec]
-    public var pods: [PodSpec]
-    public var services: [ServiceSpec]
-    public var hosts: [HostSpec]
-    public var probes: [ProbeSpec]
+    public var networks = [NetworkSpec.default]
+    public var nodes: [NodeSpec] = []
+    public var pods: [PodSpec] = []
+    public var services: [ServiceSpec] = []
+    public var hosts: [HostSpec] = []
+    public var probes: [ProbeSpec] = []
     /// `namespaces:` as written; `namespace(named:)` also knows the ones only used.
-    public var namespaces: [NamespaceSpec]
-    public var networkPolicies: [NetworkPolicySpec]
+    public var namespaces: [NamespaceSpec] = []
+    public var networkPolicies: [NetworkPolicySpec] = []
     /// What `lab verify` runs after the probes: faults and the probes that must hold under them.
     public var scenarios: [ScenarioSpec] = []
-    public var sourceMap: SourceMap
-
-    public init(name: String, cluster: ClusterSpec = ClusterSpec(), networks: [NetworkSpec] = [NetworkSpec.default],
-                nodes: [NodeSpec] = [], pods: [PodSpec] = [], services: [ServiceSpec] = [],
-                hosts: [HostSpec] = [], probes: [ProbeSpec] = [], namespaces: [NamespaceSpec] = [],
-                networkPolicies: [NetworkPolicySpec] = [], sourceMap: SourceMap = SourceMap(file: "<memory>")) {
-        self.name = name
-        self.cluster = cluster
-        self.networks = networks
-        self.nodes = nodes
-        self.pods = pods
-        self.services = services
-        self.hosts = hosts
-        self.probes = probes
-        self.namespaces = namespaces
-        self.networkPolicies = networkPolicies
-        self.sourceMap = sourceMap
-    }
+    public var sourceMap = SourceMap(file: "<memory>")
 
     /// Every Kubernetes namespace of the lab: those listed, then those only used by a pod,
     /// service or policy (in file order), each with its labels.
@@ -74,30 +57,18 @@ public enum NeighbourMode: String, Sendable, Codable, CaseIterable {
 }
 
 public struct ClusterSpec: Sendable, Hashable {
-    public var podCIDR: IPv4Network
-    public var serviceCIDR: IPv4Network
-    public var network: NetworkMode
-    public var proxy: ProxyMode
+    public var podCIDR = ClusterSpec.defaultPodCIDR
+    public var serviceCIDR = ClusterSpec.defaultServiceCIDR
+    public var network = NetworkMode.routed
+    public var proxy = ProxyMode.iptables
     /// Underlay MTU; pods get `mtu - 50` in vxlan mode.
-    public var mtu: Int
-    public var neighbours: NeighbourMode
+    public var mtu = 1500
+    public var neighbours = NeighbourMode.auto
     /// `cluster.dns`: the cluster DNS, on unless the file says `dns: false` (nil).
-    public var dns: ClusterDNSSpec?
+    public var dns: ClusterDNSSpec? = ClusterDNSSpec()
 
     public static let defaultPodCIDR = IPv4Network("10.244.0.0/16")!
     public static let defaultServiceCIDR = IPv4Network("10.96.0.0/16")!
-
-    public init(podCIDR: IPv4Network = ClusterSpec.defaultPodCIDR, serviceCIDR: IPv4Network = ClusterSpec.defaultServiceCIDR,
-                network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500,
-                neighbours: NeighbourMode = .auto, dns: ClusterDNSSpec? = ClusterDNSSpec()) {
-        self.dns = dns
-        self.podCIDR = podCIDR
-        self.serviceCIDR = serviceCIDR
-        self.network = network
-        self.proxy = proxy
-        self.mtu = mtu
-        self.neighbours = neighbours
-    }
 }
 
 /// `cluster.dns`: a `coredns` pod on the first node behind the `kube-system/kube-dns` service,
