@@ -95,7 +95,14 @@ public struct ClusterDNSTopology: Sendable, Hashable, Codable {
 
 extension Topology {
     /// The pod that serves the cluster DNS; nil when the lab has none.
-    public var dnsPod: PodTopology? { dns.flatMap { pod(named: $0.podName) } }
+    public var dnsPod: PodTopology? { pods.first(where: isClusterDNS) }
+    /// Whether `pod` is the one that serves the cluster DNS (`kube-system/coredns`): the
+    /// cluster's own, not a workload of the file.
+    public func isClusterDNS(_ pod: PodTopology) -> Bool {
+        dns.map { pod.name == $0.podName && pod.namespace == $0.namespace } ?? false
+    }
+    /// The file's pods: all but the cluster DNS's.
+    public var workloadPods: [PodTopology] { pods.filter { !isClusterDNS($0) } }
     /// The kube-dns service; nil when the lab has none.
     public var dnsService: ServiceTopology? {
         dns.flatMap { dns in services.first { $0.name == dns.serviceName && $0.namespace == dns.namespace } }
