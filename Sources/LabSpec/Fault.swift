@@ -49,17 +49,22 @@ public struct Fault: Sendable, Hashable, Codable {
     /// no endpoints to take away, so giving it one is an error.
     public static func down(_ target: String, notReadyAfter: String? = nil, lasting: String? = nil) throws(FaultInputError) -> Fault {
         let reference = try FaultText.target(target, allowed: ["pod", "node", "host"], verb: "down")
-        var notReady: Int?
-        if let notReadyAfter {
-            guard reference.kind == nil || reference.kind == "node" else {
-                throw FaultInputError("--not-ready-after is for a node (node/NAME): a \(reference.kind!) has no endpoints of its own to lose")
-            }
-            notReady = try FaultText.requiredMilliseconds(notReadyAfter, what: "not-ready-after")
-        } else if reference.kind == "node" {
-            notReady = defaultNotReadyAfterMilliseconds
+        if notReadyAfter != nil, let kind = reference.kind, kind != "node" {
+            throw FaultInputError("--not-ready-after is for a node (node/NAME): a \(kind) has no endpoints of its own to lose")
         }
-        return Fault(kind: .down, targets: [reference.text], durationMilliseconds: try FaultText.milliseconds(lasting, what: "for"),
-                     notReadyAfterMilliseconds: notReady)
+        let notReady = try FaultText.milliseconds(notReadyAfter, what: "not-ready-after")
+        var fault = Fault(kind: .down, targets: [reference.text], durationMilliseconds: try FaultText.milliseconds(lasting, what: "for"),
+                          notReadyAfterMilliseconds: notReady)
+        if let kind = reference.kind { fault.settleNotReady(targetKind: kind) }
+        return fault
+    }
+
+    /// The grace period once the target's kind (`node`, `pod`, …) is known: a node that is
+    /// down gets the default unless one was given; anything else has none (a pod or host has
+    /// no endpoints of its own to lose). Only `down` has one.
+    public mutating func settleNotReady(targetKind: String) {
+        guard kind == .down else { return }
+        notReadyAfterMilliseconds = targetKind == "node" ? notReadyAfterMilliseconds ?? Self.defaultNotReadyAfterMilliseconds : nil
     }
 
     /// `lab fault partition NETWORK NETWORK` (`network/NAME` is accepted too).

@@ -42,11 +42,7 @@ public enum FaultPlan {
                 throw FaultInputError("\"\(target)\" is ambiguous in lab \(topology.lab) (\(matches.joined(separator: ", "))); write one of them")
             }
             resolved.targets = [match]
-            if fault.kind == .down, !match.hasPrefix("node/") {
-                resolved.notReadyAfterMilliseconds = nil
-            } else if fault.kind == .down, fault.notReadyAfterMilliseconds == nil {
-                resolved.notReadyAfterMilliseconds = Fault.defaultNotReadyAfterMilliseconds
-            }
+            resolved.settleNotReady(targetKind: String(match.prefix { $0 != "/" }))
         }
         return resolved
     }
