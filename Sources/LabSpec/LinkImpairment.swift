@@ -161,19 +161,7 @@ public enum ImpairmentText {
 
     /// `number` (decimal, at most 9 digits each side) times `scale`, when that is whole.
     private static func scaled(_ number: String, by scale: UInt64) -> UInt64? {
-        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 9,
-              let wholeValue = UInt64(whole) else { return nil }
-        var total = wholeValue * scale
-        if parts.count == 2 {
-            let fraction = parts[1]
-            guard !fraction.isEmpty, fraction.count <= 9, let fractionValue = UInt64(fraction) else { return nil }
-            var divisor: UInt64 = 1
-            for _ in 0..<fraction.count { divisor *= 10 }
-            guard (fractionValue * scale) % divisor == 0 else { return nil }
-            total += fractionValue * scale / divisor
-        }
-        return total
+        DecimalText(Substring(number))?.scaled(by: scale)
     }
 }
 
