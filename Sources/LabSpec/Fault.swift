@@ -83,10 +83,10 @@ public struct Fault: Sendable, Hashable, Codable {
                               lasting: String? = nil) throws(FaultInputError) -> Fault {
         let reference = try FaultText.target(target, allowed: ["pod", "node", "host", "network"], verb: "impair")
         var impairment = LinkImpairment()
-        impairment.delayMicroseconds = try FaultText.value(delay, what: "delay", example: "20ms", ImpairmentText.microseconds)
-        impairment.jitterMicroseconds = try FaultText.value(jitter, what: "jitter", example: "5ms", ImpairmentText.microseconds)
-        impairment.loss = try FaultText.value(loss, what: "loss", example: "1%", range: "0% to 100%", ImpairmentText.fraction)
-        impairment.rateBitsPerSecond = try FaultText.value(rate, what: "rate", example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)
+        for (field, text) in zip(LinkImpairment.fields, [delay, jitter, loss, rate]) {
+            guard let text else { continue }
+            if let problem = field.set(text, in: &impairment) { throw FaultInputError(problem) }
+        }
         if jitter != nil, delay == nil {
             throw FaultInputError("jitter needs a delay to vary; add --delay (like --delay 20ms) or remove --jitter")
         }
@@ -155,15 +155,5 @@ public enum FaultText {
         if milliseconds != 0, milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
-    }
-
-    static func value<Value>(_ text: String?, what: String, example: String, range: String? = nil,
-                             _ parse: (String) -> Result<Value, ImpairmentText.Failure>) throws(FaultInputError) -> Value? {
-        guard let text else { return nil }
-        switch parse(text) {
-        case .success(let value): return value
-        case .failure(let failure):
-            throw FaultInputError(ImpairmentText.problem(failure, what: what, text: text, example: example, range: range))
-        }
     }
 }

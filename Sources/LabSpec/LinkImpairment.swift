@@ -38,6 +38,44 @@ public struct LinkImpairment: Sendable, Hashable, Codable {
     }
 }
 
+extension LinkImpairment {
+    /// One of the four values: its key (in `link:` and as a `lab fault impair` option), how its
+    /// text is read, and the words of its errors. A lab file and the command line read them
+    /// through this one table.
+    public struct Field {
+        public let name: String
+        let read: (String, inout LinkImpairment) -> ImpairmentText.Failure?
+        let example: String
+        let range: String?
+
+        /// Sets the value `text` says; nil, or the one line that says what is wrong with it.
+        public func set(_ text: String, in impairment: inout LinkImpairment) -> String? {
+            read(text, &impairment).map { ImpairmentText.problem($0, what: name, text: text, example: example, range: range) }
+        }
+    }
+
+    /// `delay`, `jitter`, `loss`, `rate`, in that order.
+    public static var fields: [Field] {
+        [field("delay", \.delayMicroseconds, example: "20ms", ImpairmentText.microseconds),
+         field("jitter", \.jitterMicroseconds, example: "5ms", ImpairmentText.microseconds),
+         field("loss", \.loss, example: "1%", range: "0% to 100%", ImpairmentText.fraction),
+         field("rate", \.rateBitsPerSecond, example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)]
+    }
+
+    private static func field<Value>(_ name: String, _ value: WritableKeyPath<LinkImpairment, Value?>, example: String,
+                                     range: String? = nil, _ parse: @escaping (String) -> Result<Value, ImpairmentText.Failure>) -> Field {
+        Field(name: name, read: { text, impairment in
+            switch parse(text) {
+            case .success(let parsed):
+                impairment[keyPath: value] = parsed
+                return nil
+            case .failure(let failure):
+                return failure
+            }
+        }, example: example, range: range)
+    }
+}
+
 /// Impairment values as people write them: `20ms`, `1.5s`, `250us`; `1%`, `0.5%`; `512kbit`,
 /// `10mbit`, `1gbit` (bits, decimal prefixes, as `tc` reads them). Parsed with integer
 /// arithmetic so the same text always gives the same value.
