@@ -29,22 +29,19 @@ public struct LinkImpairment: Sendable, Hashable, Codable {
 
     /// `delay 20ms jitter 5ms loss 1% rate 10mbit`, as `lab status` shows it.
     public var summary: String {
-        var words: [String] = []
-        if let delayMicroseconds { words.append("delay \(ImpairmentText.duration(delayMicroseconds))") }
-        if let jitterMicroseconds { words.append("jitter \(ImpairmentText.duration(jitterMicroseconds))") }
-        if let loss { words.append("loss \(ImpairmentText.percent(loss))") }
-        if let rateBitsPerSecond { words.append("rate \(ImpairmentText.rate(rateBitsPerSecond))") }
-        return words.joined(separator: " ")
+        Self.fields.compactMap { field in field.text(self).map { "\(field.name) \($0)" } }.joined(separator: " ")
     }
 }
 
 extension LinkImpairment {
     /// One of the four values: its key (in `link:` and as a `lab fault impair` option), how its
-    /// text is read, and the words of its errors. A lab file and the command line read them
-    /// through this one table.
+    /// text is read and written, and the words of its errors. A lab file and the command line
+    /// read them, and `summary` writes them, through this one table.
     public struct Field {
         public let name: String
         let read: (String, inout LinkImpairment) -> ImpairmentText.Failure?
+        /// The value as a lab file writes it; nil when it is not set.
+        let text: (LinkImpairment) -> String?
         let example: String
         let range: String?
 
@@ -56,14 +53,16 @@ extension LinkImpairment {
 
     /// `delay`, `jitter`, `loss`, `rate`, in that order.
     public static var fields: [Field] {
-        [field("delay", \.delayMicroseconds, example: "20ms", ImpairmentText.microseconds),
-         field("jitter", \.jitterMicroseconds, example: "5ms", ImpairmentText.microseconds),
-         field("loss", \.loss, example: "1%", range: "0% to 100%", ImpairmentText.fraction),
-         field("rate", \.rateBitsPerSecond, example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)]
+        [field("delay", \.delayMicroseconds, example: "20ms", ImpairmentText.microseconds, ImpairmentText.duration),
+         field("jitter", \.jitterMicroseconds, example: "5ms", ImpairmentText.microseconds, ImpairmentText.duration),
+         field("loss", \.loss, example: "1%", range: "0% to 100%", ImpairmentText.fraction, ImpairmentText.percent),
+         field("rate", \.rateBitsPerSecond, example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond,
+               ImpairmentText.rate)]
     }
 
     private static func field<Value>(_ name: String, _ value: WritableKeyPath<LinkImpairment, Value?>, example: String,
-                                     range: String? = nil, _ parse: @escaping (String) -> Result<Value, ImpairmentText.Failure>) -> Field {
+                                     range: String? = nil, _ parse: @escaping (String) -> Result<Value, ImpairmentText.Failure>,
+                                     _ format: @escaping (Value) -> String) -> Field {
         Field(name: name, read: { text, impairment in
             switch parse(text) {
             case .success(let parsed):
@@ -72,7 +71,7 @@ extension LinkImpairment {
             case .failure(let failure):
                 return failure
             }
-        }, example: example, range: range)
+        }, text: { $0[keyPath: value].map(format) }, example: example, range: range)
     }
 }
 
