@@ -178,6 +178,24 @@ public struct NodeTopology: UnderlayMachine, Hashable {
     public var vtepMAC: MACAddress
 }
 
+extension NodeTopology {
+    /// The node's address on `device`, which the kernel takes as the source of what the node
+    /// itself sends out of it: `cni0` the podCIDR's `.1`, `flannel.1` (vxlan mode) the
+    /// podCIDR's `.0`, `eth0` its underlay address.
+    public func address(on device: String) -> IPv4Address {
+        switch device {
+        case Naming.podBridge: bridgeAddress
+        case Naming.vxlanDevice: podCIDR.address
+        default: ip
+        }
+    }
+
+    /// Every address the node has, on every device it has in `mode`: what it delivers to itself.
+    public func addresses(mode: NetworkMode) -> [IPv4Address] {
+        ([Naming.uplink, Naming.podBridge] + (mode == .vxlan ? [Naming.vxlanDevice] : [])).map(address(on:))
+    }
+}
+
 public struct PodTopology: Sendable, Hashable, Codable {
     public var name: String
     /// The Kubernetes namespace.
