@@ -249,8 +249,7 @@ import Testing
             #expect(impair.succeeded, "\(impair.stderr)")
             let ping = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "5", "-i", "0.05", "-W", "2", "10.244.1.12"])
             #expect(ImpairmentTests.lost(ping.stdout) == 0, "\(ping.stdout)")
-            let average = ping.stdout.split(separator: "\n").first { $0.contains("min/avg/max") }
-                .flatMap { $0.split(separator: "=").last?.split(separator: "/").dropFirst().first }.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let average = ImpairmentTests.averageRTT(ping.stdout)
             #expect((average ?? 0) >= 39, "\(ping.stdout)")
             #expect(try lab("fault", "clear", "--lab", name).succeeded)
             let after = try run(["ip", "netns", "exec", "lab.\(name).pod.d", "ping", "-q", "-c", "3", "-i", "0.05", "-W", "2", "10.244.1.12"])

@@ -134,11 +134,14 @@ import Testing
     }
 
     /// `rtt min/avg/max/mdev = 40.1/40.3/…` → 40.3.
-    static func averageRTT(_ output: String) -> Double? {
+    static func averageRTT(_ output: String) -> Double? { rtt(output)?.average }
+
+    /// `rtt min/avg/max/mdev = 40.1/40.3/40.9/…` → (40.1, 40.3, 40.9), in ms.
+    static func rtt(_ output: String) -> (min: Double, average: Double, max: Double)? {
         guard let line = output.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
               let values = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces).split(separator: "/"),
-              values.count >= 2 else { return nil }
-        return Double(values[1])
+              values.count >= 3, let min = Double(values[0]), let average = Double(values[1]), let max = Double(values[2]) else { return nil }
+        return (min, average, max)
     }
 }
 
