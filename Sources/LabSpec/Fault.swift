@@ -11,6 +11,16 @@ public struct Fault: Sendable, Hashable, Codable {
         case partition
         /// Delay, jitter, loss, rate on a link, in both directions, as `link:` in the file.
         case impair
+
+        /// The kinds of object this fault is put on (`pod` as in `pod/NAME`), in the order
+        /// messages list them.
+        public var targetKinds: [String] {
+            switch self {
+            case .down: ["pod", "node", "host"]
+            case .impair: ["pod", "node", "host", "network"]
+            case .partition: ["network"]
+            }
+        }
     }
 
     public var kind: Kind
@@ -48,7 +58,7 @@ public struct Fault: Sendable, Hashable, Codable {
     /// `500ms`, `0`). A node gets the default grace period when none is given; a pod or host has
     /// no endpoints to take away, so giving it one is an error.
     public static func down(_ target: String, notReadyAfter: String? = nil, lasting: String? = nil) throws(FaultInputError) -> Fault {
-        let reference = try FaultText.target(target, allowed: ["pod", "node", "host"], verb: "down")
+        let reference = try FaultText.target(target, allowed: Kind.down.targetKinds, verb: "down")
         if notReadyAfter != nil, let kind = reference.kind, kind != "node" {
             throw FaultInputError("--not-ready-after is for a node (node/NAME): a \(kind) has no endpoints of its own to lose")
         }
@@ -81,7 +91,7 @@ public struct Fault: Sendable, Hashable, Codable {
     /// file's `link:` (`20ms`, `1%`, `10mbit`), with the same checks.
     public static func impair(_ target: String, delay: String? = nil, jitter: String? = nil, loss: String? = nil, rate: String? = nil,
                               lasting: String? = nil) throws(FaultInputError) -> Fault {
-        let reference = try FaultText.target(target, allowed: ["pod", "node", "host", "network"], verb: "impair")
+        let reference = try FaultText.target(target, allowed: Kind.impair.targetKinds, verb: "impair")
         var impairment = LinkImpairment()
         for (field, text) in zip(LinkImpairment.fields, [delay, jitter, loss, rate]) {
             guard let text else { continue }
@@ -124,9 +134,14 @@ public enum FaultText {
         }
     }
 
+    /// The network a `network/NAME` target names; nil for a target of any other kind.
+    static func networkName(_ target: String) -> String? {
+        target.hasPrefix("network/") ? String(target.dropFirst("network/".count)) : nil
+    }
+
     /// A network's name, bare or as `network/NAME`.
     static func network(_ text: String) throws(FaultInputError) -> String {
-        let name = text.hasPrefix("network/") ? String(text.dropFirst("network/".count)) : text
+        let name = networkName(text) ?? text
         guard !name.isEmpty, !name.contains("/") else {
             throw FaultInputError("\"\(text)\" is not a network; partition takes two network names (like rack-1 rack-2)")
         }

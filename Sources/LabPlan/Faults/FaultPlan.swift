@@ -24,7 +24,7 @@ public enum FaultPlan {
             }
         case .down, .impair:
             let target = fault.targets[0]
-            let kinds = fault.kind == .down ? ["pod", "node", "host"] : ["pod", "node", "host", "network"]
+            let kinds = fault.kind.targetKinds
             var known: [String] = []
             if kinds.contains("pod") { known += topology.pods.map { "pod/\($0.name)" } }
             known += topology.nodes.map { "node/\($0.name)" }
