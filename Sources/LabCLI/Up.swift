@@ -111,8 +111,7 @@ struct Up: ParsableCommand {
             }
             ErrorReporting.printError("  see: lab logs \(container.pod) -c \(container.container); lab status")
         }
-        // The file's own pods: the cluster DNS pod is the lab's, not the user's.
-        let own = topology.pods.filter { $0.name != topology.dns?.podName || $0.namespace != topology.dns?.namespace }
+        let own = topology.workloadPods
         if let pod = own.first, let other = own.last, pod.name != other.name {
             print("  try: lab exec \(pod.name) -- ping -c1 \(other.ip)     lab status     lab down \(topology.lab)")
         } else {

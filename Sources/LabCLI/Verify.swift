@@ -82,9 +82,13 @@ struct Verify: ParsableCommand {
             }
             source = LabSource(name: "\(name) (applied)", text: text)
         }
-        let plan = try LabVerifier.plan(text: source.text, file: source.name,
-                                        options: LabVerifier.Options(model: model, allPairs: allPairs, only: only, parallel: parallel,
-                                                                             scenario: scenario))
+        var options = LabVerifier.Options()
+        options.model = model
+        options.allPairs = allPairs
+        options.only = only
+        options.parallel = parallel
+        options.scenario = scenario
+        let plan = try LabVerifier.plan(text: source.text, file: source.name, options: options)
         if let scenario, plan.scenarios.isEmpty {
             throw ValidationError("--scenario: no scenario of lab \(plan.lab) matches \"\(scenario)\"")
         }
@@ -152,6 +156,16 @@ struct Verify: ParsableCommand {
             out.print("\nall: \(ProbeTextReport.summary(passed: passed, failed: failed)) (the lab's probes and \(outcomes.count) scenario\(outcomes.count == 1 ? "" : "s"))\n")
         }
         out.flush()
+        try writeDocuments(plan, streams: streams, outcomes: outcomes, ownProbes: ownProbes, started: started, out: out)
+        if !completed { return 128 + signals.received }
+        return streams.contains { $0.failed > 0 } ? 1 : 0
+    }
+
+    /// The JSON document on stdout and the JUnit file, when asked for: the lab's probes
+    /// (`streams[0]`) alone, or with a part per scenario.
+    private func writeDocuments(_ plan: LabVerifier.Plan, streams: [ProbeReportStream], outcomes: [ScenarioRun.Outcome],
+                                ownProbes: Bool, started: Date, out: TerminalOutput) throws {
+        let stream = streams[0]
         if output == .json {
             if outcomes.isEmpty {
                 stream.json { out.write($0) }
@@ -173,8 +187,6 @@ struct Verify: ParsableCommand {
                 try Self.writeJUnit({ $0(text) }, to: junit)
             }
         }
-        if !completed { return 128 + signals.received }
-        return streams.contains { $0.failed > 0 } ? 1 : 0
     }
 
     /// Writes the JUnit file a testcase at a time to a temporary file beside it, then renames

@@ -4,42 +4,24 @@ import LabAddress
 /// a lab's topology by `ClusterDNSInput(topology:)`, or by hand in tests.
 public struct ClusterDNSInput: Sendable, Hashable {
     /// The cluster domain, `cluster.local` by default.
-    public var domain: String
-    public var services: [Service]
-    public var pods: [Pod]
+    public var domain: String = "cluster.local"
+    public var services: [Service] = []
+    public var pods: [Pod] = []
     /// Namespaces that exist without a service or pod in them (`kube-system` before anything
     /// runs there); pod names under `<ns>.pod.<domain>` need their namespace to exist.
-    public var namespaces: [String]
+    public var namespaces: [String] = []
     /// The server's own address, served as the A record of `ns.dns.<domain>` (the apex NS).
     public var nameserver: IPv4?
-    public var options: ClusterDNSOptions
-
-    public init(domain: String = "cluster.local", services: [Service] = [], pods: [Pod] = [], namespaces: [String] = [],
-                nameserver: IPv4? = nil, options: ClusterDNSOptions = ClusterDNSOptions()) {
-        self.domain = domain
-        self.services = services
-        self.pods = pods
-        self.namespaces = namespaces
-        self.nameserver = nameserver
-        self.options = options
-    }
+    public var options: ClusterDNSOptions = ClusterDNSOptions()
 
     public struct Service: Sendable, Hashable {
         public var name: String
         public var namespace: String
         /// nil for a headless service: its name then answers with the endpoints' addresses.
         public var clusterIP: IPv4?
-        public var ports: [Port]
+        public var ports: [Port] = []
         /// The ready endpoints (as an EndpointSlice lists them).
-        public var endpoints: [Endpoint]
-
-        public init(name: String, namespace: String, clusterIP: IPv4?, ports: [Port] = [], endpoints: [Endpoint] = []) {
-            self.name = name
-            self.namespace = namespace
-            self.clusterIP = clusterIP
-            self.ports = ports
-            self.endpoints = endpoints
-        }
+        public var endpoints: [Endpoint] = []
     }
 
     /// A service port, or an endpoint's port of the same name (the number the pod listens on).
@@ -48,34 +30,17 @@ public struct ClusterDNSInput: Sendable, Hashable {
         public var name: String?
         public var `protocol`: TransportName
         public var port: Int
-
-        public init(name: String?, protocol: TransportName, port: Int) {
-            self.name = name
-            self.protocol = `protocol`
-            self.port = port
-        }
     }
 
     public struct Endpoint: Sendable, Hashable {
         public var ip: IPv4
-        public var ports: [Port]
-
-        public init(ip: IPv4, ports: [Port] = []) {
-            self.ip = ip
-            self.ports = ports
-        }
+        public var ports: [Port] = []
     }
 
     public struct Pod: Sendable, Hashable {
         public var name: String
         public var namespace: String
         public var ip: IPv4
-
-        public init(name: String, namespace: String, ip: IPv4) {
-            self.name = name
-            self.namespace = namespace
-            self.ip = ip
-        }
     }
 
     /// The protocol label of an SRV name (`_tcp`).

@@ -3,20 +3,15 @@
 /// the additional section into `edns`, so code that answers never mistakes it for data.
 public struct DNSMessage: Sendable, Hashable {
     public var header: DNSHeader
-    public var questions: [DNSQuestion]
-    public var answers: [DNSRecord]
-    public var authorities: [DNSRecord]
-    public var additionals: [DNSRecord]
+    public var questions: [DNSQuestion] = []
+    public var answers: [DNSRecord] = []
+    public var authorities: [DNSRecord] = []
+    public var additionals: [DNSRecord] = []
     public var edns: EDNS?
 
-    public init(header: DNSHeader, questions: [DNSQuestion] = [], answers: [DNSRecord] = [],
-                authorities: [DNSRecord] = [], additionals: [DNSRecord] = [], edns: EDNS? = nil) {
-        self.header = header
-        self.questions = questions
-        self.answers = answers
-        self.authorities = authorities
-        self.additionals = additionals
-        self.edns = edns
+    /// A query for `name`'s records of `type`: one question, recursion desired, no EDNS.
+    public static func query(id: UInt16, name: DNSName, type: DNSType) -> DNSMessage {
+        DNSMessage(header: DNSHeader(id: id, recursionDesired: true), questions: [DNSQuestion(name: name, type: type)])
     }
 
     /// The full response code: the header's 4 bits, extended by the OPT record's 8 (BADVERS is 16).
@@ -27,34 +22,21 @@ public struct DNSMessage: Sendable, Hashable {
 
 /// The 12-byte header's fields other than the counts.
 public struct DNSHeader: Sendable, Hashable {
-    public var id: UInt16
-    public var isResponse: Bool
+    public var id: UInt16 = 0
+    public var isResponse: Bool = false
     /// 0 QUERY; 4 NOTIFY and 5 UPDATE are the ones seen in practice.
-    public var opcode: UInt8
-    public var authoritative: Bool
-    public var truncated: Bool
-    public var recursionDesired: Bool
-    public var recursionAvailable: Bool
-    public var authenticData: Bool
-    public var checkingDisabled: Bool
+    public var opcode: UInt8 = 0
+    public var authoritative: Bool = false
+    public var truncated: Bool = false
+    public var recursionDesired: Bool = false
+    public var recursionAvailable: Bool = false
+    public var authenticData: Bool = false
+    public var checkingDisabled: Bool = false
     /// The low 4 bits of the response code.
-    public var rcode: UInt8
+    public var rcode: UInt8 = 0
+}
 
-    public init(id: UInt16 = 0, isResponse: Bool = false, opcode: UInt8 = 0, authoritative: Bool = false,
-                truncated: Bool = false, recursionDesired: Bool = false, recursionAvailable: Bool = false,
-                authenticData: Bool = false, checkingDisabled: Bool = false, rcode: UInt8 = 0) {
-        self.id = id
-        self.isResponse = isResponse
-        self.opcode = opcode
-        self.authoritative = authoritative
-        self.truncated = truncated
-        self.recursionDesired = recursionDesired
-        self.recursionAvailable = recursionAvailable
-        self.authenticData = authenticData
-        self.checkingDisabled = checkingDisabled
-        self.rcode = rcode
-    }
-
+extension DNSHeader {
     /// The 16 flag bits: QR, Opcode(4), AA, TC, RD, RA, Z, AD, CD, RCODE(4).
     public var flags: UInt16 {
         var bits = UInt16(opcode & 0x0f) << 11 | UInt16(rcode & 0x0f)
@@ -151,16 +133,6 @@ public struct SOAData: Sendable, Hashable {
     public var expire: UInt32
     /// The TTL of negative answers (RFC 2308).
     public var minimum: UInt32
-
-    public init(primary: DNSName, mailbox: DNSName, serial: UInt32, refresh: UInt32, retry: UInt32, expire: UInt32, minimum: UInt32) {
-        self.primary = primary
-        self.mailbox = mailbox
-        self.serial = serial
-        self.refresh = refresh
-        self.retry = retry
-        self.expire = expire
-        self.minimum = minimum
-    }
 }
 
 /// RFC 2782. The target is never compressed on the wire.
@@ -169,34 +141,19 @@ public struct SRVData: Sendable, Hashable {
     public var weight: UInt16
     public var port: UInt16
     public var target: DNSName
-
-    public init(priority: UInt16, weight: UInt16, port: UInt16, target: DNSName) {
-        self.priority = priority
-        self.weight = weight
-        self.port = port
-        self.target = target
-    }
 }
 
 /// The OPT pseudo-record's fields (RFC 6891 §6.1.2).
 public struct EDNS: Sendable, Hashable {
     /// The requester's UDP payload size (the OPT record's CLASS).
-    public var udpPayloadSize: UInt16
+    public var udpPayloadSize: UInt16 = 1232
     /// The upper 8 bits of the response code.
-    public var extendedRcode: UInt8
-    public var version: UInt8
+    public var extendedRcode: UInt8 = 0
+    public var version: UInt8 = 0
     /// DNSSEC OK.
-    public var dnssecOK: Bool
+    public var dnssecOK: Bool = false
     /// The options, undecoded (`{code, length, data}` each); a reply carries none.
-    public var options: [UInt8]
-
-    public init(udpPayloadSize: UInt16 = 1232, extendedRcode: UInt8 = 0, version: UInt8 = 0, dnssecOK: Bool = false, options: [UInt8] = []) {
-        self.udpPayloadSize = udpPayloadSize
-        self.extendedRcode = extendedRcode
-        self.version = version
-        self.dnssecOK = dnssecOK
-        self.options = options
-    }
+    public var options: [UInt8] = []
 }
 
 public struct DNSType: RawRepresentable, Sendable, Hashable, CustomStringConvertible {

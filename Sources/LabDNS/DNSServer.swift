@@ -38,7 +38,7 @@ public final class DNSServer: @unchecked Sendable {
     /// line per query (`DNSQueryLog`) and a warning per source whose queries were dropped, on
     /// the loop's thread.
     public init(address: String, port: Int, netns: NetworkNamespace? = nil, zone: ClusterZone,
-                limits: DNSServerLimits = DNSServerLimits(), log: @escaping @Sendable (String) -> Void) throws {
+                limits: DNSServerLimits = .standard, log: @escaping @Sendable (String) -> Void) throws {
         DescriptorLimit.raise()
         let open: @Sendable () throws -> (udp: Int32, tcp: Int32, port: Int) = {
             try DNSSocketOpener.open(address: address, port: port, namespace: netns?.name)

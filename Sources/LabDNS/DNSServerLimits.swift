@@ -4,31 +4,24 @@
 public struct DNSServerLimits: Sendable {
     /// Open TCP connections; one beyond this is accepted and closed at once, so the accept queue
     /// never backs up behind a flood.
-    public var maxTCPConnections: Int
+    public var maxTCPConnections: Int = 256
     /// How long a TCP connection may stay without completing a query (or reading its answer);
     /// partial input does not extend it, so a client trickling bytes is cut off too. CoreDNS's
     /// default is the same 10 s.
-    public var tcpIdleTimeout: Duration
+    public var tcpIdleTimeout: Duration = .seconds(10)
     /// The largest query accepted over TCP, which is also each connection's fixed input buffer.
     /// Queries are a few hundred bytes; a larger length prefix closes the connection.
-    public var maxTCPQueryBytes: Int
+    public var maxTCPQueryBytes: Int = 4096
     /// Queries per second answered for one source address, with `burstPerSource` allowed at
     /// once; the rest are dropped before they are parsed, so a flooding pod costs little and
     /// the others are still answered. 0 turns the limit off.
-    public var queriesPerSecondPerSource: Int
-    public var burstPerSource: Int
+    public var queriesPerSecondPerSource: Int = 20_000
+    public var burstPerSource: Int = 2_000
     /// Datagrams read per turn of the loop before the TCP connections get theirs.
-    public var datagramsPerTurn: Int
+    public var datagramsPerTurn: Int = 64
 
-    public init(maxTCPConnections: Int = 256, tcpIdleTimeout: Duration = .seconds(10), maxTCPQueryBytes: Int = 4096,
-                queriesPerSecondPerSource: Int = 20_000, burstPerSource: Int = 2_000, datagramsPerTurn: Int = 64) {
-        self.maxTCPConnections = maxTCPConnections
-        self.tcpIdleTimeout = tcpIdleTimeout
-        self.maxTCPQueryBytes = maxTCPQueryBytes
-        self.queriesPerSecondPerSource = queriesPerSecondPerSource
-        self.burstPerSource = burstPerSource
-        self.datagramsPerTurn = datagramsPerTurn
-    }
+    /// Every default above: what a server has unless told otherwise.
+    public static let standard = DNSServerLimits()
 }
 
 /// A token bucket per source address in a fixed table: two sources that hash to one slot take

@@ -8,15 +8,11 @@ public struct AddressInfo: Sendable, Hashable {
     public var address: IPv4Address
     public var prefixLength: Int
 
-    public init(linkIndex: Int32, address: IPv4Address, prefixLength: Int) {
-        self.linkIndex = linkIndex
-        self.address = address
-        self.prefixLength = prefixLength
-    }
-
     /// The network the address is in, e.g. `10.244.1.0/24` for `10.244.1.1/24`.
     public var network: IPv4Network { IPv4Network(containing: address, prefixLength: prefixLength) }
+}
 
+extension AddressInfo {
     /// Reads an `RTM_NEWADDR` message for IPv4; nil for anything else.
     /// `IFA_LOCAL` is the address itself; `IFA_ADDRESS` is used only when there is no
     /// `IFA_LOCAL` (on a point-to-point link `IFA_ADDRESS` is the peer's).

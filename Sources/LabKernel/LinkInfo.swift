@@ -13,26 +13,15 @@ public struct LinkInfo: Sendable, Hashable {
     /// Administratively up (`IFF_UP`); says nothing about carrier.
     public var isUp: Bool
     /// The hardware address; empty when the link has none.
-    public var mac: [UInt8]
+    public var mac: [UInt8] = []
     /// `IFLA_LINK`: for a veth, the index of its peer. That index is in the peer's namespace,
     /// which is another one exactly when `linkNamespaceID` is set.
     public var linkIndex: Int32?
     /// `IFLA_LINK_NETNSID`: the id, local to this namespace, of the namespace `linkIndex` is in.
     public var linkNamespaceID: Int32?
+}
 
-    public init(name: String, index: Int32, kind: String? = nil, masterIndex: Int32? = nil, mtu: Int, isUp: Bool,
-                mac: [UInt8] = [], linkIndex: Int32? = nil, linkNamespaceID: Int32? = nil) {
-        self.name = name
-        self.index = index
-        self.kind = kind
-        self.masterIndex = masterIndex
-        self.mtu = mtu
-        self.isUp = isUp
-        self.mac = mac
-        self.linkIndex = linkIndex
-        self.linkNamespaceID = linkNamespaceID
-    }
-
+extension LinkInfo {
     /// Reads an `RTM_NEWLINK` message; nil for anything else or one without a name.
     init?(message: NetlinkMessage) {
         guard Int(message.type) == RTM_NEWLINK, let header = message.header(as: ifinfomsg.self) else { return nil }

@@ -16,7 +16,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
     public private(set) var delayNanoseconds: Int64
     public private(set) var jitterNanoseconds: Int64
     /// nil once `close()` has run.
-    private var socket: OpaquePointer?
+    private var connection: NetfilterNetlink?
     private let fd: Int32
     /// One verdict message for this queue, its packet id to be filled in (`verdicts`).
     private let verdictTemplate: [UInt8]
@@ -49,9 +49,9 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         self.queue = queue
         delayNanoseconds = Int64(delayMicroseconds) * 1000
         jitterNanoseconds = Int64(jitterMicroseconds) * 1000
-        let socket = try NetfilterNetlink.open(in: namespace, receiveBuffer: 4 << 20, object: "nfqueue \(queue)")
-        self.socket = socket
-        fd = mnl_socket_get_fd(socket)
+        let connection = try NetfilterNetlink(in: namespace, receiveBuffer: 4 << 20, object: "nfqueue \(queue)")
+        self.connection = connection
+        fd = mnl_socket_get_fd(connection.socket)
         verdictTemplate = Self.verdicts(ids: [0], queue: queue)
         // 2.
         let bind = Self.request(Self.messageConfig, queue: queue)
@@ -87,11 +87,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
 
     /// Closes the socket now, which unbinds the queue (another socket may then bind it) and
     /// drops what is held: `releaseAll` first. Reads and verdicts after it do nothing.
-    public func close() {
-        guard let socket else { return }
-        mnl_socket_close(socket)
-        self.socket = nil
-    }
+    public func close() { connection = nil }
 
     /// Serves the queue until `seconds` have passed: reads packets as they come, accepts each
     /// when it is due. Packets still held at the end are accepted then.
@@ -108,7 +104,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
 
     /// Reads every packet message waiting on the socket, without blocking.
     public func readAvailable() {
-        while socket != nil {
+        while connection != nil {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             // ENOBUFS: the kernel dropped messages the socket had no room for; read on.
             if count < 0, errno == ENOBUFS { continue }
@@ -175,7 +171,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
         var count = 0
         while count < held.count, held[count].due <= now { count += 1 }
         guard count > 0 else { return }
-        if socket != nil {
+        if connection != nil {
             for start in stride(from: 0, to: count, by: Self.verdictsPerSend) {
                 let message = Self.verdicts(ids: held[start..<min(start + Self.verdictsPerSend, count)].map(\.id), template: verdictTemplate)
                 _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
@@ -217,7 +213,7 @@ public final class NFQueueDelayLine: @unchecked Sendable {
 
     /// Sends a configuration request and reads its ack.
     private func configure(_ request: NetlinkRequest) throws {
-        guard let socket else { return }
+        guard let socket = connection?.socket else { return }
         let failure = { KernelError(operation: "configure nfqueue", object: "queue \(self.queue)", errno: $0) }
         guard mnl_socket_sendto(socket, request.buffer, request.length) == request.length else { throw failure(currentErrno()) }
         var reply = [UInt8](repeating: 0, count: 4096)

@@ -15,11 +15,6 @@ public struct NeighbourTableCounters: Sendable, Hashable {
     /// each time, a packet waiting for that neighbour was dropped.
     public var tableFulls: Int
 
-    public init(entries: Int, tableFulls: Int) {
-        self.entries = entries
-        self.tableFulls = tableFulls
-    }
-
     public static let path = "/proc/net/stat/arp_cache"
 
     /// The counters now; nil when the file cannot be read or parsed.

@@ -7,12 +7,6 @@ public struct NeighbourTableLimits: Sendable, Hashable {
     public var gcThresh2: Int
     public var gcThresh3: Int
 
-    public init(gcThresh1: Int, gcThresh2: Int, gcThresh3: Int) {
-        self.gcThresh1 = gcThresh1
-        self.gcThresh2 = gcThresh2
-        self.gcThresh3 = gcThresh3
-    }
-
     /// Only the root namespace shows (and may change) them.
     public static let directory = "/proc/sys/net/ipv4/neigh/default"
 

@@ -10,28 +10,19 @@ public struct RouteInfo: Sendable, Hashable {
     /// `RTA_OIF`, the output link's index.
     public var outputIndex: Int32?
     /// `rtm_flags` (`RTNH_F_ONLINK`, `RTNH_F_LINKDOWN`, …).
-    public var flags: UInt32
+    public var flags: UInt32 = 0
     /// `rtm_scope`: 0 universe, 253 link, 254 host.
-    public var scope: UInt8
+    public var scope: UInt8 = 0
     /// `rtm_protocol`: 2 kernel (made by adding an address), 3 boot (`ip route add`), 4 static.
-    public var routeProtocol: UInt8
+    public var routeProtocol: UInt8 = 3
     /// `rtm_type`: 1 unicast, 2 local, 3 broadcast, 6 blackhole, …
-    public var type: UInt8
-
-    public init(destination: IPv4Network, gateway: IPv4Address? = nil, outputIndex: Int32? = nil, flags: UInt32 = 0,
-                scope: UInt8 = 0, routeProtocol: UInt8 = 3, type: UInt8 = 1) {
-        self.destination = destination
-        self.gateway = gateway
-        self.outputIndex = outputIndex
-        self.flags = flags
-        self.scope = scope
-        self.routeProtocol = routeProtocol
-        self.type = type
-    }
+    public var type: UInt8 = 1
 
     /// Whether the route was added with `onlink`.
     public var isOnlink: Bool { flags & UInt32(RTNH_F_ONLINK) != 0 }
+}
 
+extension RouteInfo {
     /// Reads an `RTM_NEWROUTE` message of the IPv4 main table; nil for anything else.
     /// The table is `RTA_TABLE` when present (tables above 255 exist only there), else `rtm_table`.
     init?(message: NetlinkMessage) {

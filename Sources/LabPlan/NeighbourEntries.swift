@@ -8,13 +8,6 @@ public struct NeighbourEntry: Sendable, Hashable {
     public var link: String
     public var address: IPv4Address
     public var mac: MACAddress
-
-    public init(namespace: String, link: String, address: IPv4Address, mac: MACAddress) {
-        self.netns = namespace
-        self.link = link
-        self.address = address
-        self.mac = mac
-    }
 }
 
 /// The neighbour entries a lab may need, which all of its namespaces hold in the one neighbour
@@ -42,22 +35,22 @@ public enum NeighbourEntries {
 
         for network in topology.networks {
             for machine in machinesByNetwork[network.name, default: []] {
-                entries.append(NeighbourEntry(namespace: topology.fabricNetns, link: network.bridge,
+                entries.append(NeighbourEntry(netns: topology.fabricNetns, link: network.bridge,
                                               address: machine.ip, mac: machine.uplink.mac))
             }
         }
         func underlayPeers(of machine: any UnderlayMachine) {
             guard let network = topology.network(named: machine.network) else { return }
-            entries.append(NeighbourEntry(namespace: machine.netns, link: Naming.uplink, address: network.gateway,
+            entries.append(NeighbourEntry(netns: machine.netns, link: Naming.uplink, address: network.gateway,
                                           mac: network.bridgeMAC))
             for peer in machinesByNetwork[machine.network, default: []] where peer.netns != machine.netns {
-                entries.append(NeighbourEntry(namespace: machine.netns, link: Naming.uplink, address: peer.ip, mac: peer.uplink.mac))
+                entries.append(NeighbourEntry(netns: machine.netns, link: Naming.uplink, address: peer.ip, mac: peer.uplink.mac))
             }
         }
         for (node, machine) in zip(topology.nodes, machines) {
             underlayPeers(of: machine)
             for pod in podsByNode[node.name, default: []] {
-                entries.append(NeighbourEntry(namespace: node.netns, link: Naming.podBridge, address: pod.ip,
+                entries.append(NeighbourEntry(netns: node.netns, link: Naming.podBridge, address: pod.ip,
                                               mac: pod.veth.peerMAC))
             }
         }
@@ -65,10 +58,10 @@ public enum NeighbourEntries {
         let nodes = Dictionary(topology.nodes.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for pod in topology.pods {
             guard let node = nodes[pod.node] else { continue }
-            entries.append(NeighbourEntry(namespace: pod.netns, link: Naming.podInterface, address: node.bridgeAddress,
+            entries.append(NeighbourEntry(netns: pod.netns, link: Naming.podInterface, address: node.bridgeAddress,
                                           mac: node.bridgeMAC))
             for peer in podsByNode[pod.node, default: []] where peer.name != pod.name {
-                entries.append(NeighbourEntry(namespace: pod.netns, link: Naming.podInterface, address: peer.ip,
+                entries.append(NeighbourEntry(netns: pod.netns, link: Naming.podInterface, address: peer.ip,
                                               mac: peer.veth.peerMAC))
             }
         }

@@ -95,7 +95,14 @@ public struct ClusterDNSTopology: Sendable, Hashable, Codable {
 
 extension Topology {
     /// The pod that serves the cluster DNS; nil when the lab has none.
-    public var dnsPod: PodTopology? { dns.flatMap { pod(named: $0.podName) } }
+    public var dnsPod: PodTopology? { pods.first(where: isClusterDNS) }
+    /// Whether `pod` is the one that serves the cluster DNS (`kube-system/coredns`): the
+    /// cluster's own, not a workload of the file.
+    public func isClusterDNS(_ pod: PodTopology) -> Bool {
+        dns.map { pod.name == $0.podName && pod.namespace == $0.namespace } ?? false
+    }
+    /// The file's pods: all but the cluster DNS's.
+    public var workloadPods: [PodTopology] { pods.filter { !isClusterDNS($0) } }
     /// The kube-dns service; nil when the lab has none.
     public var dnsService: ServiceTopology? {
         dns.flatMap { dns in services.first { $0.name == dns.serviceName && $0.namespace == dns.namespace } }
@@ -169,6 +176,24 @@ public struct NodeTopology: UnderlayMachine, Hashable {
     public var bridgeMAC: MACAddress
     /// The MAC of the node's VXLAN device (vxlan mode), which flannel publishes as `VtepMAC`.
     public var vtepMAC: MACAddress
+}
+
+extension NodeTopology {
+    /// The node's address on `device`, which the kernel takes as the source of what the node
+    /// itself sends out of it: `cni0` the podCIDR's `.1`, `flannel.1` (vxlan mode) the
+    /// podCIDR's `.0`, `eth0` its underlay address.
+    public func address(on device: String) -> IPv4Address {
+        switch device {
+        case Naming.podBridge: bridgeAddress
+        case Naming.vxlanDevice: podCIDR.address
+        default: ip
+        }
+    }
+
+    /// Every address the node has, on every device it has in `mode`: what it delivers to itself.
+    public func addresses(mode: NetworkMode) -> [IPv4Address] {
+        ([Naming.uplink, Naming.podBridge] + (mode == .vxlan ? [Naming.vxlanDevice] : [])).map(address(on:))
+    }
 }
 
 public struct PodTopology: Sendable, Hashable, Codable {

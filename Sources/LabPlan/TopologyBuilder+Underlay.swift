@@ -10,12 +10,10 @@ struct UnderlayAddresses {
 
     init(file: LabFile, networks: [NetworkTopology], previous: Topology?) {
         for network in networks { pool.reserve(network.gateway) }
-        for node in file.nodes { if let ip = node.ip { pool.reserve(ip) } }
-        for host in file.hosts { if let ip = host.ip { pool.reserve(ip) } }
+        for machine in file.machines { if let ip = machine.ip { pool.reserve(ip) } }
         let defaultNetwork = networks[0].name
         let running = previous?.machines ?? []
-        let wanted = file.nodes.filter { $0.ip == nil }.map { ("\(NodeTopology.kind)/\($0.name)", $0.network ?? defaultNetwork) }
-            + file.hosts.filter { $0.ip == nil }.map { ("\(HostTopology.kind)/\($0.name)", $0.network ?? defaultNetwork) }
+        let wanted = file.machines.filter { $0.ip == nil }.map { ($0.object, $0.network ?? defaultNetwork) }
         for (object, network) in wanted {
             guard let old = running.first(where: { $0.object == object }), old.network == network,
                   networks.first(where: { $0.name == network })?.cidr.usableHostRange?.contains(old.ip.value) == true,
@@ -42,22 +40,17 @@ extension TopologyBuild {
         }
         let lab = lab
         var nodes: [NodeTopology] = []
-        for (index, spec) in file.nodes.enumerated() {
-            let object = "\(NodeTopology.kind)/\(spec.name)"
-            guard let (network, ip) = place(object, network: spec.network, ip: spec.ip, path: "nodes[\(index)]",
-                                            networks: networks, underlay: &underlay) else { continue }
+        let placed = machines(file.nodes, list: "nodes", networks: networks, underlay: &underlay,
+                           netns: { Naming.nodeNetns(lab: lab, node: $0) }, fabricPort: { Naming.nodePort(lab: lab, node: $0, salt: $1) })
+        for (index, spec, netns, attachment) in placed {
             guard let podCIDR = spec.podCIDR ?? keptPodCIDRs[spec.name] ?? podCIDRs.next() else {
                 error("nodes[\(index)]", "cluster.podCIDR \(file.cluster.podCIDR) has no free /\(podCIDRs.prefixLength) left for this node; use a larger cluster.podCIDR")
                 continue
             }
-            let netns = Naming.nodeNetns(lab: lab, node: spec.name)
-            let attachment = attach(object, netns: netns, network: network, ip: ip) {
-                Naming.nodePort(lab: lab, node: spec.name, salt: $0)
-            }
             nodes.append(NodeTopology(
                 name: spec.name, netns: netns, underlay: attachment, podCIDR: podCIDR,
-                bridgeAddress: podCIDR.host(1), bridgeMAC: Naming.mac(lab: lab, object: object, interface: Naming.podBridge),
-                vtepMAC: Naming.mac(lab: lab, object: object, interface: Naming.vxlanDevice)))
+                bridgeAddress: podCIDR.host(1), bridgeMAC: Naming.mac(lab: lab, object: spec.object, interface: Naming.podBridge),
+                vtepMAC: Naming.mac(lab: lab, object: spec.object, interface: Naming.vxlanDevice)))
         }
         return nodes
     }
@@ -65,18 +58,26 @@ extension TopologyBuild {
     /// Step 3: hosts, each on its network.
     mutating func hosts(networks: [NetworkTopology], underlay: inout UnderlayAddresses) -> [HostTopology] {
         let lab = lab
-        var hosts: [HostTopology] = []
-        for (index, spec) in file.hosts.enumerated() {
-            let object = "\(HostTopology.kind)/\(spec.name)"
-            guard let (network, ip) = place(object, network: spec.network, ip: spec.ip, path: "hosts[\(index)]",
+        return machines(file.hosts, list: "hosts", networks: networks, underlay: &underlay,
+                     netns: { Naming.hostNetns(lab: lab, host: $0) }, fabricPort: { Naming.hostPort(lab: lab, host: $0, salt: $1) })
+            .map { HostTopology(name: $0.spec.name, netns: $0.netns, underlay: $0.attachment) }
+    }
+
+    /// The machines of one list of the file (`nodes`, `hosts`), each with its namespace and its
+    /// `eth0` on its network; one that cannot be placed is left out, with the error recorded.
+    private mutating func machines<Spec: UnderlayMachineSpec>(
+        _ specs: [Spec], list: String, networks: [NetworkTopology], underlay: inout UnderlayAddresses,
+        netns: (String) -> String, fabricPort: (String, Int) -> String
+    ) -> [(index: Int, spec: Spec, netns: String, attachment: UnderlayAttachment)] {
+        var placed: [(index: Int, spec: Spec, netns: String, attachment: UnderlayAttachment)] = []
+        for (index, spec) in specs.enumerated() {
+            guard let (network, ip) = place(spec.object, network: spec.network, ip: spec.ip, path: "\(list)[\(index)]",
                                             networks: networks, underlay: &underlay) else { continue }
-            let netns = Naming.hostNetns(lab: lab, host: spec.name)
-            let attachment = attach(object, netns: netns, network: network, ip: ip) {
-                Naming.hostPort(lab: lab, host: spec.name, salt: $0)
-            }
-            hosts.append(HostTopology(name: spec.name, netns: netns, underlay: attachment))
+            let machineNetns = netns(spec.name)
+            let attachment = attach(spec.object, netns: machineNetns, network: network, ip: ip) { fabricPort(spec.name, $0) }
+            placed.append((index, spec, machineNetns, attachment))
         }
-        return hosts
+        return placed
     }
 
     /// A node's or host's network (the first one when the file names none) and its address

@@ -6,9 +6,8 @@ import LabAddress
 /// with the lookup attached; a name that does not resolve ends the try as `unresolved`, with
 /// the response code and the names asked as its reason.
 final class ByNameConversation: ProbeConversation {
+    /// The lookup, which also holds the name and the port to connect to.
     private let lookup: DNSLookupConversation
-    private let name: String
-    private let port: Int
     /// What opening the probe's socket gave.
     enum Opened {
         case conversation(ProbeConversation)
@@ -24,10 +23,8 @@ final class ByNameConversation: ProbeConversation {
 
     var fd: Int32 { probe?.fd ?? lookup.fd }
 
-    init(lookup: DNSLookupConversation, name: String, port: Int, makeProbe: @escaping (ProbeEndpoint) -> Opened) {
+    init(lookup: DNSLookupConversation, makeProbe: @escaping (ProbeEndpoint) -> Opened) {
         self.lookup = lookup
-        self.name = name
-        self.port = port
         self.makeProbe = makeProbe
     }
 
@@ -46,12 +43,12 @@ final class ByNameConversation: ProbeConversation {
         lookupMilliseconds = now.milliseconds(since: started)
         guard case .answered(var seen)? = lookup.result else { return .finished(observation) }
         guard seen.rcode == "NOERROR", let first = seen.answers.first, let address = IPv4Address(first) else {
-            let detail = Self.unresolved(name, seen)
+            let detail = Self.unresolved(lookup.lookup.name, seen)
             return .finished(ProbeObservation(outcome: .unresolved, detail: detail, elapsedMilliseconds: lookupMilliseconds, lookup: seen))
         }
         seen.address = address.description
         resolved = seen
-        let endpoint = ProbeEndpoint(address: address, port: port)
+        let endpoint = ProbeEndpoint(address: address, port: lookup.lookup.port)
         let probe: ProbeConversation
         switch makeProbe(endpoint) {
         case .conversation(let made): probe = made

@@ -21,7 +21,8 @@ final class DNSLookupConversation: ProbeConversation {
 
     private let udp: ProbeDescriptor
     private var tcp: ProbeDescriptor?
-    private let lookup: NameLookup
+    /// The name, the resolver, and (for a probe by name) the port to connect to afterwards.
+    let lookup: NameLookup
     private let type: DNSType
     private let typeName: String
     private let timeout: Int64
@@ -66,17 +67,24 @@ final class DNSLookupConversation: ProbeConversation {
     func advance(revents: Int16, now: ProbeInstant) -> ProbeStep {
         if tcp != nil { return advanceTCP(revents: revents, now: now) }
         guard revents != 0 else { return now >= deadline ? timedOut(now) : .wait(events: PollEvent.readable, until: deadline) }
+        return receive(udp.fd, now) { datagram in
+            guard let reply = DNSProbeMessage.reply(Array(datagram), id: id, question: question) else { return nil }
+            return reply.header.truncated ? retryOverTCP(now) : replied(reply, now)
+        }
+    }
+
+    /// Reads `fd` until `handle` makes a step of what arrived (nil: read on), the socket has
+    /// nothing more (wait until it is readable) or the read fails.
+    private func receive(_ fd: Int32, _ now: ProbeInstant, _ handle: (ArraySlice<UInt8>) -> ProbeStep?) -> ProbeStep {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = ProbeSocket.receive(udp.fd, into: &buffer)
+            let count = ProbeSocket.receive(fd, into: &buffer)
             if count < 0 {
                 let code = Int32(-count)
                 if code == EAGAIN || code == EWOULDBLOCK { return .wait(events: PollEvent.readable, until: deadline) }
                 return failedQuery(code, now)
             }
-            guard let reply = DNSProbeMessage.reply(Array(buffer[..<count]), id: id, question: question) else { continue }
-            if reply.header.truncated { return retryOverTCP(now) }
-            return replied(reply, now)
+            if let step = handle(buffer[..<count]) { return step }
         }
     }
 
@@ -191,19 +199,12 @@ final class DNSLookupConversation: ProbeConversation {
             return code == 0 ? sendTCP(now) : failedQuery(code, now)
         }
         if tcpSent < query.count { return sendTCP(now) }
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = ProbeSocket.receive(tcp.fd, into: &buffer)
-            if count < 0 {
-                let code = Int32(-count)
-                if code == EAGAIN || code == EWOULDBLOCK { return .wait(events: PollEvent.readable, until: deadline) }
-                return failedQuery(code, now)
-            }
-            if count == 0 { return failedQuery(ECONNRESET, now) }
-            tcpReply += buffer[..<count]
-            guard tcpReply.count >= 2 else { continue }
+        return receive(tcp.fd, now) { segment in
+            if segment.isEmpty { return failedQuery(ECONNRESET, now) }
+            tcpReply += segment
+            guard tcpReply.count >= 2 else { return nil }
             let length = Int(tcpReply[0]) << 8 | Int(tcpReply[1])
-            guard tcpReply.count >= 2 + length else { continue }
+            guard tcpReply.count >= 2 + length else { return nil }
             guard let reply = DNSProbeMessage.reply(Array(tcpReply[2..<2 + length]), id: id, question: question) else {
                 return silent(ProbeObservation(outcome: .badAnswer, detail: "\(currentQuery) got a reply that is not an answer to it",
                                                elapsedMilliseconds: now.milliseconds(since: started)), now)

@@ -53,30 +53,18 @@ public struct LookupObservation: Sendable, Hashable, Codable {
     public var type: String
     /// `web.default.svc.cluster.local. NXDOMAIN`, one per name asked, in order; `… timeout`
     /// or `… refused` for one that got no answer.
-    public var queries: [String]
+    public var queries: [String] = []
     /// The response code the walk ended with (NOERROR, NXDOMAIN, …); nil when the last query
     /// got no answer.
     public var rcode: String?
     /// The name that answered (absolute), when one did.
     public var answeredName: String?
     /// The answers of the type asked, as `dig +short` prints them.
-    public var answers: [String]
+    public var answers: [String] = []
     /// A probe by name: the address it connected to (the first answer).
     public var address: String?
     /// The answer came over TCP after a truncated UDP reply.
     public var overTCP: Bool?
-
-    public init(name: String, type: String, queries: [String] = [], rcode: String? = nil, answeredName: String? = nil,
-                answers: [String] = [], address: String? = nil, overTCP: Bool? = nil) {
-        self.name = name
-        self.type = type
-        self.queries = queries
-        self.rcode = rcode
-        self.answeredName = answeredName
-        self.answers = answers
-        self.address = address
-        self.overTCP = overTCP
-    }
 }
 
 extension NameLookup {

@@ -44,11 +44,6 @@ public final class ProbeEngine: Sendable {
         public var counters: @Sendable () -> NeighbourTableCounters?
         public var hardLimit: Int?
 
-        public init(counters: @escaping @Sendable () -> NeighbourTableCounters?, hardLimit: Int?) {
-            self.counters = counters
-            self.hardLimit = hardLimit
-        }
-
         /// `/proc/net/stat/arp_cache` and `gc_thresh3`, read in the root namespace.
         public static var host: HostNeighbours {
             HostNeighbours(counters: { NeighbourTableCounters.read() }, hardLimit: NeighbourTableLimits.read()?.gcThresh3)

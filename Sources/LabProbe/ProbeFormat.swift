@@ -1,4 +1,5 @@
 import Foundation
+import LabPlan
 import LabSpec
 
 /// How numbers, times and observed text are written in reports, in one place so the text,
@@ -32,26 +33,12 @@ enum ProbeFormat {
     /// Text seen on the wire, quoted for a one-line report: control characters escaped, cut
     /// after `limit` characters with an ellipsis, so a large or binary body cannot break a line.
     static func quoted(_ text: String, limit: Int = 40) -> String {
-        var out = "\""
-        // Scalars, not Characters: "\r\n" is one Character and would slip past the escapes.
-        for (count, scalar) in text.unicodeScalars.enumerated() {
-            if count == limit {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-                out += "\\x" + String(format: "%02x", scalar.value)
-            default:
-                out.unicodeScalars.append(scalar)
-            }
+        let shown = text.unicodeScalars.prefix(limit)
+        let table: [Unicode.Scalar: String] = ["\"": "\\\"", "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"]
+        let escaped = TextEscaping.escape(shown, table) { scalar in
+            scalar.value < 0x20 || scalar.value == 0x7f ? "\\x" + String(format: "%02x", scalar.value) : nil
         }
-        return out + "\""
+        return "\"" + escaped + (shown.endIndex < text.unicodeScalars.endIndex ? "…" : "") + "\""
     }
 
     /// `(try 3 of 30)` after a statement about one try, nothing when there was only one.

@@ -1,3 +1,5 @@
+import LabPlan
+
 /// `lab verify --junit FILE`: JUnit XML as CI systems read it — one `testsuite`, one
 /// `testcase` per probe, a `failure` whose message is the explanation, or an `error` when the
 /// probe could not run at all. Pure and deterministic (no timestamp, no host name).
@@ -84,23 +86,10 @@ public enum ProbeJUnitReport {
     /// entities, line breaks as character references (an attribute would otherwise fold them
     /// into spaces), and characters XML 1.0 forbids even as references replaced by U+FFFD.
     static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\n": out += "&#10;"
-            case "\r": out += "&#13;"
-            case "\t": out += "&#9;"
-            default:
-                let value = scalar.value
-                let allowed = value >= 0x20 && value != 0xFFFE && value != 0xFFFF
-                out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
-            }
+        TextEscaping.escape(text, ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&apos;",
+                                   "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"]) { scalar in
+            let value = scalar.value
+            return value >= 0x20 && value != 0xFFFE && value != 0xFFFF ? nil : "\u{FFFD}"
         }
-        return out
     }
 }

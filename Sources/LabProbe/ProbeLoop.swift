@@ -253,7 +253,7 @@ final class ProbeLoop {
         let type: DNSProbeType = if case .dns(_, let type) = task.action { type } else { .a }
         let dns = DNSLookupConversation(socket: socket, lookup: lookup, type: type, timeout: timeout(of: task), openSocket: open)
         if case .dns = task.action { return dns }
-        return ByNameConversation(lookup: dns, name: lookup.name, port: lookup.port) { [unowned self] endpoint in
+        return ByNameConversation(lookup: dns) { [unowned self] endpoint in
             switch open(kind) {
             case .socket(let fd):
                 return .conversation(conversation(for: task, endpoint: endpoint, socket: ProbeDescriptor(fd)))

@@ -26,24 +26,6 @@ public struct ProbeObservation: Sendable, Hashable, Codable {
     // dns, and probes by name: what the pod's resolver asked and was told.
     public var lookup: LookupObservation?
 
-    public init(outcome: ProbeOutcome, errno: String? = nil, detail: String? = nil, elapsedMilliseconds: Double,
-                status: Int? = nil, body: String? = nil, answer: String? = nil, echoesSent: Int? = nil,
-                rttMilliseconds: [Double]? = nil, exitStatus: Int32? = nil, output: String? = nil,
-                lookup: LookupObservation? = nil) {
-        self.outcome = outcome
-        self.errno = errno
-        self.detail = detail
-        self.elapsedMilliseconds = elapsedMilliseconds
-        self.status = status
-        self.body = body
-        self.answer = answer
-        self.echoesSent = echoesSent
-        self.rttMilliseconds = rttMilliseconds
-        self.exitStatus = exitStatus
-        self.output = output
-        self.lookup = lookup
-    }
-
     /// Echo replies received (ping only).
     public var echoesReceived: Int? { rttMilliseconds?.count ?? echoesSent.map { _ in 0 } }
 }

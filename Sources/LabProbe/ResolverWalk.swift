@@ -57,7 +57,7 @@ enum DNSProbeMessage {
     /// A query as glibc sends it: recursion desired, no EDNS (so a reply over 512 bytes comes
     /// truncated and the question is asked again over TCP).
     static func query(id: UInt16, name: DNSName, type: DNSType) -> [UInt8] {
-        DNSMessage(header: DNSHeader(id: id, recursionDesired: true), questions: [DNSQuestion(name: name, type: type)]).encoded(limit: 512)
+        DNSMessage.query(id: id, name: name, type: type).encoded(limit: 512)
     }
 
     /// The type a probe asks for on the wire.

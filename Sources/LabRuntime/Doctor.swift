@@ -13,11 +13,15 @@ public enum Doctor {
     }
 
     public static func run() -> [Finding] {
+        hostFindings() + neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read()) + leftovers()
+    }
+
+    /// Privileges, the kernel's features, the tools lab calls.
+    private static func hostFindings() -> [Finding] {
         var findings: [Finding] = []
         func add(_ level: Finding.Level, _ check: String, _ detail: String) {
             findings.append(Finding(level: level, check: check, detail: detail))
         }
-
         do {
             try Privileges.check()
             add(.ok, "privileges", "CAP_NET_ADMIN and CAP_SYS_ADMIN")
@@ -59,20 +63,19 @@ public enum Doctor {
         case false?: add(.ok, "impairments", "delay and jitter: delay line (NFQUEUE), rate: tbf, loss: iptables statistic; " + ImpairmentReport.missingNetem)
         case nil: add(.warning, "impairments", "could not ask the kernel for netem (needs root)")
         }
-        findings += neighbourTable(limits: NeighbourTableLimits.read(), counters: NeighbourTableCounters.read())
+        return findings
+    }
 
-        // Leftovers.
+    /// What labs left behind: namespaces, state or resolver files without the rest, an
+    /// interrupted `lab up`, a supervisor of a lab that is gone.
+    private static func leftovers() -> [Finding] {
+        var findings: [Finding] = []
+        func add(_ level: Finding.Level, _ check: String, _ detail: String) {
+            findings.append(Finding(level: level, check: check, detail: detail))
+        }
         let withState = Set(LabState.labs())
-        var withNamespaces: [String: Int] = [:]
-        for name in NetworkNamespace.list() where name.hasPrefix("lab.") {
-            let parts = name.split(separator: ".")
-            if parts.count >= 3 { withNamespaces[String(parts[1]), default: 0] += 1 }
-        }
-        var withResolverFiles: [String: Int] = [:]
-        for name in ResolverFiles.allLabDirectories() {
-            let parts = name.split(separator: ".")
-            if parts.count >= 3 { withResolverFiles[String(parts[1]), default: 0] += 1 }
-        }
+        let withNamespaces = countByLab(NetworkNamespace.list().filter { $0.hasPrefix("lab.") })
+        let withResolverFiles = countByLab(ResolverFiles.allLabDirectories())
         for lab in Set(withNamespaces.keys).union(withState).union(withResolverFiles.keys).sorted() {
             let state = LabState(lab: lab)
             let count = withNamespaces[lab] ?? 0
@@ -98,6 +101,17 @@ public enum Doctor {
             }
         }
         return findings
+    }
+
+    /// How many of `names` (`lab.NAME.…`, as namespaces and resolver directories are named)
+    /// belong to each lab.
+    private static func countByLab(_ names: [String]) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for name in names {
+            let parts = name.split(separator: ".")
+            if parts.count >= 3 { counts[String(parts[1]), default: 0] += 1 }
+        }
+        return counts
     }
 
     /// The host's neighbour table, which every namespace of every lab shares: its thresholds,

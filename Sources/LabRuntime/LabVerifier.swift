@@ -16,14 +16,8 @@ public enum LabVerifier {
         /// Run only the scenarios whose name matches, and not the lab's own probes.
         public var scenario: String?
 
-        public init(model: Bool = false, allPairs: Bool = false, only: String? = nil, parallel: Int? = nil,
-                    scenario: String? = nil) {
-            self.model = model
-            self.allPairs = allPairs
-            self.only = only
-            self.parallel = parallel
-            self.scenario = scenario
-        }
+        /// Every default; set what differs.
+        public init() {}
     }
 
     /// A scenario about to run: its faults, and its probes as tasks.

@@ -8,21 +8,8 @@ public enum DurationText {
     public static func milliseconds(_ text: String) -> Int? {
         // "ms" before "s" and "m": the longest suffix wins.
         guard let unit = units.first(where: { text.hasSuffix($0.suffix) }) else { return nil }
-        let number = text.dropLast(unit.suffix.count)
-        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 9,
-              whole.allSatisfy({ $0.isASCII && $0.isNumber }), let wholeValue = Int(whole) else { return nil }
-        var total = wholeValue * unit.milliseconds
-        if parts.count == 2 {
-            let fraction = parts[1]
-            guard !fraction.isEmpty, fraction.count <= 6, fraction.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let fractionValue = Int(fraction) else { return nil }
-            var scale = 1
-            for _ in 0..<fraction.count { scale *= 10 }
-            let scaled = fractionValue * unit.milliseconds
-            guard scaled % scale == 0 else { return nil }
-            total += scaled / scale
-        }
-        return total
+        guard let number = DecimalText(Substring(text).dropLast(unit.suffix.count), maxFractionDigits: 6),
+              let total = number.scaled(by: UInt64(unit.milliseconds)) else { return nil }
+        return Int(total)
     }
 }

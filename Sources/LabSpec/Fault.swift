@@ -11,6 +11,16 @@ public struct Fault: Sendable, Hashable, Codable {
         case partition
         /// Delay, jitter, loss, rate on a link, in both directions, as `link:` in the file.
         case impair
+
+        /// The kinds of object this fault is put on (`pod` as in `pod/NAME`), in the order
+        /// messages list them.
+        public var targetKinds: [String] {
+            switch self {
+            case .down: ["pod", "node", "host"]
+            case .impair: ["pod", "node", "host", "network"]
+            case .partition: ["network"]
+            }
+        }
     }
 
     public var kind: Kind
@@ -24,15 +34,6 @@ public struct Fault: Sendable, Hashable, Codable {
     /// `down node/NAME` only: how long after the node went down its pods leave every service's
     /// endpoints (Kubernetes' node monitor grace period; 0 at once).
     public var notReadyAfterMilliseconds: Int?
-
-    public init(kind: Kind, targets: [String], impairment: LinkImpairment? = nil, durationMilliseconds: Int? = nil,
-                notReadyAfterMilliseconds: Int? = nil) {
-        self.kind = kind
-        self.targets = targets
-        self.impairment = impairment
-        self.durationMilliseconds = durationMilliseconds
-        self.notReadyAfterMilliseconds = notReadyAfterMilliseconds
-    }
 
     /// Kubernetes' `--node-monitor-grace-period` before 1.32: 40 s without a heartbeat and the
     /// node's pods are no longer ready.
@@ -57,18 +58,23 @@ public struct Fault: Sendable, Hashable, Codable {
     /// `500ms`, `0`). A node gets the default grace period when none is given; a pod or host has
     /// no endpoints to take away, so giving it one is an error.
     public static func down(_ target: String, notReadyAfter: String? = nil, lasting: String? = nil) throws(FaultInputError) -> Fault {
-        let reference = try FaultText.target(target, allowed: ["pod", "node", "host"], verb: "down")
-        var notReady: Int?
-        if let notReadyAfter {
-            guard reference.kind == nil || reference.kind == "node" else {
-                throw FaultInputError("--not-ready-after is for a node (node/NAME): a \(reference.kind!) has no endpoints of its own to lose")
-            }
-            notReady = try FaultText.requiredMilliseconds(notReadyAfter, what: "not-ready-after")
-        } else if reference.kind == "node" {
-            notReady = defaultNotReadyAfterMilliseconds
+        let reference = try FaultText.target(target, allowed: Kind.down.targetKinds, verb: "down")
+        if notReadyAfter != nil, let kind = reference.kind, kind != "node" {
+            throw FaultInputError("--not-ready-after is for a node (node/NAME): a \(kind) has no endpoints of its own to lose")
         }
-        return Fault(kind: .down, targets: [reference.text], durationMilliseconds: try FaultText.milliseconds(lasting, what: "for"),
-                     notReadyAfterMilliseconds: notReady)
+        let notReady = try FaultText.milliseconds(notReadyAfter, what: "not-ready-after")
+        var fault = Fault(kind: .down, targets: [reference.text], durationMilliseconds: try FaultText.milliseconds(lasting, what: "for"),
+                          notReadyAfterMilliseconds: notReady)
+        if let kind = reference.kind { fault.settleNotReady(targetKind: kind) }
+        return fault
+    }
+
+    /// The grace period once the target's kind (`node`, `pod`, …) is known: a node that is
+    /// down gets the default unless one was given; anything else has none (a pod or host has
+    /// no endpoints of its own to lose). Only `down` has one.
+    public mutating func settleNotReady(targetKind: String) {
+        guard kind == .down else { return }
+        notReadyAfterMilliseconds = targetKind == "node" ? notReadyAfterMilliseconds ?? Self.defaultNotReadyAfterMilliseconds : nil
     }
 
     /// `lab fault partition NETWORK NETWORK` (`network/NAME` is accepted too).
@@ -85,12 +91,12 @@ public struct Fault: Sendable, Hashable, Codable {
     /// file's `link:` (`20ms`, `1%`, `10mbit`), with the same checks.
     public static func impair(_ target: String, delay: String? = nil, jitter: String? = nil, loss: String? = nil, rate: String? = nil,
                               lasting: String? = nil) throws(FaultInputError) -> Fault {
-        let reference = try FaultText.target(target, allowed: ["pod", "node", "host", "network"], verb: "impair")
+        let reference = try FaultText.target(target, allowed: Kind.impair.targetKinds, verb: "impair")
         var impairment = LinkImpairment()
-        impairment.delayMicroseconds = try FaultText.value(delay, what: "delay", example: "20ms", ImpairmentText.microseconds)
-        impairment.jitterMicroseconds = try FaultText.value(jitter, what: "jitter", example: "5ms", ImpairmentText.microseconds)
-        impairment.loss = try FaultText.value(loss, what: "loss", example: "1%", range: "0% to 100%", ImpairmentText.fraction)
-        impairment.rateBitsPerSecond = try FaultText.value(rate, what: "rate", example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)
+        for (field, text) in zip(LinkImpairment.fields, [delay, jitter, loss, rate]) {
+            guard let text else { continue }
+            if let problem = field.set(text, in: &impairment) { throw FaultInputError(problem) }
+        }
         if jitter != nil, delay == nil {
             throw FaultInputError("jitter needs a delay to vary; add --delay (like --delay 20ms) or remove --jitter")
         }
@@ -128,9 +134,14 @@ public enum FaultText {
         }
     }
 
+    /// The network a `network/NAME` target names; nil for a target of any other kind.
+    static func networkName(_ target: String) -> String? {
+        target.hasPrefix("network/") ? String(target.dropFirst("network/".count)) : nil
+    }
+
     /// A network's name, bare or as `network/NAME`.
     static func network(_ text: String) throws(FaultInputError) -> String {
-        let name = text.hasPrefix("network/") ? String(text.dropFirst("network/".count)) : text
+        let name = networkName(text) ?? text
         guard !name.isEmpty, !name.contains("/") else {
             throw FaultInputError("\"\(text)\" is not a network; partition takes two network names (like rack-1 rack-2)")
         }
@@ -159,15 +170,5 @@ public enum FaultText {
         if milliseconds != 0, milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         return "\(milliseconds)ms"
-    }
-
-    static func value<Value>(_ text: String?, what: String, example: String, range: String? = nil,
-                             _ parse: (String) -> Result<Value, ImpairmentText.Failure>) throws(FaultInputError) -> Value? {
-        guard let text else { return nil }
-        switch parse(text) {
-        case .success(let value): return value
-        case .failure(let failure):
-            throw FaultInputError(ImpairmentText.problem(failure, what: what, text: text, example: example, range: range))
-        }
     }
 }

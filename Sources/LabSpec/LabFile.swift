@@ -8,38 +8,21 @@ import LabAddress
 /// error as `file:line:column: path: message`.
 public struct LabFile: Sendable {
     public var name: String
-    public var cluster: ClusterSpec
+    public var cluster = ClusterSpec()
     /// Underlay segments. Never empty after decoding: a file without `networks` gets
     /// `ClusterSpec.defaultNetwork`.
-    public var networks: [NetworkSpec]
-    public var nodes: [NodeSpec]
-    public var pods: [PodSpec]
-    public var services: [ServiceSpec]
-    public var hosts: [HostSpec]
-    public var probes: [ProbeSpec]
+    public var networks = [NetworkSpec.default]
+    public var nodes: [NodeSpec] = []
+    public var pods: [PodSpec] = []
+    public var services: [ServiceSpec] = []
+    public var hosts: [HostSpec] = []
+    public var probes: [ProbeSpec] = []
     /// `namespaces:` as written; `namespace(named:)` also knows the ones only used.
-    public var namespaces: [NamespaceSpec]
-    public var networkPolicies: [NetworkPolicySpec]
+    public var namespaces: [NamespaceSpec] = []
+    public var networkPolicies: [NetworkPolicySpec] = []
     /// What `lab verify` runs after the probes: faults and the probes that must hold under them.
     public var scenarios: [ScenarioSpec] = []
-    public var sourceMap: SourceMap
-
-    public init(name: String, cluster: ClusterSpec = ClusterSpec(), networks: [NetworkSpec] = [NetworkSpec.default],
-                nodes: [NodeSpec] = [], pods: [PodSpec] = [], services: [ServiceSpec] = [],
-                hosts: [HostSpec] = [], probes: [ProbeSpec] = [], namespaces: [NamespaceSpec] = [],
-                networkPolicies: [NetworkPolicySpec] = [], sourceMap: SourceMap = SourceMap(file: "<memory>")) {
-        self.name = name
-        self.cluster = cluster
-        self.networks = networks
-        self.nodes = nodes
-        self.pods = pods
-        self.services = services
-        self.hosts = hosts
-        self.probes = probes
-        self.namespaces = namespaces
-        self.networkPolicies = networkPolicies
-        self.sourceMap = sourceMap
-    }
+    public var sourceMap = SourceMap(file: "<memory>")
 
     /// Every Kubernetes namespace of the lab: those listed, then those only used by a pod,
     /// service or policy (in file order), each with its labels.
@@ -74,30 +57,18 @@ public enum NeighbourMode: String, Sendable, Codable, CaseIterable {
 }
 
 public struct ClusterSpec: Sendable, Hashable {
-    public var podCIDR: IPv4Network
-    public var serviceCIDR: IPv4Network
-    public var network: NetworkMode
-    public var proxy: ProxyMode
+    public var podCIDR = ClusterSpec.defaultPodCIDR
+    public var serviceCIDR = ClusterSpec.defaultServiceCIDR
+    public var network = NetworkMode.routed
+    public var proxy = ProxyMode.iptables
     /// Underlay MTU; pods get `mtu - 50` in vxlan mode.
-    public var mtu: Int
-    public var neighbours: NeighbourMode
+    public var mtu = 1500
+    public var neighbours = NeighbourMode.auto
     /// `cluster.dns`: the cluster DNS, on unless the file says `dns: false` (nil).
-    public var dns: ClusterDNSSpec?
+    public var dns: ClusterDNSSpec? = ClusterDNSSpec()
 
     public static let defaultPodCIDR = IPv4Network("10.244.0.0/16")!
     public static let defaultServiceCIDR = IPv4Network("10.96.0.0/16")!
-
-    public init(podCIDR: IPv4Network = ClusterSpec.defaultPodCIDR, serviceCIDR: IPv4Network = ClusterSpec.defaultServiceCIDR,
-                network: NetworkMode = .routed, proxy: ProxyMode = .iptables, mtu: Int = 1500,
-                neighbours: NeighbourMode = .auto, dns: ClusterDNSSpec? = ClusterDNSSpec()) {
-        self.dns = dns
-        self.podCIDR = podCIDR
-        self.serviceCIDR = serviceCIDR
-        self.network = network
-        self.proxy = proxy
-        self.mtu = mtu
-        self.neighbours = neighbours
-    }
 }
 
 /// `cluster.dns`: a `coredns` pod on the first node behind the `kube-system/kube-dns` service,
@@ -141,23 +112,38 @@ public struct NetworkSpec: Sendable, Hashable {
     }
 }
 
-public struct NodeSpec: Sendable, Hashable {
-    public var name: String
+/// What a node and a host have alike in a lab file: a machine with an `eth0` on an underlay
+/// network, read, placed and impaired the same way.
+public protocol UnderlayMachineSpec: Sendable {
+    /// `node` or `host`, as in `node/NAME`.
+    static var kind: String { get }
+    var name: String { get }
     /// nil: the first network.
-    public var network: String?
+    var network: String? { get set }
     /// nil: the next free address of the network.
+    var ip: IPv4Address? { get set }
+    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
+    var link: LinkImpairment? { get set }
+}
+
+extension UnderlayMachineSpec {
+    /// `node/NAME`, `host/NAME`.
+    public var object: String { "\(Self.kind)/\(name)" }
+}
+
+extension LabFile {
+    /// The nodes, then the hosts, in file order.
+    public var machines: [any UnderlayMachineSpec] { nodes + hosts }
+}
+
+public struct NodeSpec: UnderlayMachineSpec, Hashable {
+    public static let kind = "node"
+    public var name: String
+    public var network: String?
     public var ip: IPv4Address?
     /// nil: the next free /24 of `cluster.podCIDR`.
     public var podCIDR: IPv4Network?
-    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
     public var link: LinkImpairment? = nil
-
-    public init(name: String, network: String? = nil, ip: IPv4Address? = nil, podCIDR: IPv4Network? = nil) {
-        self.name = name
-        self.network = network
-        self.ip = ip
-        self.podCIDR = podCIDR
-    }
 }
 
 public struct PodSpec: Sendable, Hashable {
@@ -248,33 +234,18 @@ public enum ContainerRuntime: Sendable, Hashable {
 public struct ContainerSpec: Sendable, Hashable {
     public var name: String
     public var runtime: ContainerRuntime
-    public var env: [String: String]
-    public var restart: RestartPolicy
+    public var env: [String: String] = [:]
+    public var restart: RestartPolicy = .always
     /// `ports:` as in a Kubernetes container: names for the ports it serves, which a service's
     /// `targetPort` can use instead of a number.
-    public var ports: [ContainerPortSpec]
-
-    public init(name: String, runtime: ContainerRuntime, env: [String: String] = [:], restart: RestartPolicy = .always,
-                ports: [ContainerPortSpec] = []) {
-        self.name = name
-        self.runtime = runtime
-        self.env = env
-        self.restart = restart
-        self.ports = ports
-    }
+    public var ports: [ContainerPortSpec] = []
 }
 
 /// One entry of a container's `ports:` (`{name: web, containerPort: 8080, protocol: TCP}`).
 public struct ContainerPortSpec: Sendable, Hashable {
     public var name: String?
     public var containerPort: Int
-    public var `protocol`: TransportProtocol
-
-    public init(name: String? = nil, containerPort: Int, protocol: TransportProtocol = .tcp) {
-        self.name = name
-        self.containerPort = containerPort
-        self.protocol = `protocol`
-    }
+    public var `protocol`: TransportProtocol = .tcp
 }
 
 public enum ServiceType: String, Sendable, Codable, CaseIterable {
@@ -388,16 +359,10 @@ public struct ServiceSpec: Sendable, Hashable {
 }
 
 /// A machine on the underlay that is not a node (an external client).
-public struct HostSpec: Sendable, Hashable {
+public struct HostSpec: UnderlayMachineSpec, Hashable {
+    public static let kind = "host"
     public var name: String
     public var network: String?
     public var ip: IPv4Address?
-    /// Delay, loss and rate of the link (`link:`); nil for a plain link.
     public var link: LinkImpairment? = nil
-
-    public init(name: String, network: String? = nil, ip: IPv4Address? = nil) {
-        self.name = name
-        self.network = network
-        self.ip = ip
-    }
 }

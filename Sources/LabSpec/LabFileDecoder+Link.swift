@@ -17,37 +17,13 @@ extension LabFileDecoder {
     /// `impair` fault, which has them beside its target).
     func impairment(_ link: YAMLFields) -> LinkImpairment {
         var impairment = LinkImpairment()
-        if let value = link["delay"] {
-            impairment.delayMicroseconds = measured(value, at: link.path("delay"), what: "delay", example: "20ms",
-                                                    ImpairmentText.microseconds)
+        for field in LinkImpairment.fields {
+            guard let value = link[field.name], let text = reader.string(value, at: link.path(field.name)) else { continue }
+            if let problem = field.set(text, in: &impairment) { reader.fail(link.path(field.name), at: value, problem) }
         }
-        if let value = link["jitter"] {
-            impairment.jitterMicroseconds = measured(value, at: link.path("jitter"), what: "jitter", example: "5ms",
-                                                     ImpairmentText.microseconds)
-            if link["delay"] == nil {
-                reader.fail(link.path("jitter"), at: value, "jitter needs a delay to vary; add delay (like delay: 20ms) or remove jitter")
-            }
-        }
-        if let value = link["loss"] {
-            impairment.loss = measured(value, at: link.path("loss"), what: "loss", example: "1%", range: "0% to 100%",
-                                       ImpairmentText.fraction)
-        }
-        if let value = link["rate"] {
-            impairment.rateBitsPerSecond = measured(value, at: link.path("rate"), what: "rate", example: "10mbit",
-                                                    range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond)
+        if let jitter = link["jitter"], link["delay"] == nil {
+            reader.fail(link.path("jitter"), at: jitter, "jitter needs a delay to vary; add delay (like delay: 20ms) or remove jitter")
         }
         return impairment
-    }
-
-    private func measured<Value>(_ node: Node, at path: String, what: String, example: String, range: String? = nil,
-                                 _ parse: (String) -> Result<Value, ImpairmentText.Failure>) -> Value? {
-        guard let text = reader.string(node, at: path) else { return nil }
-        switch parse(text) {
-        case .success(let value):
-            return value
-        case .failure(let failure):
-            reader.fail(path, at: node, ImpairmentText.problem(failure, what: what, text: text, example: example, range: range))
-        }
-        return nil
     }
 }

@@ -85,7 +85,7 @@ extension LabFileDecoder {
     /// A pod, node or host (bare or qualified), or for `impair` also `network/NAME`.
     private func faultTarget(_ node: Node, at path: String, network: Bool) -> String? {
         guard let text = reader.string(node, at: path) else { return nil }
-        if network, text.hasPrefix("network/"), !text.dropFirst("network/".count).isEmpty { return text }
+        if network, let name = FaultText.networkName(text), !name.isEmpty { return text }
         if Reference(text) != nil { return text }
         let forms = network ? "a pod, node or host (pod/, node/, host/ and a name) or network/ and a name"
             : "a pod, node or host (pod/, node/, host/ and a name)"

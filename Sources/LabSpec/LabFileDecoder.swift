@@ -126,19 +126,22 @@ struct LabFileDecoder {
 
     private func node(_ fields: YAMLFields) -> NodeSpec {
         var node = NodeSpec(name: requiredString(fields, "name", "the node's name") ?? "")
-        node.network = optionalString(fields, "network")
-        if let value = fields["ip"] { node.ip = reader.address(value, at: fields.path("ip")) }
+        underlay(fields, into: &node)
         if let value = fields["podCIDR"] { node.podCIDR = reader.network(value, at: fields.path("podCIDR")) }
-        node.link = link(fields)
         return node
     }
 
     private func host(_ fields: YAMLFields) -> HostSpec {
         var host = HostSpec(name: requiredString(fields, "name", "the host's name") ?? "")
-        host.network = optionalString(fields, "network")
-        if let value = fields["ip"] { host.ip = reader.address(value, at: fields.path("ip")) }
-        host.link = link(fields)
+        underlay(fields, into: &host)
         return host
+    }
+
+    /// `network`, `ip`, `link`: where a node or host sits on the underlay.
+    private func underlay(_ fields: YAMLFields, into machine: inout some UnderlayMachineSpec) {
+        machine.network = optionalString(fields, "network")
+        if let value = fields["ip"] { machine.ip = reader.address(value, at: fields.path("ip")) }
+        machine.link = link(fields)
     }
 
     // MARK: Shared shapes

@@ -6,19 +6,11 @@ public struct LabFileError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The path of the offending value; empty for errors about the whole file (syntax).
     public var path: String
     public var message: String
-    public var severity: Severity
+    public var severity: Severity = .error
 
     public enum Severity: String, Sendable, Hashable {
         case error
         case warning
-    }
-
-    public init(file: String, position: SourcePosition, path: String, message: String, severity: Severity = .error) {
-        self.file = file
-        self.position = position
-        self.path = path
-        self.message = message
-        self.severity = severity
     }
 
     public var description: String {

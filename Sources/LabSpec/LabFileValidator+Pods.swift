@@ -115,12 +115,8 @@ extension LabFileValidator {
             let portPath = "\(containerPath).ports[\(k)]"
             guard usable(portPath) else { continue }
             if let name = port.name, usable("\(portPath).name") {
-                if let problem = NameRules.portName(name) {
-                    d.error("\(portPath).name", "port name \"\(name)\" \(problem)")
-                } else if let owner = names[name] {
-                    d.error("\(portPath).name", "port name \"\(name)\" is already used in pod \"\(pod.name)\" (\(owner.dropFirst(podPath.count + 1)), \(d.line(of: owner)))")
-                } else {
-                    names[name] = "\(portPath).name"
+                checkPortName(name, at: "\(portPath).name", names: &names, &d) { owner, line in
+                    "port name \"\(name)\" is already used in pod \"\(pod.name)\" (\(owner.dropFirst(podPath.count + 1)), \(line))"
                 }
             }
             let slot = "\(port.protocol.rawValue)/\(port.containerPort)"
@@ -131,6 +127,20 @@ extension LabFileValidator {
                     numbers[slot] = "\(portPath).containerPort"
                 }
             }
+        }
+    }
+
+    /// A port's name: valid (an IANA service name, as Kubernetes wants it) and not yet in
+    /// `names` (name → the path that has it), where it is then claimed; `taken` words the
+    /// error from the first path and its line.
+    func checkPortName(_ name: String, at path: String, names: inout [String: String], _ d: inout Diagnostics,
+                       taken: (_ first: String, _ line: String) -> String) {
+        if let problem = NameRules.portName(name) {
+            d.error(path, "port name \"\(name)\" \(problem)")
+        } else if let first = names[name] {
+            d.error(path, taken(first, d.line(of: first)))
+        } else {
+            names[name] = path
         }
     }
 }

@@ -24,18 +24,6 @@ extension LabFileValidator {
         }
     }
 
-    /// The kind's key in the file (`http`), for paths and messages.
-    static func kindName(_ kind: ProbeKind) -> String {
-        switch kind {
-        case .ping: return "ping"
-        case .http: return "http"
-        case .tcp: return "tcp"
-        case .udp: return "udp"
-        case .exec: return "exec"
-        case .dns: return "dns"
-        }
-    }
-
     private func kindKnown(_ path: String) -> Bool { usable("\(path).kind") }
 
     /// exec runs in one place; every other kind goes from somewhere to somewhere, either once
@@ -108,7 +96,7 @@ extension LabFileValidator {
             case .http, .tcp, .udp: break
             case .dns: break
             case .ping, .exec:
-                d.error(path, "\(Self.kindName(probe.kind)) cannot reach service \"\(lab.services[s].name)\": a service answers on its ports only; use http, tcp or udp")
+                d.error(path, "\(probe.kind.label) cannot reach service \"\(lab.services[s].name)\": a service answers on its ports only; use http, tcp or udp")
             }
         case .ambiguous(let kinds): d.error(path, ambiguity(reference, kinds))
         case .unknown:
@@ -144,7 +132,7 @@ extension LabFileValidator {
     /// service target of that type with the probed port.
     private func checkNodePort(_ probe: ProbeSpec, at path: String, _ d: inout Diagnostics) {
         guard probe.nodePort, kindKnown(path) else { return }
-        let nodePortPath = "\(path).\(Self.kindName(probe.kind)).nodePort"
+        let nodePortPath = "\(path).\(probe.kind.label).nodePort"
         guard case .object(let reference)? = probe.to, case .service(let s) = index.resolve(reference) else {
             if case .name(let name)? = probe.to, usable("\(path).to") {
                 d.error(nodePortPath, "nodePort: true needs a service as \"to\", like to: service/web, not the name \"\(name)\" (a name resolves to the ClusterIP)")
@@ -174,7 +162,7 @@ extension LabFileValidator {
     private func checkExpect(_ probe: ProbeSpec, at path: String, _ d: inout Diagnostics) {
         let expect = probe.expect
         let expectPath = "\(path).expect"
-        let kind = Self.kindName(probe.kind)
+        let kind = probe.kind.label
         // Which expectations a kind of probe can observe: only HTTP and UDP answers of the agent
         // carry the client address (docs/architecture.md, "The built-in agent"); only ping
         // measures round trips and loss.

@@ -28,8 +28,8 @@ extension LabFileValidator {
         }
         /// The target's resolution, nil for a network.
         func checkMachine(_ target: String, at valuePath: String, action: String) -> ReferenceResolution? {
-            if target.hasPrefix("network/") {
-                checkNetwork(String(target.dropFirst("network/".count)), at: valuePath)
+            if let network = FaultText.networkName(target) {
+                checkNetwork(network, at: valuePath)
                 return nil
             }
             guard let reference = Reference(target) else { return nil }

@@ -50,12 +50,8 @@ extension LabFileValidator {
                 }
             }
             if let name = port.name, usable("\(portPath).name") {
-                if let problem = NameRules.portName(name) {
-                    d.error("\(portPath).name", "port name \"\(name)\" \(problem)")
-                } else if let first = names[name] {
-                    d.error("\(portPath).name", "duplicate port name \"\(name)\": \(first) (\(d.line(of: first))) has it already")
-                } else {
-                    names[name] = "\(portPath).name"
+                checkPortName(name, at: "\(portPath).name", names: &names, &d) { first, line in
+                    "duplicate port name \"\(name)\": \(first) (\(line)) has it already"
                 }
             }
             if case .name(let name) = port.targetPort, usable("\(portPath).targetPort"), let problem = NameRules.portName(name) {

@@ -29,12 +29,49 @@ public struct LinkImpairment: Sendable, Hashable, Codable {
 
     /// `delay 20ms jitter 5ms loss 1% rate 10mbit`, as `lab status` shows it.
     public var summary: String {
-        var words: [String] = []
-        if let delayMicroseconds { words.append("delay \(ImpairmentText.duration(delayMicroseconds))") }
-        if let jitterMicroseconds { words.append("jitter \(ImpairmentText.duration(jitterMicroseconds))") }
-        if let loss { words.append("loss \(ImpairmentText.percent(loss))") }
-        if let rateBitsPerSecond { words.append("rate \(ImpairmentText.rate(rateBitsPerSecond))") }
-        return words.joined(separator: " ")
+        Self.fields.compactMap { field in field.text(self).map { "\(field.name) \($0)" } }.joined(separator: " ")
+    }
+}
+
+extension LinkImpairment {
+    /// One of the four values: its key (in `link:` and as a `lab fault impair` option), how its
+    /// text is read and written, and the words of its errors. A lab file and the command line
+    /// read them, and `summary` writes them, through this one table.
+    public struct Field {
+        public let name: String
+        let read: (String, inout LinkImpairment) -> ImpairmentText.Failure?
+        /// The value as a lab file writes it; nil when it is not set.
+        let text: (LinkImpairment) -> String?
+        let example: String
+        let range: String?
+
+        /// Sets the value `text` says; nil, or the one line that says what is wrong with it.
+        public func set(_ text: String, in impairment: inout LinkImpairment) -> String? {
+            read(text, &impairment).map { ImpairmentText.problem($0, what: name, text: text, example: example, range: range) }
+        }
+    }
+
+    /// `delay`, `jitter`, `loss`, `rate`, in that order.
+    public static var fields: [Field] {
+        [field("delay", \.delayMicroseconds, example: "20ms", ImpairmentText.microseconds, ImpairmentText.duration),
+         field("jitter", \.jitterMicroseconds, example: "5ms", ImpairmentText.microseconds, ImpairmentText.duration),
+         field("loss", \.loss, example: "1%", range: "0% to 100%", ImpairmentText.fraction, ImpairmentText.percent),
+         field("rate", \.rateBitsPerSecond, example: "10mbit", range: "8kbit to 100gbit", ImpairmentText.bitsPerSecond,
+               ImpairmentText.rate)]
+    }
+
+    private static func field<Value>(_ name: String, _ value: WritableKeyPath<LinkImpairment, Value?>, example: String,
+                                     range: String? = nil, _ parse: @escaping (String) -> Result<Value, ImpairmentText.Failure>,
+                                     _ format: @escaping (Value) -> String) -> Field {
+        Field(name: name, read: { text, impairment in
+            switch parse(text) {
+            case .success(let parsed):
+                impairment[keyPath: value] = parsed
+                return nil
+            case .failure(let failure):
+                return failure
+            }
+        }, text: { $0[keyPath: value].map(format) }, example: example, range: range)
     }
 }
 
@@ -161,19 +198,7 @@ public enum ImpairmentText {
 
     /// `number` (decimal, at most 9 digits each side) times `scale`, when that is whole.
     private static func scaled(_ number: String, by scale: UInt64) -> UInt64? {
-        let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 9,
-              let wholeValue = UInt64(whole) else { return nil }
-        var total = wholeValue * scale
-        if parts.count == 2 {
-            let fraction = parts[1]
-            guard !fraction.isEmpty, fraction.count <= 9, let fractionValue = UInt64(fraction) else { return nil }
-            var divisor: UInt64 = 1
-            for _ in 0..<fraction.count { divisor *= 10 }
-            guard (fractionValue * scale) % divisor == 0 else { return nil }
-            total += fractionValue * scale / divisor
-        }
-        return total
+        DecimalText(Substring(number))?.scaled(by: scale)
     }
 }
 

@@ -35,14 +35,14 @@ public struct MeasurementBound: Sendable, Hashable, CustomStringConvertible {
         let (comparison, rest) = splitComparison(text)
         let units: [(suffix: String, milliseconds: Double)] = [("us", 0.001), ("µs", 0.001), ("ms", 1), ("s", 1000)]
         guard let unit = units.first(where: { rest.hasSuffix($0.suffix) }),
-              let number = decimal(rest.dropLast(unit.suffix.count)) else { return nil }
-        return MeasurementBound(comparison: comparison, value: number * unit.milliseconds)
+              let number = DecimalText(rest.dropLast(unit.suffix.count), maxFractionDigits: .max) else { return nil }
+        return MeasurementBound(comparison: comparison, value: number.value * unit.milliseconds)
     }
 
     /// A packet-loss bound in percent, 0...100: `0%`, `<1%`, `<=50%`.
     public static func loss(_ text: String) -> MeasurementBound? {
         let (comparison, rest) = splitComparison(text)
-        guard rest.hasSuffix("%"), let number = decimal(rest.dropLast()), number <= 100 else { return nil }
+        guard rest.hasSuffix("%"), let number = DecimalText(rest.dropLast(), maxFractionDigits: .max)?.value, number <= 100 else { return nil }
         return MeasurementBound(comparison: comparison, value: number)
     }
 
@@ -54,14 +54,6 @@ public struct MeasurementBound: Sendable, Hashable, CustomStringConvertible {
             return (comparison, trimmed.dropFirst(comparison.rawValue.count).drop(while: { $0 == " " }))
         }
         return (.lessOrEqual, trimmed)
-    }
-
-    /// Plain decimal text only (`1.5`), not `1e3`, `inf` or `nan`, which Double would accept.
-    private static func decimal(_ text: Substring) -> Double? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let whole = parts.first, !whole.isEmpty, whole.count <= 9,
-              parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
-        return Double(text)
     }
 }
 

@@ -10,29 +10,14 @@ public struct ProbeSpec: Sendable, Hashable {
     public var to: ProbeTarget?
     public var matrix: MatrixSpec?
     public var kind: ProbeKind
-    public var expect: ExpectSpec
-    public var repeatCount: Int
+    public var expect: ExpectSpec = ExpectSpec()
+    public var repeatCount: Int = 1
     /// Milliseconds; default 2000.
-    public var timeoutMilliseconds: Int
-    public var retries: Int
+    public var timeoutMilliseconds: Int = 2000
+    public var retries: Int = 0
     /// `nodePort: true` in an http/tcp/udp probe to a service: go through the service's
     /// NodePort on a node IP instead of its ClusterIP (`port` still names the service port).
-    public var nodePort: Bool
-
-    public init(name: String? = nil, from: Reference? = nil, to: ProbeTarget? = nil, matrix: MatrixSpec? = nil,
-                kind: ProbeKind, expect: ExpectSpec = ExpectSpec(), repeatCount: Int = 1,
-                timeoutMilliseconds: Int = 2000, retries: Int = 0, nodePort: Bool = false) {
-        self.name = name
-        self.from = from
-        self.to = to
-        self.matrix = matrix
-        self.kind = kind
-        self.expect = expect
-        self.repeatCount = repeatCount
-        self.timeoutMilliseconds = timeoutMilliseconds
-        self.retries = retries
-        self.nodePort = nodePort
-    }
+    public var nodePort: Bool = false
 }
 
 public enum ProbeTarget: Sendable, Hashable, CustomStringConvertible {
@@ -77,17 +62,25 @@ public enum ProbeKind: Sendable, Hashable {
     /// One lookup through the source pod's resolver: `name` (with the pod's search path unless
     /// it ends in a dot; an IPv4 address for PTR is reversed, as `dig -x` does) and the type.
     case dns(name: String, type: DNSProbeType)
+
+    /// The kind's key in a lab file (`ping`, `http`, `tcp`, `udp`, `exec`, `dns`): how paths,
+    /// messages and reports name it.
+    public var label: String {
+        switch self {
+        case .ping: "ping"
+        case .http: "http"
+        case .tcp: "tcp"
+        case .udp: "udp"
+        case .exec: "exec"
+        case .dns: "dns"
+        }
+    }
 }
 
 /// `matrix: {from: …, to: …}`: each side is a list of names, `"*"` (every pod) or a label selector.
 public struct MatrixSpec: Sendable, Hashable {
     public var from: MatrixSide
     public var to: MatrixSide
-
-    public init(from: MatrixSide, to: MatrixSide) {
-        self.from = from
-        self.to = to
-    }
 }
 
 public enum MatrixSide: Sendable, Hashable {

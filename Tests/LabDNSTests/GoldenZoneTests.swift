@@ -1,5 +1,5 @@
 import Foundation
-import LabDNS
+@testable import LabDNS
 import LabPlan
 import LabSpec
 import Testing

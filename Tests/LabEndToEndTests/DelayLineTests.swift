@@ -26,10 +26,7 @@ import Testing
         for _ in 0..<3 {
             let ping = try run(["ip", "netns", "exec", namespace, "ping", "-q", "-l", preload, "-c", String(count), "-i", interval,
                                 "-W", "2", address])
-            guard let line = ping.stdout.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
-                  let values = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces).split(separator: "/"),
-                  values.count >= 3, let min = Double(values[0]), let average = Double(values[1]), let max = Double(values[2]),
-                  let lost = ImpairmentTests.lost(ping.stdout) else { continue }
+            guard let (min, average, max) = ImpairmentTests.rtt(ping.stdout), let lost = ImpairmentTests.lost(ping.stdout) else { continue }
             last = (min, average, max, lost)
             print("delay at \(count) pings every \(interval) s: min/avg/max \(min)/\(average)/\(max) ms, \(lost) lost, \(expected) ms asked")
             if lost == 0, abs(average - expected) <= tolerance { break }

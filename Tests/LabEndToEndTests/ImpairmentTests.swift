@@ -132,6 +132,14 @@ import Testing
         let numbers = line.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") }
         return numbers.count >= 2 ? numbers[0] - numbers[1] : nil
     }
+
+    /// `rtt min/avg/max/mdev = 40.1/40.3/40.9/…` → (40.1, 40.3, 40.9), in ms.
+    static func rtt(_ output: String) -> (min: Double, average: Double, max: Double)? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("min/avg/max") }),
+              let values = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces).split(separator: "/"),
+              values.count >= 3, let min = Double(values[0]), let average = Double(values[1]), let max = Double(values[2]) else { return nil }
+        return (min, average, max)
+    }
 }
 
 /// A program running in the background (the transfer's receiver); its little output is read

@@ -1,5 +1,5 @@
 import Foundation
-import LabKernel
+@testable import LabKernel
 import Testing
 @testable import LabRuntime
 

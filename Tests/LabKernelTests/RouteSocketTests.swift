@@ -1,6 +1,6 @@
 import Foundation
 import LabAddress
-import LabKernel
+@testable import LabKernel
 import Testing
 
 /// Links, addresses and routes built over netlink and checked with `ip`.

@@ -1,5 +1,5 @@
 import LabAddress
-import LabSpec
+@testable import LabSpec
 
 /// Lab files built in code, so the planner's tests do not depend on the YAML decoder.
 enum Fixtures {

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import LabSpec
+@testable import LabSpec
 import Testing
 @testable import LabPlan
 

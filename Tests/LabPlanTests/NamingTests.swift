@@ -1,5 +1,5 @@
 import LabAddress
-import LabSpec
+@testable import LabSpec
 import Testing
 @testable import LabPlan
 

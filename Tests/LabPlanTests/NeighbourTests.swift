@@ -1,5 +1,5 @@
 import LabAddress
-import LabSpec
+@testable import LabSpec
 import Testing
 @testable import LabPlan
 
@@ -94,7 +94,7 @@ import Testing
         let entries = Set(NeighbourEntries.all(in: topology))
         func of(_ namespace: String) -> Set<NeighbourEntry> { entries.filter { $0.netns == namespace } }
         func entry(_ namespace: String, _ link: String, _ address: IPv4Address, _ mac: MACAddress) -> NeighbourEntry {
-            NeighbourEntry(namespace: namespace, link: link, address: address, mac: mac)
+            NeighbourEntry(netns: namespace, link: link, address: address, mac: mac)
         }
         let node1 = try #require(topology.node(named: "node-1")), node2 = try #require(topology.node(named: "node-2"))
         let node3 = try #require(topology.node(named: "node-3")), node4 = try #require(topology.node(named: "node-4"))

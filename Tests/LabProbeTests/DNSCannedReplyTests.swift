@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import LabAddress
-import LabDNS
+@testable import LabDNS
 @testable import LabProbe
 import Testing
 

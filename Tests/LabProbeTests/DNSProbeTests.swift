@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import LabAddress
 import LabAgent
-import LabDNS
+@testable import LabDNS
 import LabKernel
 import LabPlan
 import LabSpec

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import LabKernel
+@testable import LabKernel
 import LabPlan
 import LabAgent
 @testable import LabProbe

@@ -13,18 +13,6 @@ public struct ConntrackTuple: Sendable, Hashable {
     public var icmpType: UInt8?
     public var icmpCode: UInt8?
 
-    public init(source: [UInt8], destination: [UInt8], protocol: UInt8, sourcePort: UInt16? = nil, destinationPort: UInt16? = nil,
-                icmpID: UInt16? = nil, icmpType: UInt8? = nil, icmpCode: UInt8? = nil) {
-        self.source = source
-        self.destination = destination
-        self.protocol = `protocol`
-        self.sourcePort = sourcePort
-        self.destinationPort = destinationPort
-        self.icmpID = icmpID
-        self.icmpType = icmpType
-        self.icmpCode = icmpCode
-    }
-
     /// `src=10.244.1.2 dst=10.96.0.20 sport=41234 dport=80`, as `conntrack -L` prints a tuple.
     public var text: String {
         var parts = ["src=\(source.map(String.init).joined(separator: "."))", "dst=\(destination.map(String.init).joined(separator: "."))"]
@@ -34,6 +22,16 @@ public struct ConntrackTuple: Sendable, Hashable {
         if let icmpCode { parts.append("code=\(icmpCode)") }
         if let icmpID { parts.append("id=\(icmpID)") }
         return parts.joined(separator: " ")
+    }
+}
+
+extension ConntrackTuple {
+    /// The original tuple of a traced packet's connection. An ICMP packet is taken for an echo
+    /// request (type 8, code 0): what a trace sends.
+    public init(_ packet: TracedPacketHeader) {
+        self.init(source: packet.source, destination: packet.destination, protocol: packet.protocol,
+                  sourcePort: packet.sourcePort, destinationPort: packet.destinationPort, icmpID: packet.icmpID,
+                  icmpType: packet.protocol == 1 ? 8 : nil, icmpCode: packet.protocol == 1 ? 0 : nil)
     }
 }
 
@@ -62,10 +60,8 @@ public struct ConntrackEntry: Sendable, Hashable {
 /// `conntrack -G …` and `conntrack -D …` with the full original tuple (`ip netns exec NS`).
 /// The conntrack table is per namespace, hence one socket per namespace, created inside it.
 public final class ConntrackSocket: @unchecked Sendable {
-    public let namespace: String
-    private let socket: OpaquePointer
-    private let buffer: UnsafeMutableRawPointer
-    private let bufferSize = Int(lab_netlink_receive_buffer_size)
+    private let netlink: NetfilterNetlink
+    public var namespace: String { netlink.namespace }
     private var sequence: UInt32 = 0
 
     // include/uapi/linux/netfilter/nfnetlink_conntrack.h
@@ -79,15 +75,7 @@ public final class ConntrackSocket: @unchecked Sendable {
     static let protoInfoTCP: UInt16 = 1, tcpState: UInt16 = 1
 
     public init(in namespace: NetworkNamespace) throws {
-        let socket = try NetfilterNetlink.open(in: namespace)
-        self.namespace = namespace.name
-        self.socket = socket
-        self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)
-    }
-
-    deinit {
-        mnl_socket_close(socket)
-        buffer.deallocate()
+        netlink = try NetfilterNetlink(in: namespace)
     }
 
     /// Equivalent to: `conntrack -G -p PROTO -s SRC -d DST --sport S --dport D`. Nil when there
@@ -134,34 +122,30 @@ public final class ConntrackSocket: @unchecked Sendable {
         if let icmpCode = tuple.icmpCode { mnl_attr_put_u8(header, Self.icmpCode, icmpCode) }
         mnl_attr_nest_end(header, proto)
         mnl_attr_nest_end(header, original)
-        guard mnl_socket_sendto(socket, header, Int(header.pointee.nlmsg_len)) >= 0 else {
+        guard mnl_socket_sendto(netlink.socket, header, Int(header.pointee.nlmsg_len)) >= 0 else {
             throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: currentErrno())
         }
         // 3. Data messages until the ack (or the error).
         var messages: [[UInt8]] = []
         while true {
-            let received = mnl_socket_recvfrom(socket, buffer, bufferSize)
-            if received < 0 {
-                if currentErrno() == EINTR { continue }
-                throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: currentErrno())
+            let read: [[UInt8]]
+            switch netlink.receive() {
+            case .success(let received): read = received
+            case .failure(let error): throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error.code)
             }
-            var offset = 0
-            while offset + 16 <= received {
-                let length = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-                guard length >= 16, offset + length <= received else { break }
-                let messageType = buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self)
-                let messageSequence = buffer.loadUnaligned(fromByteOffset: offset + 8, as: UInt32.self)
-                if messageSequence == sequence {
-                    if messageType == UInt16(NLMSG_ERROR) {
-                        let error = -buffer.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self)
-                        if error == 0 { return messages }
-                        if error == ENOENT { return nil }
-                        throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error)
-                    }
-                    if messageType == UInt16(NLMSG_DONE) { return messages }
-                    messages.append(Array(UnsafeRawBufferPointer(start: buffer + offset, count: length)))
+            for message in read {
+                let (messageType, messageSequence) = message.withUnsafeBytes {
+                    ($0.loadUnaligned(fromByteOffset: 4, as: UInt16.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
                 }
-                offset += (length + 3) & ~3
+                guard messageSequence == sequence else { continue }
+                if messageType == UInt16(NLMSG_ERROR) {
+                    let error = -message.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
+                    if error == 0 { return messages }
+                    if error == ENOENT { return nil }
+                    throw KernelError(operation: operation, object: tuple.text, namespace: namespace, errno: error)
+                }
+                if messageType == UInt16(NLMSG_DONE) { return messages }
+                messages.append(message)
             }
         }
     }

@@ -74,27 +74,6 @@ public struct NFTraceEvent: Sendable, Hashable {
         event.transportHeader = attributes[9]
         return event
     }
-
-    init(family: UInt8, table: String, chain: String, kind: Kind, id: UInt32) {
-        self.family = family
-        self.table = table
-        self.chain = chain
-        self.kind = kind
-        self.id = id
-    }
-
-    public init(family: UInt8, table: String, chain: String, kind: Kind, handle: UInt64?, verdictCode: Int32?,
-                verdictChain: String? = nil, id: UInt32, inputInterface: UInt32? = nil, outputInterface: UInt32? = nil,
-                networkHeader: [UInt8]? = nil, transportHeader: [UInt8]? = nil) {
-        self.init(family: family, table: table, chain: chain, kind: kind, id: id)
-        self.handle = handle
-        self.verdictCode = verdictCode
-        self.verdictChain = verdictChain
-        self.inputInterface = inputInterface
-        self.outputInterface = outputInterface
-        self.networkHeader = networkHeader
-        self.transportHeader = transportHeader
-    }
 }
 
 /// The fields of an IPv4 packet's first bytes that a trace joins and shows.

@@ -9,10 +9,8 @@ import Glibc
 /// thread hop) and read from any thread afterwards. The kernel builds events only while some
 /// socket of the namespace is in the group, so closing it (deinit) stops the work.
 public final class NFTraceListener: @unchecked Sendable {
-    public let namespace: String
-    private let socket: OpaquePointer
-    private let buffer: UnsafeMutableRawPointer
-    private let bufferSize = Int(lab_netlink_receive_buffer_size)
+    private let netlink: NetfilterNetlink
+    public var namespace: String { netlink.namespace }
 
     /// `NETLINK_NETFILTER` (linux/netlink.h) and `NFNLGRP_NFTRACE` (linux/netfilter/nfnetlink.h).
     static let netlinkNetfilter: Int32 = 12
@@ -23,41 +21,25 @@ public final class NFTraceListener: @unchecked Sendable {
     /// 3. A 4 MiB receive buffer: a packet through kube-proxy's chains raises dozens of events
     ///    in one burst, and an overrun would lose some (ENOBUFS).
     public init(in namespace: NetworkNamespace) throws {
-        let socket = try NetfilterNetlink.open(in: namespace, nonBlocking: true, receiveBuffer: 4 << 20,
-                                               groups: 1 << (NFTraceListener.traceGroup - 1),
-                                               bindOperation: "join NFNLGRP_NFTRACE", object: "trace listener")
-        self.namespace = namespace.name
-        self.socket = socket
-        self.buffer = .allocate(byteCount: Int(lab_netlink_receive_buffer_size), alignment: 8)
-    }
-
-    deinit {
-        mnl_socket_close(socket)
-        buffer.deallocate()
+        netlink = try NetfilterNetlink(in: namespace, nonBlocking: true, receiveBuffer: 4 << 20,
+                                       groups: 1 << (NFTraceListener.traceGroup - 1),
+                                       bindOperation: "join NFNLGRP_NFTRACE", object: "trace listener")
     }
 
     /// The descriptor, for waiting on several listeners with poll(2).
-    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(netlink.socket) }
 
     /// Every event queued now, without waiting. Messages that are not trace events are skipped.
     public func drain() throws -> [NFTraceEvent] {
         var events: [NFTraceEvent] = []
         while true {
-            let received = mnl_socket_recvfrom(socket, buffer, bufferSize)
-            if received < 0 {
-                let error = currentErrno()
-                if error == EINTR { continue }
-                if error == EAGAIN || error == EWOULDBLOCK { return events }
-                throw KernelError(operation: "read trace events", object: "NFNLGRP_NFTRACE", namespace: namespace, errno: error)
-            }
-            var offset = 0
-            let length = Int(received)
-            while offset + 16 <= length {
-                let messageLength = Int(buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-                guard messageLength >= 16, offset + messageLength <= length else { break }
-                let bytes = Array(UnsafeRawBufferPointer(start: buffer + offset, count: messageLength))
-                if let event = NFTraceEvent.decode(bytes) { events.append(event) }
-                offset += (messageLength + 3) & ~3
+            switch netlink.receive() {
+            case .success(let messages):
+                events += messages.compactMap(NFTraceEvent.decode)
+            case .failure(let error) where error.code == EAGAIN || error.code == EWOULDBLOCK:
+                return events
+            case .failure(let error):
+                throw KernelError(operation: "read trace events", object: "NFNLGRP_NFTRACE", namespace: namespace, errno: error.code)
             }
         }
     }

@@ -24,7 +24,7 @@ public enum FaultPlan {
             }
         case .down, .impair:
             let target = fault.targets[0]
-            let kinds = fault.kind == .down ? ["pod", "node", "host"] : ["pod", "node", "host", "network"]
+            let kinds = fault.kind.targetKinds
             var known: [String] = []
             if kinds.contains("pod") { known += topology.pods.map { "pod/\($0.name)" } }
             known += topology.nodes.map { "node/\($0.name)" }
@@ -42,11 +42,7 @@ public enum FaultPlan {
                 throw FaultInputError("\"\(target)\" is ambiguous in lab \(topology.lab) (\(matches.joined(separator: ", "))); write one of them")
             }
             resolved.targets = [match]
-            if fault.kind == .down, !match.hasPrefix("node/") {
-                resolved.notReadyAfterMilliseconds = nil
-            } else if fault.kind == .down, fault.notReadyAfterMilliseconds == nil {
-                resolved.notReadyAfterMilliseconds = Fault.defaultNotReadyAfterMilliseconds
-            }
+            resolved.settleNotReady(targetKind: String(match.prefix { $0 != "/" }))
         }
         return resolved
     }

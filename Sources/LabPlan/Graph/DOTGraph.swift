@@ -83,17 +83,7 @@ public enum DOTGraph {
 
     /// A DOT string: backslash and quote escaped, each line break as `\n` (centred lines).
     static func quote(_ text: String) -> String {
-        var result = "\""
-        for character in text {
-            switch character {
-            case "\\": result += "\\\\"
-            case "\"": result += "\\\""
-            case "\n": result += "\\n"
-            case "\r": break
-            default: result.append(character)
-            }
-        }
-        return result + "\""
+        "\"" + TextEscaping.escape(text, ["\\": "\\\\", "\"": "\\\"", "\n": "\\n", "\r": ""]) + "\""
     }
 }
 

@@ -68,52 +68,22 @@ public enum GraphJSON {
     }
 }
 
-extension GraphNode: Codable {
-    private enum CodingKeys: String, CodingKey {
-        case id, kind, title, details, group, object, members
-    }
+/// An optional value whose key is always written, `null` when there is no value, and must be
+/// there when read: a stable shape is easier for tools than absent keys. (The compiler's own
+/// coding leaves a nil optional's key out.)
+@propertyWrapper
+public struct NullWhenAbsent<Value: Codable & Sendable & Hashable>: Codable, Sendable, Hashable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
 
     public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(id: try container.decode(String.self, forKey: .id), kind: try container.decode(Kind.self, forKey: .kind),
-                  title: try container.decode(String.self, forKey: .title),
-                  details: try container.decode([String].self, forKey: .details),
-                  group: try container.decode(String?.self, forKey: .group),
-                  object: try container.decode(String?.self, forKey: .object),
-                  members: try container.decode([String].self, forKey: .members))
-    }
-
-    /// Every key, `null` included: a stable shape is easier for tools than absent keys.
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(title, forKey: .title)
-        try container.encode(details, forKey: .details)
-        try container.encode(group, forKey: .group)
-        try container.encode(object, forKey: .object)
-        try container.encode(members, forKey: .members)
-    }
-}
-
-extension GraphEdge: Codable {
-    private enum CodingKeys: String, CodingKey {
-        case id, kind, from, to, label
-    }
-
-    public init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(id: try container.decode(String.self, forKey: .id), kind: try container.decode(Kind.self, forKey: .kind),
-                  from: try container.decode(String.self, forKey: .from), to: try container.decode(String.self, forKey: .to),
-                  label: try container.decode(String?.self, forKey: .label))
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
     }
 
     public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(label, forKey: .label)
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
     }
 }

@@ -43,8 +43,8 @@ public struct LabGraph: Sendable, Hashable {
     }
 }
 
-/// A box of the picture.
-public struct GraphNode: Sendable, Hashable {
+/// A box of the picture. Coded with every key, `null` included (`NullWhenAbsent`).
+public struct GraphNode: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// The fabric: the router between the underlay networks.
         case fabric
@@ -69,9 +69,9 @@ public struct GraphNode: Sendable, Hashable {
     /// One fact a line: addresses, CIDRs, ports, labels.
     public var details: [String]
     /// The id of the group it is drawn in; nil at the top level.
-    public var group: String?
+    @NullWhenAbsent public var group: String? = nil
     /// The lab object it stands for, as references spell it (`pod/pod-a`); nil for a pod group.
-    public var object: String?
+    @NullWhenAbsent public var object: String? = nil
     /// The pods a `pods` box stands for, in file order; empty for every other kind.
     public var members: [String] = []
 }
@@ -89,7 +89,7 @@ public struct GraphGroup: Sendable, Hashable, Codable {
 
 /// A line between two boxes. Links (everything but `endpoint`) are undirected cables; an
 /// endpoint edge points from a service to a pod that serves it.
-public struct GraphEdge: Sendable, Hashable {
+public struct GraphEdge: Sendable, Hashable, Codable {
     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// A network's bridge in the fabric, whose address is the network's gateway.
         case gateway
@@ -108,7 +108,7 @@ public struct GraphEdge: Sendable, Hashable {
     public var kind: Kind
     public var from: String
     public var to: String
-    public var label: String?
+    @NullWhenAbsent public var label: String? = nil
 }
 
 /// Boxes and edges to draw in a colour of their own: a path through the lab (the hops of a

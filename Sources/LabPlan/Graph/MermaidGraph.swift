@@ -62,18 +62,7 @@ public enum MermaidGraph {
     /// Text inside a quoted label: Mermaid's entity codes for what would end the quote or be
     /// read as HTML (`#` first, since it starts every code).
     static func escape(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "#": result += "#35;"
-            case "\"": result += "#quot;"
-            case "<": result += "#lt;"
-            case ">": result += "#gt;"
-            case "\n": result += "<br/>"
-            default: result.append(character)
-            }
-        }
-        return result
+        TextEscaping.escape(text, ["#": "#35;", "\"": "#quot;", "<": "#lt;", ">": "#gt;", "\n": "<br/>"])
     }
 
     static func style(_ kind: GraphNode.Kind) -> String {

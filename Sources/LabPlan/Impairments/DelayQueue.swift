@@ -51,12 +51,6 @@ public struct DelayQueue: Sendable, Hashable, Codable {
         public var chain: String
         /// `-i eth0`, `-d 10.244.1.12`, …
         public var match: String
-
-        public init(table: String, chain: String, match: String) {
-            self.table = table
-            self.chain = chain
-            self.match = match
-        }
     }
 
     /// `pod/web-1`, `network/wan`, … as in `ImpairedLink`.

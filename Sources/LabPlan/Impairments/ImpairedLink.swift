@@ -14,13 +14,6 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
     /// network's bridge in the fabric).
     public var outer: LinkEnd
 
-    public init(object: String, impairment: LinkImpairment, inner: LinkEnd, outer: LinkEnd) {
-        self.object = object
-        self.impairment = impairment
-        self.inner = inner
-        self.outer = outer
-    }
-
     /// Both ends: each shapes what it sends.
     public var ends: [LinkEnd] { [inner, outer] }
 
@@ -37,10 +30,8 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
         }
         let networkLinks = Dictionary(file.networks.compactMap { spec in spec.link.map { (spec.name, $0) } },
                                       uniquingKeysWith: { first, _ in first })
-        let nodeLinks = Dictionary(file.nodes.map { ($0.name, $0.link) }, uniquingKeysWith: { first, _ in first })
-        let hostLinks = Dictionary(file.hosts.map { ($0.name, $0.link) }, uniquingKeysWith: { first, _ in first })
-        let machines = nodes.map { ($0 as any UnderlayMachine, nodeLinks[$0.name] ?? nil) }
-            + hosts.map { ($0 as any UnderlayMachine, hostLinks[$0.name] ?? nil) }
+        let machineLinks = Dictionary(file.machines.map { ($0.object, $0.link) }, uniquingKeysWith: { first, _ in first })
+        let machines = (nodes.map { $0 as any UnderlayMachine } + hosts).map { ($0, machineLinks[$0.object] ?? nil) }
         for (machine, own) in machines {
             // A machine's own `link:` is more specific than its network's.
             let object: String, impairment: LinkImpairment
@@ -64,9 +55,4 @@ public struct ImpairedLink: Sendable, Hashable, Codable {
 public struct LinkEnd: Sendable, Hashable, Codable {
     public var netns: String
     public var link: String
-
-    public init(netns: String, link: String) {
-        self.netns = netns
-        self.link = link
-    }
 }

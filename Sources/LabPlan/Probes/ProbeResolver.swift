@@ -147,7 +147,7 @@ public enum ProbeResolver {
         case .allPods:
             // The file's pods: the DNS pod is the cluster's, not a workload of the file, and
             // is probed only when named (`coredns`) or selected (`k8s-app: kube-dns`).
-            pods = topology.pods.filter { $0.name != topology.dns?.podName }
+            pods = topology.workloadPods
         case .selector(let selector):
             pods = topology.pods.filter { pod in selector.allSatisfy { pod.labels[$0.key] == $0.value } }
         case .names(let references):

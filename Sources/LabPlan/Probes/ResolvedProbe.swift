@@ -37,30 +37,10 @@ public struct ProbeLookup: Sendable, Hashable, Codable {
     /// The pod's nameserver: the cluster DNS service's ClusterIP.
     public var nameserver: IPv4Address
     /// 53, but for tests that run their own server.
-    public var port: Int
-
-    public init(name: String, namespace: String, domain: String, nameserver: IPv4Address, port: Int = 53) {
-        self.name = name
-        self.namespace = namespace
-        self.domain = domain
-        self.nameserver = nameserver
-        self.port = port
-    }
+    public var port: Int = 53
 }
 
 extension ProbeKind {
-    /// `ping`, `http`, `tcp`, `udp`, `exec`: how reports name the kind.
-    public var label: String {
-        switch self {
-        case .ping: return "ping"
-        case .http: return "http"
-        case .tcp: return "tcp"
-        case .udp: return "udp"
-        case .exec: return "exec"
-        case .dns: return "dns"
-        }
-    }
-
     /// The destination port the kind carries.
     public var port: Int? {
         switch self {

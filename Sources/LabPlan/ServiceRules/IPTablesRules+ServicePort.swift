@@ -11,9 +11,7 @@ extension IPTablesRules {
         let names = IPTablesChainNames.self
         let service = port.name.description
         let proto = port.name.protocol
-        let clusterChain = names.serviceChain(port.name)
-        let localChain = names.localChain(port.name)
-        let externalChain = names.externalChain(port.name)
+        let (clusterChain, localChain, externalChain) = names.chains(port.name)
         let clusterIPMatch = ["-m", proto, "-p", proto, "-d", "\(port.clusterIP)", "--dport", "\(port.port)"]
 
         // 1. The ClusterIP: into the service chain, or refused in the filter table. REJECT sends
@@ -68,9 +66,7 @@ extension IPTablesRules {
     static func writeExternalChain(_ port: ProxiedServicePort, clusterCIDR: IPv4Network, nat: inout IPTablesTableText) {
         let names = IPTablesChainNames.self
         let service = port.name.description
-        let clusterChain = names.serviceChain(port.name)
-        let localChain = names.localChain(port.name)
-        let externalChain = names.externalChain(port.name)
+        let (clusterChain, localChain, externalChain) = names.chains(port.name)
         nat.declare(externalChain)
         if !port.externalPolicyLocal {
             // Cluster policy may forward to another node: masquerade so the reply returns here.

@@ -9,9 +9,7 @@ extension NFTablesRules {
         let names = NFTablesChainNames.self
         let service = port.name.description
         let proto = port.name.protocol
-        let clusterChain = names.serviceChain(port.name)
-        let localChain = names.localChain(port.name)
-        let externalChain = names.externalChain(port.name)
+        let (clusterChain, localChain, externalChain) = names.chains(port.name)
         func endpointChain(_ endpoint: ServiceEndpoint) -> String { names.endpointChain(port.name, ip: endpoint.ip, targetPort: endpoint.port) }
         func affinitySet(_ endpoint: ServiceEndpoint) -> String { names.affinitySet(port.name, ip: endpoint.ip, targetPort: endpoint.port) }
 

@@ -155,14 +155,10 @@ struct Walker {
             // so it travels as a reply: not judged by the policy again, and un-NATed on the way
             // (the outer source becomes the address the sender aimed at).
             replyKind = "ICMP port unreachable from \(node.name) (REJECT)"
-            let sender: IPv4Address
-            if node.podCIDR.contains(packet.source) {
-                sender = node.bridgeAddress
-            } else if topology.mode == .vxlan, topology.nodes.contains(where: { $0.podCIDR.contains(packet.source) }) {
-                sender = node.podCIDR.address
-            } else {
-                sender = node.ip
-            }
+            let back = node.podCIDR.contains(packet.source) ? Naming.podBridge
+                : topology.mode == .vxlan && topology.nodes.contains(where: { $0.podCIDR.contains(packet.source) }) ? Naming.vxlanDevice
+                : Naming.uplink
+            let sender = node.address(on: back)
             var error = TracePacket(source: sender, destination: packet.source, sourcePort: nil, destinationPort: nil)
             if translation?.translatedSource != nil {
                 // The error quotes the masqueraded port, not the probe's: known by its addresses.
@@ -392,8 +388,7 @@ struct Walker {
             return .done(.dropped(object: node.name, reason: stopped))
         }
         // 4. Route lookup on the (translated) destination: the node's own address, or a device.
-        let localAddresses = [node.ip, node.bridgeAddress] + (topology.mode == .vxlan ? [node.podCIDR.address] : [])
-        if localAddresses.contains(packet.destination) {
+        if node.addresses(mode: topology.mode).contains(packet.destination) {
             return deliverToNode(node, arrivedOn: arrivedOn, packet: &packet, hops: &hops, translation: translation,
                                  reply: reply, unSNAT: unSNAT)
         }
@@ -732,12 +727,7 @@ struct Walker {
         guard packet.masqueradeMark else { return [] }
         // The address masquerade picks is the out device's: flannel.1 has only the podCIDR's
         // `.0` (a node's packet to a pod behind another node leaves with it, masqueraded or not).
-        let address: IPv4Address
-        switch out {
-        case Naming.podBridge: address = node.bridgeAddress
-        case Naming.vxlanDevice: address = node.podCIDR.address
-        default: address = node.ip
-        }
+        let address = node.address(on: out)
         let before = packet.sourceText
         switch topology.proxy {
         case .iptables:

@@ -23,28 +23,25 @@ struct ServiceRuleBook {
         switch proxy {
         case .iptables:
             let text = IPTablesRules.renderWithPolicies(node: node, options: IPTablesRules.Options(hooksInBuffer: true), shared: shared).rules
-            var table = ""
-            for line in text.split(separator: "\n") {
-                if line.hasPrefix("*") { table = String(line.dropFirst()); continue }
-                guard line.hasPrefix("-A ") else { continue }
-                let chain = String(line.dropFirst(3).prefix { $0 != " " })
-                iptables[table, default: [:]][chain, default: []].append(String(line))
-            }
+            iptables = TraceListings.iptablesRules(text)
         case .nftables:
-            let prefix = "add rule ip \(NFTablesChainNames.table) "
-            for line in NFTablesRules.render(node: node, shared: shared).split(separator: "\n") where line.hasPrefix(prefix) {
-                let rest = line.dropFirst(prefix.count)
-                let chain = String(rest.prefix { $0 != " " })
-                nft[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
-            }
-            let policyPrefix = "add rule ip \(NetworkPolicyNFTables.table) "
+            nft = Self.nftRules(NFTablesRules.render(node: node, shared: shared), table: NFTablesChainNames.table)
             let policyText = shared.policyLayout(of: node).map { NetworkPolicyNFTables.render($0, topology: topology) } ?? ""
-            for line in policyText.split(separator: "\n") where line.hasPrefix(policyPrefix) {
-                let rest = line.dropFirst(policyPrefix.count)
-                let chain = String(rest.prefix { $0 != " " })
-                nftPolicy[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
-            }
+            nftPolicy = Self.nftRules(policyText, table: NetworkPolicyNFTables.table)
         }
+    }
+
+    /// An `nft -f` script's rules of one table: chain → rule bodies (what follows
+    /// `add rule ip TABLE CHAIN`), in order.
+    private static func nftRules(_ script: String, table: String) -> [String: [String]] {
+        let prefix = "add rule ip \(table) "
+        var rules: [String: [String]] = [:]
+        for line in script.split(separator: "\n") where line.hasPrefix(prefix) {
+            let rest = line.dropFirst(prefix.count)
+            let chain = String(rest.prefix { $0 != " " })
+            rules[chain, default: []].append(String(rest.dropFirst(chain.count + 1)))
+        }
+        return rules
     }
 
     /// The first iptables rule of `table`/`chain` whose restore line contains every fragment.

@@ -37,7 +37,8 @@ public enum TraceListings {
         return rules
     }
 
-    /// `iptables-save`'s rules: table → chain → `-A …` lines, in order.
+    /// `iptables-save`'s rules (or `iptables-restore` input, the same lines): table → chain →
+    /// `-A …` lines, in order.
     public static func iptablesRules(_ save: String) -> [String: [String: [String]]] {
         var result: [String: [String: [String]]] = [:]
         var table = ""

@@ -272,7 +272,7 @@ public final class Supervisor {
     private func serveDNS(_ desired: Topology) {
         guard let problem = dns.converge(to: desired) else { return }
         log(problem)
-        if let pod = desired.dns?.podName, let entry = entries.first(where: { $0.pod.name == pod && $0.container.isAgent }) {
+        if let entry = entries.first(where: { desired.isClusterDNS($0.pod) && $0.container.isAgent }) {
             agents?.close(entry.agentPorts)
             failAgent(entry, problem)
         }

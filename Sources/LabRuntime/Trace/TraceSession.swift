@@ -276,10 +276,7 @@ public enum TraceSession {
             var socket: ConntrackSocket?
             for pass in builder.passes(of: namespaceEvents) where pass.isForward && !pass.outerVXLAN {
                 guard let header = pass.first else { continue }
-                let tuple = ConntrackTuple(source: header.source, destination: header.destination, protocol: header.protocol,
-                                           sourcePort: header.sourcePort, destinationPort: header.destinationPort,
-                                           icmpID: header.icmpID, icmpType: header.protocol == 1 ? 8 : nil,
-                                           icmpCode: header.protocol == 1 ? 0 : nil)
+                let tuple = ConntrackTuple(header)
                 guard seen.insert(namespace.name + tuple.text).inserted else { continue }
                 if socket == nil { socket = try ConntrackSocket(in: namespace) }
                 guard let socket, let entry = try socket.get(tuple) else { continue }

@@ -1,5 +1,5 @@
 import LabAddress
-import LabSpec
+@testable import LabSpec
 @testable import LabPlan
 
 /// Labs built in code for the rule renderers, so the golden text depends on neither the YAML
