@@ -1,4 +1,5 @@
 import Glibc
+import LabKernel
 
 /// Opening the socket of one agent port, in whatever network namespace the calling thread is in.
 enum ListeningSocket {
@@ -9,8 +10,9 @@ enum ListeningSocket {
     /// 2. TCP only: `SO_REUSEADDR`, so a restarted supervisor can listen again while the old
     ///    one's connections sit in TIME_WAIT. Never for UDP: there it lets two sockets bind the
     ///    same port silently, and a port that is taken must be an error.
-    /// 3. IPv6 only: `IPV6_V6ONLY`, so `::` does not also claim the IPv4 port.
-    /// 4. `bind`, then `listen` for TCP (the kernel's accept queue holds what arrives between
+    /// 3. UDP only: a deep receive queue (`ReceiveBuffer`).
+    /// 4. IPv6 only: `IPV6_V6ONLY`, so `::` does not also claim the IPv4 port.
+    /// 5. `bind`, then `listen` for TCP (the kernel's accept queue holds what arrives between
     ///    two turns of the loop), then `getsockname` for the port the kernel chose for port 0.
     ///
     /// Returns the descriptor and the bound port; on failure nothing stays open.
@@ -32,6 +34,11 @@ enum ListeningSocket {
         let optionLength = socklen_t(MemoryLayout<Int32>.size)
         if listener.protocol != .udp {
             guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, optionLength) == 0 else { throw fail("set SO_REUSEADDR") }
+        }
+        if listener.protocol == .udp {
+            // Datagrams that come together (a verify's probes to one pod) wait in the socket
+            // until the loop's turn; the default queue holds a few hundred small ones.
+            ReceiveBuffer.deepen(fd, to: 2 << 20)
         }
         if address.family == AF_INET6 {
             guard setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, optionLength) == 0 else { throw fail("set IPV6_V6ONLY") }

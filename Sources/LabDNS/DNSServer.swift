@@ -198,13 +198,8 @@ enum DNSSocketOpener {
             guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, length) == 0 else { throw fail("set SO_REUSEADDR on") }
         } else {
             // A deep queue, so a burst from one client does not push another's query out of
-            // the socket before the loop gets to it. SO_RCVBUFFORCE (root, as the supervisor
-            // is) is not capped by net.core.rmem_max; elsewhere, best effort under that cap.
-            value = 4 << 20
-            if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &value, length) != 0 {
-                value = 1 << 20
-                _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, length)
-            }
+            // the socket before the loop gets to it.
+            ReceiveBuffer.deepen(fd, to: 4 << 20, fallback: 1 << 20)
         }
         let status = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }

@@ -18,24 +18,34 @@ import Testing
         let port: Int
         private let done = DispatchSemaphore(value: 0)
 
+        /// A UDP port the kernel picks, and TCP on the same number. Another test's connection
+        /// may hold that TCP port (the suites run in parallel): then another pick, a few times.
+        static func bindBoth() throws -> (udp: Int32, tcp: Int32, port: Int) {
+            for _ in 0..<20 {
+                let udpFD = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+                let tcpFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_addr.s_addr = loopback.value.bigEndian
+                var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+                let bound = withUnsafeMutablePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udpFD, $0, length) == 0 && getsockname(udpFD, $0, &length) == 0 }
+                }
+                let tcpBound = bound && withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcpFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+                }
+                if tcpBound, listen(tcpFD, 4) == 0 { return (udpFD, tcpFD, Int(UInt16(bigEndian: address.sin_port))) }
+                let error = errno
+                close(udpFD)
+                close(tcpFD)
+                guard error == EADDRINUSE else { throw TestFailure("canned server: \(String(cString: strerror(error)))") }
+            }
+            throw TestFailure("canned server: no port free for both UDP and TCP in 20 tries")
+        }
+
         init(udpReplies: @escaping @Sendable (DNSMessage) -> [[UInt8]], tcpReply: @escaping @Sendable (DNSMessage) -> [UInt8]) throws {
-            let udpFD = socket(AF_INET, Int32(SOCK_DGRAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-            let tcpFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-            udp = udpFD
-            tcp = tcpFD
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = loopback.value.bigEndian
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafeMutablePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udpFD, $0, length) == 0 && getsockname(udpFD, $0, &length) == 0 }
-            }
-            let tcpBound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcpFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard bound, tcpBound, listen(tcpFD, 4) == 0 else { throw TestFailure("canned server: \(String(cString: strerror(errno)))") }
-            port = Int(UInt16(bigEndian: address.sin_port))
-            let (udp, tcp, done) = (udpFD, tcpFD, done)
+            (udp, tcp, port) = try Self.bindBoth()
+            let (udp, tcp, done) = (udp, tcp, done)
             Thread {
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 var peer = sockaddr_storage()

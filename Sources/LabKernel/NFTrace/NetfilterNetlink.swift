@@ -59,10 +59,7 @@ final class NetfilterNetlink {
             }
             return fd
         }
-        // Root may go past `rmem_max` (FORCE); anyone else gets what `rmem_max` allows.
-        if var size = receiveBuffer, setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
+        if let receiveBuffer { ReceiveBuffer.deepen(fd, to: receiveBuffer) }
         guard let socket = mnl_socket_fdopen(fd) else {
             let error = currentErrno()
             close(fd)
