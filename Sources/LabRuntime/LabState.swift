@@ -85,8 +85,16 @@ public struct LabState: Sendable {
     }
 
     public func topology() throws -> Topology {
-        let data = try Data(contentsOf: URL(fileURLWithPath: topologyPath))
-        return try JSONDecoder().decode(Topology.self, from: data)
+        try topology(from: topologyData())
+    }
+
+    /// `topology.json` as it is on disk.
+    func topologyData() throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: topologyPath))
+    }
+
+    func topology(from data: Data) throws -> Topology {
+        try JSONDecoder().decode(Topology.self, from: data)
     }
 
     public func saveTopology(_ topology: Topology) throws {
