@@ -243,8 +243,6 @@ struct NetworkPolicyTests {
             try #require(up.succeeded, "\(up.stderr)")
             #expect(up.stdout.contains("changed in place"), "\(up.stdout)")
             changed = try Self.policyState(of: name)
-            let verify = try lab("verify", name)
-            #expect(verify.stdout.contains("no cell differs"), "\(verify.stdout.suffix(600))")
         }
         try withLab(after, name: name) { _ in
             let fresh = try Self.policyState(of: name)
@@ -273,7 +271,9 @@ struct NetworkPolicyTests {
             }
             state["\(node) iptables"] = declared.sorted().joined(separator: "\n") + "\n"
                 + rules.keys.sorted().flatMap { rules[$0]! }.joined(separator: "\n")
+            // Each set's hash seed (`initval`) is random.
             state["\(node) ipset"] = try run(["ip", "netns", "exec", netns, "ipset", "save"]).stdout
+                .replacingOccurrences(of: #" initval 0x[0-9a-f]+"#, with: "", options: .regularExpression)
                 .split(separator: "\n").sorted().joined(separator: "\n")
         }
         let directory = "/run/lab/\(lab)/rules"
