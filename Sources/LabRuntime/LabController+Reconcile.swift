@@ -20,8 +20,10 @@ extension LabController {
     ///
     /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
     /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
-    static func reconcile(from running: Topology, to prepared: Prepared, change: LabChange, state: LabState,
-                          started: DispatchTime) throws -> UpResult {
+    ///
+    /// `runningData`: the saved topology of `running`, as it is on disk.
+    static func reconcile(from running: Topology, runningData: Data? = nil, to prepared: Prepared, change: LabChange,
+                          state: LabState, started: DispatchTime) throws -> UpResult {
         let target = prepared.topology
         let plan = change.plan
 
@@ -63,7 +65,11 @@ extension LabController {
             let resolverStart = DispatchTime.now()
             resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
         }
-        try state.saveTopology(target)
+        if let runningData, change.onlyPolicies {
+            try state.saveTopology(target, previous: running, previousData: runningData)
+        } else {
+            try state.saveTopology(target)
+        }
         saveRules(change.rules, of: change.rulesScope, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)

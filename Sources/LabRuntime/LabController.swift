@@ -168,7 +168,8 @@ public enum LabController {
             var faults = FaultSet()
             do {
                 faults = try FaultController.suspend(running, state: state)
-                let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                let result = try reconcile(from: running, runningData: intact?.data, to: prepared, change: change, state: state,
+                                           started: started)
                 FaultController.resume(faults, on: result.topology, state: state)
                 return result
             } catch let error as Interruption.Interrupted {
