@@ -8,7 +8,8 @@ public struct LabChange: Sendable, Hashable {
     /// namespace.
     public var rulesScope: Set<String>?
     /// Nothing but the NetworkPolicies changed (or nothing at all): no pod, container,
-    /// service, namespace or DNS record, so nothing the supervisor serves.
+    /// service or namespace (the cluster DNS knows the namespaces), so nothing the supervisor
+    /// serves and no pod's `resolv.conf`.
     public var onlyPolicies: Bool
 }
 
@@ -40,7 +41,7 @@ extension Reconciler {
         let operations = FirewallDiff.operations(before: before, after: after, added: [], staying: Set(new.allNetns))
         let scope = Set(new.nodes.filter { nodes.contains($0.name) }.map(\.netns))
         return LabChange(plan: Plan(lab: new.lab, operations: operations, incremental: true), rules: after,
-                         rulesScope: scope, onlyPolicies: true)
+                         rulesScope: scope, onlyPolicies: old.policy?.namespaces == new.policy?.namespaces)
     }
 
     /// The nodes with a pod that a policy only in `old`, or only in `new`, selects (a changed

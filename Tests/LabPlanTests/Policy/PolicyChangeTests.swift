@@ -46,7 +46,7 @@ import Testing
         let shortcut = try #require(Reconciler.policyChange(from: old, to: new), comment)
         let whole = Reconciler.fullChange(from: old, to: new)
         #expect(shortcut.plan == whole.plan, comment)
-        #expect(shortcut.onlyPolicies && !whole.onlyPolicies)
+        #expect(shortcut.onlyPolicies == (old.policy?.namespaces == new.policy?.namespaces) && !whole.onlyPolicies, comment)
         let scope = try #require(shortcut.rulesScope)
         #expect(shortcut.rules == whole.rules.filter { scope.contains($0.netns) }, comment)
         let before = Planner.plan(old).operations.filter { $0.isFirewallLoad && !scope.contains($0.netns) }
