@@ -122,11 +122,14 @@ public enum Planner {
     /// included, since a lab node starts with empty tables) with the policy chains in the same
     /// filter table, after the ipsets they match; or the `ip kube-proxy` nftables table in one
     /// `nft -f`, with NetworkPolicy's own table in the same input.
-    static func serviceRules(_ topology: Topology) -> [KernelOperation] {
+    ///
+    /// `nodes`: only these nodes' rules (nil: every node's).
+    /// `shared`: what every node's rules share, when the caller has it.
+    static func serviceRules(_ topology: Topology, nodes: Set<String>? = nil, shared: SharedNodeRules? = nil) -> [KernelOperation] {
         let policies = topology.policy != nil
         guard policies || topology.services.contains(where: { $0.clusterIP != nil }) else { return [] }
-        let shared = SharedNodeRules(topology: topology)
-        return topology.nodes.flatMap { node -> [KernelOperation] in
+        let shared = shared ?? SharedNodeRules(topology: topology, renderingFewNodes: nodes != nil)
+        return topology.nodes.filter { nodes?.contains($0.name) ?? true }.flatMap { node -> [KernelOperation] in
             switch topology.proxy {
             case .iptables:
                 let rendered = IPTablesRules.renderWithPolicies(node: node, options: IPTablesRules.Options(hooksInBuffer: true),
@@ -138,6 +141,21 @@ public enum Planner {
                     + (shared.policyLayout(of: node).map { NetworkPolicyNFTables.render($0, topology: topology) } ?? "")
                 return [.loadFirewall(netns: node.netns, loader: .nft, rules: rules)]
             }
+        }
+    }
+
+    /// The firewall loads of the plan of `topology` into the namespaces of `nodes`, exactly as
+    /// the whole plan has them (loss rules included) and in its order, without planning the
+    /// rest: what a change of NetworkPolicies needs of the old and the new lab.
+    public static func firewallLoads(_ topology: Topology, nodes: Set<String>) -> [KernelOperation] {
+        firewallLoads(topology, nodes: nodes, shared: SharedNodeRules(topology: topology, renderingFewNodes: true))
+    }
+
+    static func firewallLoads(_ topology: Topology, nodes: Set<String>, shared: SharedNodeRules) -> [KernelOperation] {
+        let namespaces = Set(topology.nodes.filter { nodes.contains($0.name) }.map(\.netns))
+        return ImpairmentPlan.withLossRules(serviceRules(topology, nodes: nodes, shared: shared), topology).filter { operation in
+            if case .loadFirewall(let namespace, _, _) = operation { return namespaces.contains(namespace) }
+            return false
         }
     }
 

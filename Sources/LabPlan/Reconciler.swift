@@ -23,11 +23,26 @@ import LabSpec
 ///   namespace where nothing but neighbour entries changed gets only those.
 /// - Service rules are synced partially (`FirewallDiff`), and UDP flows to endpoints a
 ///   service lost are flushed from conntrack, as kube-proxy does.
+///
+/// A change of NetworkPolicies alone plans neither lab: only the firewall rules of the nodes
+/// whose policy chains or sets change are rendered, old and new (`policyChange`).
 public enum Reconciler {
     public static func plan(from old: Topology, to new: Topology) -> Plan {
-        if old == new { return Plan(lab: new.lab, operations: [], incremental: true) }
+        change(from: old, to: new).plan
+    }
+
+    /// The change from `old` to `new`; `planned`: the plan of `new`, when it is already made.
+    public static func change(from old: Topology, to new: Topology, planned: Plan? = nil) -> LabChange {
+        if old == new {
+            return LabChange(plan: Plan(lab: new.lab, operations: [], incremental: true), rules: [], rulesScope: [], onlyPolicies: true)
+        }
+        return policyChange(from: old, to: new) ?? fullChange(from: old, to: new, planned: planned)
+    }
+
+    /// The change worked out from both labs' whole plans.
+    static func fullChange(from old: Topology, to new: Topology, planned: Plan? = nil) -> LabChange {
         let before = Planner.plan(old).operations
-        let after = Planner.plan(new).operations
+        let after = (planned ?? Planner.plan(new)).operations
         let oldNamespaces = Set(old.allNetns), newNamespaces = Set(new.allNetns)
         let added = newNamespaces.subtracting(oldNamespaces)
         let removed = old.allNetns.filter { !newNamespaces.contains($0) }
@@ -90,7 +105,8 @@ public enum Reconciler {
         }
         operations += FirewallDiff.operations(before: before, after: after, added: added)
         operations += conntrackFlushes(old: old, new: new)
-        return Plan(lab: new.lab, operations: operations, incremental: true)
+        return LabChange(plan: Plan(lab: new.lab, operations: operations, incremental: true),
+                         rules: after.filter(\.isFirewallLoad), rulesScope: nil, onlyPolicies: false)
     }
 
     /// The new plan's operations that the change performs, in that plan's order (which is the

@@ -14,12 +14,18 @@ extension LabController {
     /// 4. The pods' resolver files are written (and those of pods that went removed), the new
     ///    topology is saved and the supervisor converges on it: new containers start, changed
     ///    ones restart, unchanged ones keep their pids; the DNS answers from the new records.
+    ///    A change of NetworkPolicies alone touches none of that: the resolver files stay and
+    ///    a running supervisor is not asked to reload (it would read the topology again for
+    ///    nothing).
     ///
     /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
     /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
-    static func reconcile(from running: Topology, to prepared: Prepared, change plan: Plan, state: LabState,
-                          started: DispatchTime) throws -> UpResult {
+    ///
+    /// `runningData`: the saved topology of `running`, as it is on disk.
+    static func reconcile(from running: Topology, runningData: Data? = nil, to prepared: Prepared, change: LabChange,
+                          state: LabState, started: DispatchTime) throws -> UpResult {
         let target = prepared.topology
+        let plan = change.plan
 
         // 1.
         unlink(state.appliedFilePath)
@@ -55,16 +61,27 @@ extension LabController {
 
         // 4. Pods' resolver files first: a new container binds its pod's.
         var resolverTimings = PhaseTimings()
-        let resolverStart = DispatchTime.now()
-        resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
-        try state.saveTopology(target)
-        saveRules(prepared.plan, state: state)
+        if !change.onlyPolicies {
+            let resolverStart = DispatchTime.now()
+            resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
+        }
+        if let runningData, change.onlyPolicies {
+            try state.saveTopology(target, previous: running, previousData: runningData)
+        } else {
+            try state.saveTopology(target)
+        }
+        saveRules(change.rules, of: change.rulesScope, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
         for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
-        if needsSupervisor(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
+        if change.onlyPolicies, supervised, SupervisorProcess.running(lab: state.lab, state: state) != nil,
+           FaultController.load(state).isEmpty {
+            let report = state.supervisorReport()
+            result.containerCount = report?.containers.count ?? 0
+            result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
+        } else if needsSupervisor(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {
             let began = DispatchTime.now()
             let report = try SupervisorProcess.reload(lab: state.lab, state: state)
             result.timings.add("containers", since: began, count: report?.containers.count ?? 0)
@@ -76,11 +93,12 @@ extension LabController {
         return result
     }
 
-    /// `rules/<namespace>.rules` (and `.ipset`) hold each node's whole rules (those of `build`,
-    /// the full plan of the new file), as after a build — not the partial input a change
+    /// `rules/<namespace>.rules` (and `.ipset`) hold each node's whole rules (`rules`: the
+    /// loads of the new file's whole plan), as after a build — not the partial input a change
     /// loaded; the files of nodes that are gone, or lost their last service or policy, go.
-    static func saveRules(_ build: Plan, state: LabState) {
-        let whole = Dictionary(build.operations.compactMap { operation -> (String, String)? in
+    /// `scope`: the namespaces `rules` speaks for (nil: every one); the others' files stay.
+    static func saveRules(_ rules: [KernelOperation], of scope: Set<String>?, state: LabState) {
+        let whole = Dictionary(rules.compactMap { operation -> (String, String)? in
             if case .loadFirewall(let namespace, let loader, let rules) = operation { return ("\(namespace).\(loader.fileExtension)", rules) }
             return nil
         }, uniquingKeysWith: { _, last in last })
@@ -89,6 +107,7 @@ extension LabController {
             // `x.rules`, `x.ipset` and their loaders' output, `x.rules.log`.
             let kept = file.hasSuffix(".log") ? String(file.dropLast(".log".count)) : file
             guard kept.hasSuffix(".rules") || kept.hasSuffix(".ipset"), whole[kept] == nil else { continue }
+            if let scope, let dot = kept.lastIndex(of: "."), !scope.contains(String(kept[..<dot])) { continue }
             unlink("\(state.rulesDirectory)/\(file)")
         }
         for (file, rules) in whole {

@@ -38,7 +38,11 @@ public enum LabController {
     ///
     /// `askKernel`: whether the kernel may be asked for netem with a throwaway namespace
     /// (`up`); `validate` and `up --dry-run` change nothing and read only its configuration.
+    ///
+    /// `planning`: false leaves `plan` empty (`isPlanned` false) for a change of a running lab,
+    /// which plans only the difference (`Reconciler`); `planned(_:)` fills it when needed.
     static func prepare(loaded: LoadedLabFile, text: String, running: Topology? = nil, askKernel: Bool = true,
+                        planning: Bool = true,
                         host: @autoclosure () -> HostNeighbourTable? = .current()) throws -> Prepared {
         var topology = try TopologyBuilder.build(loaded.lab, previous: running)
         // `static` asks nothing of the host's table; reading it means reading every lab's state.
@@ -48,8 +52,18 @@ public enum LabController {
             running: running.map { ($0.neighbours, NeighbourEntries.worstCase($0)) })
         topology.neighbours = neighbours.mode
         topology.delayMechanism = ImpairmentReport.delayMechanism(for: topology, running: running, askKernel: askKernel)
-        return Prepared(file: loaded.lab, text: text, topology: topology, plan: Planner.plan(topology), warnings: loaded.warnings,
-                        neighbours: neighbours)
+        return Prepared(file: loaded.lab, text: text, topology: topology,
+                        plan: planning ? Planner.plan(topology) : Plan(lab: topology.lab, operations: []),
+                        warnings: loaded.warnings, neighbours: neighbours, isPlanned: planning)
+    }
+
+    /// `prepared` with its whole plan, made now if it was left out.
+    static func planned(_ prepared: Prepared) -> Prepared {
+        guard !prepared.isPlanned else { return prepared }
+        var copy = prepared
+        copy.plan = Planner.plan(prepared.topology)
+        copy.isPlanned = true
+        return copy
     }
 
     public struct Prepared: Sendable {
@@ -60,6 +74,8 @@ public enum LabController {
         public var warnings: [LabFileError]
         /// The neighbour mode the lab is planned with, and why.
         public var neighbours: NeighbourDecision
+        /// Whether `plan` was made (`prepare(planning:)`).
+        var isPlanned = true
     }
 
     /// What `up --dry-run` prints: the whole build as a script, or — when the lab is up and
@@ -68,7 +84,7 @@ public enum LabController {
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
         let running = intactTopology(state)
-        let prepared = try prepare(loaded: loaded, text: text, running: running, askKernel: false)
+        let prepared = try prepare(loaded: loaded, text: text, running: running, askKernel: false, planning: running == nil)
         guard let running else { return (prepared.plan, prepared.warnings, prepared.neighbours) }
         return (Reconciler.plan(from: running, to: prepared.topology), prepared.warnings, prepared.neighbours)
     }
@@ -76,9 +92,28 @@ public enum LabController {
     /// The topology of the lab as it is up, if its state says it was fully applied and every
     /// one of its namespaces exists; nil for a lab that is down, half-built or damaged.
     static func intactTopology(_ state: LabState) -> Topology? {
-        guard state.appliedFile() != nil, let topology = try? state.topology(),
-              topology.allNetns.allSatisfy(NetworkNamespace.exists) else { return nil }
-        return topology
+        intactLab(state)?.topology
+    }
+
+    /// A lab that is up and intact: its topology, and the bytes it was decoded from.
+    struct IntactLab: Equatable {
+        var topology: Topology
+        var data: Data
+    }
+
+    /// As `intactTopology`; `known` is taken as it is when its bytes are still the state's
+    /// (decoding a 1,000-pod topology costs tens of milliseconds, comparing the bytes nothing).
+    static func intactLab(_ state: LabState, known: IntactLab? = nil) -> IntactLab? {
+        guard state.appliedFile() != nil, let data = try? state.topologyData() else { return nil }
+        let topology: Topology
+        if let known, known.data == data {
+            topology = known.topology
+        } else {
+            guard let decoded = try? state.topology(from: data) else { return nil }
+            topology = decoded
+        }
+        guard topology.allNetns.allSatisfy(NetworkNamespace.exists) else { return nil }
+        return IntactLab(topology: topology, data: data)
     }
 
     /// Builds the lab of `text` (`lab up`). Idempotent: the same file on a lab that is up
@@ -103,34 +138,38 @@ public enum LabController {
         }
 
         // 2. Validate and allocate (keeping what the running lab has) before asking for root.
-        var running = intactTopology(state)
-        var prepared = try prepare(loaded: loaded, text: text, running: running)
+        //    A lab that is up is changed by a plan of the difference alone: the whole plan is
+        //    made only for a build.
+        var intact = intactLab(state)
+        var prepared = try prepare(loaded: loaded, text: text, running: intact?.topology, planning: intact == nil)
         try Privileges.check()
         try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
-        try Privileges.checkTools(for: prepared.plan)
+        if prepared.isPlanned { try Privileges.checkTools(for: prepared.plan) }
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         defer { withExtendedLifetime(lock) {} }
         // Another up or down may have run while we waited for the lock.
-        let current = intactTopology(state)
-        if current != running {
-            running = current
-            prepared = try prepare(loaded: loaded, text: text, running: running)
+        let current = intactLab(state, known: intact)
+        if current?.data != intact?.data {
+            intact = current
+            prepared = try prepare(loaded: loaded, text: text, running: intact?.topology, planning: intact == nil)
         }
+        let running = intact?.topology
 
         // 3. A lab that is up: change it in place. If that fails half-way, rebuild it whole.
         if let running {
             if state.appliedFile() == text {
                 return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
             }
-            let change = Reconciler.plan(from: running, to: prepared.topology)
+            let change = Reconciler.change(from: running, to: prepared.topology, planned: prepared.isPlanned ? prepared.plan : nil)
             // What the change needs (conntrack) is checked before anything is touched.
-            try Privileges.checkTools(for: change)
+            try Privileges.checkTools(for: change.plan)
             // Faults in force are taken out for the change and put back after it: the change is
             // worked out for the lab as its file has it.
             var faults = FaultSet()
             do {
                 faults = try FaultController.suspend(running, state: state)
-                let result = try reconcile(from: running, to: prepared, change: change, state: state, started: started)
+                let result = try reconcile(from: running, runningData: intact?.data, to: prepared, change: change, state: state,
+                                           started: started)
                 FaultController.resume(faults, on: result.topology, state: state)
                 return result
             } catch let error as Interruption.Interrupted {
@@ -142,7 +181,9 @@ public enum LabController {
                 }
             }
         }
-        return try rebuild(prepared, text: text, state: state, started: started)
+        let whole = planned(prepared)
+        if !prepared.isPlanned { try Privileges.checkTools(for: whole.plan) }
+        return try rebuild(whole, text: text, state: state, started: started)
     }
 
     /// 0. The very text a lab that is up was built from, which parsed without warnings: that

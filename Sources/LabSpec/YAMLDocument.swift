@@ -26,7 +26,7 @@ struct YAMLDocument {
         var current = text
         while true {
             do {
-                document.root = try Yams.compose(yaml: current)
+                document.root = try Yams.compose(yaml: current, ScalarResolver.resolver)
                 return .success(document)
             } catch let YamlError.duplicatedKeysInMapping(duplicates, context) {
                 let key = duplicates.first ?? ""

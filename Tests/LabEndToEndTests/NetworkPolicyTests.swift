@@ -214,5 +214,73 @@ struct NetworkPolicyTests {
             #expect(!fresh.succeeded, "a new connection is refused")
         }
     }
+
+    /// A change of policies alone renders only the nodes whose policy chains change: the kernel
+    /// state it leaves (every node's filter table and ipsets) and the rules `/run/lab` records
+    /// are exactly those of a fresh `up` of the new file. The change moves a policy's selection
+    /// from node-1's pods to node-2's and changes another's peer.
+    @Test(arguments: ["routed", "vxlan"])
+    func aPolicyChangeLeavesWhatAFreshUpBuilds(_ network: String) throws {
+        let name = uniqueLabName("npinc\(network.prefix(1))")
+        let service = "services: [{name: s, namespace: x, selector: {pod: c}, ports: [{port: 80}]}]\nprobes:"
+        func text(_ policies: String) -> String {
+            Self.labText(name: name, network: network, policies: policies, probe: "tcp: {port: 80}")
+                .replacingOccurrences(of: "probes:", with: service)
+        }
+        // x-a and x-c are on node-1, x-b on node-2 (pods alternate).
+        let before = text("""
+          - {name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}], ports: [{port: serve-80-tcp}]}]}
+          - {name: q, namespace: y, podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: x}}}]}], egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}}]}]}
+        """)
+        let after = text("""
+          - {name: p, namespace: x, podSelector: {matchLabels: {pod: b}}, ingress: [{from: [{podSelector: {matchLabels: {pod: c}}}], ports: [{port: serve-80-tcp}]}]}
+          - {name: q, namespace: y, podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: z}}}]}], egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}}]}]}
+        """)
+        var changed: [String: String] = [:]
+        try withLab(before, name: name) { path in
+            try after.write(toFile: path, atomically: true, encoding: .utf8)
+            let up = try lab("up", path)
+            try #require(up.succeeded, "\(up.stderr)")
+            #expect(up.stdout.contains("changed in place"), "\(up.stdout)")
+            changed = try Self.policyState(of: name)
+        }
+        try withLab(after, name: name) { _ in
+            let fresh = try Self.policyState(of: name)
+            #expect(Set(changed.keys) == Set(fresh.keys))
+            for key in fresh.keys.sorted() {
+                #expect(changed[key] == fresh[key], "\(key) after the change differs from a fresh up:\n\(changed[key] ?? "(none)")\n---\n\(fresh[key] ?? "")")
+            }
+        }
+    }
+
+    /// Each node's filter table (counters and comments dropped; chains sorted, each chain's
+    /// rules in order), its ipsets (sorted: a hash set lists its members in no fixed order),
+    /// and the rules files the lab's state keeps.
+    static func policyState(of lab: String) throws -> [String: String] {
+        var state: [String: String] = [:]
+        for node in ["node-1", "node-2"] {
+            let netns = "lab.\(lab).node.\(node)"
+            let save = try run(["ip", "netns", "exec", netns, "iptables-save", "-t", "filter"]).stdout
+            var declared: [String] = [], rules: [String: [String]] = [:]
+            for line in save.split(separator: "\n").map(String.init) where !line.hasPrefix("#") {
+                if line.hasPrefix(":") {
+                    declared.append(String(line.split(separator: " ")[0]))
+                } else if line.hasPrefix("-A ") {
+                    rules[String(line.split(separator: " ")[1]), default: []].append(line)
+                }
+            }
+            state["\(node) iptables"] = declared.sorted().joined(separator: "\n") + "\n"
+                + rules.keys.sorted().flatMap { rules[$0]! }.joined(separator: "\n")
+            // Each set's hash seed (`initval`) is random.
+            state["\(node) ipset"] = try run(["ip", "netns", "exec", netns, "ipset", "save"]).stdout
+                .replacingOccurrences(of: #" initval 0x[0-9a-f]+"#, with: "", options: .regularExpression)
+                .split(separator: "\n").sorted().joined(separator: "\n")
+        }
+        let directory = "/run/lab/\(lab)/rules"
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where !file.hasSuffix(".log") {
+            state["file \(file)"] = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+        }
+        return state
+    }
 }
 

@@ -6,7 +6,9 @@
 enum FirewallDiff {
     /// The firewall loads that take each node from its `before` rules to its `after` rules.
     /// Nodes that are new (`added`) get their whole rules; unchanged loads give nothing.
-    static func operations(before: [KernelOperation], after: [KernelOperation], added: Set<String>) -> [KernelOperation] {
+    /// `staying`: the namespaces that exist afterwards (nil: those `after` creates).
+    static func operations(before: [KernelOperation], after: [KernelOperation], added: Set<String>,
+                           staying: Set<String>? = nil) -> [KernelOperation] {
         let old = loads(before), new = loads(after)
         var operations: [KernelOperation] = []
         // Sets that are gone can only be destroyed once no rule matches them any more.
@@ -24,7 +26,7 @@ enum FirewallDiff {
             }
         }
         // Loads of nodes that stay but lost their last service or policy, or changed proxy mode.
-        let staying = Set(after.compactMap { operation -> String? in
+        let staying = staying ?? Set(after.compactMap { operation -> String? in
             if case .createNetns(let name) = operation { return name } else { return nil }
         })
         for (key, previous) in old.ordered where new.byKey[key] == nil && staying.contains(key.netns) {

@@ -57,18 +57,40 @@ struct PolicyLayout {
     /// node: the evaluator, which pods each policy selects, and each policy's allows and sets
     /// (a policy's chain is the same bytes on every node that has it). At 1,000 pods and 100
     /// policies, working these out per node was most of the time a plan took.
+    ///
+    /// `eager`: every policy's selection is worked out up front, for plans of every node. A
+    /// plan of a few nodes (a policy change) asks each policy only about those nodes' pods,
+    /// and works out the whole selection of just the policies present there.
     final class Shared {
         let evaluator: PolicyEvaluator
-        /// Per policy, in file order: the indices (in `topology.pods`) of the pods it selects.
-        private let selected: [Set<Int>]
+        /// Per policy, in file order: the indices (in `topology.pods`) of the pods it selects;
+        /// nil until asked for, when not eager.
+        private var selected: [Set<Int>?]
+        private let eager: Bool
         private var allowsByPolicy: [Int: (allows: [Allow], sets: [AddressSet])] = [:]
 
-        init(topology: Topology) {
+        init(topology: Topology, eager: Bool = true) {
             let evaluator = PolicyEvaluator(topology: topology)
             self.evaluator = evaluator
-            selected = evaluator.policies.map { policy in
-                Set(topology.pods.indices.filter { evaluator.selects(policy, topology.pods[$0]) })
+            self.eager = eager
+            selected = Array(repeating: nil, count: evaluator.policies.count)
+            if eager {
+                for index in evaluator.policies.indices { _ = selection(index) }
             }
+        }
+
+        /// The pods policy `index` selects, by index in `topology.pods`.
+        private func selection(_ index: Int) -> Set<Int> {
+            if let known = selected[index] { return known }
+            let pods = evaluator.topology.pods, policy = evaluator.policies[index]
+            let found = Set(pods.indices.filter { evaluator.selects(policy, pods[$0]) })
+            selected[index] = found
+            return found
+        }
+
+        private func selects(_ policy: Int, pod: Int) -> Bool {
+            if eager { return selection(policy).contains(pod) }
+            return selected[policy]?.contains(pod) ?? evaluator.selects(evaluator.policies[policy], evaluator.topology.pods[pod])
         }
 
         /// nil when no policy selects a pod of `node`. Policies are compared by their index:
@@ -78,7 +100,7 @@ struct PolicyLayout {
             var layout = PolicyLayout()
             var present = Set<Int>()
             for index in pods.indices where pods[index].node == node.name {
-                let selecting = policies.indices.filter { selected[$0].contains(index) }
+                let selecting = policies.indices.filter { selects($0, pod: index) }
                 guard !selecting.isEmpty else { continue }
                 let ingress = selecting.filter { policies[$0].isolates(.ingress) }
                 let egress = selecting.filter { policies[$0].isolates(.egress) }
@@ -99,7 +121,7 @@ struct PolicyLayout {
             if let known = allowsByPolicy[index] { return known }
             var layout = PolicyLayout()
             let pods = evaluator.topology.pods
-            let allows = layout.allows(evaluator.policies[index], targets: selected[index].sorted().map { pods[$0] },
+            let allows = layout.allows(evaluator.policies[index], targets: selection(index).sorted().map { pods[$0] },
                                        evaluator: evaluator)
             allowsByPolicy[index] = (allows, layout.sets)
             return (allows, layout.sets)

@@ -13,12 +13,30 @@
 final class SharedNodeRules {
     let topology: Topology
     private let ports: [ProxiedServicePort]
-    private var iptablesLines: [ProxiedServicePort: (filter: IPTablesTableText, nat: IPTablesTableText)] = [:]
-    private lazy var policyLayouts = PolicyLayout.Shared(topology: topology)
+    private let iptablesLines: ServicePortLines
+    private lazy var policyLayouts = PolicyLayout.Shared(topology: topology, eager: !renderingFewNodes)
+    /// The plan renders the rules of a few nodes only (a policy change), not of every node.
+    private let renderingFewNodes: Bool
 
-    init(topology: Topology) {
+    /// `servicesOf`: another plan's instance whose rendered service ports this one reuses —
+    /// one of a lab with the same services and pod CIDR (the old and new lab of a policy
+    /// change): a port's lines depend on nothing else.
+    init(topology: Topology, renderingFewNodes: Bool = false, servicesOf other: SharedNodeRules? = nil) {
         self.topology = topology
-        ports = ProxiedServicePort.all(in: topology)
+        self.renderingFewNodes = renderingFewNodes
+        if let other, other.topology.services == topology.services, other.topology.pods == topology.pods,
+           other.topology.podCIDR == topology.podCIDR {
+            ports = other.ports
+            iptablesLines = other.iptablesLines
+        } else {
+            ports = ProxiedServicePort.all(in: topology)
+            iptablesLines = ServicePortLines()
+        }
+    }
+
+    /// Each service port's `iptables-restore` lines, by the port as a node sees it.
+    final class ServicePortLines {
+        var byPort: [ProxiedServicePort: (filter: IPTablesTableText, nat: IPTablesTableText)] = [:]
     }
 
     /// The service ports as `node` renders them: `ProxiedServicePort.all(in:node:)` without
@@ -29,12 +47,12 @@ final class SharedNodeRules {
 
     /// `port`'s lines appended to the node's tables, rendered the first time they are asked for.
     func writeIPTables(_ port: ProxiedServicePort, filter: inout IPTablesTableText, nat: inout IPTablesTableText) {
-        if iptablesLines[port] == nil {
+        if iptablesLines.byPort[port] == nil {
             var portFilter = IPTablesTableText(table: filter.table), portNAT = IPTablesTableText(table: nat.table)
             IPTablesRules.writeServicePort(port, clusterCIDR: topology.podCIDR, filter: &portFilter, nat: &portNAT)
-            iptablesLines[port] = (portFilter, portNAT)
+            iptablesLines.byPort[port] = (portFilter, portNAT)
         }
-        guard let lines = iptablesLines[port] else { return }
+        guard let lines = iptablesLines.byPort[port] else { return }
         filter.append(contentsOf: lines.filter)
         nat.append(contentsOf: lines.nat)
     }
