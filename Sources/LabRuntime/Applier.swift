@@ -246,9 +246,12 @@ public final class Applier {
                                   loopbacks: Set<String>) throws -> (sysctls: Double, loopbacks: Double) {
         try journal.record(namespaces: names)
         created += names
-        let work = names.map {
-            NewNamespace(name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
-                         loopback: loopbacks.contains($0))
+        // Their files under /run/netns, made on this thread before any is mounted: all but
+        // the first are hard links of it (no new inode each; see `makePlaceholders`).
+        let work = try NetworkNamespace.makePlaceholders(names).map { placeholder in
+            NewNamespace(placeholder: placeholder,
+                         settings: (sysctls[placeholder.name] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
+                         loopback: loopbacks.contains(placeholder.name))
         }
         let keys = Set(work.flatMap { $0.settings.map(\.key) }).sorted()
         let first = ParallelWork.map(Array(work.prefix(1)), workers: 1) { try $0.create(probing: keys, fresh: [:]) }
@@ -385,7 +388,7 @@ public final class Applier {
 
 /// A namespace to create, with what its creating thread does inside before it leaves.
 private struct NewNamespace: Sendable {
-    var name: String
+    var placeholder: NetworkNamespace.Placeholder
     var settings: [SysctlPair]
     var loopback: Bool
 
@@ -393,7 +396,7 @@ private struct NewNamespace: Sendable {
     /// not already what `fresh` (or the reading) says the namespace started with.
     func create(probing: [String], fresh: [String: String]) throws -> (NetworkNamespace, Applier.InsideNewNamespace) {
         defer { UpDownProgress.shared.advance() }
-        return try NetworkNamespace.create(name) { namespace -> Applier.InsideNewNamespace in
+        return try NetworkNamespace.create(from: placeholder) { namespace -> Applier.InsideNewNamespace in
             let socket = try RouteSocket(fromThreadInside: namespace)
             var known = fresh
             for key in probing { known[key] = try? namespace.readSysctlFromThreadInside(key) }
