@@ -88,6 +88,25 @@ private final class WorkQueue<Item: Sendable, Value: Sendable>: Sendable {
     func results() -> [Result<Value, any Error>] { outcomes.withLock { $0.map { $0! } } }
 }
 
+/// A value one thread hands to others once: `wait` blocks until it is set, and may be called
+/// more than once.
+final class Handoff<Value: Sendable>: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let value = Mutex<Value?>(nil)
+
+    func set(_ newValue: Value) {
+        value.withLock { $0 = newValue }
+        done.signal()
+    }
+
+    func wait() -> Value {
+        if let known = value.withLock({ $0 }) { return known }
+        done.wait()
+        done.signal()  // a later `wait` returns at once too
+        return value.withLock { $0! }
+    }
+}
+
 /// Work started on its own thread now and waited for later: a node's firewall load runs while
 /// the pods are wired, on the other core. `wait` returns what the work returned or threw, and
 /// may be called more than once.

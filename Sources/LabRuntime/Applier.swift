@@ -27,8 +27,18 @@ public final class Applier {
     private var batching = false
     private var pending: PendingChanges?
     private var linkIndexes: [String: LinkIndexCache] = [:]
-    private var firewall: BackgroundWork<[Int: FirewallOutcome]>?
+    private var firewall: BackgroundWork<Void>?
+    private var firewallOutcomes: Handoff<[Int: FirewallOutcome]>?
     private var firewallStarted = false
+    /// The outcome of `afterFirewallLoads` when the firewall thread runs it.
+    private var afterLoadsOutcome: Handoff<Result<(count: Int, seconds: Double), any Error>>?
+
+    /// Work that needs the lab's namespaces but none of its links (the pods' `resolv.conf`
+    /// files), charged to the phase `name` and counted by what `body` returns. A batched apply
+    /// runs it on the firewall loads' thread once they are done — the netlink work goes on for
+    /// a while after them, with that core idle — and throws its failure at the end; otherwise
+    /// it runs last, on this thread. Either way it is done when `apply` returns.
+    public var afterFirewallLoads: (name: String, body: @Sendable () throws -> Int)?
 
     public init(journal: Journal, rulesDirectory: String) {
         self.journal = journal
@@ -65,6 +75,8 @@ public final class Applier {
         defer {
             _ = firewall?.wait()
             firewall = nil
+            firewallOutcomes = nil
+            afterLoadsOutcome = nil
             pending = nil
         }
         let faultIndex = FaultInjection.index
@@ -80,6 +92,22 @@ public final class Applier {
             index = try step(operations, at: index, limit: limit)
         }
         try flush()
+        try finishAfterFirewallLoads()
+    }
+
+    /// Waits for `afterFirewallLoads` on the firewall thread, or runs it here when that thread
+    /// did not take it, and charges its time.
+    private func finishAfterFirewallLoads() throws {
+        guard let work = afterFirewallLoads else { return }
+        let outcome: (count: Int, seconds: Double)
+        if let background = afterLoadsOutcome {
+            outcome = try background.wait().get()
+        } else {
+            let started = DispatchTime.now()
+            let count = try work.body()
+            outcome = (count, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+        }
+        timings.add(seconds: outcome.seconds, to: work.name, count: outcome.count)
     }
 
     /// Applies the operation at `index`, with the run of operations after it that go together
@@ -92,7 +120,7 @@ public final class Applier {
             if batching && tolerated == nil {
                 // Netlink work is one thread's: the other core is free for the firewall loads.
                 if !firewallStarted {
-                    firewall = startFirewallLoads(operations[..<limit])
+                    startFirewallLoads(operations[..<limit])
                     firewallStarted = true
                 }
                 try hold(change, of: operation)
@@ -114,7 +142,7 @@ public final class Applier {
         default:
             let started = DispatchTime.now()
             noteProgress(operation, count: 0)
-            if case .loadFirewall = operation, let outcome = try firewall?.wait().get()[index] {
+            if case .loadFirewall = operation, let outcome = firewallOutcomes?.wait()[index] {
                 timings.add(.serviceRules, nanoseconds: UInt64(try outcome.get() * 1e9), count: 1)
             } else {
                 try perform(operation)
@@ -246,9 +274,12 @@ public final class Applier {
                                   loopbacks: Set<String>) throws -> (sysctls: Double, loopbacks: Double) {
         try journal.record(namespaces: names)
         created += names
-        let work = names.map {
-            NewNamespace(name: $0, settings: (sysctls[$0] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
-                         loopback: loopbacks.contains($0))
+        // Their files under /run/netns, made on this thread before any is mounted: all but
+        // the first are hard links of it (no new inode each; see `makePlaceholders`).
+        let work = try NetworkNamespace.makePlaceholders(names).map { placeholder in
+            NewNamespace(placeholder: placeholder,
+                         settings: (sysctls[placeholder.name] ?? []).map { SysctlPair(key: $0.key, value: $0.value) },
+                         loopback: loopbacks.contains(placeholder.name))
         }
         let keys = Set(work.flatMap { $0.settings.map(\.key) }).sorted()
         let first = ParallelWork.map(Array(work.prefix(1)), workers: 1) { try $0.create(probing: keys, fresh: [:]) }
@@ -303,20 +334,27 @@ public final class Applier {
     }
 
     /// Starts the firewall loads of `operations` whose namespace is open, one after another in
-    /// plan order on one background thread (the other core), stopping at the first failure.
-    /// nil when there are none.
-    private func startFirewallLoads(_ operations: ArraySlice<KernelOperation>) -> BackgroundWork<[Int: FirewallOutcome]>? {
+    /// plan order on one background thread (the other core), stopping at the first failure,
+    /// then `afterFirewallLoads` on the same thread if they all succeeded. Their outcomes are
+    /// handed over in `firewallOutcomes` and `afterLoadsOutcome`. Nothing is started when
+    /// there are no loads.
+    private func startFirewallLoads(_ operations: ArraySlice<KernelOperation>) {
         var loads: [(index: Int, loader: FirewallLoader, rules: String, namespace: NetworkNamespace)] = []
         for (index, operation) in zip(operations.indices, operations) {
             if case .loadFirewall(let namespace, let loader, let rules) = operation, let handle = namespaces[namespace] {
                 loads.append((index, loader, rules, handle))
             }
         }
-        guard !loads.isEmpty else { return nil }
+        guard !loads.isEmpty else { return }
         let directory = rulesDirectory
         let allLoads = loads
-        return BackgroundWork {
+        let outcomesHandoff = Handoff<[Int: FirewallOutcome]>()
+        let after = afterFirewallLoads.map { ($0.body, Handoff<Result<(count: Int, seconds: Double), any Error>>()) }
+        firewallOutcomes = outcomesHandoff
+        afterLoadsOutcome = after?.1
+        firewall = BackgroundWork {
             var outcomes: [Int: FirewallOutcome] = [:]
+            var failed = false
             for load in allLoads {
                 let started = DispatchTime.now()
                 let outcome = FirewallOutcome {
@@ -324,9 +362,21 @@ public final class Applier {
                     return Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
                 }
                 outcomes[load.index] = outcome
-                if case .failure = outcome { break }
+                if case .failure = outcome {
+                    failed = true
+                    break
+                }
             }
-            return outcomes
+            outcomesHandoff.set(outcomes)
+            guard let (body, handoff) = after else { return }
+            // After a failed load the apply throws at that load; what follows would only be
+            // rolled back.
+            guard !failed else { return handoff.set(.failure(CancellationError())) }
+            let started = DispatchTime.now()
+            handoff.set(Result {
+                let count = try body()
+                return (count, Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+            })
         }
     }
 
@@ -385,7 +435,7 @@ public final class Applier {
 
 /// A namespace to create, with what its creating thread does inside before it leaves.
 private struct NewNamespace: Sendable {
-    var name: String
+    var placeholder: NetworkNamespace.Placeholder
     var settings: [SysctlPair]
     var loopback: Bool
 
@@ -393,7 +443,7 @@ private struct NewNamespace: Sendable {
     /// not already what `fresh` (or the reading) says the namespace started with.
     func create(probing: [String], fresh: [String: String]) throws -> (NetworkNamespace, Applier.InsideNewNamespace) {
         defer { UpDownProgress.shared.advance() }
-        return try NetworkNamespace.create(name) { namespace -> Applier.InsideNewNamespace in
+        return try NetworkNamespace.create(from: placeholder) { namespace -> Applier.InsideNewNamespace in
             let socket = try RouteSocket(fromThreadInside: namespace)
             var known = fresh
             for key in probing { known[key] = try? namespace.readSysctlFromThreadInside(key) }

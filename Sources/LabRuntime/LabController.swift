@@ -234,15 +234,13 @@ public enum LabController {
         try state.saveTopology(prepared.topology)
 
         let applier = Applier(journal: state.journal(), rulesDirectory: state.rulesDirectory)
-        var resolverTimings = PhaseTimings()
+        // Before the containers start (each binds its pod's file over /etc/resolv.conf), on the
+        // core the firewall loads leave idle while the links are still being made.
+        let topology = prepared.topology
+        applier.afterFirewallLoads = ("resolv.conf", { try ResolverFiles.sync(topology) })
         do {
             try applier.apply(prepared.plan)
             applier.close()
-            // Before the containers start: each binds its pod's file over /etc/resolv.conf.
-            var resolverTiming = PhaseTimings()
-            let resolverStart = DispatchTime.now()
-            resolverTiming.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(prepared.topology))
-            resolverTimings = resolverTiming
             // Written last: its presence is what says "this file is fully applied", so an
             // interrupted up is rebuilt by the next one instead of being taken as up to date.
             try state.saveAppliedFile(text, hadWarnings: !prepared.warnings.isEmpty)
@@ -256,7 +254,6 @@ public enum LabController {
         }
         var result = UpResult(topology: prepared.topology, plan: prepared.plan, unchanged: false, replaced: replaced,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
-        for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
         if needsSupervisor(prepared.topology) {
             do {

@@ -89,6 +89,8 @@ func expectNothingLeft(of lab: String) throws {
     #expect(try namespaces(of: lab).isEmpty, "namespaces left behind")
     let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
     #expect(!mounts.contains("/run/netns/lab.\(lab)."), "netns mounts left behind")
+    let resolverDirectories = ((try? FileManager.default.contentsOfDirectory(atPath: "/etc/netns")) ?? []).filter { $0.hasPrefix("lab.\(lab).") }
+    #expect(resolverDirectories.isEmpty, "pod resolver directories left behind in /etc/netns")
     #expect(!FileManager.default.fileExists(atPath: "/run/lab/\(lab)"), "state directory left behind")
     #expect(!FileManager.default.fileExists(atPath: "/run/lab/.\(lab).lock"), "lock file left behind")
     let supervisors = try run(["pgrep", "-f", "supervise \(lab)$"]).stdout

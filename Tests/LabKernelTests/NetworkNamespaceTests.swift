@@ -114,6 +114,44 @@ import Testing
         #expect(!NetworkNamespace.list().contains(failing))
     }
 
+    /// Files made ahead for a run share one inode, yet every name gets its own namespace, an
+    /// existing name is refused with EEXIST and left alone, a failed creation takes away only
+    /// its own link, and `ip netns delete` of one leaves the others.
+    @Test func namespacesFromLinkedPlaceholdersAreSeparateAndDeletedOneByOne() throws {
+        let prefix = "labtest-" + String(format: "%06x", UInt32.random(in: 0...0xffffff))
+        let names = (0..<4).map { "\(prefix)-p\($0)" }
+        let existing = "\(prefix)-p2"
+        defer { for name in names { try? NetworkNamespace.delete(name) } }
+        _ = try NetworkNamespace.create(existing)
+        let existingInode = try netnsInode("/run/netns/\(existing)")
+
+        let placeholders = try NetworkNamespace.makePlaceholders(names)
+        #expect(placeholders.map(\.name) == names)
+        #expect(placeholders.map(\.failure) == [nil, nil, EEXIST, nil])
+        var unmounted = stat(), first = stat()
+        #expect(stat("/run/netns/\(names[0])", &first) == 0)
+        #expect(stat("/run/netns/\(names[3])", &unmounted) == 0)
+        #expect(unmounted.st_ino == first.st_ino, "a hard link, not a file of its own")
+
+        struct Marker: Error {}
+        #expect(throws: Marker.self) { try NetworkNamespace.create(from: placeholders[1]) { _ in throw Marker() } }
+        #expect(!NetworkNamespace.exists(names[1]))
+        let refused = #expect(throws: KernelError.self) { try NetworkNamespace.create(from: placeholders[2]) { _ in } }
+        #expect(refused?.errno == EEXIST)
+        #expect(try netnsInode("/run/netns/\(existing)") == existingInode)
+        _ = try NetworkNamespace.create(from: placeholders[0]) { _ in }
+        _ = try NetworkNamespace.create(from: placeholders[3]) { _ in }
+
+        let inodes = try [names[0], names[3], existing].map { try netnsInode("/run/netns/\($0)") }
+        #expect(Set(inodes).count == 3, "one namespace per name")
+        #expect(try run("ip", "netns", "list").output.contains(names[3]))
+        #expect(try run("ip", "-n", names[3], "link", "show", "lo").status == 0)
+        #expect(try run("ip", "netns", "delete", names[0]).status == 0)
+        #expect(!NetworkNamespace.exists(names[0]))
+        #expect(try netnsInode("/run/netns/\(names[3])") == inodes[1])
+        #expect(try run("ip", "-n", names[3], "link", "show", "lo").status == 0)
+    }
+
     @Test func pidsInNamedNamespacesFindsEachProcessInOnePass() throws {
         try withTestNamespaces("a", "b", "c") { namespaces in
             var sleepers: [Process] = []
