@@ -229,7 +229,7 @@ struct PolicyWalk {
         let allowing = isolating.first { reason.contains("by \($0.namespace)/\($0.name) ") } ?? isolating[0]
         let policyChain = chains.policyChain(allowing, direction)
         add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]),
-            "run through policy \(allowing.namespace)/\(allowing.name): jump to \(policyChain)")
+            "run through policy \(allowing.namespace)/\(allowing.name)'s \(direction.rawValue.lowercased()) rules: jump to \(policyChain)")
         let mark = nft
             ? book.nftPolicyLines(policyChain).first { walker.nftMatches($0, packet: packet, layout: layout) }.map(ServiceRuleBook.nftListedPolicyRule)
             : book.iptablesLines("filter", policyChain).first { line in
@@ -242,7 +242,7 @@ struct PolicyWalk {
     mutating func rejected(podChain: String, _ direction: PolicyType, isolating: [NetworkPolicySpec], reason: String) {
         for policy in isolating {
             let policyChain = chains.policyChain(policy, direction)
-            add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name): jump to \(policyChain), no rule marks it")
+            add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name)'s \(direction.rawValue.lowercased()) rules: jump to \(policyChain), no rule marks it")
         }
         let text = "rejected by NetworkPolicy at \(node.name) (\(podChain)): \(reason)"
         add(podChain, rule(podChain, ["! --mark \(NetworkPolicyIPTables.allowedMark) ", "-j REJECT"], ["reject"]), text, verdict: "reject")
