@@ -47,6 +47,11 @@ struct NetworkPolicyTests {
         Case(name: "should support creating NetworkPolicy API with endport field", policies: """
           - {name: p, namespace: y, podSelector: {}, ingress: [{from: [{podSelector: {matchLabels: {pod: c}}}], ports: [{port: 79, endPort: 80}]}]}
         """),
+        // Not upstream's: egress rules of a policy with both types must not open its pods'
+        // ingress (an egress rule whose block holds another target's address once did).
+        Case(name: "egress rules of a policy with both types do not allow ingress", policies: """
+          - {name: q, namespace: y, podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: z}}}]}], egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}}]}]}
+        """),
         Case(name: "should stop enforcing policies after they are deleted", policies: ""),
     ]
 

@@ -11,8 +11,17 @@ import LabSpec
 ///   (`KUBE-NWPLCY-COMMON`), the pod's own node passes, a direction no policy isolates is
 ///   marked allowed (`KUBE-NWPLCY-DEFAULT`), then each selecting policy's chain may mark it;
 ///   unmarked traffic is rejected, marked traffic gets the "passed" mark.
-/// - `KUBE-NWPLCY-<hash>` per policy: each allowed (peer, port) is a MARK rule and a RETURN.
+/// - `KUBE-NWPLCY-<hash>` per policy and direction: each allowed (peer, port) is a MARK rule
+///   and a RETURN. The pod chain jumps into a policy's ingress chain only with `-d <pod>` and
+///   into its egress chain only with `-s <pod>`.
 /// - Peers and targets are ipsets of addresses, so rules grow with pods × policies, not pairs.
+///
+/// One chain per policy and direction is where lab leaves kube-router, which has one chain per
+/// policy and jumps into it unconditionally when the policy has both types. There an egress
+/// rule (source a target, destination an allowed block) also matches a packet that arrives at
+/// a target from another target whose address is in the block, and marks it allowed: the
+/// egress rules would open the pod's ingress. A chain per direction decides each direction by
+/// that direction's rules alone, as the spec does.
 ///
 /// Names are kube-router's shapes with a content hash instead of its sync time, so the same
 /// lab renders the same bytes. Left out: the NFLOG rule (nothing reads it here) and the
@@ -28,7 +37,11 @@ enum NetworkPolicyIPTables {
     static let nodePortRange = "30000:32767"
 
     static func podChain(_ pod: PodTopology) -> String { "KUBE-POD-FW-" + PolicyLayout.hash(pod.namespace + pod.name) }
-    static func policyChain(_ policy: NetworkPolicySpec) -> String { "KUBE-NWPLCY-" + PolicyLayout.hash(policy.namespace + policy.name) }
+    /// kube-router's name shape (a hash of the namespace and name) with the direction in the
+    /// hash: a policy with both types has two chains.
+    static func policyChain(_ policy: NetworkPolicySpec, _ direction: PolicyType) -> String {
+        "KUBE-NWPLCY-" + PolicyLayout.hash(policy.namespace + policy.name + (direction == .ingress ? "ingress" : "egress"))
+    }
 
     /// The hooks, first in their built-in chains (kube-router inserts at position 1).
     static let hooks: [(chain: String, target: String)] = [("INPUT", input), ("FORWARD", forward), ("OUTPUT", output)]
@@ -63,11 +76,12 @@ enum NetworkPolicyIPTables {
             filter.append(chain, "-m", "comment", "--comment", "rule to explicitly ACCEPT traffic that comply to network policies", "-j", tail)
         }
 
-        // 4. Each policy that selects a local pod: a MARK and a RETURN per allowed (peer, port).
+        // 4. Each policy that selects a local pod, per direction it isolates: a MARK and a
+        //    RETURN per allowed (peer, port).
         for (policy, allows) in layout.policies {
-            let chain = policyChain(policy)
-            filter.declare(chain)
+            for direction in PolicyType.allCases where policy.isolates(direction) { filter.declare(policyChain(policy, direction)) }
             for allow in allows {
+                let chain = policyChain(policy, allow.direction)
                 let comment = allow.direction == .ingress
                     ? "rule to ACCEPT traffic from source pods to dest pods selected by policy name \(policy.name) namespace \(policy.namespace)"
                     : "rule to ACCEPT traffic from source pods selected by policy name \(policy.name) namespace \(policy.namespace) to dest pods"
@@ -122,9 +136,14 @@ enum NetworkPolicyIPTables {
             filter.append(chain, "-d", ip, "-m", "comment", "--comment", "run through default ingress network policy chain", "-j", defaultChain)
         }
         for policy in chainOf.policies {
-            let ingress = chainOf.ingress.contains(policy), egress = chainOf.egress.contains(policy)
-            let address: [String] = ingress && egress ? [] : ingress ? ["-d", ip] : ["-s", ip]
-            filter.append(chain, address + ["-m", "comment", "--comment", "run through nw policy \(policy.name)", "-j", policyChain(policy)])
+            if chainOf.ingress.contains(policy) {
+                filter.append(chain, "-d", ip, "-m", "comment", "--comment", "run through nw policy \(policy.name) ingress rules",
+                              "-j", policyChain(policy, .ingress))
+            }
+            if chainOf.egress.contains(policy) {
+                filter.append(chain, "-s", ip, "-m", "comment", "--comment", "run through nw policy \(policy.name) egress rules",
+                              "-j", policyChain(policy, .egress))
+            }
         }
         filter.append(chain, "-m", "comment", "--comment", "rule to REJECT traffic destined for POD name:\(pod.name) namespace: \(pod.namespace)",
                       "-m", "mark", "!", "--mark", allowedMark, "-j", "REJECT", "--reject-with", "icmp-port-unreachable")

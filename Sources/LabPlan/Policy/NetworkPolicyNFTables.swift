@@ -29,7 +29,9 @@ enum NetworkPolicyNFTables {
         }
         for chain in [names.common, names.defaultChain, names.tail] { script.addChain(chain) }
         for pod in layout.pods { script.addChain(names.podChain(pod.pod)) }
-        for (policy, _) in layout.policies { script.addChain(names.policyChain(policy)) }
+        for (policy, _) in layout.policies {
+            for direction in PolicyType.allCases where policy.isolates(direction) { script.addChain(names.policyChain(policy, direction)) }
+        }
         for set in layout.sets { addSet(set, to: &script) }
 
         script.addRule(names.common, "ct state invalid drop", comment: "rule to drop invalid state for pod")
@@ -60,7 +62,7 @@ enum NetworkPolicyNFTables {
         // 4. Each policy: one rule per allowed (peer, port) that marks and returns.
         for (policy, allows) in layout.policies {
             for allow in allows {
-                script.addRule(names.policyChain(policy), match(allow) + "meta mark set meta mark or \(allowed) return",
+                script.addRule(names.policyChain(policy, allow.direction), match(allow) + "meta mark set meta mark or \(allowed) return",
                                comment: "\(allow.direction.rawValue.lowercased()) allowed by \(policy.namespace)/\(policy.name)")
             }
         }
@@ -101,10 +103,18 @@ enum NetworkPolicyNFTables {
                        comment: "rule to permit the traffic to pods when source is the pod's local node")
         if pod.egress.isEmpty { script.addRule(chain, "ip saddr \(ip) jump \(names.defaultChain)") }
         if pod.ingress.isEmpty { script.addRule(chain, "ip daddr \(ip) jump \(names.defaultChain)") }
+        // A chain per policy and direction, each entered only in its direction (see
+        // `NetworkPolicyIPTables`: kube-router's one chain per policy lets egress rules allow
+        // ingress).
         for policy in pod.policies {
-            let ingress = pod.ingress.contains(policy), egress = pod.egress.contains(policy)
-            let address = ingress && egress ? "" : ingress ? "ip daddr \(ip) " : "ip saddr \(ip) "
-            script.addRule(chain, "\(address)jump \(names.policyChain(policy))", comment: "run through nw policy \(policy.name)")
+            if pod.ingress.contains(policy) {
+                script.addRule(chain, "ip daddr \(ip) jump \(names.policyChain(policy, .ingress))",
+                               comment: "run through nw policy \(policy.name) ingress rules")
+            }
+            if pod.egress.contains(policy) {
+                script.addRule(chain, "ip saddr \(ip) jump \(names.policyChain(policy, .egress))",
+                               comment: "run through nw policy \(policy.name) egress rules")
+            }
         }
         script.addRule(chain, "meta mark and \(allowed) == 0x00000000 reject",
                        comment: "rule to REJECT traffic destined for POD name:\(pod.pod.name) namespace: \(pod.pod.namespace)")

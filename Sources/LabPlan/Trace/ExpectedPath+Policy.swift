@@ -6,9 +6,9 @@ import LabSpec
 /// `PolicyEvaluator`'s answer (the spec); the rules quoted are the ones the node loads
 /// (`NetworkPolicyIPTables`, through the same `ServiceRuleBook`), in the order the kernel
 /// walks them: the jump into each selected pod's chain (`KUBE-POD-FW-…`, in the order the
-/// jumps are written: pod by pod, "to" before "from"), the policy chain
-/// that marks it allowed (`KUBE-NWPLCY-…`), or the REJECT at the end of the pod chain; then
-/// `KUBE-NWPLCY-TAIL`'s ACCEPT.
+/// jumps are written: pod by pod, "to" before "from"), the policy chain of the packet's
+/// direction (`KUBE-NWPLCY-…`, one per policy and direction) that marks it allowed, or the
+/// REJECT at the end of the pod chain; then `KUBE-NWPLCY-TAIL`'s ACCEPT.
 ///
 /// In nftables mode the same chains live in kube-router's `ip kube-router-filter-ipv4` table
 /// (`NetworkPolicyNFTables`), quoted as `nft list` prints them. Only the first packet of a
@@ -193,10 +193,10 @@ struct PolicyWalk {
             return .passed
         }
         if verdict.allowed {
-            allowed(podChain: podChain, isolating: isolating, reason: reason)
+            allowed(podChain: podChain, direction, isolating: isolating, reason: reason)
             return .passed
         }
-        rejected(podChain: podChain, isolating: isolating, reason: reason)
+        rejected(podChain: podChain, direction, isolating: isolating, reason: reason)
         return .settled
     }
 
@@ -225,11 +225,11 @@ struct PolicyWalk {
 
     /// The policy the evaluator names, and the first of its rules that matches this packet,
     /// which marks it allowed.
-    mutating func allowed(podChain: String, isolating: [NetworkPolicySpec], reason: String) {
+    mutating func allowed(podChain: String, _ direction: PolicyType, isolating: [NetworkPolicySpec], reason: String) {
         let allowing = isolating.first { reason.contains("by \($0.namespace)/\($0.name) ") } ?? isolating[0]
-        let policyChain = chains.policyChain(allowing)
+        let policyChain = chains.policyChain(allowing, direction)
         add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]),
-            "run through policy \(allowing.namespace)/\(allowing.name): jump to \(policyChain)")
+            "run through policy \(allowing.namespace)/\(allowing.name)'s \(direction.rawValue.lowercased()) rules: jump to \(policyChain)")
         let mark = nft
             ? book.nftPolicyLines(policyChain).first { walker.nftMatches($0, packet: packet, layout: layout) }.map(ServiceRuleBook.nftListedPolicyRule)
             : book.iptablesLines("filter", policyChain).first { line in
@@ -239,10 +239,10 @@ struct PolicyWalk {
     }
 
     /// Every isolating policy's chain run through without a mark, then the pod chain's REJECT.
-    mutating func rejected(podChain: String, isolating: [NetworkPolicySpec], reason: String) {
+    mutating func rejected(podChain: String, _ direction: PolicyType, isolating: [NetworkPolicySpec], reason: String) {
         for policy in isolating {
-            let policyChain = chains.policyChain(policy)
-            add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name): jump to \(policyChain), no rule marks it")
+            let policyChain = chains.policyChain(policy, direction)
+            add(podChain, rule(podChain, ["-j \(policyChain)"], ["jump \(policyChain)"]), "run through policy \(policy.namespace)/\(policy.name)'s \(direction.rawValue.lowercased()) rules: jump to \(policyChain), no rule marks it")
         }
         let text = "rejected by NetworkPolicy at \(node.name) (\(podChain)): \(reason)"
         add(podChain, rule(podChain, ["! --mark \(NetworkPolicyIPTables.allowedMark) ", "-j REJECT"], ["reject"]), text, verdict: "reject")

@@ -198,8 +198,8 @@ ip netns exec lab.netpol.node.node-1 iptables-restore -w 5 --noflush /dev/stdin 
 :KUBE-NWPLCY-TAIL - [0:0]
 :KUBE-POD-FW-U7SXRXHXMJAKJJ2C - [0:0]
 :KUBE-POD-FW-HJR7T6QRSGFQH7MK - [0:0]
-:KUBE-NWPLCY-HJR7T6QRSGFQH7MK - [0:0]
-:KUBE-NWPLCY-HS6NLCHMYR7AXHSU - [0:0]
+:KUBE-NWPLCY-MDC4ILPULVAH6NQN - [0:0]
+:KUBE-NWPLCY-M37AD3GSDHYWK5SV - [0:0]
 -A INPUT -m comment --comment "kube-router netpol" -j KUBE-ROUTER-INPUT
 -A FORWARD -m comment --comment "kube-router netpol" -j KUBE-ROUTER-FORWARD
 -A OUTPUT -m comment --comment "kube-router netpol" -j KUBE-ROUTER-OUTPUT
@@ -225,7 +225,7 @@ ip netns exec lab.netpol.node.node-1 iptables-restore -w 5 --noflush /dev/stdin 
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -s 10.244.1.2/32 -d 10.244.1.2/32 -m comment --comment "a pod's traffic to itself is not filtered" -j ACCEPT
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -d 10.244.1.2/32 -m comment --comment "rule to permit the traffic to pods when source is the pod's local node" -m addrtype --src-type LOCAL -j ACCEPT
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -d 10.244.1.2/32 -m comment --comment "run through default ingress network policy chain" -j KUBE-NWPLCY-DEFAULT
--A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -s 10.244.1.2/32 -m comment --comment "run through nw policy api-egress" -j KUBE-NWPLCY-HS6NLCHMYR7AXHSU
+-A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -s 10.244.1.2/32 -m comment --comment "run through nw policy api-egress egress rules" -j KUBE-NWPLCY-M37AD3GSDHYWK5SV
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -m comment --comment "rule to REJECT traffic destined for POD name:api namespace: store" -m mark ! --mark 0x10000/0x10000 -j REJECT --reject-with icmp-port-unreachable
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -j MARK --set-xmark 0x0/0x10000
 -A KUBE-POD-FW-U7SXRXHXMJAKJJ2C -m comment --comment "set mark to ACCEPT traffic that comply to network policies" -j MARK --set-xmark 0x20000/0x20000
@@ -238,19 +238,19 @@ ip netns exec lab.netpol.node.node-1 iptables-restore -w 5 --noflush /dev/stdin 
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -s 10.244.1.3/32 -d 10.244.1.3/32 -m comment --comment "a pod's traffic to itself is not filtered" -j ACCEPT
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -d 10.244.1.3/32 -m comment --comment "rule to permit the traffic to pods when source is the pod's local node" -m addrtype --src-type LOCAL -j ACCEPT
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -s 10.244.1.3/32 -m comment --comment "run through default egress network policy chain" -j KUBE-NWPLCY-DEFAULT
--A KUBE-POD-FW-HJR7T6QRSGFQH7MK -d 10.244.1.3/32 -m comment --comment "run through nw policy db" -j KUBE-NWPLCY-HJR7T6QRSGFQH7MK
+-A KUBE-POD-FW-HJR7T6QRSGFQH7MK -d 10.244.1.3/32 -m comment --comment "run through nw policy db ingress rules" -j KUBE-NWPLCY-MDC4ILPULVAH6NQN
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -m comment --comment "rule to REJECT traffic destined for POD name:db namespace: store" -m mark ! --mark 0x10000/0x10000 -j REJECT --reject-with icmp-port-unreachable
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -j MARK --set-xmark 0x0/0x10000
 -A KUBE-POD-FW-HJR7T6QRSGFQH7MK -m comment --comment "set mark to ACCEPT traffic that comply to network policies" -j MARK --set-xmark 0x20000/0x20000
 -A KUBE-ROUTER-INPUT -m comment --comment "rule to explicitly ACCEPT traffic that comply to network policies" -j KUBE-NWPLCY-TAIL
 -A KUBE-ROUTER-FORWARD -m comment --comment "rule to explicitly ACCEPT traffic that comply to network policies" -j KUBE-NWPLCY-TAIL
 -A KUBE-ROUTER-OUTPUT -m comment --comment "rule to explicitly ACCEPT traffic that comply to network policies" -j KUBE-NWPLCY-TAIL
--A KUBE-NWPLCY-HJR7T6QRSGFQH7MK -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-5P3PVABDO7ROPKMS src -m set --match-set KUBE-DST-3V3HWFBJZ663Y5JQ dst -m tcp --dport 5432 -j MARK --set-xmark 0x10000/0x10000
--A KUBE-NWPLCY-HJR7T6QRSGFQH7MK -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-5P3PVABDO7ROPKMS src -m set --match-set KUBE-DST-3V3HWFBJZ663Y5JQ dst -m tcp --dport 5432 -m mark --mark 0x10000/0x10000 -j RETURN
--A KUBE-NWPLCY-HJR7T6QRSGFQH7MK -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-UJLFMB5GTS2JK5GI src -m set --match-set KUBE-DST-OLY5PBHNZ3P44GIP dst -m tcp --dport 8080 -j MARK --set-xmark 0x10000/0x10000
--A KUBE-NWPLCY-HJR7T6QRSGFQH7MK -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-UJLFMB5GTS2JK5GI src -m set --match-set KUBE-DST-OLY5PBHNZ3P44GIP dst -m tcp --dport 8080 -m mark --mark 0x10000/0x10000 -j RETURN
--A KUBE-NWPLCY-HS6NLCHMYR7AXHSU -m comment --comment "rule to ACCEPT traffic from source pods selected by policy name api-egress namespace store to dest pods" -m set --match-set KUBE-SRC-HS6NLCHMYR7AXHSU src -m set --match-set KUBE-DST-W6TINHPDJZX2OLGM dst -j MARK --set-xmark 0x10000/0x10000
--A KUBE-NWPLCY-HS6NLCHMYR7AXHSU -m comment --comment "rule to ACCEPT traffic from source pods selected by policy name api-egress namespace store to dest pods" -m set --match-set KUBE-SRC-HS6NLCHMYR7AXHSU src -m set --match-set KUBE-DST-W6TINHPDJZX2OLGM dst -m mark --mark 0x10000/0x10000 -j RETURN
+-A KUBE-NWPLCY-MDC4ILPULVAH6NQN -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-5P3PVABDO7ROPKMS src -m set --match-set KUBE-DST-3V3HWFBJZ663Y5JQ dst -m tcp --dport 5432 -j MARK --set-xmark 0x10000/0x10000
+-A KUBE-NWPLCY-MDC4ILPULVAH6NQN -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-5P3PVABDO7ROPKMS src -m set --match-set KUBE-DST-3V3HWFBJZ663Y5JQ dst -m tcp --dport 5432 -m mark --mark 0x10000/0x10000 -j RETURN
+-A KUBE-NWPLCY-MDC4ILPULVAH6NQN -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-UJLFMB5GTS2JK5GI src -m set --match-set KUBE-DST-OLY5PBHNZ3P44GIP dst -m tcp --dport 8080 -j MARK --set-xmark 0x10000/0x10000
+-A KUBE-NWPLCY-MDC4ILPULVAH6NQN -p tcp -m comment --comment "rule to ACCEPT traffic from source pods to dest pods selected by policy name db namespace store" -m set --match-set KUBE-DST-HJR7T6QRSGFQH7MK dst -m set --match-set KUBE-SRC-UJLFMB5GTS2JK5GI src -m set --match-set KUBE-DST-OLY5PBHNZ3P44GIP dst -m tcp --dport 8080 -m mark --mark 0x10000/0x10000 -j RETURN
+-A KUBE-NWPLCY-M37AD3GSDHYWK5SV -m comment --comment "rule to ACCEPT traffic from source pods selected by policy name api-egress namespace store to dest pods" -m set --match-set KUBE-SRC-HS6NLCHMYR7AXHSU src -m set --match-set KUBE-DST-W6TINHPDJZX2OLGM dst -j MARK --set-xmark 0x10000/0x10000
+-A KUBE-NWPLCY-M37AD3GSDHYWK5SV -m comment --comment "rule to ACCEPT traffic from source pods selected by policy name api-egress namespace store to dest pods" -m set --match-set KUBE-SRC-HS6NLCHMYR7AXHSU src -m set --match-set KUBE-DST-W6TINHPDJZX2OLGM dst -m mark --mark 0x10000/0x10000 -j RETURN
 -A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
 -A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL
 -A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL

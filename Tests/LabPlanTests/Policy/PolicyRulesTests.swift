@@ -76,3 +76,80 @@ import LabSpec
         #expect(NFTablesDiff.change(from: proxy, to: proxy + policyA) == policyA)
     }
 }
+
+/// A policy with both types: each direction is decided by that direction's rules alone. With
+/// one chain per policy entered for both directions, the egress rule below (source a pod of
+/// `y`, destination in 10.244.0.0/16) also matched a packet from one pod of `y` to another
+/// and marked it allowed, though the ingress rules admit only `z`.
+@Suite struct PolicyDirectionTests {
+    static let policy = """
+      - {name: q, namespace: y, podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: z}}}]}], egress: [{to: [{ipBlock: {cidr: 10.244.0.0/16, except: [10.244.1.0/24]}}]}]}
+    """
+
+    @Test func theSpecBlocksYToY() throws {
+        let evaluator = try PolicyModel.evaluator(policies: Self.policy)
+        let observed = PolicyModel.observed(evaluator)
+        for from in ["y/a", "y/b", "y/c"] {
+            for to in ["y/a", "y/b", "y/c"] where from != to {
+                #expect(observed.cells["\(from)>\(to)"] == false, "\(from) -> \(to): only z may reach y")
+            }
+        }
+    }
+
+    /// In every node's rules: a chain with ingress rules is entered only for packets to the pod
+    /// (`-d`), a chain with egress rules only for packets from it (`-s`), and the pod chain of
+    /// each pod of `y` enters one of each.
+    @Test func iptablesEntersEachDirectionsChainOnlyInThatDirection() throws {
+        let topology = try PolicyModel.evaluator(policies: Self.policy).topology
+        for name in ["y-a", "y-b", "y-c"] {
+            let pod = try #require(topology.pod(named: name))
+            let node = try #require(topology.node(named: pod.node))
+            let lines = IPTablesRules.renderWithPolicies(topology: topology, node: node).rules.split(separator: "\n").map(String.init)
+            let podChain = NetworkPolicyIPTables.podChain(pod), ip = "\(pod.ip)/32"
+            let jumps = lines.filter { $0.hasPrefix("-A \(podChain) ") && $0.contains(" -j KUBE-NWPLCY-")
+                && !$0.hasSuffix("-j KUBE-NWPLCY-DEFAULT") && !$0.hasSuffix("-j KUBE-NWPLCY-COMMON") }
+            #expect(jumps.count == 2, "\(name): one jump per direction: \(jumps)")
+            var directions: [String] = []
+            for jump in jumps {
+                let target = try #require(jump.split(separator: " ").last.map(String.init))
+                let rules = lines.filter { $0.hasPrefix("-A \(target) ") }
+                let ingress = rules.filter { $0.contains("to dest pods selected by policy name q") }
+                let egress = rules.filter { $0.contains("selected by policy name q namespace y to dest pods") }
+                #expect(!rules.isEmpty && (ingress.isEmpty != egress.isEmpty), "\(target) holds one direction's rules: \(rules)")
+                if !ingress.isEmpty {
+                    #expect(jump.contains("-d \(ip) ") && !jump.contains("-s "), "\(name): ingress rules entered only for packets to it: \(jump)")
+                    directions.append("ingress")
+                } else {
+                    #expect(jump.contains("-s \(ip) ") && !jump.contains("-d "), "\(name): egress rules entered only for packets from it: \(jump)")
+                    directions.append("egress")
+                }
+            }
+            #expect(directions.sorted() == ["egress", "ingress"])
+        }
+    }
+
+    @Test func nftablesEntersEachDirectionsChainOnlyInThatDirection() throws {
+        let topology = try PolicyModel.evaluator(policies: Self.policy).topology
+        for name in ["y-a", "y-b", "y-c"] {
+            let pod = try #require(topology.pod(named: name))
+            let node = try #require(topology.node(named: pod.node))
+            let lines = try #require(NetworkPolicyNFTables.render(topology: topology, node: node)).split(separator: "\n").map(String.init)
+            let prefix = "add rule ip \(NetworkPolicyNFTables.table) "
+            let podChain = NetworkPolicyIPTables.podChain(pod)
+            let jumps = lines.filter { $0.hasPrefix(prefix + podChain + " ") && $0.contains("jump KUBE-NWPLCY-")
+                && !$0.contains("jump KUBE-NWPLCY-DEFAULT") && !$0.contains("jump KUBE-NWPLCY-COMMON") }
+            #expect(jumps.count == 2, "\(name): one jump per direction: \(jumps)")
+            for jump in jumps {
+                let target = try #require(jump.components(separatedBy: "jump ").last?.split(separator: " ").first.map(String.init))
+                let rules = lines.filter { $0.hasPrefix(prefix + target + " ") }
+                if rules.contains(where: { $0.contains("\"ingress allowed by y/q\"") }) {
+                    #expect(!rules.contains { $0.contains("egress allowed") })
+                    #expect(jump.contains(" ip daddr \(pod.ip) jump ") && !jump.contains("saddr"), "\(name): \(jump)")
+                } else {
+                    #expect(rules.contains { $0.contains("\"egress allowed by y/q\"") } && !rules.contains { $0.contains("ingress allowed") })
+                    #expect(jump.contains(" ip saddr \(pod.ip) jump ") && !jump.contains("daddr"), "\(name): \(jump)")
+                }
+            }
+        }
+    }
+}
