@@ -111,20 +111,11 @@ final class Handoff<Value: Sendable>: Sendable {
 /// the pods are wired, on the other core. `wait` returns what the work returned or threw, and
 /// may be called more than once.
 final class BackgroundWork<Value: Sendable>: Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private let outcome = Mutex<Result<Value, any Error>?>(nil)
+    private let outcome = Handoff<Result<Value, any Error>>()
 
     init(_ body: @escaping @Sendable () throws -> Value) {
-        Thread { [self] in
-            let result = Result { try body() }
-            outcome.withLock { $0 = result }
-            done.signal()
-        }.start()
+        Thread { [outcome] in outcome.set(Result { try body() }) }.start()
     }
 
-    func wait() -> Result<Value, any Error> {
-        if let known = outcome.withLock({ $0 }) { return known }
-        done.wait()
-        return outcome.withLock { $0! }
-    }
+    func wait() -> Result<Value, any Error> { outcome.wait() }
 }
