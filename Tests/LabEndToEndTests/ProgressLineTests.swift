@@ -6,9 +6,12 @@ import Testing
 /// at once, so a small lab is enough.
 @Suite(.serialized, .enabled(if: isRoot, "builds real namespaces; needs root"))
 struct ProgressLineTests {
+    /// The neighbour mode is fixed: `auto` weighs the host's table as it is at that moment, which
+    /// the parallel suite keeps changing, and two runs compared line by line must choose alike.
     static func smallLab(_ name: String) -> String {
         """
         name: \(name)
+        cluster: {neighbours: arp}
         nodes: [{name: n1}, {name: n2}]
         pods:
           - {name: a, node: n1}
