@@ -82,6 +82,22 @@ extension NetlinkRequest {
         }
     }
 
+    /// `ip link set NAME addrgenmode none`: the link gets no IPv6 link-local address when it
+    /// comes up, so it sends no duplicate address detection, router solicitation or MLD report.
+    /// The mode sits in the link's IPv6 settings (`IFLA_AF_SPEC` → `AF_INET6` →
+    /// `IFLA_INET6_ADDR_GEN_MODE`), which exist only once the link does: the kernel refuses
+    /// them in the request that creates it (EAFNOSUPPORT), so this is a request of its own,
+    /// sent before the one that brings the link up.
+    static func setAddrGenModeNone(name: String) -> NetlinkRequest {
+        namedLink(RTM_NEWLINK, name: name) { request in
+            request.nest(IFLA_AF_SPEC) {
+                request.nest(AF_INET6) {
+                    request.put(IFLA_INET6_ADDR_GEN_MODE, u8: UInt8(IN6_ADDR_GEN_MODE_NONE.rawValue))
+                }
+            }
+        }
+    }
+
     /// `ip link del NAME` — for a veth, both ends go.
     static func deleteLink(name: String) -> NetlinkRequest {
         namedLink(RTM_DELLINK, name: name)

@@ -102,6 +102,12 @@ extension RouteChange {
         RouteChange("set hairpin \(on ? "on" : "off")", quoted(link)) { _ in .setHairpin(name: link, on: on) }
     }
 
+    /// Equivalent to: `ip link set LINK addrgenmode none` — before LINK comes up, so it never
+    /// gets an IPv6 link-local address.
+    public static func setAddrGenModeNone(link: String) -> RouteChange {
+        RouteChange("set addrgenmode none", quoted(link)) { _ in .setAddrGenModeNone(name: link) }
+    }
+
     /// Equivalent to: `ip link set LINK up`
     public static func setUp(link: String) -> RouteChange {
         RouteChange("set link up", quoted(link)) { _ in .setUp(name: link) }

@@ -22,6 +22,9 @@ public enum KernelOperation: Sendable, Hashable {
     case setHairpin(netns: String, link: String)
     /// `ip -n NS addr add A/P dev LINK`
     case addAddress(netns: String, link: String, address: IPv4Address, prefixLength: Int)
+    /// `ip -n NS link set LINK addrgenmode none`: no IPv6 link-local address when LINK comes
+    /// up (see `Planner.plan`, step 4); before its `setUp`.
+    case setAddrGenModeNone(netns: String, link: String)
     /// `ip -n NS link set LINK up`
     case setUp(netns: String, link: String)
     /// `ip -n NS link set LINK down`: a fault taking a link down (its routes and neighbour
@@ -73,6 +76,7 @@ public enum KernelOperation: Sendable, Hashable {
         case .createNetns(let netns): return netns
         case .setSysctl(let netns, _, _), .addBridge(let netns, _, _, _), .setMaster(let netns, _, _),
              .setHairpin(let netns, _), .addAddress(let netns, _, _, _), .setUp(let netns, _),
+             .setAddrGenModeNone(let netns, _),
              .setDown(let netns, _),
              .addRoute(let netns, _, _, _, _), .addVxlan(let netns, _, _, _, _, _, _, _),
              .addNeighbor(let netns, _, _, _), .addForwardingEntry(let netns, _, _, _),

@@ -13,7 +13,7 @@ public enum Planner {
         ops += sysctls(topology.fabricNetns, forwarding: true, bridgeNetfilter: false)
         for node in topology.nodes { ops += sysctls(node.netns, forwarding: true, bridgeNetfilter: true) }
         for host in topology.hosts { ops += sysctls(host.netns, forwarding: false, bridgeNetfilter: nil) }
-        for pod in topology.pods { ops += sysctls(pod.netns, forwarding: false, bridgeNetfilter: nil) }
+        for pod in topology.pods { ops += sysctls(pod.netns, forwarding: false, bridgeNetfilter: nil, linkLocal: .perLink) }
         for namespace in topology.allNetns { ops.append(.setUp(netns: namespace, link: "lo")) }
 
         // 2. The fabric: one bridge per underlay network holding that network's gateway address.
@@ -35,13 +35,17 @@ public enum Planner {
         for host in topology.hosts { ops += uplink(host, in: topology) }
 
         // 4. Pods, as the CNI bridge plugin wires them: the node-side veth is a hairpin port of
-        //    cni0 (created as its port, up; hairpin can only be set once it is one).
+        //    cni0 (created as its port, up; hairpin can only be set once it is one). A pod's one
+        //    link, `eth0`, is created down (as a veth peer), so it gets its IPv6 address mode
+        //    (none: see `sysctls`) before it comes up, in the datagram that brings it up,
+        //    instead of a sysctl write per pod while namespaces are created.
         for pod in topology.pods {
             let veth = pod.veth
             ops.append(.addVeth(veth, master: Naming.podBridge))
             ops.append(.setHairpin(netns: veth.netns, link: veth.name))
             ops.append(.addAddress(netns: pod.netns, link: Naming.podInterface, address: pod.ip,
                                    prefixLength: pod.prefixLength))
+            ops.append(.setAddrGenModeNone(netns: pod.netns, link: Naming.podInterface))
             ops.append(.setUp(netns: pod.netns, link: Naming.podInterface))
             ops.append(.addRoute(netns: pod.netns, destination: defaultRoute, gateway: pod.gateway,
                                  device: Naming.podInterface, onlink: false))
@@ -185,17 +189,25 @@ public enum Planner {
     /// node's `cni0` to every other port, which makes each pod cost more the more pods share the
     /// bridge (about 1 s of a 1,000-pod `up`). The labs are IPv4-only; IPv6 stays enabled (`::1`
     /// on `lo`, addresses can be added by hand). The kernel refuses the mode in the request
-    /// that creates a link, hence a sysctl.
-    static func sysctls(_ namespace: String, forwarding: Bool, bridgeNetfilter: Bool?) -> [KernelOperation] {
+    /// that creates a link, and nodes, hosts and the fabric create links up, hence the
+    /// namespace's default; a pod's only link is a veth peer, created down, which gets the mode
+    /// on its own (`linkLocal: .perLink`) before it comes up — one request in a datagram sent
+    /// anyway rather than a sysctl write per pod, which costs more the more namespaces the host
+    /// has, and takes the rtnl lock.
+    static func sysctls(_ namespace: String, forwarding: Bool, bridgeNetfilter: Bool?,
+                        linkLocal: LinkLocalSetting = .namespaceDefault) -> [KernelOperation] {
         var settings: [(String, String)] = [
             ("net.ipv4.ip_forward", forwarding ? "1" : "0"),
             ("net.ipv4.conf.all.rp_filter", "0"),
             ("net.ipv4.conf.default.rp_filter", "0"),
-            ("net.ipv6.conf.default.addr_gen_mode", "1"),
         ]
+        if linkLocal == .namespaceDefault {
+            settings.append(("net.ipv6.conf.default.addr_gen_mode", "1"))
+        }
         if let bridgeNetfilter {
             settings.append(("net.bridge.bridge-nf-call-iptables", bridgeNetfilter ? "1" : "0"))
         }
         return settings.map { .setSysctl(netns: namespace, key: $0.0, value: $0.1) }
     }
 }
+

@@ -70,6 +70,8 @@ public enum ShellScript {
         case .addAddress(let netns, let link, let address, let prefixLength):
             // `brd +`: the broadcast address lab up sets too (none for /31 and /32).
             return "ip -n \(netns) addr \(add) \(address)/\(prefixLength)\(prefixLength < 31 ? " brd +" : "") dev \(link)"
+        case .setAddrGenModeNone(let netns, let link):
+            return "ip -n \(netns) link set \(link) addrgenmode none"
         case .setUp(let netns, let link):
             return "ip -n \(netns) link set \(link) up"
         case .setDown(let netns, let link):

@@ -25,6 +25,8 @@ extension Applier {
             return (.setMaster(link: link, master: master), nil)
         case .setHairpin(_, let link):
             return (.setHairpin(link: link, on: true), nil)
+        case .setAddrGenModeNone(_, let link):
+            return (.setAddrGenModeNone(link: link), nil)
         case .setUp(_, let link):
             return (.setUp(link: link), nil)
         case .setDown(_, let link):

@@ -21,7 +21,7 @@ public enum ApplyPhase: String, Sendable, CaseIterable {
         case .createNetns: self = .namespaces
         case .setSysctl: self = .sysctls
         case .addBridge, .addVeth, .addVxlan: self = .links
-        case .setMaster, .setHairpin, .setUp, .setDown, .replaceQdisc: self = .linkSettings
+        case .setMaster, .setHairpin, .setAddrGenModeNone, .setUp, .setDown, .replaceQdisc: self = .linkSettings
         case .addAddress: self = .addresses
         case .addRoute: self = .routes
         case .addNeighbor: self = .neighbours

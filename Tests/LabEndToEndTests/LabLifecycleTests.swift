@@ -95,8 +95,12 @@ struct LabLifecycleTests {
                 let inet6 = try run(["ip", "-n", namespace, "-6", "-o", "addr", "show"]).stdout
                 #expect(!inet6.contains("fe80::"), "\(namespace): \(inet6)")
                 #expect(inet6.contains("inet6 ::1/128"), "\(namespace): \(inet6)")
-                let mode = try run(["ip", "netns", "exec", namespace, "sysctl", "-n", "net.ipv6.conf.default.addr_gen_mode"]).stdout
-                #expect(mode.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+                // A node and the fabric create links up, so their namespace default says none; a
+                // pod's eth0 is told itself, before it comes up.
+                if !namespace.contains(".pod.") {
+                    let mode = try run(["ip", "netns", "exec", namespace, "sysctl", "-n", "net.ipv6.conf.default.addr_gen_mode"]).stdout
+                    #expect(mode.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+                }
             }
             let pod = "lab.\(name).pod.a1"
             let added = try run(["ip", "-n", pod, "addr", "add", "fd00::1/64", "dev", "eth0", "nodad"])

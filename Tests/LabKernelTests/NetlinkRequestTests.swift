@@ -85,6 +85,15 @@ import Testing
         #expect(request.bytes == expected)
     }
 
+    /// `ip link set eth0 addrgenmode none`: IFLA_AF_SPEC 26 → AF_INET6 10 →
+    /// IFLA_INET6_ADDR_GEN_MODE 8, IN6_ADDR_GEN_MODE_NONE 1.
+    @Test func addrGenModeNoneIsAnIPv6LinkSetting() {
+        let request = NetlinkRequest.setAddrGenModeNone(name: "eth0")
+        let expected = N.message(type: N.newLink, flags: N.request | N.ack,
+                                 body: N.ifinfomsg() + N.string(3, "eth0") + N.nest(26, N.nest(10, N.u8(8, 1))))
+        #expect(request.bytes == expected)
+    }
+
     @Test func setUpChangesOnlyTheUpFlag() {
         let request = NetlinkRequest.setUp(name: "eth0")
         let expected = N.message(type: N.newLink, flags: N.request | N.ack,

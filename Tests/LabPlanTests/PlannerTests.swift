@@ -40,6 +40,9 @@ import Testing
             case .setMaster(let namespace, let link, let master):
                 #expect(links[namespace]?.contains(link) == true)
                 #expect(links[namespace]?.contains(master) == true)
+            case .setAddrGenModeNone(let namespace, let link):
+                #expect(links[namespace]?.contains(link) == true, "\(link) in \(namespace)")
+                #expect(ready[namespace]?.contains(link) != true, "\(link) in \(namespace) is up before its addrgenmode")
             case .setHairpin(let namespace, let link), .setUp(let namespace, let link):
                 #expect(links[namespace]?.contains(link) == true, "\(link) in \(namespace)")
                 if case .setUp = operation { ready[namespace, default: []].insert(link) }
@@ -143,7 +146,19 @@ import Testing
         #expect(sysctls["lab.t3.pod.a"]?["net.ipv4.ip_forward"] == "0")
         for namespace in topology.allNetns {
             #expect(sysctls[namespace]?["net.ipv4.conf.all.rp_filter"] == "0", "\(namespace)")
+        }
+        // No link gets an IPv6 link-local address: a namespace whose links are created up has
+        // the default set before it has any; a pod's eth0 (a veth peer, created down) gets the
+        // mode itself before it comes up.
+        let pods = Set(topology.pods.map(\.netns))
+        for namespace in topology.allNetns where !pods.contains(namespace) {
             #expect(sysctls[namespace]?["net.ipv6.conf.default.addr_gen_mode"] == "1", "\(namespace)")
+        }
+        for pod in pods {
+            #expect(sysctls[pod]?["net.ipv6.conf.default.addr_gen_mode"] == nil, "\(pod)")
+            let mode = plan.operations.firstIndex(of: .setAddrGenModeNone(netns: pod, link: "eth0"))
+            let up = plan.operations.firstIndex(of: .setUp(netns: pod, link: "eth0"))
+            #expect(mode != nil && up != nil && mode! < up!, "\(pod)")
         }
     }
 
@@ -163,6 +178,7 @@ import Testing
                                               gateway: IPv4Address("10.244.2.0"), device: "vxlan0", onlink: true))
             == "ip -n x route add 10.244.2.0/24 via 10.244.2.0 dev vxlan0 onlink")
         #expect(ShellScript.command(.setHairpin(netns: "x", link: "veth1")) == "ip -n x link set veth1 type bridge_slave hairpin on")
+        #expect(ShellScript.command(.setAddrGenModeNone(netns: "x", link: "eth0")) == "ip -n x link set eth0 addrgenmode none")
         let script = ShellScript.render(plan)
         #expect(script.hasPrefix("#!/usr/bin/env bash\n"))
         #expect(script.contains("set -euo pipefail"))

@@ -45,23 +45,18 @@ ip netns exec lab.demo.host.laptop sysctl -qw net.ipv6.conf.default.addr_gen_mod
 ip netns exec lab.demo.pod.pod-a sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.demo.pod.pod-a sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.demo.pod.pod-a sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.demo.pod.pod-a sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.demo.pod.pod-b sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.demo.pod.pod-b sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.demo.pod.pod-b sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.demo.pod.pod-b sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.demo.pod.web-2 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.demo.pod.web-2 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.demo.pod.web-2 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.demo.pod.web-2 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.demo.pod.multi-container-pod sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.demo.pod.multi-container-pod sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.demo.pod.multi-container-pod sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.demo.pod.multi-container-pod sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.demo.pod.coredns sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.demo.pod.coredns sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.demo.pod.coredns sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.demo.pod.coredns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.demo.fabric
 ip -n lab.demo.fabric link set lo up
@@ -151,6 +146,7 @@ ip -n lab.demo.node.node-1 link set vethc107489d type bridge_slave hairpin on
 
 # lab.demo.pod.pod-a
 ip -n lab.demo.pod.pod-a addr add 10.244.1.2/24 brd + dev eth0
+ip -n lab.demo.pod.pod-a link set eth0 addrgenmode none
 ip -n lab.demo.pod.pod-a link set eth0 up
 ip -n lab.demo.pod.pod-a route add default via 10.244.1.1 dev eth0
 
@@ -160,6 +156,7 @@ ip -n lab.demo.node.node-1 link set veth3824ceb0 type bridge_slave hairpin on
 
 # lab.demo.pod.pod-b
 ip -n lab.demo.pod.pod-b addr add 10.244.1.3/24 brd + dev eth0
+ip -n lab.demo.pod.pod-b link set eth0 addrgenmode none
 ip -n lab.demo.pod.pod-b link set eth0 up
 ip -n lab.demo.pod.pod-b route add default via 10.244.1.1 dev eth0
 
@@ -169,6 +166,7 @@ ip -n lab.demo.node.node-2 link set vethd9ada0af type bridge_slave hairpin on
 
 # lab.demo.pod.web-2
 ip -n lab.demo.pod.web-2 addr add 10.244.2.2/24 brd + dev eth0
+ip -n lab.demo.pod.web-2 link set eth0 addrgenmode none
 ip -n lab.demo.pod.web-2 link set eth0 up
 ip -n lab.demo.pod.web-2 route add default via 10.244.2.1 dev eth0
 
@@ -178,6 +176,7 @@ ip -n lab.demo.node.node-3 link set vethc48ee923 type bridge_slave hairpin on
 
 # lab.demo.pod.multi-container-pod
 ip -n lab.demo.pod.multi-container-pod addr add 10.244.4.40/24 brd + dev eth0
+ip -n lab.demo.pod.multi-container-pod link set eth0 addrgenmode none
 ip -n lab.demo.pod.multi-container-pod link set eth0 up
 ip -n lab.demo.pod.multi-container-pod route add default via 10.244.4.1 dev eth0
 
@@ -187,6 +186,7 @@ ip -n lab.demo.node.node-1 link set vethde1b7a36 type bridge_slave hairpin on
 
 # lab.demo.pod.coredns
 ip -n lab.demo.pod.coredns addr add 10.244.1.4/24 brd + dev eth0
+ip -n lab.demo.pod.coredns link set eth0 addrgenmode none
 ip -n lab.demo.pod.coredns link set eth0 up
 ip -n lab.demo.pod.coredns route add default via 10.244.1.1 dev eth0
 

@@ -34,23 +34,18 @@ ip netns exec lab.netpol.node.node-2 sysctl -qw net.bridge.bridge-nf-call-iptabl
 ip netns exec lab.netpol.pod.api sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.api sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.api sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.netpol.pod.api sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.netpol.pod.db sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.db sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.db sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.netpol.pod.db sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.netpol.pod.web sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.web sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.web sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.netpol.pod.web sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.netpol.pod.prometheus sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.netpol.pod.coredns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.netpol.fabric
 ip -n lab.netpol.fabric link set lo up
@@ -110,6 +105,7 @@ ip -n lab.netpol.node.node-1 link set vetheb653454 type bridge_slave hairpin on
 
 # lab.netpol.pod.api
 ip -n lab.netpol.pod.api addr add 10.244.1.2/24 brd + dev eth0
+ip -n lab.netpol.pod.api link set eth0 addrgenmode none
 ip -n lab.netpol.pod.api link set eth0 up
 ip -n lab.netpol.pod.api route add default via 10.244.1.1 dev eth0
 
@@ -119,6 +115,7 @@ ip -n lab.netpol.node.node-1 link set vethfebeab21 type bridge_slave hairpin on
 
 # lab.netpol.pod.db
 ip -n lab.netpol.pod.db addr add 10.244.1.3/24 brd + dev eth0
+ip -n lab.netpol.pod.db link set eth0 addrgenmode none
 ip -n lab.netpol.pod.db link set eth0 up
 ip -n lab.netpol.pod.db route add default via 10.244.1.1 dev eth0
 
@@ -128,6 +125,7 @@ ip -n lab.netpol.node.node-2 link set vethbbc64d88 type bridge_slave hairpin on
 
 # lab.netpol.pod.web
 ip -n lab.netpol.pod.web addr add 10.244.2.2/24 brd + dev eth0
+ip -n lab.netpol.pod.web link set eth0 addrgenmode none
 ip -n lab.netpol.pod.web link set eth0 up
 ip -n lab.netpol.pod.web route add default via 10.244.2.1 dev eth0
 
@@ -137,6 +135,7 @@ ip -n lab.netpol.node.node-2 link set vethf12d1852 type bridge_slave hairpin on
 
 # lab.netpol.pod.prometheus
 ip -n lab.netpol.pod.prometheus addr add 10.244.2.3/24 brd + dev eth0
+ip -n lab.netpol.pod.prometheus link set eth0 addrgenmode none
 ip -n lab.netpol.pod.prometheus link set eth0 up
 ip -n lab.netpol.pod.prometheus route add default via 10.244.2.1 dev eth0
 
@@ -146,6 +145,7 @@ ip -n lab.netpol.node.node-1 link set vethfd089073 type bridge_slave hairpin on
 
 # lab.netpol.pod.coredns
 ip -n lab.netpol.pod.coredns addr add 10.244.1.4/24 brd + dev eth0
+ip -n lab.netpol.pod.coredns link set eth0 addrgenmode none
 ip -n lab.netpol.pod.coredns link set eth0 up
 ip -n lab.netpol.pod.coredns route add default via 10.244.1.1 dev eth0
 

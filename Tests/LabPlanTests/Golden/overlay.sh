@@ -39,19 +39,15 @@ ip netns exec lab.overlay.node.node-3 sysctl -qw net.bridge.bridge-nf-call-iptab
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.a sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.overlay.pod.a sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.b sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.overlay.pod.b sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.c sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.overlay.pod.c sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.overlay.pod.coredns sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.overlay.pod.coredns sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.overlay.pod.coredns sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.overlay.pod.coredns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.overlay.fabric
 ip -n lab.overlay.fabric link set lo up
@@ -125,6 +121,7 @@ ip -n lab.overlay.node.node-1 link set veth9342413c type bridge_slave hairpin on
 
 # lab.overlay.pod.a
 ip -n lab.overlay.pod.a addr add 10.244.1.2/24 brd + dev eth0
+ip -n lab.overlay.pod.a link set eth0 addrgenmode none
 ip -n lab.overlay.pod.a link set eth0 up
 ip -n lab.overlay.pod.a route add default via 10.244.1.1 dev eth0
 
@@ -134,6 +131,7 @@ ip -n lab.overlay.node.node-2 link set vetha77c7e0a type bridge_slave hairpin on
 
 # lab.overlay.pod.b
 ip -n lab.overlay.pod.b addr add 10.244.2.2/24 brd + dev eth0
+ip -n lab.overlay.pod.b link set eth0 addrgenmode none
 ip -n lab.overlay.pod.b link set eth0 up
 ip -n lab.overlay.pod.b route add default via 10.244.2.1 dev eth0
 
@@ -143,6 +141,7 @@ ip -n lab.overlay.node.node-3 link set veth079c1f2b type bridge_slave hairpin on
 
 # lab.overlay.pod.c
 ip -n lab.overlay.pod.c addr add 10.244.3.2/24 brd + dev eth0
+ip -n lab.overlay.pod.c link set eth0 addrgenmode none
 ip -n lab.overlay.pod.c link set eth0 up
 ip -n lab.overlay.pod.c route add default via 10.244.3.1 dev eth0
 
@@ -152,6 +151,7 @@ ip -n lab.overlay.node.node-1 link set veth06d0875e type bridge_slave hairpin on
 
 # lab.overlay.pod.coredns
 ip -n lab.overlay.pod.coredns addr add 10.244.1.3/24 brd + dev eth0
+ip -n lab.overlay.pod.coredns link set eth0 addrgenmode none
 ip -n lab.overlay.pod.coredns link set eth0 up
 ip -n lab.overlay.pod.coredns route add default via 10.244.1.1 dev eth0
 

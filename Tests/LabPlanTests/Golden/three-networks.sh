@@ -52,27 +52,21 @@ ip netns exec lab.three-networks.host.laptop sysctl -qw net.ipv6.conf.default.ad
 ip netns exec lab.three-networks.pod.a1 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.a1 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.a1 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.a1 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.three-networks.pod.a2 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.a2 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.a2 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.a2 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.three-networks.pod.b1 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.b1 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.b1 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.b1 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.three-networks.pod.c1 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.c1 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.c1 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.c1 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.three-networks.pod.d1 sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.d1 sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.d1 sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.d1 sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 ip netns exec lab.three-networks.pod.coredns sysctl -qw net.ipv4.ip_forward=0
 ip netns exec lab.three-networks.pod.coredns sysctl -qw net.ipv4.conf.all.rp_filter=0
 ip netns exec lab.three-networks.pod.coredns sysctl -qw net.ipv4.conf.default.rp_filter=0
-ip netns exec lab.three-networks.pod.coredns sysctl -qw net.ipv6.conf.default.addr_gen_mode=1
 
 # lab.three-networks.fabric
 ip -n lab.three-networks.fabric link set lo up
@@ -182,6 +176,7 @@ ip -n lab.three-networks.node.node-1 link set veth34d35a6e type bridge_slave hai
 
 # lab.three-networks.pod.a1
 ip -n lab.three-networks.pod.a1 addr add 10.244.1.2/24 brd + dev eth0
+ip -n lab.three-networks.pod.a1 link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.a1 link set eth0 up
 ip -n lab.three-networks.pod.a1 route add default via 10.244.1.1 dev eth0
 
@@ -191,6 +186,7 @@ ip -n lab.three-networks.node.node-1 link set veth12bffcb1 type bridge_slave hai
 
 # lab.three-networks.pod.a2
 ip -n lab.three-networks.pod.a2 addr add 10.244.1.3/24 brd + dev eth0
+ip -n lab.three-networks.pod.a2 link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.a2 link set eth0 up
 ip -n lab.three-networks.pod.a2 route add default via 10.244.1.1 dev eth0
 
@@ -200,6 +196,7 @@ ip -n lab.three-networks.node.node-2 link set veth091519c2 type bridge_slave hai
 
 # lab.three-networks.pod.b1
 ip -n lab.three-networks.pod.b1 addr add 10.244.2.2/24 brd + dev eth0
+ip -n lab.three-networks.pod.b1 link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.b1 link set eth0 up
 ip -n lab.three-networks.pod.b1 route add default via 10.244.2.1 dev eth0
 
@@ -209,6 +206,7 @@ ip -n lab.three-networks.node.node-3 link set veth4cc79dbd type bridge_slave hai
 
 # lab.three-networks.pod.c1
 ip -n lab.three-networks.pod.c1 addr add 10.244.3.2/24 brd + dev eth0
+ip -n lab.three-networks.pod.c1 link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.c1 link set eth0 up
 ip -n lab.three-networks.pod.c1 route add default via 10.244.3.1 dev eth0
 
@@ -218,6 +216,7 @@ ip -n lab.three-networks.node.node-4 link set veth48a424c1 type bridge_slave hai
 
 # lab.three-networks.pod.d1
 ip -n lab.three-networks.pod.d1 addr add 10.244.4.2/24 brd + dev eth0
+ip -n lab.three-networks.pod.d1 link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.d1 link set eth0 up
 ip -n lab.three-networks.pod.d1 route add default via 10.244.4.1 dev eth0
 
@@ -227,6 +226,7 @@ ip -n lab.three-networks.node.node-1 link set veth3ca810a8 type bridge_slave hai
 
 # lab.three-networks.pod.coredns
 ip -n lab.three-networks.pod.coredns addr add 10.244.1.4/24 brd + dev eth0
+ip -n lab.three-networks.pod.coredns link set eth0 addrgenmode none
 ip -n lab.three-networks.pod.coredns link set eth0 up
 ip -n lab.three-networks.pod.coredns route add default via 10.244.1.1 dev eth0
 
