@@ -17,6 +17,12 @@ enum DedicatedThread {
 
     /// Starts a thread running `work` and joins it.
     private static func start(_ work: @escaping () -> Void) throws {
+        pthread_join(try launch(work), nil)
+    }
+
+    /// Starts a thread running `work`; the caller joins it (`pthread_join`). It inherits the
+    /// caller's signal mask.
+    static func launch(_ work: @escaping () -> Void) throws -> pthread_t {
         let context = Unmanaged.passRetained(Work(work)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { context in
@@ -27,7 +33,7 @@ enum DedicatedThread {
             Unmanaged<Work>.fromOpaque(context).release()
             throw KernelError(operation: "start thread", object: "for namespace work", errno: status)
         }
-        pthread_join(thread, nil)
+        return thread
     }
 
     /// The body, handed to the thread through its `void *` argument (a C function pointer

@@ -37,57 +37,6 @@ extension Journal {
     }
 }
 
-/// Runs `body` on every item with `workers` threads (the caller's among them) and returns the
-/// results in the items' order, so the first failure in plan order can be thrown.
-///
-/// Threads are created by the caller, so they inherit its blocked signals (`Interruption`): a
-/// Ctrl-C is then still noticed between operations, never delivered to a worker.
-enum ParallelWork {
-    static func map<Item: Sendable, Value: Sendable>(_ items: [Item], workers: Int,
-                                                     _ body: @escaping @Sendable (Item) throws -> Value) -> [Result<Value, any Error>] {
-        let queue = WorkQueue<Item, Value>(items: items, body: body)
-        let helpers = min(workers, items.count) - 1
-        let finished = DispatchSemaphore(value: 0)
-        for _ in 0..<max(0, helpers) {
-            Thread {
-                queue.drain()
-                finished.signal()
-            }.start()
-        }
-        queue.drain()
-        for _ in 0..<max(0, helpers) { finished.wait() }
-        return queue.results()
-    }
-}
-
-/// The items not yet taken and the results so far, shared by the threads of one `map`.
-private final class WorkQueue<Item: Sendable, Value: Sendable>: Sendable {
-    private let items: [Item]
-    private let body: @Sendable (Item) throws -> Value
-    private let next = Mutex(0)
-    private let outcomes: Mutex<[Result<Value, any Error>?]>
-
-    init(items: [Item], body: @escaping @Sendable (Item) throws -> Value) {
-        self.items = items
-        self.body = body
-        outcomes = Mutex(Array(repeating: nil, count: items.count))
-    }
-
-    func drain() {
-        while true {
-            let index = next.withLock { next in
-                defer { next += 1 }
-                return next
-            }
-            guard index < items.count else { return }
-            let outcome = Result { try body(items[index]) }
-            outcomes.withLock { $0[index] = outcome }
-        }
-    }
-
-    func results() -> [Result<Value, any Error>] { outcomes.withLock { $0.map { $0! } } }
-}
-
 /// A value one thread hands to others once: `wait` blocks until it is set, and may be called
 /// more than once.
 final class Handoff<Value: Sendable>: Sendable {
