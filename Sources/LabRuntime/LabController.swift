@@ -231,22 +231,28 @@ public enum LabController {
         try state.removeDirectory()
 
         try state.createDirectory()
-        try state.saveTopology(prepared.topology)
+        let topology = prepared.topology
+        // Encoding a 1,000-pod topology takes tens of milliseconds of this thread, which the
+        // apply waits for; it is written beside the apply instead, and waited for before the
+        // applied file says the lab is up (a lab without it is rebuilt, as a half-built one is)
+        // and before the supervisor, which reads it, starts.
+        let savingTopology = BackgroundWork { try state.saveTopology(topology) }
 
         let applier = Applier(journal: state.journal(), rulesDirectory: state.rulesDirectory)
         // Before the containers start (each binds its pod's file over /etc/resolv.conf), on the
         // core the firewall loads leave idle while the links are still being made.
-        let topology = prepared.topology
         applier.afterFirewallLoads = ("resolv.conf", { try ResolverFiles.sync(topology) })
         do {
             try applier.apply(prepared.plan)
             applier.close()
+            try savingTopology.wait().get()
             // Written last: its presence is what says "this file is fully applied", so an
             // interrupted up is rebuilt by the next one instead of being taken as up to date.
             try state.saveAppliedFile(text, hadWarnings: !prepared.warnings.isEmpty)
         } catch {
             // Roll back what this run made; the state goes too, so the host is as before.
             applier.close()
+            _ = savingTopology.wait()
             _ = try? Teardown.remove(namespaces: Teardown.namespaces(of: state.lab, journal: state.journal()))
             try? state.removeDirectory()
             removeLockFile(state)
