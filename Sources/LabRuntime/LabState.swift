@@ -36,6 +36,12 @@ public struct LabState: Sendable {
     /// `/run/lab/<lab>/logs/<pod>/<container>.log` (docs/architecture.md, "State on disk").
     public func logPath(pod: String, container: String) -> String { "\(logDirectory(pod: pod))/\(container).log" }
 
+    /// A node's whole rules of one loader as they were last loaded (`rules/<netns>.<ext>`),
+    /// nil when it has none.
+    public func savedRules(netns: String, loader: FirewallLoader) -> String? {
+        try? String(contentsOfFile: "\(rulesDirectory)/\(netns).\(loader.fileExtension)", encoding: .utf8)
+    }
+
     public func supervisorReport() -> SupervisorReport? {
         guard let data = FileManager.default.contents(atPath: containersPath) else { return nil }
         return try? JSONDecoder().decode(SupervisorReport.self, from: data)
@@ -79,6 +85,24 @@ public struct LabState: Sendable {
     }
 
     var cleanMarkPath: String { "\(directory)/lab.yaml.clean" }
+
+    /// `agree: true` marks `text` (the applied file) as cut into the sections its parse found
+    /// (`LabFileSections.agrees`), so that a later `up` may compare sections instead of parsing;
+    /// false removes the mark. The mark names the text as the clean mark does.
+    public func markSections(of text: String, agree: Bool) {
+        if agree {
+            try? Data(LabState.cleanMark(text).utf8).write(to: URL(fileURLWithPath: sectionsMarkPath), options: .atomic)
+        } else {
+            unlink(sectionsMarkPath)
+        }
+    }
+
+    /// Whether `text` was marked by `markSections(of:agree: true)`.
+    public func sectionsAgree(_ text: String) -> Bool {
+        (try? String(contentsOfFile: sectionsMarkPath, encoding: .utf8)) == LabState.cleanMark(text)
+    }
+
+    var sectionsMarkPath: String { "\(directory)/lab.yaml.sections" }
 
     static func cleanMark(_ text: String) -> String {
         "\(text.utf8.count) \(String(StableHash.fnv1a64([text]), radix: 16))\n"
