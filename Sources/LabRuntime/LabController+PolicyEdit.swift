@@ -41,9 +41,12 @@ extension LabController {
         // 2.
         guard let intact = intactLab(state), let running = policyEditable(intact.topology, state: state) else { return nil }
         // 3.
+        let parsing = DispatchTime.now()
         guard let loaded = try? LabFileLoader.parsePolicies(section, file: file, context: policyCheckContext(running)),
               !loaded.policies.isEmpty, let namespaces = running.policy?.namespaces,
               sameNamespaces(running.policy?.policies ?? [], loaded.policies, in: running) else { return nil }
+        var timings = PhaseTimings()
+        timings.add("policy section", since: parsing, count: loaded.policies.count)
         var target = running
         target.policy = PolicyTopology(namespaces: namespaces, policies: loaded.policies)
 
@@ -66,7 +69,10 @@ extension LabController {
                                 plan: Plan(lab: target.lab, operations: []), warnings: loaded.warnings, neighbours: neighbours,
                                 isPlanned: false)
         prepared.sectionsAgree = true
-        return try reconcile(from: running, runningData: intact.data, to: prepared, change: change, state: state, started: started)
+        var result = try reconcile(from: running, runningData: intact.data, to: prepared, change: change, state: state, started: started)
+        // `--timings` shows this path was taken: its phase is the section's parse and check.
+        for phase in timings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
+        return result
     }
 
     /// `topology` when a change of its policies alone may skip the rest: it has policies, no

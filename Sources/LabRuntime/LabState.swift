@@ -118,7 +118,7 @@ public struct LabState: Sendable {
     }
 
     func topology(from data: Data) throws -> Topology {
-        try JSONDecoder().decode(Topology.self, from: data)
+        try TopologyFile.decode(data)
     }
 
     public func saveTopology(_ topology: Topology) throws {
