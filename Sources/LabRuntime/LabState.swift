@@ -143,28 +143,33 @@ public struct LabState: Sendable {
 
     /// The encoding of `topology` made from `data`, the encoding of `previous`, when the two
     /// differ in their policies alone (both having some); nil otherwise. A top-level field is
-    /// written as `\n  "policy" : VALUE` followed by `,\n` (or the closing `\n}`), VALUE as
-    /// a one-field object `{"policy": VALUE}` has it: the same bytes, found once, replaced.
+    /// written as `\n  "policy" : VALUE` followed by `,\n` (or the closing `\n}`), VALUE as a
+    /// one-field object `{"policy": VALUE}` has it. Only the new VALUE is encoded: the old one
+    /// is found by the layout — the one line of the object indented by two spaces that holds
+    /// the key, up to the next such line (a value's own lines are indented further, and none
+    /// of its strings holds a line break).
     static func topologyJSON(_ topology: Topology, changingPoliciesOf previous: Topology, in data: Data) -> Data? {
         var same = previous
         same.policy = topology.policy
-        guard same == topology, let old = previous.policy, let new = topology.policy else { return nil }
+        guard same == topology, previous.policy != nil, let new = topology.policy else { return nil }
         struct Field: Encodable { var policy: PolicyTopology }
-        let encoder = topologyEncoder()
-        guard let oldField = try? encoder.encode(Field(policy: old)), let newField = try? encoder.encode(Field(policy: new)) else { return nil }
         let open = Data("{\n".utf8), close = Data("\n}".utf8)
-        guard oldField.starts(with: open), oldField.suffix(close.count) == close,
-              newField.starts(with: open), newField.suffix(close.count) == close else { return nil }
-        let oldEntry = Data("\n".utf8) + oldField.dropFirst(open.count).dropLast(close.count)
+        guard let newField = try? topologyEncoder().encode(Field(policy: new)), newField.starts(with: open),
+              newField.suffix(close.count) == close else { return nil }
         let newEntry = Data("\n".utf8) + newField.dropFirst(open.count).dropLast(close.count)
-        for end in [Data(",\n".utf8), close] {
-            guard let range = data.range(of: oldEntry + end) else { continue }
-            guard data.range(of: oldEntry, in: range.upperBound..<data.endIndex) == nil else { return nil }
-            var result = data
-            result.replaceSubrange(range, with: newEntry + end)
-            return result
+        guard let key = data.range(of: Data("\n  \"policy\" : ".utf8)),
+              data.range(of: Data("\n  \"policy\" : ".utf8), in: key.upperBound..<data.endIndex) == nil else { return nil }
+        let end: Data.Index
+        if let next = data.range(of: Data("\n  \"".utf8), in: key.upperBound..<data.endIndex) {
+            guard next.lowerBound > key.upperBound, data[next.lowerBound - 1] == UInt8(ascii: ",") else { return nil }
+            end = next.lowerBound - 1
+        } else {
+            guard let last = data.range(of: close, options: .backwards), last.lowerBound > key.upperBound else { return nil }
+            end = last.lowerBound
         }
-        return nil
+        var result = data
+        result.replaceSubrange(key.lowerBound..<end, with: newEntry)
+        return result
     }
 
     public func journal() -> Journal { Journal(path: journalPath) }
