@@ -38,11 +38,17 @@ extension LabController {
         guard sections.changedKeys(from: appliedSections) == ["networkPolicies"], let section = sections.section("networkPolicies"),
               appliedSections.section("networkPolicies").map({ !$0.text.utf8.contains(UInt8(ascii: "&")) }) == true,
               state.isCleanAppliedFile(applied), state.sectionsAgree(applied) else { return nil }
-        // 2.
-        guard let intact = intactLab(state), let running = policyEditable(intact.topology, state: state) else { return nil }
-        // 3.
+        // 2. and 3. The running lab is read on other threads while the section is parsed: it
+        //    is needed only to check the section.
+        let reading = BackgroundWork { intactLab(state) }
         let parsing = DispatchTime.now()
-        guard let loaded = try? LabFileLoader.parsePolicies(section, file: file, context: policyCheckContext(running)),
+        var lab: (intact: IntactLab, running: Topology)?
+        let parsed = try? LabFileLoader.parsePolicies(section, file: file) {
+            guard case .success(let intact?) = reading.wait(), let running = policyEditable(intact.topology, state: state) else { return nil }
+            lab = (intact, running)
+            return policyCheckContext(running)
+        }
+        guard let (intact, running) = lab, let loaded = parsed ?? nil,
               !loaded.policies.isEmpty, let namespaces = running.policy?.namespaces,
               sameNamespaces(running.policy?.policies ?? [], loaded.policies, in: running) else { return nil }
         var timings = PhaseTimings()

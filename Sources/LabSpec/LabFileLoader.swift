@@ -86,8 +86,11 @@ extension LabFileLoader {
     /// `LabFileErrors` as `parse` does; nil when the section does not stand alone (an alias of
     /// an anchor elsewhere, an anchor of its own another section could use, anything but the
     /// one key): the whole file must then be parsed.
+    ///
+    /// `context` is asked for once the section has decoded (nil: give up, return nil), so a
+    /// caller may work it out meanwhile.
     public static func parsePolicies(_ section: LabFileSections.Section, file: String,
-                                     context: PolicyCheckContext) throws -> LoadedPolicies? {
+                                     context: () -> PolicyCheckContext?) throws -> LoadedPolicies? {
         guard section.key == "networkPolicies", !section.text.utf8.contains(UInt8(ascii: "&")),
               !section.text.utf8.contains(UInt8(ascii: "*")) else { return nil }
         let text = String(repeating: "\n", count: section.line - 1) + section.text
@@ -101,6 +104,7 @@ extension LabFileLoader {
         lab.networkPolicies = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
                                                decoder.networkPolicy)
         lab.sourceMap = reader.diagnostics.sourceMap
+        guard let context = context() else { return nil }
         var diagnostics = reader.diagnostics
         LabFileValidator(file: DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)).checkNetworkPolicies(context, &diagnostics)
         if !diagnostics.errors.isEmpty { throw LabFileErrors(Diagnostics.inFileOrder(diagnostics.errors)) }

@@ -78,7 +78,7 @@ import Testing
     static func alone(_ text: String, context: PolicyCheckContext) throws -> Result<LoadedPolicies, LabFileErrors>? {
         let section = try #require(LabFileSections(text)?.section("networkPolicies"))
         do {
-            return try LabFileLoader.parsePolicies(section, file: "lab.yaml", context: context).map { .success($0) }
+            return try LabFileLoader.parsePolicies(section, file: "lab.yaml") { context }.map { .success($0) }
         } catch let errors as LabFileErrors {
             return .failure(errors)
         }
