@@ -62,3 +62,50 @@ extension Reconciler {
         return nodes
     }
 }
+
+extension Reconciler {
+    /// As `policyChange(from:to:)`, with each changed node's whole rules before the change as
+    /// `saved` gives them (what `rules/` keeps: `saved(netns, loader)`, nil for no such load)
+    /// instead of rendered again: the new rules are the old with their policy part replaced
+    /// (`PolicyRulesSplice`), so kube-proxy's rules — most of a node's — are rendered by
+    /// neither side. nil when anything else changed, or when a saved load is missing or does
+    /// not hold the old policies' part where the renderer puts it; `policyChange(from:to:)`
+    /// then renders both sides.
+    public static func policyChange(from old: Topology, to new: Topology,
+                                    saved: (String, FirewallLoader) -> String?) -> LabChange? {
+        var same = old
+        same.policy = new.policy
+        guard same == new, old.policy != nil, new.policy != nil else { return nil }
+        let changed = nodesWithChangedPolicies(from: old, to: new) ?? Set(new.nodes.map(\.name))
+        let nodes = new.nodes.filter { changed.contains($0.name) }
+        let oldLayouts = PolicyLayout.Shared(topology: old, eager: false), newLayouts = PolicyLayout.Shared(topology: new, eager: false)
+        var before: [KernelOperation] = [], after: [KernelOperation] = []
+        // An nftables node's loss rules are an `iptables-restore` load of their own, kept in the
+        // same `rules/` file as its `nft` input: that file cannot tell which it holds.
+        let lossy = new.proxy == .nftables ? Set(ImpairmentPlan.lossRules(new).map(\.namespace)) : []
+        for node in nodes {
+            let (was, now) = (oldLayouts.layout(of: node), newLayouts.layout(of: node))
+            switch new.proxy {
+            case .iptables:
+                guard let rules = saved(node.netns, .iptablesRestore) else { return nil }
+                let oldPart = PolicyRulesSplice.IPTablesPart(was, topology: old), newPart = PolicyRulesSplice.IPTablesPart(now, topology: new)
+                let oldSets = was.map { NetworkPolicyIPTables.ipsets($0.sets).text } ?? "", newSets = now.map { NetworkPolicyIPTables.ipsets($0.sets).text } ?? ""
+                guard (saved(node.netns, .ipset) ?? "") == oldSets,
+                      let spliced = PolicyRulesSplice.iptables(rules, replacing: oldPart, with: newPart) else { return nil }
+                if !oldSets.isEmpty { before.append(.loadFirewall(netns: node.netns, loader: .ipset, rules: oldSets)) }
+                if !newSets.isEmpty { after.append(.loadFirewall(netns: node.netns, loader: .ipset, rules: newSets)) }
+                before.append(.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: rules))
+                after.append(.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: spliced))
+            case .nftables:
+                guard !lossy.contains(node.netns), let rules = saved(node.netns, .nft),
+                      let spliced = PolicyRulesSplice.nftables(rules, replacing: was.map { NetworkPolicyNFTables.render($0, topology: old) },
+                                                               with: now.map { NetworkPolicyNFTables.render($0, topology: new) }) else { return nil }
+                before.append(.loadFirewall(netns: node.netns, loader: .nft, rules: rules))
+                after.append(.loadFirewall(netns: node.netns, loader: .nft, rules: spliced))
+            }
+        }
+        let operations = FirewallDiff.operations(before: before, after: after, added: [], staying: Set(new.allNetns))
+        return LabChange(plan: Plan(lab: new.lab, operations: operations, incremental: true), rules: after,
+                         rulesScope: Set(nodes.map(\.netns)), onlyPolicies: old.policy?.namespaces == new.policy?.namespaces)
+    }
+}

@@ -89,6 +89,7 @@ extension LabController {
             result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
         }
         try state.saveAppliedFile(prepared.text, hadWarnings: !prepared.warnings.isEmpty)
+        state.markSections(of: prepared.text, agree: prepared.textSectionsAgree)
         result.seconds = elapsed(since: started)
         return result
     }

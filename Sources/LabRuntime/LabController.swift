@@ -67,7 +67,8 @@ public enum LabController {
     }
 
     public struct Prepared: Sendable {
-        public var file: LabFile
+        /// nil for a change of policies alone, which reads only their section (`policyEdit`).
+        public var file: LabFile?
         public var text: String
         public var topology: Topology
         public var plan: Plan
@@ -76,6 +77,14 @@ public enum LabController {
         public var neighbours: NeighbourDecision
         /// Whether `plan` was made (`prepare(planning:)`).
         var isPlanned = true
+        /// Whether `text` is known to cut into the sections its parse found
+        /// (`LabFileSections.agrees`); else `file`'s positions tell.
+        var sectionsAgree = false
+
+        /// What `LabState.markSections` records once `text` is applied.
+        var textSectionsAgree: Bool {
+            sectionsAgree || file.map { LabFileSections(text)?.agrees(with: $0.sourceMap) ?? false } ?? false
+        }
     }
 
     /// What `up --dry-run` prints: the whole build as a script, or — when the lab is up and
@@ -122,6 +131,7 @@ public enum LabController {
     public static func up(text: String, file: String, lockWaiting: () -> Void = {}) throws -> UpResult {
         let started = DispatchTime.now()
         if let result = try unchangedWithoutParsing(text, started: started, lockWaiting: lockWaiting) { return result }
+        if let result = try policyEdit(text: text, file: file, started: started, lockWaiting: lockWaiting) { return result }
         let loaded = try LabFileLoader.parse(text, file: file)
         let state = LabState(lab: loaded.lab.name)
         UpDownProgress.shared.setLab(loaded.lab.name)
@@ -249,6 +259,7 @@ public enum LabController {
             // Written last: its presence is what says "this file is fully applied", so an
             // interrupted up is rebuilt by the next one instead of being taken as up to date.
             try state.saveAppliedFile(text, hadWarnings: !prepared.warnings.isEmpty)
+            state.markSections(of: text, agree: prepared.textSectionsAgree)
         } catch {
             // Roll back what this run made; the state goes too, so the host is as before.
             applier.close()

@@ -36,6 +36,12 @@ public struct LabState: Sendable {
     /// `/run/lab/<lab>/logs/<pod>/<container>.log` (docs/architecture.md, "State on disk").
     public func logPath(pod: String, container: String) -> String { "\(logDirectory(pod: pod))/\(container).log" }
 
+    /// A node's whole rules of one loader as they were last loaded (`rules/<netns>.<ext>`),
+    /// nil when it has none.
+    public func savedRules(netns: String, loader: FirewallLoader) -> String? {
+        try? String(contentsOfFile: "\(rulesDirectory)/\(netns).\(loader.fileExtension)", encoding: .utf8)
+    }
+
     public func supervisorReport() -> SupervisorReport? {
         guard let data = FileManager.default.contents(atPath: containersPath) else { return nil }
         return try? JSONDecoder().decode(SupervisorReport.self, from: data)
@@ -80,6 +86,24 @@ public struct LabState: Sendable {
 
     var cleanMarkPath: String { "\(directory)/lab.yaml.clean" }
 
+    /// `agree: true` marks `text` (the applied file) as cut into the sections its parse found
+    /// (`LabFileSections.agrees`), so that a later `up` may compare sections instead of parsing;
+    /// false removes the mark. The mark names the text as the clean mark does.
+    public func markSections(of text: String, agree: Bool) {
+        if agree {
+            try? Data(LabState.cleanMark(text).utf8).write(to: URL(fileURLWithPath: sectionsMarkPath), options: .atomic)
+        } else {
+            unlink(sectionsMarkPath)
+        }
+    }
+
+    /// Whether `text` was marked by `markSections(of:agree: true)`.
+    public func sectionsAgree(_ text: String) -> Bool {
+        (try? String(contentsOfFile: sectionsMarkPath, encoding: .utf8)) == LabState.cleanMark(text)
+    }
+
+    var sectionsMarkPath: String { "\(directory)/lab.yaml.sections" }
+
     static func cleanMark(_ text: String) -> String {
         "\(text.utf8.count) \(String(StableHash.fnv1a64([text]), radix: 16))\n"
     }
@@ -94,7 +118,7 @@ public struct LabState: Sendable {
     }
 
     func topology(from data: Data) throws -> Topology {
-        try JSONDecoder().decode(Topology.self, from: data)
+        try TopologyFile.decode(data)
     }
 
     public func saveTopology(_ topology: Topology) throws {
@@ -119,28 +143,33 @@ public struct LabState: Sendable {
 
     /// The encoding of `topology` made from `data`, the encoding of `previous`, when the two
     /// differ in their policies alone (both having some); nil otherwise. A top-level field is
-    /// written as `\n  "policy" : VALUE` followed by `,\n` (or the closing `\n}`), VALUE as
-    /// a one-field object `{"policy": VALUE}` has it: the same bytes, found once, replaced.
+    /// written as `\n  "policy" : VALUE` followed by `,\n` (or the closing `\n}`), VALUE as a
+    /// one-field object `{"policy": VALUE}` has it. Only the new VALUE is encoded: the old one
+    /// is found by the layout — the one line of the object indented by two spaces that holds
+    /// the key, up to the next such line (a value's own lines are indented further, and none
+    /// of its strings holds a line break).
     static func topologyJSON(_ topology: Topology, changingPoliciesOf previous: Topology, in data: Data) -> Data? {
         var same = previous
         same.policy = topology.policy
-        guard same == topology, let old = previous.policy, let new = topology.policy else { return nil }
+        guard same == topology, previous.policy != nil, let new = topology.policy else { return nil }
         struct Field: Encodable { var policy: PolicyTopology }
-        let encoder = topologyEncoder()
-        guard let oldField = try? encoder.encode(Field(policy: old)), let newField = try? encoder.encode(Field(policy: new)) else { return nil }
         let open = Data("{\n".utf8), close = Data("\n}".utf8)
-        guard oldField.starts(with: open), oldField.suffix(close.count) == close,
-              newField.starts(with: open), newField.suffix(close.count) == close else { return nil }
-        let oldEntry = Data("\n".utf8) + oldField.dropFirst(open.count).dropLast(close.count)
+        guard let newField = try? topologyEncoder().encode(Field(policy: new)), newField.starts(with: open),
+              newField.suffix(close.count) == close else { return nil }
         let newEntry = Data("\n".utf8) + newField.dropFirst(open.count).dropLast(close.count)
-        for end in [Data(",\n".utf8), close] {
-            guard let range = data.range(of: oldEntry + end) else { continue }
-            guard data.range(of: oldEntry, in: range.upperBound..<data.endIndex) == nil else { return nil }
-            var result = data
-            result.replaceSubrange(range, with: newEntry + end)
-            return result
+        guard let key = data.range(of: Data("\n  \"policy\" : ".utf8)),
+              data.range(of: Data("\n  \"policy\" : ".utf8), in: key.upperBound..<data.endIndex) == nil else { return nil }
+        let end: Data.Index
+        if let next = data.range(of: Data("\n  \"".utf8), in: key.upperBound..<data.endIndex) {
+            guard next.lowerBound > key.upperBound, data[next.lowerBound - 1] == UInt8(ascii: ",") else { return nil }
+            end = next.lowerBound - 1
+        } else {
+            guard let last = data.range(of: close, options: .backwards), last.lowerBound > key.upperBound else { return nil }
+            end = last.lowerBound
         }
-        return nil
+        var result = data
+        result.replaceSubrange(key.lowerBound..<end, with: newEntry)
+        return result
     }
 
     public func journal() -> Journal { Journal(path: journalPath) }

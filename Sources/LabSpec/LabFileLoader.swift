@@ -69,3 +69,45 @@ public enum LabFileLoader {
         return false
     }
 }
+
+/// The `networkPolicies` of a lab file read from their section alone (`LabFileSections`), for
+/// `lab up` of a file in which nothing else changed: what the full loader would give for them —
+/// the same values, errors and warnings at the same lines and columns — without composing and
+/// checking the rest of the file again.
+public struct LoadedPolicies: Sendable {
+    public var policies: [NetworkPolicySpec]
+    public var warnings: [LabFileError]
+}
+
+extension LabFileLoader {
+    /// `section`: the `networkPolicies:` section of a file whose every other section is the
+    /// file `context` was taken from (it parsed without errors). The section is composed on
+    /// blank lines standing for the rest of the file, so every position is the file's. Throws
+    /// `LabFileErrors` as `parse` does; nil when the section does not stand alone (an alias of
+    /// an anchor elsewhere, an anchor of its own another section could use, anything but the
+    /// one key): the whole file must then be parsed.
+    ///
+    /// `context` is asked for once the section has decoded (nil: give up, return nil), so a
+    /// caller may work it out meanwhile.
+    public static func parsePolicies(_ section: LabFileSections.Section, file: String,
+                                     context: () -> PolicyCheckContext?) throws -> LoadedPolicies? {
+        guard section.key == "networkPolicies", !section.text.utf8.contains(UInt8(ascii: "&")),
+              !section.text.utf8.contains(UInt8(ascii: "*")) else { return nil }
+        let text = String(repeating: "\n", count: section.line - 1) + section.text
+        guard case .success(let document) = YAMLDocument.compose(text, file: file),
+              let root = document.root, case .mapping(let mapping) = root, mapping.count == 1 else { return nil }
+        let reader = YAMLReader(file: file, repeatedKeys: document.repeatedKeys)
+        let decoder = LabFileDecoder(reader: reader)
+        guard let top = reader.fields(root, at: "", allowed: LabFileDecoder.topLevelKeys, nullIsEmpty: false),
+              let node = top["networkPolicies"] else { return nil }
+        var lab = LabFile(name: "")
+        lab.networkPolicies = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
+                                               decoder.networkPolicy)
+        lab.sourceMap = reader.diagnostics.sourceMap
+        guard let context = context() else { return nil }
+        var diagnostics = reader.diagnostics
+        LabFileValidator(file: DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)).checkNetworkPolicies(context, &diagnostics)
+        if !diagnostics.errors.isEmpty { throw LabFileErrors(Diagnostics.inFileOrder(diagnostics.errors)) }
+        return LoadedPolicies(policies: lab.networkPolicies, warnings: Diagnostics.inFileOrder(diagnostics.warnings))
+    }
+}

@@ -43,6 +43,9 @@ enum LabFileSource {
     /// The text of `bytes`, or an error at the first byte that is not UTF-8 (YAML is Unicode
     /// text; a binary file ends here with a position instead of deep inside the parser).
     static func decodeUTF8(_ bytes: [UInt8], file: String) -> Result<String, LabFileError> {
+        // Valid text, the usual case, is checked in one pass; only invalid text is walked
+        // scalar by scalar to say where.
+        if let text = String(validating: bytes, as: UTF8.self) { return .success(text) }
         var line = 1, column = 1
         var iterator = bytes.makeIterator()
         var decoder = UTF8()

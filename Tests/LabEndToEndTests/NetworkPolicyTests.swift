@@ -221,15 +221,17 @@ struct NetworkPolicyTests {
     }
 
     /// A change of policies alone renders only the nodes whose policy chains change: the kernel
-    /// state it leaves (every node's filter table and ipsets) and the rules `/run/lab` records
-    /// are exactly those of a fresh `up` of the new file. The change moves a policy's selection
-    /// from node-1's pods to node-2's and changes another's peer.
-    @Test(arguments: ["routed", "vxlan"])
-    func aPolicyChangeLeavesWhatAFreshUpBuilds(_ network: String) throws {
-        let name = uniqueLabName("npinc\(network.prefix(1))")
+    /// state it leaves (every node's filter table and ipsets, or its nftables ruleset) and the
+    /// rules `/run/lab` records are exactly those of a fresh `up` of the new file. The change
+    /// moves a policy's selection from node-1's pods to node-2's and changes another's peer. It
+    /// takes the path that parses the policies' section alone (`--timings` names its phase);
+    /// a second change after it does too, from the state the first one left.
+    @Test(arguments: [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables")])
+    func aPolicyChangeLeavesWhatAFreshUpBuilds(_ network: String, _ proxy: String) throws {
+        let name = uniqueLabName("npinc\(network.prefix(1))\(proxy.prefix(1))")
         let service = "services: [{name: s, namespace: x, selector: {pod: c}, ports: [{port: 80}]}]\nprobes:"
         func text(_ policies: String) -> String {
-            Self.labText(name: name, network: network, policies: policies, probe: "tcp: {port: 80}")
+            Self.labText(name: name, network: network, proxy: proxy, policies: policies, probe: "tcp: {port: 80}")
                 .replacingOccurrences(of: "probes:", with: service)
         }
         // x-a and x-c are on node-1, x-b on node-2 (pods alternate).
@@ -243,17 +245,68 @@ struct NetworkPolicyTests {
         """)
         var changed: [String: String] = [:]
         try withLab(before, name: name) { path in
-            try after.write(toFile: path, atomically: true, encoding: .utf8)
-            let up = try lab("up", path)
-            try #require(up.succeeded, "\(up.stderr)")
-            #expect(up.stdout.contains("changed in place"), "\(up.stdout)")
+            // Once there and back, then there again: each change starts from the last one's state.
+            for text in [after, before, after] {
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                let up = try lab("up", "--timings", path)
+                try #require(up.succeeded, "\(up.stderr)")
+                #expect(up.stdout.contains("changed in place"), "\(up.stdout)")
+                #expect(up.stdout.contains("policy section"), "the policies' section alone was parsed:\n\(up.stdout)")
+            }
             changed = try Self.policyState(of: name)
+            let status = try lab("status", name)
+            #expect(status.stdout.contains("x/p     Ingress         x-b"), "status shows the new policies:\n\(status.stdout)")
         }
         try withLab(after, name: name) { _ in
             let fresh = try Self.policyState(of: name)
             #expect(Set(changed.keys) == Set(fresh.keys))
             for key in fresh.keys.sorted() {
                 #expect(changed[key] == fresh[key], "\(key) after the change differs from a fresh up:\n\(changed[key] ?? "(none)")\n---\n\(fresh[key] ?? "")")
+            }
+        }
+    }
+
+    /// A change of anything besides the policies — a pod's label, a namespace's — takes the
+    /// whole path (no `policy section` phase) and still leaves what a fresh `up` builds; a
+    /// broken policy changes nothing and says what `lab validate` says, with its exit code.
+    @Test func otherChangesAndBrokenPoliciesTakeTheWholePath() throws {
+        let name = uniqueLabName("npwhole")
+        let policies = """
+          - {name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{namespaceSelector: {matchLabels: {team: blue}}, podSelector: {matchLabels: {pod: b}}}]}]}
+        """
+        let base = Self.labText(name: name, network: "routed", policies: policies, probe: "tcp: {port: 80}")
+            .replacingOccurrences(of: "pods:\n", with: "namespaces: [{name: y, labels: {team: blue}}]\npods:\n")
+        let relabelledPod = base.replacingOccurrences(of: "{name: x-b, namespace: x, node: node-2, labels: {pod: b}",
+                                                      with: "{name: x-b, namespace: x, node: node-2, labels: {pod: a}")
+        let relabelledNamespace = relabelledPod.replacingOccurrences(of: "labels: {team: blue}", with: "labels: {team: red}")
+        #expect(relabelledPod != base && relabelledNamespace != relabelledPod)
+        for changed in [relabelledPod, relabelledNamespace] {
+            var state: [String: String] = [:]
+            try withLab(base, name: name) { path in
+                try changed.write(toFile: path, atomically: true, encoding: .utf8)
+                let up = try lab("up", "--timings", path)
+                try #require(up.succeeded, "\(up.stderr)")
+                #expect(up.stdout.contains("changed in place") && !up.stdout.contains("policy section"), "\(up.stdout)")
+                state = try Self.policyState(of: name)
+            }
+            try withLab(changed, name: name) { _ in
+                let fresh = try Self.policyState(of: name)
+                for key in Set(fresh.keys).union(state.keys).sorted() { #expect(state[key] == fresh[key], "\(key)") }
+            }
+        }
+        try withLab(base, name: name) { path in
+            let before = try Self.policyState(of: name)
+            let applied = try String(contentsOfFile: "/run/lab/\(name)/lab.yaml", encoding: .utf8)
+            for broken in ["{name: p, namespace: x, podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]}",
+                           "{name: p, namespace: x, podSelecter: {}}", "{name: p, namespace: x, ingress: [{from: [{podSelector: {}}]"] {
+                let text = base.replacingOccurrences(of: policies, with: "  - " + broken)
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                let up = try lab("up", path)
+                let validate = try lab("validate", path)
+                #expect(up.status == 2 && validate.status == 2, "\(up.status) \(validate.status): \(up.stderr)")
+                #expect(up.stderr == validate.stderr, "up says what validate says:\n\(up.stderr)\n---\n\(validate.stderr)")
+                #expect(try String(contentsOfFile: "/run/lab/\(name)/lab.yaml", encoding: .utf8) == applied)
+                #expect(try Self.policyState(of: name) == before, "a broken policy changes nothing")
             }
         }
     }
@@ -274,6 +327,10 @@ struct NetworkPolicyTests {
                     rules[String(line.split(separator: " ")[1]), default: []].append(line)
                 }
             }
+            // nftables: the lines of the ruleset, sorted (a set lists its elements in no fixed order).
+            state["\(node) nft"] = try run(["ip", "netns", "exec", netns, "nft", "list", "ruleset"]).stdout
+                .replacingOccurrences(of: #"counter packets [0-9]+ bytes [0-9]+"#, with: "counter", options: .regularExpression)
+                .split(separator: "\n").sorted().joined(separator: "\n")
             state["\(node) iptables"] = declared.sorted().joined(separator: "\n") + "\n"
                 + rules.keys.sorted().flatMap { rules[$0]! }.joined(separator: "\n")
             // Each set's hash seed (`initval`) is random.

@@ -42,7 +42,7 @@ enum IPSetDiff {
         var byName: [String: Set] = [:]
 
         init(_ text: String) {
-            for line in text.split(separator: "\n").map(String.init) {
+            for line in text.byteLines().map(String.init) {
                 let words = line.split(separator: " ", maxSplits: 2).map(String.init)
                 guard words.count >= 2 else { continue }
                 if words[0] == "create" {

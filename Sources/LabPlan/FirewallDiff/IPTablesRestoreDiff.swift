@@ -10,8 +10,9 @@ enum IPTablesRestoreDiff {
         var text = ""
         for table in after.tableOrder + before.tableOrder.filter({ !after.tableOrder.contains($0) }) {
             let was = before.tables[table] ?? Table(), now = after.tables[table] ?? Table()
-            let rewritten = now.declared.filter { !was.declared.contains($0) || was.rules[$0] != now.rules[$0] }
-            let gone = was.declared.filter { !now.declared.contains($0) }
+            let wasDeclared = Set(was.declared), nowDeclared = Set(now.declared)
+            let rewritten = now.declared.filter { !wasDeclared.contains($0) || was.rules[$0] != now.rules[$0] }
+            let gone = was.declared.filter { !nowDeclared.contains($0) }
             var hookLines: [String] = []
             for chain in was.builtinOrder + now.builtinOrder.filter({ !was.builtinOrder.contains($0) }) {
                 let oldRules = was.rules[chain] ?? [], newRules = now.rules[chain] ?? []
@@ -57,7 +58,9 @@ enum IPTablesRestoreDiff {
 
         init(_ text: String) {
             var current: String?
-            for line in text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
+            // By table: a node's thousand chains made `declared.contains` most of the time.
+            var declared: [String: Set<String>] = [:]
+            for line in text.byteLines().map(String.init) {
                 if line.hasPrefix("*") {
                     let name = String(line.dropFirst())
                     current = name
@@ -65,11 +68,12 @@ enum IPTablesRestoreDiff {
                 } else if let table = current, line.hasPrefix(":") {
                     let chain = String(line.dropFirst().split(separator: " ")[0])
                     tables[table]?.declared.append(chain)
+                    declared[table, default: []].insert(chain)
                 } else if let table = current, line.hasPrefix("-A ") {
                     let rest = line.dropFirst(3)
                     let chain = String(rest.prefix { $0 != " " })
                     let rule = String(rest.dropFirst(chain.count + 1))
-                    if tables[table]?.rules[chain] == nil, tables[table]?.declared.contains(chain) == false {
+                    if tables[table]?.rules[chain] == nil, declared[table]?.contains(chain) != true {
                         tables[table]?.builtinOrder.append(chain)
                     }
                     tables[table]?.rules[chain, default: []].append(rule)
@@ -78,7 +82,8 @@ enum IPTablesRestoreDiff {
             // A chain declared after its first rule (kube-proxy's two buffers) is not built in.
             for name in tableOrder {
                 guard var table = tables[name] else { continue }
-                table.builtinOrder.removeAll { table.declared.contains($0) }
+                let chains = declared[name] ?? []
+                table.builtinOrder.removeAll { chains.contains($0) }
                 tables[name] = table
             }
         }

@@ -19,7 +19,7 @@ enum NFTablesDiff {
     /// The input's lines grouped by table (`ip kube-proxy`), tables in order of appearance.
     static func tables(_ text: String) -> [(key: String, text: String)] {
         var order: [String] = [], lines: [String: [String]] = [:]
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        for line in text.byteLines() {
             let words = line.split(separator: " ", maxSplits: 4)
             let key = words.count >= 4 ? "\(words[2]) \(words[3])" : ""
             if lines[key] == nil { order.append(key) }
@@ -76,7 +76,7 @@ enum NFTablesDiff {
         var isEmpty: Bool { objects.isEmpty }
 
         init(_ text: String) {
-            for line in text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) {
+            for line in text.byteLines().map(String.init) {
                 let words = line.split(separator: " ", maxSplits: 5).map(String.init)
                 guard words.count >= 5, words[0] == "add" else { continue }
                 family = words[2]

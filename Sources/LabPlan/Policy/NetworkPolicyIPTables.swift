@@ -46,6 +46,15 @@ enum NetworkPolicyIPTables {
     /// The hooks, first in their built-in chains (kube-router inserts at position 1).
     static let hooks: [(chain: String, target: String)] = [("INPUT", input), ("FORWARD", forward), ("OUTPUT", output)]
 
+    /// The hooks as the lines that start the filter table's rules, in order.
+    static let hookLines: [String] = {
+        var filter = IPTablesTableText(table: "filter")
+        for hook in hooks.reversed() {
+            filter.prepend(hook.chain, ["-m", "comment", "--comment", "kube-router netpol", "-j", hook.target])
+        }
+        return filter.rules
+    }()
+
     /// Writes a node's policy chains (its `layout`) into `filter` and returns the ipsets they
     /// match.
     static func write(_ layout: PolicyLayout, topology: Topology, into filter: inout IPTablesTableText) -> IPSetScript {

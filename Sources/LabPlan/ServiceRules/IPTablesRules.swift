@@ -108,11 +108,7 @@ public enum IPTablesRules {
             for hook in hookRules(options: options).reversed() {
                 if hook.table == "filter" { filter.append(hook.chain, hook.arguments) } else { nat.append(hook.chain, hook.arguments) }
             }
-            if sets != nil {
-                for hook in NetworkPolicyIPTables.hooks.reversed() {
-                    filter.prepend(hook.chain, ["-m", "comment", "--comment", "kube-router netpol", "-j", hook.target])
-                }
-            }
+            if sets != nil { filter.prepend(lines: NetworkPolicyIPTables.hookLines) }
         }
         return (filter.text + nat.text, sets?.text)
     }

@@ -34,6 +34,11 @@ struct IPTablesTableText {
         rules.insert((["-A", chain] + arguments.map(IPTablesTableText.quoted)).joined(separator: " "), at: 0)
     }
 
+    /// Whole rule lines (`-A CHAIN …`) before every rule written so far, in their order.
+    mutating func prepend(lines: [String]) {
+        rules.insert(contentsOf: lines, at: 0)
+    }
+
     var text: String {
         (["*\(table)"] + chains.map { ":\($0) - [0:0]" } + rules + ["COMMIT"]).joined(separator: "\n") + "\n"
     }

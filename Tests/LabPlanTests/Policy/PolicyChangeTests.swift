@@ -52,10 +52,50 @@ import Testing
         let before = Planner.plan(old).operations.filter { $0.isFirewallLoad && !scope.contains($0.netns) }
         #expect(before == whole.rules.filter { !scope.contains($0.netns) }, "\(comment): a node left out keeps its rules")
         #expect(Reconciler.change(from: old, to: new) == shortcut)
+        try expectSameFromSavedRules(old, new, shortcut, comment)
         return Set(new.nodes.filter { scope.contains($0.netns) }.map(\.name))
     }
 
+    /// The change made from the old lab's saved rules (`rules/`, as a build wrote them), with
+    /// only the policy part rendered: the very change the shortcut renders both sides for.
+    static func expectSameFromSavedRules(_ old: Topology, _ new: Topology, _ shortcut: LabChange, _ comment: Comment) throws {
+        let saved = Dictionary(Planner.plan(old).operations.compactMap { operation -> (String, String)? in
+            guard case .loadFirewall(let netns, let loader, let rules) = operation else { return nil }
+            return ("\(netns).\(loader.fileExtension)", rules)
+        }, uniquingKeysWith: { $1 })
+        let fromSaved = Reconciler.policyChange(from: old, to: new) { saved["\($0).\($1.fileExtension)"] }
+        let lossyNFTables = new.proxy == .nftables && !ImpairmentPlan.lossRules(new).isEmpty
+        guard old.policy != nil, new.policy != nil, !lossyNFTables else {
+            #expect(fromSaved == nil, "\(comment): a lab without policies on one side, or a lossy nftables node, is rendered")
+            return
+        }
+        #expect(fromSaved == shortcut, comment)
+        // A saved file that is not what the old policies rendered is not trusted.
+        let stale = Reconciler.policyChange(from: old, to: new) { netns, loader in
+            saved["\(netns).\(loader.fileExtension)"].map {
+                $0.replacingOccurrences(of: "*filter\n", with: "*filter\n:KUBE-POD-FW-STALE - [0:0]\n")
+                    + (loader == .nft ? "add chain ip kube-router-filter-ipv4 STALE\n" : "")
+            }
+        }
+        if shortcut.rulesScope?.isEmpty == false { #expect(stale == nil, comment) }
+    }
+
     static let modes = [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables")]
+
+    /// Lossy links add rules of their own to a node's load (iptables): kept as they are. On an
+    /// nftables node they are a load of their own, saved in the same file as the `nft` input,
+    /// so the saved rules are not used there.
+    @Test(arguments: ["iptables", "nftables"])
+    func lossRulesStay(_ proxy: String) throws {
+        let lossy = { (text: String) in
+            text.replacingOccurrences(of: "{name: node-1}", with: "{name: node-1, link: {loss: 1%}}")
+                .replacingOccurrences(of: "{name: p0, namespace: x, node: node-1,", with: "{name: p0, namespace: x, node: node-1, link: {loss: 2%},")
+        }
+        let changed = Self.base.replacingOccurrences(of: "from: [{podSelector: {matchLabels: {app: c}}}]", with: "from: [{podSelector: {matchLabels: {app: f}}}]")
+        let nodes = try Self.expectSameAsWholePlans(from: lossy(Self.text(policies: Self.base, proxy: proxy)),
+                                                    to: lossy(Self.text(policies: changed, proxy: proxy)), "lossy")
+        #expect(nodes == ["node-1"])
+    }
 
     @Test(arguments: modes)
     func aChangedPeerRendersOnlyTheNodesOfThePolicysPods(_ network: String, _ proxy: String) throws {

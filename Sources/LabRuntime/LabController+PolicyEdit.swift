@@ -1,0 +1,117 @@
+import Foundation
+import LabKernel
+import LabPlan
+import LabSpec
+
+extension LabController {
+    /// `lab up` of the file a lab is up from with its `networkPolicies` section alone changed:
+    /// only that section is parsed and checked, against the running lab, and the change is
+    /// applied as `Reconciler.policyChange` works it out, without parsing, checking and
+    /// allocating the rest of the file again. nil whenever that cannot be shown to give what the
+    /// whole path gives; `up` then takes the whole path, which also reports any error of the
+    /// file (so an error here never reaches the user in other words).
+    ///
+    /// What must hold, each checked:
+    /// 1. The applied file and the new one cut into the same top-level sections
+    ///    (`LabFileSections`), all byte for byte the same but `networkPolicies`; the applied
+    ///    file's sections were those of its parse (`LabState.sectionsAgree`) and it parsed
+    ///    without warnings (so the rest of the new file has none either).
+    /// 2. The lab is up and intact, with policies, without run-time faults, its supervisor
+    ///    running if it needs one.
+    /// 3. The section parses and checks alone, against the running lab's pods and namespaces
+    ///    (`LabFileLoader.parsePolicies`), and the policies keep the lab's namespaces.
+    static func policyEdit(text: String, file: String, started: DispatchTime, lockWaiting: () -> Void) throws -> UpResult? {
+        guard let new = LabFileSections(text), let name = new.section("name") else { return nil }
+        for lab in LabState.labs() {
+            let state = LabState(lab: lab)
+            guard let applied = state.appliedFile(), let old = LabFileSections(applied), old.section("name")?.text == name.text else { continue }
+            return try policyEdit(text: text, file: file, sections: new, applied: applied, appliedSections: old, state: state,
+                                  started: started, lockWaiting: lockWaiting)
+        }
+        return nil
+    }
+
+    private static func policyEdit(text: String, file: String, sections: LabFileSections, applied: String,
+                                   appliedSections: LabFileSections, state: LabState, started: DispatchTime,
+                                   lockWaiting: () -> Void) throws -> UpResult? {
+        // 1.
+        guard sections.changedKeys(from: appliedSections) == ["networkPolicies"], let section = sections.section("networkPolicies"),
+              appliedSections.section("networkPolicies").map({ !$0.text.utf8.contains(UInt8(ascii: "&")) }) == true,
+              state.isCleanAppliedFile(applied), state.sectionsAgree(applied) else { return nil }
+        // 2. and 3. The running lab is read on other threads while the section is parsed: it
+        //    is needed only to check the section.
+        let reading = BackgroundWork { intactLab(state) }
+        let parsing = DispatchTime.now()
+        var lab: (intact: IntactLab, running: Topology)?
+        let parsed = try? LabFileLoader.parsePolicies(section, file: file) {
+            guard case .success(let intact?) = reading.wait(), let running = policyEditable(intact.topology, state: state) else { return nil }
+            lab = (intact, running)
+            return policyCheckContext(running)
+        }
+        guard let (intact, running) = lab, let loaded = parsed ?? nil,
+              !loaded.policies.isEmpty, let namespaces = running.policy?.namespaces,
+              sameNamespaces(running.policy?.policies ?? [], loaded.policies, in: running) else { return nil }
+        var timings = PhaseTimings()
+        timings.add("policy section", since: parsing, count: loaded.policies.count)
+        var target = running
+        target.policy = PolicyTopology(namespaces: namespaces, policies: loaded.policies)
+
+        UpDownProgress.shared.setLab(state.lab)
+        UpDownProgress.shared.begin("planning")
+        try Privileges.check()
+        try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
+        let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
+        defer { withExtendedLifetime(lock) {} }
+        // Another up or down may have run while we waited for the lock.
+        guard state.appliedFile() == applied, intactLab(state, known: intact) == intact, policyEditable(running, state: state) != nil,
+              let change = Reconciler.policyChange(from: running, to: target, saved: { state.savedRules(netns: $0, loader: $1) })
+                ?? Optional(Reconciler.change(from: running, to: target, planned: nil)), change.onlyPolicies else { return nil }
+        try Privileges.checkTools(for: change.plan)
+        let setting = running.neighbourSetting
+        let neighbours = NeighbourDecision.decide(
+            setting: setting, need: NeighbourEntries.worstCase(target), host: setting == .static ? nil : .current(),
+            running: (running.neighbours, NeighbourEntries.worstCase(running)))
+        var prepared = Prepared(file: nil, text: text, topology: target,
+                                plan: Plan(lab: target.lab, operations: []), warnings: loaded.warnings, neighbours: neighbours,
+                                isPlanned: false)
+        prepared.sectionsAgree = true
+        var result = try reconcile(from: running, runningData: intact.data, to: prepared, change: change, state: state, started: started)
+        // `--timings` shows this path was taken: its phase is the section's parse and check.
+        for phase in timings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
+        return result
+    }
+
+    /// `topology` when a change of its policies alone may skip the rest: it has policies, no
+    /// run-time fault is in force (a change suspends and resumes them), and its supervisor
+    /// runs if it needs one (else the whole path starts it).
+    private static func policyEditable(_ topology: Topology, state: LabState) -> Topology? {
+        guard topology.policy != nil, FaultController.load(state).isEmpty else { return nil }
+        if needsSupervisor(topology), SupervisorProcess.running(lab: state.lab, state: state) == nil { return nil }
+        return topology
+    }
+
+    /// What the checks of the policies read of the file, from the running lab it became: the
+    /// file's pods (not the cluster DNS's), their containers' port names, the namespaces.
+    static func policyCheckContext(_ topology: Topology) -> PolicyCheckContext {
+        let pods = topology.workloadPods
+        return PolicyCheckContext(
+            namespaces: topology.policy?.namespaces ?? [],
+            pods: pods.map { PolicyCheckContext.Pod(namespace: $0.namespace, labels: $0.labels) },
+            declaredPorts: Set(pods.flatMap { $0.containers.flatMap { $0.ports.compactMap(\.name) } }))
+    }
+
+    /// Whether the lab's namespaces (`LabFile.allNamespaces`: those listed, then those the
+    /// pods, services and policies use, in that order) stay the same with `new` policies for
+    /// `old`: true when the namespaces that no pod or service of the file uses come first in
+    /// the same order in both. (A namespace only a policy uses may also be listed; then it is
+    /// the same either way, but telling it apart would need the file's `namespaces:`.)
+    static func sameNamespaces(_ old: [NetworkPolicySpec], _ new: [NetworkPolicySpec], in topology: Topology) -> Bool {
+        let dnsService = topology.dnsService
+        let used = Set(topology.workloadPods.map(\.namespace) + topology.services.filter { $0 != dnsService }.map(\.namespace))
+        func policyOnly(_ policies: [NetworkPolicySpec]) -> [String] {
+            var seen = used
+            return policies.map(\.namespace).filter { seen.insert($0).inserted }
+        }
+        return policyOnly(old) == policyOnly(new)
+    }
+}

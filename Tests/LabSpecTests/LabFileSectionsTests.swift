@@ -1,0 +1,175 @@
+import Testing
+@testable import LabSpec
+
+/// Cutting a lab file into its top-level sections, and reading `networkPolicies` from its
+/// section alone: the same policies, errors and warnings, at the same places, as the whole file.
+@Suite struct LabFileSectionsTests {
+    static let base = """
+    # a lab
+    name: demo
+    nodes: [{name: node-1}, {name: node-2}]
+
+    namespaces:
+      - {name: store, labels: {team: shop}}
+    pods:
+      - {name: api, namespace: store, node: node-1, labels: {app: api}}
+      - {name: db, namespace: store, node: node-2, labels: {app: db}, containers: [{name: pg, agent: {tcp: [5432]}, ports: [{name: sql, containerPort: 5432}]}]}
+      - {name: admin, namespace: ops, node: node-1, labels: {role: admin}}
+    # the policies
+    networkPolicies:
+    """
+
+    static let tail = """
+
+    services:
+      - {name: db, namespace: store, selector: {app: db}, ports: [{port: 5432}]}
+
+    """
+
+    static func file(_ policies: String) -> String { base + "\n" + policies + tail }
+
+    @Test func cutsAtEveryKeyOfColumnOneWithItsCommentsAndBlankLines() throws {
+        let sections = try #require(LabFileSections(Self.file("  - {name: a, namespace: store, podSelector: {}}")))
+        #expect(sections.preamble == "# a lab\n")
+        #expect(sections.sections.map(\.key) == ["name", "nodes", "namespaces", "pods", "networkPolicies", "services"])
+        #expect(sections.sections.map(\.line) == [2, 3, 5, 7, 12, 14])
+        #expect(sections.section("nodes")?.text == "nodes: [{name: node-1}, {name: node-2}]\n\n")
+        #expect(sections.section("pods")?.text.hasSuffix("# the policies\n") == true)
+        #expect(sections.section("networkPolicies")?.text == "networkPolicies:\n  - {name: a, namespace: store, podSelector: {}}\n")
+    }
+
+    @Test func anythingButPlainKeysAtTheTopLevelIsNotCut() {
+        for text in ["{name: demo}\n", "---\nname: demo\n", "name: demo\nname: again\n", "\"name\": demo\n", "- a\n",
+                     "name: demo\nnodes: [a,\nb]\n", "name: demo\n<<: *x\n", "name:demo\n"] {
+            #expect(LabFileSections(text) == nil, "\(text)")
+        }
+        #expect(LabFileSections("")?.sections.isEmpty == true)
+    }
+
+    @Test func tellsWhichSectionsChanged() throws {
+        let old = try #require(LabFileSections(Self.file("  - {name: a, namespace: store, podSelector: {}}")))
+        let new = try #require(LabFileSections(Self.file("  - {name: b, namespace: store, podSelector: {}}\n  - {name: c}")))
+        #expect(new.changedKeys(from: old) == ["networkPolicies"])
+        #expect(old.changedKeys(from: old) == [])
+        let relabelled = try #require(LabFileSections(Self.file("  - {name: a, namespace: store, podSelector: {}}")
+            .replacingOccurrences(of: "role: admin", with: "role: root")))
+        #expect(relabelled.changedKeys(from: old) == ["pods"])
+        let reordered = try #require(LabFileSections("nodes: [{name: n}]\nname: demo\n"))
+        #expect(reordered.changedKeys(from: try #require(LabFileSections("name: demo\nnodes: [{name: n}]\n"))) == nil)
+        let commented = try #require(LabFileSections("# other\n" + Self.file("  - {name: a, namespace: store, podSelector: {}}").dropFirst(8)))
+        #expect(commented.changedKeys(from: old) == nil)
+    }
+
+    @Test func agreesWithAParseOnlyWhenNoValueRunsOnAtColumnOne() throws {
+        let plain = Self.file("  - {name: a, namespace: store, podSelector: {}}")
+        #expect(try #require(LabFileSections(plain)).agrees(with: Lab.load(plain).lab.sourceMap))
+        // YAML reads `services: …` here as the rest of a quoted value.
+        let runOn = "name: demo\nnodes: [{name: node-1}]\npods: [{name: a, node: node-1, containers: [{name: c, command: [sleep, \"1\n"
+            + "services: [x]\"]}]}]\n"
+        let sections = try #require(LabFileSections(runOn))
+        #expect(sections.sections.map(\.key) == ["name", "nodes", "pods", "services"])
+        let parsed = try LabFileLoader.parse(runOn, file: "lab.yaml")
+        #expect(!sections.agrees(with: parsed.lab.sourceMap))
+    }
+
+    // MARK: The section alone
+
+    /// What a section of `text` gives alone, the rest of the file being `context`'s.
+    static func alone(_ text: String, context: PolicyCheckContext) throws -> Result<LoadedPolicies, LabFileErrors>? {
+        let section = try #require(LabFileSections(text)?.section("networkPolicies"))
+        do {
+            return try LabFileLoader.parsePolicies(section, file: "lab.yaml") { context }.map { .success($0) }
+        } catch let errors as LabFileErrors {
+            return .failure(errors)
+        }
+    }
+
+    /// What the full loader gives for the policies of `text`.
+    static func whole(_ text: String) -> Result<LoadedPolicies, LabFileErrors> {
+        do {
+            let loaded = try LabFileLoader.parse(text, file: "lab.yaml")
+            return .success(LoadedPolicies(policies: loaded.lab.networkPolicies, warnings: loaded.warnings))
+        } catch let errors as LabFileErrors {
+            return .failure(errors)
+        } catch {
+            Issue.record("\(error)")
+            return .failure(LabFileErrors([]))
+        }
+    }
+
+    /// The context the checks read from the file of the same pods and namespaces.
+    static let context: PolicyCheckContext = {
+        let lab = try! LabFileLoader.parse(file("  - {name: a, namespace: store, podSelector: {}}"), file: "lab.yaml").lab
+        return PolicyCheckContext(namespaces: lab.allNamespaces,
+                                  pods: lab.pods.map { .init(namespace: $0.namespace, labels: $0.labels) },
+                                  declaredPorts: Set(lab.pods.flatMap { $0.containers.flatMap { $0.ports.compactMap(\.name) } }))
+    }()
+
+    static let sections = [
+        // valid, with warnings of each kind
+        """
+          - name: db-from-api
+            namespace: store
+            podSelector: {matchLabels: {app: db}}
+            policyTypes: [Ingress, Egress]
+            ingress:
+              - from:
+                  - podSelector: {matchLabels: {app: api}}
+                  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ops}}
+                  - podSelector: {matchLabels: {app: nothing}}
+                  - ipBlock: {cidr: 192.168.1.0/24, except: [192.168.1.2/32]}
+                ports: [{protocol: TCP, port: 5432}, {port: sql}, {port: sqll}, {port: 9000, endPort: 9010}]
+            egress:
+              - to: [{podSelector: {}}]
+          - {name: none, namespace: store, podSelector: {matchLabels: {app: ghost}}}
+        """,
+        // errors of decoding: unknown keys, a bad operator, a bad CIDR, endPort below port
+        """
+          - {name: a, namespace: store, podSelecter: {}}
+          - {name: b, namespace: store, podSelector: {matchExpressions: [{key: x, operator: Is}]}}
+          - {name: c, namespace: store, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}], ports: [{port: 90, endPort: 80}]}]}
+        """,
+        // errors of checking: names, a repeated name, rules of a direction not isolated
+        """
+          - {name: Bad_Name, namespace: store}
+          - {name: twice, namespace: store}
+          - {name: twice, namespace: store}
+          - {name: egress-only, namespace: store, policyTypes: [Ingress], egress: [{}]}
+        """,
+        // a key written twice, and a missing name
+        """
+          - {name: a, namespace: store, namespace: ops}
+          - {namespace: store, podSelector: {}}
+        """,
+        // not a list
+        """
+          name: a
+        """,
+    ]
+
+    @Test(arguments: sections.indices)
+    func theSectionAloneGivesWhatTheWholeFileGives(_ index: Int) throws {
+        let text = Self.file(Self.sections[index])
+        let alone = try #require(try Self.alone(text, context: Self.context))
+        switch (alone, Self.whole(text)) {
+        case let (.success(a), .success(w)):
+            #expect(a.policies == w.policies)
+            #expect(a.warnings == w.warnings)
+            #expect(!a.warnings.isEmpty || index != 0)
+        case let (.failure(a), .failure(w)):
+            #expect(a.errors == w.errors)
+            #expect(!a.errors.isEmpty)
+        case let (a, w):
+            Issue.record("alone: \(a); whole: \(w)")
+        }
+    }
+
+    @Test func aSectionThatDoesNotStandAloneIsLeftToTheWholeFile() throws {
+        // An alias of an anchor in another section, an anchor, a syntax error: nil, not an error.
+        for policies in ["  - {name: a, namespace: store, podSelector: *sel}", "  - &p {name: a, namespace: store}",
+                         "  - {name: a, namespace: store"] {
+            let alone = try Self.alone(Self.file(policies), context: Self.context)
+            #expect(alone == nil, "\(policies)")
+        }
+    }
+}
