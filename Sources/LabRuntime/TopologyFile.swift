@@ -1,4 +1,5 @@
 import Foundation
+import LabKernel
 import LabPlan
 
 /// Decoding `topology.json` on both cores: its pods — most of the file, and most of decoding a
