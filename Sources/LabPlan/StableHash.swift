@@ -13,6 +13,14 @@ public enum StableHash {
         return hash
     }
 
+    /// The same hash of raw bytes, as one part (a saved file's contents, compared with a record
+    /// of them).
+    public static func fnv1a64(bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return hash
+    }
+
     /// FNV's last input byte only reaches the bits above it, so names of `pod-a` and `pod-b`
     /// would share most digits; MurmurHash3's finaliser spreads every input bit over all 64.
     public static func mixed(_ parts: [String]) -> UInt64 {

@@ -40,15 +40,15 @@ extension LabController {
               state.isCleanAppliedFile(applied), state.sectionsAgree(applied) else { return nil }
         // 2. and 3. The running lab is read on other threads while the section is parsed: it
         //    is needed only to check the section.
-        let reading = BackgroundWork { intactLab(state) }
+        let reading = BackgroundWork { policyLab(state) }
         let parsing = DispatchTime.now()
-        var lab: (intact: IntactLab, running: Topology)?
+        var lab: (intact: IntactLab, running: Topology, partial: Bool)?
         let parsed = try? LabFileLoader.parsePolicies(section, file: file) {
-            guard case .success(let intact?) = reading.wait(), let running = policyEditable(intact.topology, state: state) else { return nil }
-            lab = (intact, running)
+            guard case .success(let read?) = reading.wait(), let running = policyEditable(read.lab.topology, state: state) else { return nil }
+            lab = (read.lab, running, read.partial)
             return policyCheckContext(running)
         }
-        guard let (intact, running) = lab, let loaded = parsed ?? nil,
+        guard let (intact, running, partial) = lab, let loaded = parsed ?? nil,
               !loaded.policies.isEmpty, let namespaces = running.policy?.namespaces,
               sameNamespaces(running.policy?.policies ?? [], loaded.policies, in: running) else { return nil }
         var timings = PhaseTimings()
@@ -63,9 +63,12 @@ extension LabController {
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         defer { withExtendedLifetime(lock) {} }
         // Another up or down may have run while we waited for the lock.
+        // Only the rules of the policies are rendered from a partial topology (`PolicyPodsFile`),
+        // and it is never saved: `topology.json` gets the new policies in its own bytes.
         guard state.appliedFile() == applied, intactLab(state, known: intact) == intact, policyEditable(running, state: state) != nil,
               let change = Reconciler.policyChange(from: running, to: target, saved: { state.savedRules(netns: $0, loader: $1) })
-                ?? Optional(Reconciler.change(from: running, to: target, planned: nil)), change.onlyPolicies else { return nil }
+                ?? (partial ? nil : Optional(Reconciler.change(from: running, to: target, planned: nil))), change.onlyPolicies,
+              let targetData = LabState.topologyJSON(target, changingPoliciesOf: running, in: intact.data) else { return nil }
         try Privileges.checkTools(for: change.plan)
         let setting = running.neighbourSetting
         let neighbours = NeighbourDecision.decide(
@@ -75,10 +78,20 @@ extension LabController {
                                 plan: Plan(lab: target.lab, operations: []), warnings: loaded.warnings, neighbours: neighbours,
                                 isPlanned: false)
         prepared.sectionsAgree = true
-        var result = try reconcile(from: running, runningData: intact.data, to: prepared, change: change, state: state, started: started)
+        var result = try reconcile(from: running, to: prepared, targetData: targetData, change: change, state: state, started: started)
         // `--timings` shows this path was taken: its phase is the section's parse and check.
         for phase in timings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         return result
+    }
+
+    /// The running lab as `intactLab` reads it, with its pods from `policy-pods.json` when that
+    /// file holds them (`partial`: `LabState.policyTopology`), else decoded whole.
+    private static func policyLab(_ state: LabState) -> (lab: IntactLab, partial: Bool)? {
+        guard state.appliedFile() != nil, let data = try? state.topologyData() else { return nil }
+        if let topology = state.policyTopology(from: data), topology.allNetns.allSatisfy(NetworkNamespace.exists) {
+            return (IntactLab(topology: topology, data: data), true)
+        }
+        return intactLab(state).map { ($0, false) }
     }
 
     /// `topology` when a change of its policies alone may skip the rest: it has policies, no

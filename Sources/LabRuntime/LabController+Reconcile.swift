@@ -21,8 +21,10 @@ extension LabController {
     /// Throws on failure; `up` then rebuilds the lab from scratch (or, when interrupted, removes
     /// the namespaces this run created and leaves the rest for the next `up` to rebuild).
     ///
-    /// `runningData`: the saved topology of `running`, as it is on disk.
-    static func reconcile(from running: Topology, runningData: Data? = nil, to prepared: Prepared, change: LabChange,
+    /// `runningData`: the saved topology of `running`, as it is on disk. `targetData`: the saved
+    /// topology of the target, when the caller made it (a change of the
+    /// policies alone splices them into the running lab's saved bytes: `LabState.topologyJSON`).
+    static func reconcile(from running: Topology, runningData: Data? = nil, to prepared: Prepared, targetData: Data? = nil, change: LabChange,
                           state: LabState, started: DispatchTime) throws -> UpResult {
         let target = prepared.topology
         let plan = change.plan
@@ -33,6 +35,9 @@ extension LabController {
         // 2. Containers whose supervisor died (SIGKILL) would run on beside the copies a new
         //    supervisor starts, and keep removed pods' namespaces alive: they end first.
         let supervised = SupervisorProcess.running(lab: state.lab, state: state) != nil
+        // A change of the policies alone leaves the supervisor be: its report, for the result
+        // line, is read beside the kernel work.
+        let reportReading = change.onlyPolicies && supervised ? BackgroundWork { state.supervisorReport() } : nil
         if !supervised, needsSupervisor(running) {
             SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.allNetns)
         }
@@ -65,7 +70,9 @@ extension LabController {
             let resolverStart = DispatchTime.now()
             resolverTimings.add("resolv.conf", since: resolverStart, count: try ResolverFiles.sync(target))
         }
-        if let runningData, change.onlyPolicies {
+        if let targetData {
+            try targetData.write(to: URL(fileURLWithPath: state.topologyPath), options: .atomic)
+        } else if let runningData, change.onlyPolicies {
             try state.saveTopology(target, previous: running, previousData: runningData)
         } else {
             try state.saveTopology(target)
@@ -77,8 +84,7 @@ extension LabController {
         for phase in resolverTimings.phases { result.timings.add(seconds: phase.seconds, to: phase.name, count: phase.count) }
         result.neighbours = prepared.neighbours
         if change.onlyPolicies, supervised, SupervisorProcess.running(lab: state.lab, state: state) != nil,
-           FaultController.load(state).isEmpty {
-            let report = state.supervisorReport()
+           FaultController.load(state).isEmpty, case .success(let report) = reportReading?.wait() {
             result.containerCount = report?.containers.count ?? 0
             result.troubledContainers = report?.containers.filter { $0.state != .running } ?? []
         } else if needsSupervisor(target) || SupervisorProcess.running(lab: state.lab, state: state) != nil {

@@ -5,6 +5,7 @@ import LabPlan
 ///
 /// - `lab.yaml`: the file as applied, byte for byte (what `up` compares to decide "no change")
 /// - `topology.json`: every name and address `up` settled (what `status` and `exec` read)
+/// - `policy-pods.json`: what a change of the policies alone reads of the pods (`PolicyPodsFile`)
 /// - `journal`: one namespace name per line, appended and fsync'd *before* the namespace is
 ///   created, so an interrupted `up` never leaves an object `down` cannot find.
 public struct LabState: Sendable {
@@ -121,8 +122,27 @@ public struct LabState: Sendable {
         try TopologyFile.decode(data)
     }
 
+    /// What a change of the policies alone reads of the pods (`PolicyPodsFile`).
+    var policyPodsPath: String { "\(directory)/\(PolicyPodsFile.fileName)" }
+
+    /// Writes `topology.json`, then `policy-pods.json` from it (removed when it cannot be made:
+    /// an older one would only be refused, but need not stay).
     public func saveTopology(_ topology: Topology) throws {
-        try Self.topologyEncoder().encode(topology).write(to: URL(fileURLWithPath: topologyPath), options: .atomic)
+        let data = try Self.topologyEncoder().encode(topology)
+        try data.write(to: URL(fileURLWithPath: topologyPath), options: .atomic)
+        guard let pods = try? PolicyPodsFile(topology, savedAs: data)?.encoded(),
+              (try? pods.write(to: URL(fileURLWithPath: policyPodsPath), options: .atomic)) != nil else {
+            unlink(policyPodsPath)
+            return
+        }
+    }
+
+    /// The topology of `data` (`topology.json` as on disk) with its pods as `policy-pods.json`
+    /// has them (`PolicyPodsFile`: partial); nil when that file is missing, or was not made
+    /// from these pods.
+    func policyTopology(from data: Data) -> Topology? {
+        guard let file = try? Data(contentsOf: URL(fileURLWithPath: policyPodsPath)) else { return nil }
+        return PolicyPodsFile.topology(from: data, file: file)
     }
 
     /// As `saveTopology`, for a lab whose saved topology was `previous`, encoded as

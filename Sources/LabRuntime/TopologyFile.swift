@@ -35,15 +35,28 @@ enum TopologyFile {
     /// The file with an empty `pods` array, and the two halves of that array as arrays of their
     /// own; nil when the file is not laid out as expected or its pods are few.
     static func split(_ data: Data) -> (rest: Data, first: Data, second: Data)? {
-        let open = Data("\n  \"pods\" : [\n".utf8), close = Data("\n  ]".utf8), between = Data("\n    },\n    {".utf8)
-        guard let opening = data.range(of: open), let closing = data.range(of: close, in: opening.upperBound..<data.endIndex),
-              closing.lowerBound - opening.upperBound >= minimumSplitSize else { return nil }
-        let middle = opening.upperBound + (closing.lowerBound - opening.upperBound) / 2
-        guard let cut = data.range(of: between, in: middle..<closing.lowerBound) else { return nil }
+        let between = Data("\n    },\n    {".utf8)
+        guard let pods = podsRange(data), pods.count >= minimumSplitSize else { return nil }
+        let middle = pods.lowerBound + pods.count / 2
+        guard let cut = data.range(of: between, in: middle..<pods.upperBound) else { return nil }
         // `{` … `}` up to the cut, and `{` … `}` after it (its `    {` line), each as an array.
-        let first = Data("[".utf8) + data[opening.upperBound..<(cut.lowerBound + "\n    }".utf8.count)] + Data("]".utf8)
-        let second = Data("[".utf8) + data[(cut.lowerBound + "\n    },\n".utf8.count)..<closing.lowerBound] + Data("]".utf8)
-        let rest = data[..<(opening.upperBound - 1)] + data[closing.lowerBound...]
-        return (Data(rest), first, second)
+        let first = Data("[".utf8) + data[pods.lowerBound..<(cut.lowerBound + "\n    }".utf8.count)] + Data("]".utf8)
+        let second = Data("[".utf8) + data[(cut.lowerBound + "\n    },\n".utf8.count)..<pods.upperBound] + Data("]".utf8)
+        return (withoutPods(data, pods), first, second)
+    }
+
+    /// The bytes of the pods inside the top-level `"pods"` array (its elements, without the
+    /// brackets' lines); nil when the file is not laid out as expected or has no pod.
+    static func podsRange(_ data: Data) -> Range<Data.Index>? {
+        let open = Data("\n  \"pods\" : [\n".utf8), close = Data("\n  ]".utf8)
+        guard let opening = data.range(of: open), let closing = data.range(of: close, in: opening.upperBound..<data.endIndex) else {
+            return nil
+        }
+        return opening.upperBound..<closing.lowerBound
+    }
+
+    /// The file with an empty `pods` array in place of `pods` (its `podsRange`).
+    static func withoutPods(_ data: Data, _ pods: Range<Data.Index>) -> Data {
+        Data(data[..<(pods.lowerBound - 1)] + data[pods.upperBound...])
     }
 }
