@@ -68,7 +68,13 @@ public struct PolicyEvaluator: Sendable {
 
     /// Whether the policy applies to the pod: same namespace, and its `podSelector` matches.
     public func selects(_ policy: NetworkPolicySpec, _ pod: PodTopology) -> Bool {
-        pod.namespace == policy.namespace && policy.podSelector.matches(pod.labels)
+        selects(policy, namespace: pod.namespace, labels: pod.labels)
+    }
+
+    /// `selects` from the two fields it reads: passing a pod of an array copies the whole
+    /// record, which is most of the cost when every pod of a large lab is asked.
+    func selects(_ policy: NetworkPolicySpec, namespace: String, labels: [String: String]) -> Bool {
+        namespace == policy.namespace && policy.podSelector.matches(labels)
     }
 
     public func verdict(from source: Endpoint, to destination: Endpoint, protocol proto: TransportProtocol, port: Int) -> Verdict {
@@ -141,9 +147,14 @@ public struct PolicyEvaluator: Sendable {
 
     /// Whether a pods peer (not an `ipBlock`) of `policy` selects `pod`.
     func selects(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ pod: PodTopology) -> Bool {
+        selects(peer, of: policy, namespace: pod.namespace, labels: pod.labels)
+    }
+
+    /// `selects(_:of:_:)` from the two fields it reads (see `selects(_:namespace:labels:)`).
+    func selects(_ peer: PolicyPeer, of policy: NetworkPolicySpec, namespace: String, labels podLabels: [String: String]) -> Bool {
         guard case .pods(let pods, let namespaces) = peer else { return false }
-        let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: pod.namespace)) } ?? (pod.namespace == policy.namespace)
-        return namespaceMatches && (pods?.matches(pod.labels) ?? true)
+        let namespaceMatches = namespaces.map { $0.matches(labels(ofNamespace: namespace)) } ?? (namespace == policy.namespace)
+        return namespaceMatches && (pods?.matches(podLabels) ?? true)
     }
 
     private func matches(_ peer: PolicyPeer, of policy: NetworkPolicySpec, _ endpoint: Endpoint) -> Bool {

@@ -83,14 +83,16 @@ struct PolicyLayout {
         private func selection(_ index: Int) -> Set<Int> {
             if let known = selected[index] { return known }
             let pods = evaluator.topology.pods, policy = evaluator.policies[index]
-            let found = Set(pods.indices.filter { evaluator.selects(policy, pods[$0]) })
+            let found = Set(pods.indices.filter { evaluator.selects(policy, namespace: pods[$0].namespace, labels: pods[$0].labels) })
             selected[index] = found
             return found
         }
 
         private func selects(_ policy: Int, pod: Int) -> Bool {
             if eager { return selection(policy).contains(pod) }
-            return selected[policy]?.contains(pod) ?? evaluator.selects(evaluator.policies[policy], evaluator.topology.pods[pod])
+            let pods = evaluator.topology.pods
+            return selected[policy]?.contains(pod)
+                ?? evaluator.selects(evaluator.policies[policy], namespace: pods[pod].namespace, labels: pods[pod].labels)
         }
 
         /// nil when no policy selects a pod of `node`. Policies are compared by their index:
@@ -140,8 +142,16 @@ struct PolicyLayout {
             for (index, rule) in policy.rules(direction).enumerated() {
                 let ruleBase = base + (direction == .ingress ? "ingressrule" : "egressrule") + String(index)
                 let peers = peerMatches(rule, of: policy, direction: direction, ruleBase: ruleBase, evaluator: evaluator)
-                let destinations = direction == .ingress ? targets
-                    : rule.peers.map { Self.peerPods($0, of: policy, evaluator: evaluator) } ?? evaluator.topology.pods
+                // Only a named port reads the destinations; working them out for an egress rule
+                // filters every pod of the lab, which most rules never need.
+                var known: [PodTopology]?
+                let destinations = { () -> [PodTopology] in
+                    if let known { return known }
+                    let found = direction == .ingress ? targets
+                        : rule.peers.map { Self.peerPods($0, of: policy, evaluator: evaluator) } ?? evaluator.topology.pods
+                    known = found
+                    return found
+                }
                 for peer in peers {
                     for port in portMatches(rule, destinations: destinations, ruleBase: ruleBase) {
                         allows.append(Allow(policy: policy, direction: direction, proto: port.proto, ports: port.ports,
@@ -161,10 +171,10 @@ struct PolicyLayout {
         let prefix = direction == .ingress ? "KUBE-SRC-" : "KUBE-DST-"
         let side: Side = direction == .ingress ? .source : .destination
         var matches: [[SetMatch]] = []
-        let pods = Self.peerPods(peers, of: policy, evaluator: evaluator)
-        if !pods.isEmpty {
+        let addresses = Self.peerAddresses(peers, of: policy, evaluator: evaluator)
+        if !addresses.isEmpty {
             let name = prefix + Self.hash(ruleBase + "pod")
-            sets.append(AddressSet(name: name, addresses: pods.map(\.ip.description)))
+            sets.append(AddressSet(name: name, addresses: addresses))
             matches.append([SetMatch(set: name, side: side)])
         }
         // One set per block: an `except` only ever removes addresses from its own block.
@@ -178,8 +188,9 @@ struct PolicyLayout {
     }
 
     /// The port side: every port, a number or range, a protocol alone, or a named port split
-    /// per number it resolves to on the destination pods (each with the set of those pods).
-    private mutating func portMatches(_ rule: PolicyRule, destinations: [PodTopology], ruleBase: String)
+    /// per number it resolves to on the destination pods (each with the set of those pods),
+    /// which `destinations` works out when first asked.
+    private mutating func portMatches(_ rule: PolicyRule, destinations: () -> [PodTopology], ruleBase: String)
         -> [(proto: String?, ports: String?, sets: [SetMatch])] {
         guard !rule.ports.isEmpty else { return [(nil, nil, [])] }
         var matches: [(proto: String?, ports: String?, sets: [SetMatch])] = []
@@ -192,7 +203,7 @@ struct PolicyLayout {
                 matches.append((proto, port.endPort.map { "\(number):\($0)" } ?? "\(number)", []))
             case .name(let name):
                 var byNumber: [Int: [PodTopology]] = [:]
-                for pod in destinations {
+                for pod in destinations() {
                     if let number = pod.resolve(targetPort: .name(name), protocol: port.protocol) { byNumber[number, default: []].append(pod) }
                 }
                 for (number, pods) in byNumber.sorted(by: { $0.key < $1.key }) {
@@ -208,5 +219,17 @@ struct PolicyLayout {
     /// The pods any of `peers` selects, in file order, each once.
     static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
         evaluator.topology.pods.filter { pod in peers.contains { evaluator.selects($0, of: policy, pod) } }
+    }
+
+    /// The addresses of `peerPods`, without copying the pods: a peer often selects most of
+    /// a 1,000-pod lab, and a set needs only their addresses.
+    static func peerAddresses(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [String] {
+        let pods = evaluator.topology.pods
+        var addresses: [String] = []
+        for index in pods.indices
+        where peers.contains(where: { evaluator.selects($0, of: policy, namespace: pods[index].namespace, labels: pods[index].labels) }) {
+            addresses.append(pods[index].ip.description)
+        }
+        return addresses
     }
 }
