@@ -5,4 +5,3 @@ enum LinkLocalSetting {
     /// `addrgenmode none` on each link before it comes up (`KernelOperation.setAddrGenModeNone`).
     case perLink
 }
-

@@ -210,4 +210,3 @@ public enum Planner {
         return settings.map { .setSysctl(netns: namespace, key: $0.0, value: $0.1) }
     }
 }
-

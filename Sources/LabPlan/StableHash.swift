@@ -3,12 +3,10 @@
 /// and MAC addresses, which must be the same every time the same lab file is applied.
 public enum StableHash {
     public static func fnv1a64(_ parts: [String]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = offsetBasis
         for (index, part) in parts.enumerated() {
-            if index > 0 { hash = (hash ^ 0x1f) &* 0x0000_0100_0000_01b3 } // unit separator between parts
-            for byte in part.utf8 {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-            }
+            if index > 0 { hash = fnv1a64(hash, [0x1f]) } // unit separator between parts
+            hash = fnv1a64(hash, part.utf8)
         }
         return hash
     }
@@ -16,9 +14,14 @@ public enum StableHash {
     /// The same hash of raw bytes, as one part (a saved file's contents, compared with a record
     /// of them).
     public static func fnv1a64(bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return hash
+        fnv1a64(offsetBasis, bytes)
+    }
+
+    private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// `hash` continued over `bytes`.
+    private static func fnv1a64<Bytes: Sequence<UInt8>>(_ hash: UInt64, _ bytes: Bytes) -> UInt64 {
+        bytes.reduce(hash) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
     }
 
     /// FNV's last input byte only reaches the bits above it, so names of `pod-a` and `pod-b`

@@ -117,8 +117,8 @@ public final class Applier {
     /// `limit` joins a run.
     private func step(_ operations: [KernelOperation], at index: Int, limit: Int) throws -> Int {
         let operation = operations[index]
-        if batching, case .addNeighbor = operation {
-            return try neighbourRun(operations, from: index, limit: limit)
+        if batching, case .addNeighbor = operation, let next = try neighbourRun(operations, from: index, limit: limit) {
+            return next
         }
         if let work = try netlinkChange(for: operation) {
             let (change, tolerated) = work
@@ -225,7 +225,8 @@ public final class Applier {
     /// usually done, and unlike links an entry does not wait for the rtnl lock: two threads add
     /// the 101,312 entries of a 1,000-pod lab in a little more than half the time of one. The
     /// failure thrown is that of the namespace whose entries come first in the plan.
-    private func neighbourRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int {
+    /// nil when the operation at `index` is not one (it is then applied as any other).
+    private func neighbourRun(_ operations: [KernelOperation], from index: Int, limit: Int) throws -> Int? {
         try flush()
         let started = DispatchTime.now()
         var order: [String] = []
@@ -236,7 +237,7 @@ public final class Applier {
             byNamespace[namespace, default: []].append(change)
             next += 1
         }
-        guard next > index else { return index }
+        guard next > index else { return nil }
         noteProgress(operations[index], count: 0)
         let work = try order.map { namespace in
             let links = linkIndexes[namespace] ?? LinkIndexCache()

@@ -130,11 +130,8 @@ public struct LabState: Sendable {
     public func saveTopology(_ topology: Topology) throws {
         let data = try Self.topologyEncoder().encode(topology)
         try data.write(to: URL(fileURLWithPath: topologyPath), options: .atomic)
-        guard let pods = try? PolicyPodsFile(topology, savedAs: data)?.encoded(),
-              (try? pods.write(to: URL(fileURLWithPath: policyPodsPath), options: .atomic)) != nil else {
-            unlink(policyPodsPath)
-            return
-        }
+        let pods = try? PolicyPodsFile(topology, savedAs: data)?.encoded()
+        if (try? pods?.write(to: URL(fileURLWithPath: policyPodsPath), options: .atomic)) == nil { unlink(policyPodsPath) }
     }
 
     /// The topology of `data` (`topology.json` as on disk) with its pods as `policy-pods.json`
