@@ -11,6 +11,10 @@ public struct LabChange: Sendable, Hashable {
     /// service or namespace (the cluster DNS knows the namespaces), so nothing the supervisor
     /// serves and no pod's `resolv.conf`.
     public var onlyPolicies: Bool
+    /// The loads of `rules` that are byte for byte what they were (`<netns>.<fileExtension>`,
+    /// as `rules/` names them): a change of policies alone knows it, and need not write a
+    /// node's unchanged rules again.
+    public var rulesKept: Set<String> = []
 }
 
 extension Reconciler {
@@ -41,7 +45,8 @@ extension Reconciler {
         let operations = FirewallDiff.operations(before: before, after: after, added: [], staying: Set(new.allNetns))
         let scope = Set(new.nodes.filter { nodes.contains($0.name) }.map(\.netns))
         return LabChange(plan: Plan(lab: new.lab, operations: operations, incremental: true), rules: after,
-                         rulesScope: scope, onlyPolicies: old.policy?.namespaces == new.policy?.namespaces)
+                         rulesScope: scope, onlyPolicies: old.policy?.namespaces == new.policy?.namespaces,
+                         rulesKept: keptLoads(before: before, after: after))
     }
 
     /// The nodes with a pod that a policy only in `old`, or only in `new`, selects (a changed
@@ -54,10 +59,11 @@ extension Reconciler {
         var nodes = Set<String>()
         for (topology, policies) in [(old, was.policies.filter { !after.contains($0) }), (new, now.policies.filter { !before.contains($0) })]
         where !policies.isEmpty {
-            let evaluator = PolicyEvaluator(topology: topology)
-            for pod in topology.pods where policies.contains(where: { evaluator.selects($0, pod) }) {
-                nodes.insert(pod.node)
+            let pods = topology.pods
+            let selected = PodGroups(pods).pods { group in
+                policies.contains { PolicyEvaluator.selects($0, namespace: group.namespace, labels: group.labels) }
             }
+            for index in selected { nodes.insert(pods[index].node) }
         }
         return nodes
     }
@@ -67,10 +73,9 @@ extension Reconciler {
     /// As `policyChange(from:to:)`, with each changed node's whole rules before the change as
     /// `saved` gives them (what `rules/` keeps: `saved(netns, loader)`, nil for no such load)
     /// instead of rendered again: the new rules are the old with their policy part replaced
-    /// (`PolicyRulesSplice`), so kube-proxy's rules — most of a node's — are rendered by
-    /// neither side. nil when anything else changed, or when a saved load is missing or does
-    /// not hold the old policies' part where the renderer puts it; `policyChange(from:to:)`
-    /// then renders both sides.
+    /// (`PolicyRulesSplice`), so neither kube-proxy's rules — most of a node's — nor the old
+    /// policies' are rendered. nil when anything else changed, or when a saved load is missing
+    /// or not of the renderer's shape; `policyChange(from:to:)` then renders both sides.
     public static func policyChange(from old: Topology, to new: Topology,
                                     saved: (String, FirewallLoader) -> String?) -> LabChange? {
         var same = old
@@ -78,34 +83,40 @@ extension Reconciler {
         guard same == new, old.policy != nil, new.policy != nil else { return nil }
         let changed = nodesWithChangedPolicies(from: old, to: new) ?? Set(new.nodes.map(\.name))
         let nodes = new.nodes.filter { changed.contains($0.name) }
-        let oldLayouts = PolicyLayout.Shared(topology: old, eager: false), newLayouts = PolicyLayout.Shared(topology: new, eager: false)
+        let layouts = PolicyLayout.Shared(topology: new, eager: false)
         var before: [KernelOperation] = [], after: [KernelOperation] = []
         // An nftables node's loss rules are an `iptables-restore` load of their own, kept in the
         // same `rules/` file as its `nft` input: that file cannot tell which it holds.
         let lossy = new.proxy == .nftables ? Set(ImpairmentPlan.lossRules(new).map(\.namespace)) : []
         for node in nodes {
-            let (was, now) = (oldLayouts.layout(of: node), newLayouts.layout(of: node))
+            let layout = layouts.layout(of: node)
             switch new.proxy {
             case .iptables:
-                guard let rules = saved(node.netns, .iptablesRestore) else { return nil }
-                let oldPart = PolicyRulesSplice.IPTablesPart(was, topology: old), newPart = PolicyRulesSplice.IPTablesPart(now, topology: new)
-                let oldSets = was.map { NetworkPolicyIPTables.ipsets($0.sets).text } ?? "", newSets = now.map { NetworkPolicyIPTables.ipsets($0.sets).text } ?? ""
-                guard (saved(node.netns, .ipset) ?? "") == oldSets,
-                      let spliced = PolicyRulesSplice.iptables(rules, replacing: oldPart, with: newPart) else { return nil }
+                guard let rules = saved(node.netns, .iptablesRestore),
+                      let spliced = PolicyRulesSplice.iptables(rules, with: PolicyRulesSplice.IPTablesPart(layout, topology: new))
+                else { return nil }
+                let oldSets = saved(node.netns, .ipset) ?? "", newSets = layout.map { NetworkPolicyIPTables.ipsets($0.sets).text } ?? ""
                 if !oldSets.isEmpty { before.append(.loadFirewall(netns: node.netns, loader: .ipset, rules: oldSets)) }
                 if !newSets.isEmpty { after.append(.loadFirewall(netns: node.netns, loader: .ipset, rules: newSets)) }
                 before.append(.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: rules))
                 after.append(.loadFirewall(netns: node.netns, loader: .iptablesRestore, rules: spliced))
             case .nftables:
                 guard !lossy.contains(node.netns), let rules = saved(node.netns, .nft),
-                      let spliced = PolicyRulesSplice.nftables(rules, replacing: was.map { NetworkPolicyNFTables.render($0, topology: old) },
-                                                               with: now.map { NetworkPolicyNFTables.render($0, topology: new) }) else { return nil }
+                      let spliced = PolicyRulesSplice.nftables(rules, with: layout.map { NetworkPolicyNFTables.render($0, topology: new) })
+                else { return nil }
                 before.append(.loadFirewall(netns: node.netns, loader: .nft, rules: rules))
                 after.append(.loadFirewall(netns: node.netns, loader: .nft, rules: spliced))
             }
         }
         let operations = FirewallDiff.operations(before: before, after: after, added: [], staying: Set(new.allNetns))
         return LabChange(plan: Plan(lab: new.lab, operations: operations, incremental: true), rules: after,
-                         rulesScope: Set(nodes.map(\.netns)), onlyPolicies: old.policy?.namespaces == new.policy?.namespaces)
+                         rulesScope: Set(nodes.map(\.netns)), onlyPolicies: old.policy?.namespaces == new.policy?.namespaces,
+                         rulesKept: keptLoads(before: before, after: after))
+    }
+
+    /// The loads of `after` that `before` has as they are, named as `LabChange.rulesKept`.
+    static func keptLoads(before: [KernelOperation], after: [KernelOperation]) -> Set<String> {
+        let old = FirewallDiff.loads(before).byKey
+        return Set(FirewallDiff.loads(after).ordered.filter { old[$0.key] == $0.rules }.map { "\($0.key.netns).\($0.key.loader.fileExtension)" })
     }
 }

@@ -56,6 +56,9 @@ public struct Topology: Sendable, Hashable, Codable {
 
     public func node(named name: String) -> NodeTopology? { nodes.first { $0.name == name } }
     public func pod(named name: String) -> PodTopology? { pods.first { $0.name == name } }
+    /// The pods by name, for looking up many: `pod(named:)` searches the list, which is
+    /// quadratic over a 1,000-pod lab's pods.
+    public var podsByName: [String: PodTopology] { Dictionary(pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first }) }
     public func host(named name: String) -> HostTopology? { hosts.first { $0.name == name } }
     public func network(named name: String) -> NetworkTopology? { networks.first { $0.name == name } }
 }
@@ -239,6 +242,10 @@ public struct ContainerPortTopology: Sendable, Hashable, Codable {
     public var name: String?
     public var port: Int
     public var `protocol`: TransportProtocol
+
+    public init(name: String?, port: Int, protocol: TransportProtocol) {
+        (self.name, self.port, self.protocol) = (name, port, `protocol`)
+    }
 }
 
 extension PodTopology {

@@ -10,8 +10,9 @@ extension TopologyBuild {
         for node in nodes { addresses.reserve(node.bridgeAddress) }
         for pod in specs { if let ip = pod.ip { addresses.reserve(ip) } }
         var kept: [String: IPv4Address] = [:]
+        let previousPods = previous?.podsByName ?? [:]
         for pod in specs where pod.ip == nil {
-            guard let old = previous?.pod(named: pod.name), old.node == pod.node,
+            guard let old = previousPods[pod.name], old.node == pod.node,
                   nodes.first(where: { $0.name == pod.node })?.podCIDR.usableHostRange?.contains(old.ip.value) == true,
                   addresses.claim(old.ip) else { continue }
             kept[pod.name] = old.ip

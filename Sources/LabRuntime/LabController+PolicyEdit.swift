@@ -19,7 +19,9 @@ extension LabController {
     /// 2. The lab is up and intact, with policies, without run-time faults, its supervisor
     ///    running if it needs one.
     /// 3. The section parses and checks alone, against the running lab's pods and namespaces
-    ///    (`LabFileLoader.parsePolicies`), and the policies keep the lab's namespaces.
+    ///    (`LabFileLoader.parsePolicies`), and the policies keep the lab's namespaces. Its
+    ///    items that the applied file had, byte for byte, are taken from the running lab's
+    ///    policies instead of decoded again.
     static func policyEdit(text: String, file: String, started: DispatchTime, lockWaiting: () -> Void) throws -> UpResult? {
         guard let new = LabFileSections(text), let name = new.section("name") else { return nil }
         for lab in LabState.labs() {
@@ -36,14 +38,16 @@ extension LabController {
                                    lockWaiting: () -> Void) throws -> UpResult? {
         // 1.
         guard sections.changedKeys(from: appliedSections) == ["networkPolicies"], let section = sections.section("networkPolicies"),
-              appliedSections.section("networkPolicies").map({ !$0.text.utf8.contains(UInt8(ascii: "&")) }) == true,
+              let appliedSection = appliedSections.section("networkPolicies"), !appliedSection.text.utf8.contains(UInt8(ascii: "&")),
               state.isCleanAppliedFile(applied), state.sectionsAgree(applied) else { return nil }
         // 2. and 3. The running lab is read on other threads while the section is parsed: it
         //    is needed only to check the section.
         let reading = BackgroundWork { policyLab(state) }
         let parsing = DispatchTime.now()
         var lab: (intact: IntactLab, running: Topology, partial: Bool)?
-        let parsed = try? LabFileLoader.parsePolicies(section, file: file) {
+        // The items of the section that the applied file had are its policies as the running lab
+        // keeps them (the lab's policies are the file's, in file order).
+        let parsed = try? LabFileLoader.parsePolicies(section, file: file, previous: (appliedSection, { lab?.running.policy?.policies })) {
             guard case .success(let read?) = reading.wait(), let running = policyEditable(read.lab.topology, state: state) else { return nil }
             lab = (read.lab, running, read.partial)
             return policyCheckContext(running)
@@ -62,13 +66,17 @@ extension LabController {
         try Privileges.ensureBridgeNetfilter { ErrorReportingNotice.print($0) }
         let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
         defer { withExtendedLifetime(lock) {} }
-        // Another up or down may have run while we waited for the lock.
+        // Another up or down may have run while we waited for the lock. The namespaces were
+        // found a moment ago (`policyLab`): the same bytes of the state are the same lab.
+        guard state.appliedFile() == applied, (try? state.topologyData()) == intact.data, policyEditable(running, state: state) != nil
+        else { return nil }
         // Only the rules of the policies are rendered from a partial topology (`PolicyPodsFile`),
-        // and it is never saved: `topology.json` gets the new policies in its own bytes.
-        guard state.appliedFile() == applied, intactLab(state, known: intact) == intact, policyEditable(running, state: state) != nil,
-              let change = Reconciler.policyChange(from: running, to: target, saved: { state.savedRules(netns: $0, loader: $1) })
+        // and it is never saved: `topology.json` gets the new policies in its own bytes, encoded
+        // on another thread while the rules are worked out.
+        let encoding = BackgroundWork { [target] in LabState.topologyJSON(target, changingPoliciesOf: running, in: intact.data) }
+        guard let change = Reconciler.policyChange(from: running, to: target, saved: { state.savedRules(netns: $0, loader: $1) })
                 ?? (partial ? nil : Optional(Reconciler.change(from: running, to: target, planned: nil))), change.onlyPolicies,
-              let targetData = LabState.topologyJSON(target, changingPoliciesOf: running, in: intact.data) else { return nil }
+              case .success(let targetData?) = encoding.wait() else { return nil }
         try Privileges.checkTools(for: change.plan)
         let setting = running.neighbourSetting
         let neighbours = NeighbourDecision.decide(
@@ -84,11 +92,12 @@ extension LabController {
         return result
     }
 
-    /// The running lab as `intactLab` reads it, with its pods from `policy-pods.json` when that
-    /// file holds them (`partial`: `LabState.policyTopology`), else decoded whole.
+    /// The running lab as `intactLab` reads it, with its pods from `policy-pods.tsv` when that
+    /// file holds them (`partial`: `LabState.policyTopology`), else decoded whole. The caller
+    /// has read the applied file, and reads it again under the lock.
     private static func policyLab(_ state: LabState) -> (lab: IntactLab, partial: Bool)? {
-        guard state.appliedFile() != nil, let data = try? state.topologyData() else { return nil }
-        if let topology = state.policyTopology(from: data), topology.allNetns.allSatisfy(NetworkNamespace.exists) {
+        guard let data = try? state.topologyData() else { return nil }
+        if let topology = state.policyTopology(from: data), NetworkNamespace.allExist(topology.allNetns) {
             return (IntactLab(topology: topology, data: data), true)
         }
         return intactLab(state).map { ($0, false) }

@@ -41,7 +41,8 @@ extension LabController {
         if !supervised, needsSupervisor(running) {
             SupervisorProcess.stopEverything(lab: state.lab, state: state, namespaces: running.allNetns)
         }
-        let leaving = Set(running.pods.filter { target.pod(named: $0.name)?.netns != $0.netns }.map(\.name))
+        let targetPods = target.podsByName
+        let leaving = Set(running.pods.filter { targetPods[$0.name]?.netns != $0.netns }.map(\.name))
         if supervised, !leaving.isEmpty {
             var interim = running
             interim.pods.removeAll { leaving.contains($0.name) }
@@ -77,7 +78,7 @@ extension LabController {
         } else {
             try state.saveTopology(target)
         }
-        saveRules(change.rules, of: change.rulesScope, state: state)
+        saveRules(change.rules, of: change.rulesScope, unchanged: change.rulesKept, state: state)
         var result = UpResult(topology: target, plan: plan, unchanged: false, replaced: false,
                               seconds: 0, timings: applier.timings, warnings: prepared.warnings)
         result.changedInPlace = true
@@ -104,7 +105,8 @@ extension LabController {
     /// loads of the new file's whole plan), as after a build — not the partial input a change
     /// loaded; the files of nodes that are gone, or lost their last service or policy, go.
     /// `scope`: the namespaces `rules` speaks for (nil: every one); the others' files stay.
-    static func saveRules(_ rules: [KernelOperation], of scope: Set<String>?, state: LabState) {
+    /// `unchanged`: the files that hold their rules already (`LabChange.rulesKept`), not written.
+    static func saveRules(_ rules: [KernelOperation], of scope: Set<String>?, unchanged: Set<String> = [], state: LabState) {
         let whole = Dictionary(rules.compactMap { operation -> (String, String)? in
             if case .loadFirewall(let namespace, let loader, let rules) = operation { return ("\(namespace).\(loader.fileExtension)", rules) }
             return nil
@@ -117,7 +119,7 @@ extension LabController {
             if let scope, let dot = kept.lastIndex(of: "."), !scope.contains(String(kept[..<dot])) { continue }
             unlink("\(state.rulesDirectory)/\(file)")
         }
-        for (file, rules) in whole {
+        for (file, rules) in whole where !unchanged.contains(file) {
             try? rules.write(toFile: "\(state.rulesDirectory)/\(file)", atomically: true, encoding: .utf8)
         }
     }

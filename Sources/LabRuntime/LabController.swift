@@ -121,7 +121,7 @@ public enum LabController {
             guard let decoded = try? state.topology(from: data) else { return nil }
             topology = decoded
         }
-        guard topology.allNetns.allSatisfy(NetworkNamespace.exists) else { return nil }
+        guard NetworkNamespace.allExist(topology.allNetns) else { return nil }
         return IntactLab(topology: topology, data: data)
     }
 

@@ -5,7 +5,7 @@ import LabPlan
 ///
 /// - `lab.yaml`: the file as applied, byte for byte (what `up` compares to decide "no change")
 /// - `topology.json`: every name and address `up` settled (what `status` and `exec` read)
-/// - `policy-pods.json`: what a change of the policies alone reads of the pods (`PolicyPodsFile`)
+/// - `policy-pods.tsv`: what a change of the policies alone reads of the pods (`PolicyPodsFile`)
 /// - `journal`: one namespace name per line, appended and fsync'd *before* the namespace is
 ///   created, so an interrupted `up` never leaves an object `down` cannot find.
 public struct LabState: Sendable {
@@ -125,16 +125,16 @@ public struct LabState: Sendable {
     /// What a change of the policies alone reads of the pods (`PolicyPodsFile`).
     var policyPodsPath: String { "\(directory)/\(PolicyPodsFile.fileName)" }
 
-    /// Writes `topology.json`, then `policy-pods.json` from it (removed when it cannot be made:
+    /// Writes `topology.json`, then `policy-pods.tsv` from it (removed when it cannot be made:
     /// an older one would only be refused, but need not stay).
     public func saveTopology(_ topology: Topology) throws {
         let data = try Self.topologyEncoder().encode(topology)
         try data.write(to: URL(fileURLWithPath: topologyPath), options: .atomic)
-        let pods = try? PolicyPodsFile(topology, savedAs: data)?.encoded()
+        let pods = PolicyPodsFile(topology, savedAs: data)?.encoded()
         if (try? pods?.write(to: URL(fileURLWithPath: policyPodsPath), options: .atomic)) == nil { unlink(policyPodsPath) }
     }
 
-    /// The topology of `data` (`topology.json` as on disk) with its pods as `policy-pods.json`
+    /// The topology of `data` (`topology.json` as on disk) with its pods as `policy-pods.tsv`
     /// has them (`PolicyPodsFile`: partial); nil when that file is missing, or was not made
     /// from these pods.
     func policyTopology(from data: Data) -> Topology? {
@@ -159,12 +159,9 @@ public struct LabState: Sendable {
     }
 
     /// The encoding of `topology` made from `data`, the encoding of `previous`, when the two
-    /// differ in their policies alone (both having some); nil otherwise. A top-level field is
-    /// written as `\n  "policy" : VALUE` followed by `,\n` (or the closing `\n}`), VALUE as a
-    /// one-field object `{"policy": VALUE}` has it. Only the new VALUE is encoded: the old one
-    /// is found by the layout — the one line of the object indented by two spaces that holds
-    /// the key, up to the next such line (a value's own lines are indented further, and none
-    /// of its strings holds a line break).
+    /// differ in their policies alone (both having some); nil otherwise. Only the new policies
+    /// are encoded, written as a one-field object `{"policy": VALUE}` has them, in place of the
+    /// old field (`TopologyFile.policyField`).
     static func topologyJSON(_ topology: Topology, changingPoliciesOf previous: Topology, in data: Data) -> Data? {
         var same = previous
         same.policy = topology.policy
@@ -172,20 +169,11 @@ public struct LabState: Sendable {
         struct Field: Encodable { var policy: PolicyTopology }
         let open = Data("{\n".utf8), close = Data("\n}".utf8)
         guard let newField = try? topologyEncoder().encode(Field(policy: new)), newField.starts(with: open),
-              newField.suffix(close.count) == close else { return nil }
+              newField.suffix(close.count) == close, let old = TopologyFile.policyField(data) else { return nil }
+        // `\n  "policy" : VALUE`, without the comma after it.
         let newEntry = Data("\n".utf8) + newField.dropFirst(open.count).dropLast(close.count)
-        guard let key = data.range(of: Data("\n  \"policy\" : ".utf8)),
-              data.range(of: Data("\n  \"policy\" : ".utf8), in: key.upperBound..<data.endIndex) == nil else { return nil }
-        let end: Data.Index
-        if let next = data.range(of: Data("\n  \"".utf8), in: key.upperBound..<data.endIndex) {
-            guard next.lowerBound > key.upperBound, data[next.lowerBound - 1] == UInt8(ascii: ",") else { return nil }
-            end = next.lowerBound - 1
-        } else {
-            guard let last = data.range(of: close, options: .backwards), last.lowerBound > key.upperBound else { return nil }
-            end = last.lowerBound
-        }
         var result = data
-        result.replaceSubrange(key.lowerBound..<end, with: newEntry)
+        result.replaceSubrange(old.field.lowerBound..<old.value.upperBound, with: newEntry)
         return result
     }
 

@@ -38,7 +38,7 @@ enum TopologyFile {
         let between = Data("\n    },\n    {".utf8)
         guard let pods = podsRange(data), pods.count >= minimumSplitSize else { return nil }
         let middle = pods.lowerBound + pods.count / 2
-        guard let cut = data.range(of: between, in: middle..<pods.upperBound) else { return nil }
+        guard let cut = data.locate(between, in: middle..<pods.upperBound) else { return nil }
         // `{` … `}` up to the cut, and `{` … `}` after it (its `    {` line), each as an array.
         let first = Data("[".utf8) + data[pods.lowerBound..<(cut.lowerBound + "\n    }".utf8.count)] + Data("]".utf8)
         let second = Data("[".utf8) + data[(cut.lowerBound + "\n    },\n".utf8.count)..<pods.upperBound] + Data("]".utf8)
@@ -49,10 +49,23 @@ enum TopologyFile {
     /// brackets' lines); nil when the file is not laid out as expected or has no pod.
     static func podsRange(_ data: Data) -> Range<Data.Index>? {
         let open = Data("\n  \"pods\" : [\n".utf8), close = Data("\n  ]".utf8)
-        guard let opening = data.range(of: open), let closing = data.range(of: close, in: opening.upperBound..<data.endIndex) else {
+        guard let opening = data.locate(open), let closing = data.locate(close, in: opening.upperBound..<data.endIndex) else {
             return nil
         }
         return opening.upperBound..<closing.lowerBound
+    }
+
+    /// The top-level `"policy"` field of a file laid out as `LabState.topologyEncoder` writes it:
+    /// `field` from the line break before its key through the comma after its value, `value`
+    /// its value; nil when it is missing, written twice, or last (the keys are sorted: `proxy`
+    /// and `services` follow it). Only the field's own line is indented by two spaces: its
+    /// value's lines are indented further, and none of its strings holds a line break.
+    static func policyField(_ data: Data) -> (field: Range<Data.Index>, value: Range<Data.Index>)? {
+        let key = Data("\n  \"policy\" : ".utf8)
+        guard let start = data.locate(key), data.locate(key, in: start.upperBound..<data.endIndex) == nil,
+              let next = data.locate(Data("\n  \"".utf8), in: start.upperBound..<data.endIndex),
+              next.lowerBound > start.upperBound, data[next.lowerBound - 1] == UInt8(ascii: ",") else { return nil }
+        return (start.lowerBound..<next.lowerBound, start.upperBound..<(next.lowerBound - 1))
     }
 
     /// The file with an empty `pods` array in place of `pods` (its `podsRange`).

@@ -150,8 +150,15 @@ struct LabFileDecoder {
     /// so that `pods[3]` in the model is `pods[3]` in the file and in every message.
     func elements<Element>(_ node: Node, at path: String, of what: String, keys: [String],
                            _ decode: (YAMLFields) -> Element) -> [Element] {
+        elements(node, at: path, of: what, keys: keys, skipping: []) { decode($0) }.map { $0! }
+    }
+
+    /// As `elements`, nil for the items at `skipped` (by index), which are not read at all.
+    func elements<Element>(_ node: Node, at path: String, of what: String, keys: [String], skipping skipped: Set<Int>,
+                           _ decode: (YAMLFields) -> Element) -> [Element?] {
         guard let items = reader.list(node, at: path, of: what) else { return [] }
-        return items.map { item in
+        return items.enumerated().map { index, item in
+            if skipped.contains(index) { return nil }
             let fields = reader.fields(item.node, at: item.path, allowed: keys, nullIsEmpty: false)
             if fields == nil { reader.markFailed(item.path) }
             return decode(fields ?? YAMLFields(path: item.path, node: nil))

@@ -89,11 +89,28 @@ extension LabFileLoader {
     ///
     /// `context` is asked for once the section has decoded (nil: give up, return nil), so a
     /// caller may work it out meanwhile.
+    ///
+    /// `previous`: the same section of the file applied before, and (asked for after `context`)
+    /// the policies it gave, in file order. An item of the list that is byte for byte an item
+    /// of `previous` is that item's policy: only the other items are decoded (`SectionItems`;
+    /// on a 100-policy file, composing and decoding every item was most of what a change of one
+    /// took). Such a parse gives no errors or warnings of its own: with any, it returns nil, and
+    /// the whole file's parse reports them.
     public static func parsePolicies(_ section: LabFileSections.Section, file: String,
+                                     previous: (section: LabFileSections.Section, policies: () -> [NetworkPolicySpec]?)? = nil,
                                      context: () -> PolicyCheckContext?) throws -> LoadedPolicies? {
         guard section.key == "networkPolicies", !section.text.utf8.contains(UInt8(ascii: "&")),
               !section.text.utf8.contains(UInt8(ascii: "*")) else { return nil }
-        let text = String(repeating: "\n", count: section.line - 1) + section.text
+        // 1. The items that were in the applied file, each by the index it had there.
+        var reused: [Int: Int] = [:]
+        var items: SectionItems?
+        if let previous, let new = SectionItems(section.text), let old = SectionItems(previous.section.text) {
+            let oldIndex = Dictionary(old.items.indices.map { (old.items[$0], $0) }, uniquingKeysWith: { first, _ in first })
+            for (index, item) in new.items.enumerated() { reused[index] = oldIndex[item] }
+            items = new
+        }
+        let sectionText = items.map { $0.text(replacing: Set(reused.keys)) } ?? String(section.text)
+        let text = String(repeating: "\n", count: section.line - 1) + sectionText
         guard case .success(let document) = YAMLDocument.compose(text, file: file),
               let root = document.root, case .mapping(let mapping) = root, mapping.count == 1 else { return nil }
         let reader = YAMLReader(file: file, repeatedKeys: document.repeatedKeys)
@@ -101,6 +118,26 @@ extension LabFileLoader {
         guard let top = reader.fields(root, at: "", allowed: LabFileDecoder.topLevelKeys, nullIsEmpty: false),
               let node = top["networkPolicies"] else { return nil }
         var lab = LabFile(name: "")
+        if let items, !reused.isEmpty {
+            // 2. The parse must agree with the cut: one element per item, on the item's lines.
+            guard case .sequence(let sequence) = node, sequence.count == items.items.count else { return nil }
+            for (index, element) in sequence.enumerated() {
+                let line = reader.position(of: element).line - section.line
+                let next = index + 1 < items.lineOffsets.count ? items.lineOffsets[index + 1] : Int.max
+                guard line >= items.lineOffsets[index], line < next else { return nil }
+                if reused[index] != nil, element.mapping?.isEmpty != true { return nil }
+            }
+            let decoded = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
+                                           skipping: Set(reused.keys), decoder.networkPolicy)
+            guard let context = context(), let old = previous?.policies(), let oldCount = previous.flatMap({ SectionItems($0.section.text) })?.items.count,
+                  old.count == oldCount else { return nil }
+            lab.networkPolicies = decoded.indices.compactMap { reused[$0].map { old[$0] } ?? decoded[$0] }
+            lab.sourceMap = reader.diagnostics.sourceMap
+            var diagnostics = reader.diagnostics
+            LabFileValidator(file: DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)).checkNetworkPolicies(context, &diagnostics)
+            guard diagnostics.errors.isEmpty, diagnostics.warnings.isEmpty, lab.networkPolicies.count == items.items.count else { return nil }
+            return LoadedPolicies(policies: lab.networkPolicies, warnings: [])
+        }
         lab.networkPolicies = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
                                                decoder.networkPolicy)
         lab.sourceMap = reader.diagnostics.sourceMap

@@ -4,7 +4,7 @@ import LabSpec
 @testable import LabRuntime
 import Testing
 
-/// `policy-pods.json`: what a change of policies alone reads of the pods, made from a saved
+/// `policy-pods.tsv`: what a change of policies alone reads of the pods, made from a saved
 /// `topology.json` and refused for any other. Pure.
 struct PolicyPodsFileTests {
     static func topology(pods: Int = 12, port: Int = 8080) throws -> Topology {
@@ -21,7 +21,7 @@ struct PolicyPodsFileTests {
     @Test func itHoldsWhatThePoliciesRead() throws {
         let whole = try Self.topology()
         let data = try LabState.topologyEncoder().encode(whole)
-        let file = try #require(PolicyPodsFile(whole, savedAs: data)).encoded()
+        let file = try #require(PolicyPodsFile(whole, savedAs: data)?.encoded())
         let partial = try #require(PolicyPodsFile.topology(from: data, file: file))
         var rest = whole, partialRest = partial
         rest.pods = []
@@ -45,19 +45,42 @@ struct PolicyPodsFileTests {
         }
     }
 
+    /// Every field comes back as it was written, an unnamed port included; a string with a
+    /// tab or a line break has no file (the caller then decodes `topology.json` whole).
+    @Test func itReadsBackWhatItWrote() throws {
+        var whole = try Self.topology(pods: 3)
+        whole.pods[1].containers[0].ports.append(ContainerPortTopology(name: nil, port: 9000, protocol: .udp))
+        whole.pods[2].labels = [:]
+        whole.pods[2].containers = []
+        let data = try LabState.topologyEncoder().encode(whole)
+        let file = try #require(PolicyPodsFile(whole, savedAs: data))
+        #expect(PolicyPodsFile(decoding: try #require(file.encoded())) == file)
+        for bad in ["a\tb", "a\nb", "a\rb", "a\r\nb"] {
+            var odd = whole
+            odd.pods[0].labels["app"] = bad
+            #expect(PolicyPodsFile(odd, savedAs: data)?.encoded() == nil)
+        }
+    }
+
     /// A file made from other pods, a damaged one, or a `topology.json` laid out otherwise is
     /// refused: the caller then decodes `topology.json` whole.
     @Test func aStaleOrDamagedFileIsRefused() throws {
         let whole = try Self.topology()
         let encoder = LabState.topologyEncoder()
         let data = try encoder.encode(whole)
-        let file = try #require(PolicyPodsFile(whole, savedAs: data)).encoded()
+        let file = try #require(PolicyPodsFile(whole, savedAs: data)?.encoded())
         let otherPort = try encoder.encode(Self.topology(port: 8081))
         #expect(PolicyPodsFile.topology(from: otherPort, file: file) == nil)
         let morePods = try encoder.encode(Self.topology(pods: 13))
         #expect(PolicyPodsFile.topology(from: morePods, file: file) == nil)
         #expect(PolicyPodsFile.topology(from: data, file: file.dropLast()) == nil)
         #expect(PolicyPodsFile.topology(from: try JSONEncoder().encode(whole), file: file) == nil)
+        // Cut short anywhere but after its last line, or with a line of another shape.
+        let text = try #require(String(data: file, encoding: .utf8))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(PolicyPodsFile(decoding: Data(lines.dropLast(2).joined(separator: "\n").utf8 + [UInt8(ascii: "\n")])) == nil)
+        #expect(PolicyPodsFile(decoding: Data(text.replacingOccurrences(of: "\tTCP\n", with: "\tTCP\textra\n").utf8)) == nil)
+        #expect(PolicyPodsFile(decoding: Data(text.replacingOccurrences(of: "lab-policy-pods\t1\t", with: "lab-policy-pods\t2\t").utf8)) == nil)
         // Other policies leave the pods' bytes, and the file, as they were.
         var other = whole
         other.policy?.policies.removeLast()

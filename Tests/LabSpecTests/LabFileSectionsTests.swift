@@ -172,4 +172,66 @@ import Testing
             #expect(alone == nil, "\(policies)")
         }
     }
+
+    // MARK: Items the applied file had
+
+    @Test func aBlockListIsCutIntoItsItemsByTheirLines() throws {
+        let text = "networkPolicies:   # the policies\n\n  - {name: a}\n  # about b\n  - name: b\n    podSelector: {}\n\n  -\n    name: c\n"
+        let items = try #require(SectionItems(Substring(text)))
+        #expect(items.head == "networkPolicies:   # the policies\n\n")
+        #expect(items.items == ["  - {name: a}\n  # about b\n", "  - name: b\n    podSelector: {}\n\n", "  -\n    name: c\n"])
+        #expect(items.lineOffsets == [2, 4, 7] && items.indentation == 2)
+        #expect(items.text(replacing: [1]) == "networkPolicies:   # the policies\n\n  - {name: a}\n  # about b\n  - {}\n\n\n  -\n    name: c\n")
+        for other in ["networkPolicies: [{name: a}]\n", "networkPolicies:\n  - {name: a}\n name: b\n",
+                      "networkPolicies:\n  - {name: a}\n  name: b\n", "networkPolicies:\n  - {name: a}\n\t- {name: b}\n",
+                      "networkPolicies:\n  name: a\n", "networkPolicies:\n"] {
+            #expect(SectionItems(Substring(other)) == nil, "\(other)")
+        }
+    }
+
+    static let items = [
+        "  - {name: a, namespace: store, podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]}",
+        "  - name: b\n    namespace: store\n    podSelector: {matchLabels: {app: api}}\n    policyTypes: [Egress]\n    egress: [{ports: [{port: 53, protocol: UDP}]}]",
+        "  - {name: c, namespace: store, podSelector: {}, ingress: [{ports: [{port: sql}]}]}",
+    ]
+
+    /// A section read with the applied file's section and policies beside it, and what it
+    /// reused of them.
+    static func reusing(_ old: [String], _ new: [String], policies: [NetworkPolicySpec]? = nil) throws -> LoadedPolicies? {
+        let oldText = Self.file(old.joined(separator: "\n")), newText = Self.file(new.joined(separator: "\n"))
+        let previous = try #require(LabFileSections(oldText)?.section("networkPolicies"))
+        let section = try #require(LabFileSections(newText)?.section("networkPolicies"))
+        let oldPolicies = try policies ?? LabFileLoader.parse(oldText, file: "lab.yaml").lab.networkPolicies
+        return try LabFileLoader.parsePolicies(section, file: "lab.yaml", previous: (previous, { oldPolicies })) { Self.context }
+    }
+
+    /// The items the applied file had are its policies, not read again; the others are read as
+    /// the whole file reads them, in their places.
+    @Test func itemsTheAppliedFileHadAreItsPolicies() throws {
+        var changed = Self.items
+        changed[1] = changed[1].replacingOccurrences(of: "port: 53", with: "port: 5353")
+        let moved = [changed[2], changed[0], changed[1]]
+        for new in [changed, moved, Self.items + ["  - {name: d, namespace: store, podSelector: {}}"], Array(Self.items.dropFirst())] {
+            let loaded = try #require(try Self.reusing(Self.items, new), "\(new)")
+            guard case .success(let whole) = Self.whole(Self.file(new.joined(separator: "\n"))) else {
+                Issue.record("\(new) does not load")
+                continue
+            }
+            #expect(loaded.policies == whole.policies && loaded.warnings.isEmpty)
+        }
+        // What the running lab says the applied items were is what they are.
+        var told = try LabFileLoader.parse(Self.file(Self.items.joined(separator: "\n")), file: "lab.yaml").lab.networkPolicies
+        told[0].name = "as-running"
+        #expect(try Self.reusing(Self.items, changed, policies: told)?.policies.map(\.name) == ["as-running", "b", "c"])
+        // Not as many policies as items: nothing is reused.
+        #expect(try Self.reusing(Self.items, changed, policies: Array(told.dropLast())) == nil)
+    }
+
+    /// A changed item with an error, or a warning, gives nil: the whole file's parse reports it.
+    @Test func aChangedItemWithAnErrorOrWarningIsLeftToTheWholeFile() throws {
+        for bad in ["  - {name: a, namespace: store, podSelecter: {}}", "  - {name: ghost, namespace: store, podSelector: {matchLabels: {app: ghost}}}",
+                    "  - {name: c, namespace: store}"] {
+            #expect(try Self.reusing(Self.items, Self.items + [bad]) == nil, "\(bad)")
+        }
+    }
 }

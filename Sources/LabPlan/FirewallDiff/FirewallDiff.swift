@@ -19,11 +19,13 @@ enum FirewallDiff {
                 continue
             }
             guard previous != load else { continue }
-            operations.append(.loadFirewall(netns: key.netns, loader: key.loader,
-                                            rules: change(key.loader, from: previous, to: load)))
-            if key.loader == .ipset, case let gone = IPSetDiff.destroyGone(from: previous, to: load), !gone.isEmpty {
-                lastly.append(.loadFirewall(netns: key.netns, loader: .ipset, rules: gone))
+            guard key.loader == .ipset else {
+                operations.append(.loadFirewall(netns: key.netns, loader: key.loader, rules: change(key.loader, from: previous, to: load)))
+                continue
             }
+            let (changed, gone) = IPSetDiff.changeAndGone(from: previous, to: load)
+            operations.append(.loadFirewall(netns: key.netns, loader: .ipset, rules: load.isEmpty ? gone : changed))
+            if !gone.isEmpty { lastly.append(.loadFirewall(netns: key.netns, loader: .ipset, rules: gone)) }
         }
         // Loads of nodes that stay but lost their last service or policy, or changed proxy mode.
         let staying = staying ?? Set(after.compactMap { operation -> String? in

@@ -5,7 +5,20 @@
 /// them are gone (the kernel refuses to destroy a set in use).
 enum IPSetDiff {
     static func change(from old: String, to new: String) -> String {
+        change(from: Sets(old), to: Sets(new))
+    }
+
+    static func destroyGone(from old: String, to new: String) -> String {
+        destroyGone(from: Sets(old), to: Sets(new))
+    }
+
+    /// `change` and `destroyGone` of the same two inputs, each read once.
+    static func changeAndGone(from old: String, to new: String) -> (change: String, gone: String) {
         let before = Sets(old), after = Sets(new)
+        return (change(from: before, to: after), destroyGone(from: before, to: after))
+    }
+
+    private static func change(from before: Sets, to after: Sets) -> String {
         var lines: [String] = []
         for name in after.order {
             guard let set = after.byName[name], before.byName[name] != set else { continue }
@@ -22,8 +35,7 @@ enum IPSetDiff {
         return lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
     }
 
-    static func destroyGone(from old: String, to new: String) -> String {
-        let before = Sets(old), after = Sets(new)
+    private static func destroyGone(from before: Sets, to after: Sets) -> String {
         let gone = before.order.filter { after.byName[$0] == nil }
         return gone.isEmpty ? "" : gone.map { "destroy \($0)" }.joined(separator: "\n") + "\n"
     }

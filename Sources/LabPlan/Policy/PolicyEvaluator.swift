@@ -42,9 +42,13 @@ public struct PolicyEvaluator: Sendable {
 
     public let topology: Topology
     public let policies: [NetworkPolicySpec]
+    /// The pods by namespace and labels, for asking a selector about every pod.
+    public let groups: PodGroups
     private let namespaceLabels: [String: [String: String]]
-    private let podsByName: [String: PodTopology]
-    private let podsByIP: [IPv4Address: PodTopology]
+    /// Indices in `topology.pods`: a dictionary of the pods' whole records cost more to build
+    /// than a change of one policy may take at 1,000 pods.
+    private let podsByName: [String: Int]
+    private let podsByIP: [IPv4Address: Int]
 
     public init(topology: Topology, policies: [NetworkPolicySpec], namespaces: [NamespaceSpec]) {
         self.topology = topology
@@ -52,8 +56,10 @@ public struct PolicyEvaluator: Sendable {
         var labels: [String: [String: String]] = [:]
         for namespace in namespaces { labels[namespace.name] = namespace.effectiveLabels }
         namespaceLabels = labels
-        podsByName = Dictionary(topology.pods.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        podsByIP = Dictionary(topology.pods.map { ($0.ip, $0) }, uniquingKeysWith: { first, _ in first })
+        let pods = topology.pods
+        groups = PodGroups(pods)
+        podsByName = Dictionary(pods.indices.map { (pods[$0].name, $0) }, uniquingKeysWith: { first, _ in first })
+        podsByIP = Dictionary(pods.indices.map { (pods[$0].ip, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The labels a `namespaceSelector` sees for a namespace, listed in the file or not.
@@ -74,6 +80,11 @@ public struct PolicyEvaluator: Sendable {
     /// `selects` from the two fields it reads: passing a pod of an array copies the whole
     /// record, which is most of the cost when every pod of a large lab is asked.
     func selects(_ policy: NetworkPolicySpec, namespace: String, labels: [String: String]) -> Bool {
+        Self.selects(policy, namespace: namespace, labels: labels)
+    }
+
+    /// `selects`, which reads nothing of the lab but the pod.
+    static func selects(_ policy: NetworkPolicySpec, namespace: String, labels: [String: String]) -> Bool {
         namespace == policy.namespace && policy.podSelector.matches(labels)
     }
 
@@ -181,14 +192,14 @@ public struct PolicyEvaluator: Sendable {
 
     private func pod(_ endpoint: Endpoint) -> PodTopology? {
         switch endpoint {
-        case .pod(let name): return podsByName[name]
-        case .address(let address): return podsByIP[address]
+        case .pod(let name): return podsByName[name].map { topology.pods[$0] }
+        case .address(let address): return podsByIP[address].map { topology.pods[$0] }
         }
     }
 
     private func address(_ endpoint: Endpoint) -> IPv4Address? {
         switch endpoint {
-        case .pod(let name): return podsByName[name]?.ip
+        case .pod(let name): return podsByName[name].map { topology.pods[$0].ip }
         case .address(let address): return address
         }
     }

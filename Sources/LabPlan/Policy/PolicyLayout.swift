@@ -66,6 +66,9 @@ struct PolicyLayout {
         /// Per policy, in file order: the indices (in `topology.pods`) of the pods it selects;
         /// nil until asked for, when not eager.
         private var selected: [Set<Int>?]
+        /// Per policy and pod group (`PodGroups`), when not eager: 0 not asked yet, 1 not
+        /// selected, 2 selected.
+        private var selectsGroup: [UInt8]
         private let eager: Bool
         private var allowsByPolicy: [Int: (allows: [Allow], sets: [AddressSet])] = [:]
 
@@ -74,6 +77,7 @@ struct PolicyLayout {
             self.evaluator = evaluator
             self.eager = eager
             selected = Array(repeating: nil, count: evaluator.policies.count)
+            selectsGroup = eager ? [] : Array(repeating: 0, count: evaluator.policies.count * evaluator.groups.groups.count)
             if eager {
                 for index in evaluator.policies.indices { _ = selection(index) }
             }
@@ -82,17 +86,21 @@ struct PolicyLayout {
         /// The pods policy `index` selects, by index in `topology.pods`.
         private func selection(_ index: Int) -> Set<Int> {
             if let known = selected[index] { return known }
-            let pods = evaluator.topology.pods, policy = evaluator.policies[index]
-            let found = Set(pods.indices.filter { evaluator.selects(policy, namespace: pods[$0].namespace, labels: pods[$0].labels) })
+            let policy = evaluator.policies[index]
+            let found = Set(evaluator.groups.pods { evaluator.selects(policy, namespace: $0.namespace, labels: $0.labels) })
             selected[index] = found
             return found
         }
 
         private func selects(_ policy: Int, pod: Int) -> Bool {
             if eager { return selection(policy).contains(pod) }
-            let pods = evaluator.topology.pods
-            return selected[policy]?.contains(pod)
-                ?? evaluator.selects(evaluator.policies[policy], namespace: pods[pod].namespace, labels: pods[pod].labels)
+            if let known = selected[policy] { return known.contains(pod) }
+            let group = evaluator.groups.groupOf[pod], slot = policy * evaluator.groups.groups.count + group
+            if selectsGroup[slot] == 0 {
+                let members = evaluator.groups.groups[group]
+                selectsGroup[slot] = evaluator.selects(evaluator.policies[policy], namespace: members.namespace, labels: members.labels) ? 2 : 1
+            }
+            return selectsGroup[slot] == 2
         }
 
         /// nil when no policy selects a pod of `node`. Policies are compared by their index:
@@ -218,18 +226,19 @@ struct PolicyLayout {
 
     /// The pods any of `peers` selects, in file order, each once.
     static func peerPods(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [PodTopology] {
-        evaluator.topology.pods.filter { pod in peers.contains { evaluator.selects($0, of: policy, pod) } }
+        peerIndices(peers, of: policy, evaluator: evaluator).map { evaluator.topology.pods[$0] }
     }
 
     /// The addresses of `peerPods`, without copying the pods: a peer often selects most of
     /// a 1,000-pod lab, and a set needs only their addresses.
     static func peerAddresses(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [String] {
-        let pods = evaluator.topology.pods
-        var addresses: [String] = []
-        for index in pods.indices
-        where peers.contains(where: { evaluator.selects($0, of: policy, namespace: pods[index].namespace, labels: pods[index].labels) }) {
-            addresses.append(pods[index].ip.description)
+        peerIndices(peers, of: policy, evaluator: evaluator).map { evaluator.topology.pods[$0].ip.description }
+    }
+
+    /// The indices (in `topology.pods`) of `peerPods`, each pod group asked once.
+    private static func peerIndices(_ peers: [PolicyPeer], of policy: NetworkPolicySpec, evaluator: PolicyEvaluator) -> [Int] {
+        evaluator.groups.pods { group in
+            peers.contains { evaluator.selects($0, of: policy, namespace: group.namespace, labels: group.labels) }
         }
-        return addresses
     }
 }

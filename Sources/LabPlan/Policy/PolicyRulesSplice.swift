@@ -1,6 +1,6 @@
 /// A node's whole firewall rules with their NetworkPolicy part replaced, without rendering the
-/// rest (kube-proxy's service rules, the loss rules) again: what a change of policies alone
-/// needs, since nothing else of a node's rules depends on the policies.
+/// rest (kube-proxy's service rules, the loss rules) again, nor the old policy part: what a
+/// change of policies alone needs, since nothing else of a node's rules depends on the policies.
 ///
 /// Where the renderers put the policy part, which is all this relies on:
 /// - iptables (`IPTablesRules.renderWithPolicies`): in the `*filter` table, the first of the
@@ -8,18 +8,18 @@
 ///   first), the hooks into them start the rules (`NetworkPolicyIPTables.hookLines`), and their
 ///   rules come after kube-proxy's and before the rules of the built-in chains (the hooks,
 ///   written last). The sets are the node's whole `ipset` input.
-/// - nftables: the policy table's commands follow kube-proxy's table's, to the end of the input.
+/// - nftables: the policy table's commands follow kube-proxy's table's, to the end of the input,
+///   starting with `add table ip kube-router-filter-ipv4`.
 ///
-/// Each splice first takes the old policy part out and checks that it is exactly `old` (the
-/// rendering of the policies before the change): a text of any other shape gives nil, and the
-/// caller renders the node's rules whole.
+/// The old part is found by that shape alone, whatever it holds: the saved rules are what the
+/// node's kernel was last given (`lab up` removes the applied file before it loads anything,
+/// so a load that did not finish sends the next change down the whole path). A text of any
+/// other shape gives nil, and the caller renders the node's rules whole.
 enum PolicyRulesSplice {
     /// The policy part of one node's filter table: its chains, the hooks and the rules.
     struct IPTablesPart: Equatable {
         var chains: [String] = []
         var rules: [String] = []
-
-        init() {}
 
         init(_ layout: PolicyLayout?, topology: Topology) {
             guard let layout else { return }
@@ -34,34 +34,41 @@ enum PolicyRulesSplice {
 
     static let policyChainPrefixes = ["KUBE-ROUTER-", "KUBE-NWPLCY-", "KUBE-POD-FW-"]
 
+    private static let policyChainPrefixBytes = policyChainPrefixes.map { Array($0.utf8) }
+
+    /// Byte by byte: `hasPrefix` compares characters, which cost more than the rest of a
+    /// splice over a node's rules.
     static func isPolicyChain<S: StringProtocol>(_ chain: S) -> Bool {
-        policyChainPrefixes.contains { chain.hasPrefix($0) }
+        policyChainPrefixBytes.contains { chain.utf8.starts(with: $0) }
     }
 
-    /// `whole` (an `iptables-restore` input as `IPTablesRules` renders it) with the policy part
-    /// `old` replaced by `new`; nil when `whole` does not hold `old` where the renderer puts it.
-    static func iptables(_ whole: String, replacing old: IPTablesPart, with new: IPTablesPart) -> String? {
-        var lines = whole.byteLines(omittingEmpty: false)
-        guard lines.last == "", lines.first == "*filter", let commit = lines.firstIndex(of: "COMMIT") else { return nil }
-        let body = lines[1..<commit]
-        let firstRule = body.firstIndex { !$0.hasPrefix(":") } ?? body.endIndex
-        guard body[firstRule...].allSatisfy({ $0.hasPrefix("-A ") }) else { return nil }
+    /// `whole` (an `iptables-restore` input as `IPTablesRules` renders it) with its policy part
+    /// replaced by `new`; nil when `whole` does not have the renderer's shape. Only the filter
+    /// table is cut into lines: the tables after it (kube-proxy's `*nat`, most of a node's
+    /// rules) are kept as they are.
+    static func iptables(_ whole: String, with new: IPTablesPart) -> String? {
+        let bytes = whole.utf8, header = "*filter\n".utf8
+        guard bytes.starts(with: header), bytes.last == UInt8(ascii: "\n") else { return nil }
+        // The header's line break may be the one before `COMMIT`: an empty table.
+        let bodyStart = bytes.index(bytes.startIndex, offsetBy: header.count)
+        guard let end = firstIndex(of: Array("\nCOMMIT\n".utf8), in: bytes[bytes.index(before: bodyStart)...]) else { return nil }
+        let filterEnd = bytes.index(after: end)
+        let body = end < bodyStart ? [] : whole[bodyStart..<end].byteLines(omittingEmpty: false)
+        let firstRule = body.firstIndex { $0.utf8.first != UInt8(ascii: ":") } ?? body.endIndex
+        guard body[firstRule...].allSatisfy({ $0.utf8.starts(with: "-A ".utf8) }) else { return nil }
         var chains = body[..<firstRule].map { $0.dropFirst().prefix { $0 != " " } }
         var rules = Array(body[firstRule...])
 
         // 1. The old part out: its chains at the end of the declarations, its hooks first, its
         //    rules in one run.
         let oldChains = chains.drop { !isPolicyChain($0) }
-        guard oldChains.elementsEqual(old.chains, by: { $0 == $1 }) else { return nil }
         chains.removeLast(oldChains.count)
-        let hooks = old.isEmpty ? [] : NetworkPolicyIPTables.hookLines
+        let hooks = oldChains.isEmpty ? [] : NetworkPolicyIPTables.hookLines
         guard rules.starts(with: hooks, by: { $0 == $1 }) else { return nil }
         rules.removeFirst(hooks.count)
-        let policyRules = old.rules
         let start = rules.firstIndex { isPolicyChain(chain(of: $0)) } ?? insertionPoint(rules, declared: Set(chains))
-        guard start + policyRules.count <= rules.count,
-              rules[start..<(start + policyRules.count)].elementsEqual(policyRules, by: { $0 == $1 }) else { return nil }
-        rules.removeSubrange(start..<(start + policyRules.count))
+        let runEnd = rules[start...].firstIndex { !isPolicyChain(chain(of: $0)) } ?? rules.endIndex
+        rules.removeSubrange(start..<runEnd)
         guard !rules.contains(where: { isPolicyChain(chain(of: $0)) }), !chains.contains(where: isPolicyChain),
               start == insertionPoint(rules, declared: Set(chains)) else { return nil }
 
@@ -69,8 +76,8 @@ enum PolicyRulesSplice {
         rules.insert(contentsOf: new.rules.map { Substring($0) }, at: start)
         if !new.isEmpty { rules.insert(contentsOf: NetworkPolicyIPTables.hookLines.map { Substring($0) }, at: 0) }
         let declarations = (chains.map(String.init) + new.chains).map { Substring(":\($0) - [0:0]") }
-        lines.replaceSubrange(1..<commit, with: declarations + rules)
-        return lines.joined(separator: "\n")
+        let lines = declarations + rules
+        return "*filter\n" + lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n") + whole[filterEnd...]
     }
 
     /// Where the policy rules go: before the first rule of a chain the table does not declare
@@ -81,28 +88,36 @@ enum PolicyRulesSplice {
 
     /// `CHAIN` of `-A CHAIN …`.
     private static func chain(of rule: Substring) -> Substring {
-        rule.dropFirst(3).prefix { $0 != " " }
+        let bytes = rule.utf8.dropFirst(3)
+        return Substring(bytes.prefix { $0 != UInt8(ascii: " ") })
     }
 
-    /// `whole` (an `nft -f` input as the renderers write it) with the policy table's commands
-    /// `old` (nil: none) replaced by `new`; nil when `whole` does not end with `old`.
-    static func nftables(_ whole: String, replacing old: String?, with new: String?) -> String? {
-        let old = old ?? ""
-        guard whole.hasSuffix(old) else { return nil }
-        let rest = whole.dropLast(old.count)
+    /// `whole` (an `nft -f` input as the renderers write it) with the policy table's commands,
+    /// if any, replaced by `new` (nil: none); nil when anything of the policy table's comes
+    /// before them.
+    static func nftables(_ whole: String, with new: String?) -> String? {
+        let opening = Array("add table ip \(NetworkPolicyNFTables.table)\n".utf8)
+        let bytes = whole.utf8
+        var rest = Substring(whole)
+        if bytes.starts(with: opening) {
+            rest = ""
+        } else if let found = firstIndex(of: [UInt8(ascii: "\n")] + opening, in: bytes) {
+            rest = whole[..<bytes.index(after: found)]
+        }
         // kube-proxy's table alone is left: nothing of the policy table's may remain.
-        guard !contains(rest.utf8, Array(" ip \(NetworkPolicyNFTables.table)".utf8)) else { return nil }
+        guard firstIndex(of: Array(" ip \(NetworkPolicyNFTables.table)".utf8), in: rest.utf8) == nil else { return nil }
         return String(rest) + (new ?? "")
     }
 
-    /// Byte by byte: Foundation's string search is slow on a node's whole rules.
-    private static func contains(_ text: Substring.UTF8View, _ pattern: [UInt8]) -> Bool {
-        guard let first = pattern.first else { return true }
+    /// Where `pattern` first starts in `text`, byte by byte: Foundation's string search is
+    /// slow on a node's whole rules.
+    private static func firstIndex<Text: Collection<UInt8>>(of pattern: [UInt8], in text: Text) -> Text.Index? {
+        guard let first = pattern.first else { return text.startIndex }
         var index = text.startIndex
         while let found = text[index...].firstIndex(of: first) {
-            if text[found...].starts(with: pattern) { return true }
+            if text[found...].starts(with: pattern) { return found }
             index = text.index(after: found)
         }
-        return false
+        return nil
     }
 }

@@ -96,9 +96,10 @@ public enum ModelCheck {
     /// not itself an endpoint (no hairpin) and, with policies, that they allow to every endpoint.
     static func serviceProbes(_ topology: Topology, policy: PolicyEvaluator?) -> [ResolvedProbe] {
         var probes: [ResolvedProbe] = []
+        let pods = topology.podsByName
         for service in topology.services {
             guard let clusterIP = service.clusterIP, !service.endpoints.isEmpty else { continue }
-            let endpoints = service.endpoints.compactMap(topology.pod(named:))
+            let endpoints = service.endpoints.compactMap { pods[$0] }
             for port in service.ports where port.protocol == .tcp {
                 let targets = endpoints.compactMap { pod in pod.resolve(targetPort: port.targetPort, protocol: .tcp).map { (pod, $0) } }
                 func allowed(_ client: PodTopology) -> Bool {

@@ -59,10 +59,13 @@ import Testing
     /// The change made from the old lab's saved rules (`rules/`, as a build wrote them), with
     /// only the policy part rendered: the very change the shortcut renders both sides for.
     static func expectSameFromSavedRules(_ old: Topology, _ new: Topology, _ shortcut: LabChange, _ comment: Comment) throws {
-        let saved = Dictionary(Planner.plan(old).operations.compactMap { operation -> (String, String)? in
-            guard case .loadFirewall(let netns, let loader, let rules) = operation else { return nil }
-            return ("\(netns).\(loader.fileExtension)", rules)
-        }, uniquingKeysWith: { $1 })
+        func savedRules(_ topology: Topology) -> [String: String] {
+            Dictionary(Planner.plan(topology).operations.compactMap { operation -> (String, String)? in
+                guard case .loadFirewall(let netns, let loader, let rules) = operation else { return nil }
+                return ("\(netns).\(loader.fileExtension)", rules)
+            }, uniquingKeysWith: { $1 })
+        }
+        let saved = savedRules(old)
         let fromSaved = Reconciler.policyChange(from: old, to: new) { saved["\($0).\($1.fileExtension)"] }
         let lossyNFTables = new.proxy == .nftables && !ImpairmentPlan.lossRules(new).isEmpty
         guard old.policy != nil, new.policy != nil, !lossyNFTables else {
@@ -70,14 +73,20 @@ import Testing
             return
         }
         #expect(fromSaved == shortcut, comment)
-        // A saved file that is not what the old policies rendered is not trusted.
-        let stale = Reconciler.policyChange(from: old, to: new) { netns, loader in
+        // The old policy part is found by its shape, whatever it holds: from rules that already
+        // hold the new policies, the same new rules and nothing to load.
+        let savedNew = savedRules(new)
+        let fromNew = try #require(Reconciler.policyChange(from: old, to: new) { savedNew["\($0).\($1.fileExtension)"] }, comment)
+        #expect(fromNew.rules == shortcut.rules && fromNew.plan.operations.isEmpty, comment)
+        // A saved file of another shape is not trusted: a policy chain declared before
+        // kube-proxy's, a policy table's command before the policy table.
+        let misshapen = Reconciler.policyChange(from: old, to: new) { netns, loader in
             saved["\(netns).\(loader.fileExtension)"].map {
-                $0.replacingOccurrences(of: "*filter\n", with: "*filter\n:KUBE-POD-FW-STALE - [0:0]\n")
-                    + (loader == .nft ? "add chain ip kube-router-filter-ipv4 STALE\n" : "")
+                loader == .nft ? "add chain ip kube-router-filter-ipv4 STALE\n" + $0
+                    : $0.replacingOccurrences(of: "*filter\n", with: "*filter\n:KUBE-POD-FW-STALE - [0:0]\n")
             }
         }
-        if shortcut.rulesScope?.isEmpty == false { #expect(stale == nil, comment) }
+        if shortcut.rulesScope?.isEmpty == false { #expect(misshapen == nil, comment) }
     }
 
     static let modes = [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables")]
