@@ -78,8 +78,11 @@ extension LabController {
                 ?? (partial ? nil : Optional(Reconciler.change(from: running, to: target, planned: nil))), change.onlyPolicies,
               case .success(let targetData?) = encoding.wait() else { return nil }
         try Privileges.checkTools(for: change.plan)
+        // The pods stay, and so does every neighbour entry: under `auto` the lab keeps its mode
+        // whatever the host's table holds, and reading that table (every lab's topology) cost
+        // more than the rest of the change.
         let setting = running.neighbourSetting
-        let neighbours = NeighbourDecision.decide(
+        let neighbours = setting == .auto ? NeighbourDecision.unchanged(running) : NeighbourDecision.decide(
             setting: setting, need: NeighbourEntries.worstCase(target), host: setting == .static ? nil : .current(),
             running: (running.neighbours, NeighbourEntries.worstCase(running)))
         var prepared = Prepared(file: nil, text: text, topology: target,
