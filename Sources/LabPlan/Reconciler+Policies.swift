@@ -114,9 +114,15 @@ extension Reconciler {
                          rulesKept: keptLoads(before: before, after: after))
     }
 
-    /// The loads of `after` that `before` has as they are, named as `LabChange.rulesKept`.
+    /// The files of `after` that `before` has as they are, named as `LabChange.rulesKept`. Two
+    /// loads may share a file (an nftables node's `nft` input and its loss rules): as
+    /// `rules/` keeps them, the last one is the file's.
     static func keptLoads(before: [KernelOperation], after: [KernelOperation]) -> Set<String> {
-        let old = FirewallDiff.loads(before).byKey
-        return Set(FirewallDiff.loads(after).ordered.filter { old[$0.key] == $0.rules }.map { "\($0.key.netns).\($0.key.loader.fileExtension)" })
+        func files(_ loads: [KernelOperation]) -> [String: String] {
+            Dictionary(FirewallDiff.loads(loads).ordered.map { ("\($0.key.netns).\($0.key.loader.fileExtension)", $0.rules) },
+                       uniquingKeysWith: { _, last in last })
+        }
+        let old = files(before)
+        return Set(files(after).filter { old[$0.key] == $0.value }.keys)
     }
 }

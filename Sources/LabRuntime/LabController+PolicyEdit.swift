@@ -26,7 +26,7 @@ extension LabController {
         guard let new = LabFileSections(text), let name = new.section("name") else { return nil }
         for lab in LabState.labs() {
             let state = LabState(lab: lab)
-            guard let applied = state.appliedFile(), let old = LabFileSections(applied), old.section("name")?.text == name.text else { continue }
+            guard let applied = state.appliedFile(), let old = LabFileSections(applied), old.section("name")?.text.utf8.elementsEqual(name.text.utf8) == true else { continue }
             return try policyEdit(text: text, file: file, sections: new, applied: applied, appliedSections: old, state: state,
                                   started: started, lockWaiting: lockWaiting)
         }
@@ -68,7 +68,7 @@ extension LabController {
         defer { withExtendedLifetime(lock) {} }
         // Another up or down may have run while we waited for the lock. The namespaces were
         // found a moment ago (`policyLab`): the same bytes of the state are the same lab.
-        guard state.appliedFile() == applied, (try? state.topologyData()) == intact.data, policyEditable(running, state: state) != nil
+        guard state.isAppliedFile(applied), (try? state.topologyData()) == intact.data, policyEditable(running, state: state) != nil
         else { return nil }
         // Only the rules of the policies are rendered from a partial topology (`PolicyPodsFile`),
         // and it is never saved: `topology.json` gets the new policies in its own bytes, encoded

@@ -138,11 +138,11 @@ public enum LabController {
         UpDownProgress.shared.begin("planning")
 
         // 1. The same file on an intact lab: nothing to plan. Checked again under the lock.
-        if state.appliedFile() == text {
+        if state.isAppliedFile(text) {
             try Privileges.check()
             let lock = try LabLock(path: state.lockPath, waiting: lockWaiting)
             defer { withExtendedLifetime(lock) {} }
-            if state.appliedFile() == text, let running = intactTopology(state) {
+            if state.isAppliedFile(text), let running = intactTopology(state) {
                 return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
             }
         }
@@ -167,7 +167,7 @@ public enum LabController {
 
         // 3. A lab that is up: change it in place. If that fails half-way, rebuild it whole.
         if let running {
-            if state.appliedFile() == text {
+            if state.isAppliedFile(text) {
                 return try unchanged(running, warnings: loaded.warnings, state: state, started: started)
             }
             let change = Reconciler.change(from: running, to: prepared.topology, planned: prepared.isPlanned ? prepared.plan : nil)

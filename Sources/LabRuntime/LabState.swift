@@ -65,6 +65,12 @@ public struct LabState: Sendable {
 
     public func appliedFile() -> String? { try? String(contentsOfFile: appliedFilePath, encoding: .utf8) }
 
+    /// Whether `text` is the applied file, byte for byte: strings compare by canonical
+    /// equivalence, and two spellings of one character are two files.
+    public func isAppliedFile(_ text: String) -> Bool {
+        appliedFile()?.utf8.elementsEqual(text.utf8) == true
+    }
+
     /// `hadWarnings: false` also marks the text as one that parses without warnings, so an `up`
     /// of the same text can skip parsing it (`isCleanAppliedFile`).
     public func saveAppliedFile(_ text: String, hadWarnings: Bool = true) throws {
@@ -82,7 +88,7 @@ public struct LabState: Sendable {
         guard let mark = try? String(contentsOfFile: cleanMarkPath, encoding: .utf8), mark == LabState.cleanMark(text) else {
             return false
         }
-        return appliedFile() == text
+        return isAppliedFile(text)
     }
 
     var cleanMarkPath: String { "\(directory)/lab.yaml.clean" }

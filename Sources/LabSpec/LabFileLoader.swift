@@ -105,8 +105,10 @@ extension LabFileLoader {
         var reused: [Int: Int] = [:]
         var items: SectionItems?
         if let previous, let new = SectionItems(section.text), let old = SectionItems(previous.section.text) {
-            let oldIndex = Dictionary(old.items.indices.map { (old.items[$0], $0) }, uniquingKeysWith: { first, _ in first })
-            for (index, item) in new.items.enumerated() { reused[index] = oldIndex[item] }
+            // By their bytes: strings compare by canonical equivalence, and two spellings of one
+            // character need not be the same YAML.
+            let oldIndex = Dictionary(old.items.indices.map { (Array(old.items[$0].utf8), $0) }, uniquingKeysWith: { first, _ in first })
+            for (index, item) in new.items.enumerated() { reused[index] = oldIndex[Array(item.utf8)] }
             items = new
         }
         let sectionText = items.map { $0.text(replacing: Set(reused.keys)) } ?? String(section.text)

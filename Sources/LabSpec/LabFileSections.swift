@@ -70,8 +70,10 @@ public struct LabFileSections: Sendable, Equatable {
     /// The keys whose sections differ between `old` and `self`; nil when the two files do not
     /// have the same keys in the same order, or their preambles differ.
     public func changedKeys(from old: LabFileSections) -> Set<String>? {
-        guard preamble == old.preamble, sections.map(\.key) == old.sections.map(\.key) else { return nil }
-        return Set(zip(sections, old.sections).filter { $0.text != $1.text }.map(\.0.key))
+        // Bytes, not strings: strings compare by canonical equivalence, and two spellings of
+        // one character need not be the same YAML.
+        guard preamble.utf8.elementsEqual(old.preamble.utf8), sections.map(\.key) == old.sections.map(\.key) else { return nil }
+        return Set(zip(sections, old.sections).filter { !$0.text.utf8.elementsEqual($1.text.utf8) }.map(\.0.key))
     }
 }
 

@@ -3,7 +3,8 @@
 /// the items of a changed file can be matched, byte for byte, with those of the file applied
 /// before (`LabFileLoader.parsePolicies`). nil for any other shape: a value on the key's line
 /// (a flow list), a tab in an indentation, a line less indented than the items, or one as
-/// indented that does not start an item.
+/// indented that does not start an item, and any line break YAML knows but this cut does not
+/// (a `\r` alone, NEL, U+2028, U+2029).
 ///
 /// The cut is not trusted alone: a parse of the section confirms that the list has as many
 /// items as the cut, each starting on its item's lines.
@@ -19,6 +20,7 @@ struct SectionItems {
 
     init?(_ text: Substring) {
         let bytes = text.utf8
+        guard !Self.hasOtherLineBreaks(bytes) else { return nil }
         var index = bytes.startIndex
         var lineNumber = 0
         var head: Substring?
@@ -59,6 +61,23 @@ struct SectionItems {
             text[starts[position].index..<(position + 1 < starts.count ? starts[position + 1].index : text.endIndex)]
         }
         lineOffsets = starts.map(\.line)
+    }
+
+    /// With `\n` the only line break, every element of the list starts a line with `- ` at the
+    /// items' indentation, so it starts a cut item: a parse with as many elements as items
+    /// agrees with the cut (an item start inside a quoted text makes one item too many).
+    private static func hasOtherLineBreaks(_ bytes: Substring.UTF8View) -> Bool {
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index], next = bytes.index(after: index)
+            let following = next < bytes.endIndex ? bytes[next] : nil
+            if byte == UInt8(ascii: "\r"), following != UInt8(ascii: "\n") { return true }
+            if byte == 0xC2, following == 0x85 { return true }
+            if byte == 0xE2, following == 0x80, bytes.index(after: next) < bytes.endIndex,
+               [0xA8, 0xA9].contains(bytes[bytes.index(after: next)]) { return true }
+            index = next
+        }
+        return false
     }
 
     private static func isLineEnd(_ byte: UInt8?) -> Bool {

@@ -184,9 +184,13 @@ import Testing
         #expect(items.text(replacing: [1]) == "networkPolicies:   # the policies\n\n  - {name: a}\n  # about b\n  - {}\n\n\n  -\n    name: c\n")
         for other in ["networkPolicies: [{name: a}]\n", "networkPolicies:\n  - {name: a}\n name: b\n",
                       "networkPolicies:\n  - {name: a}\n  name: b\n", "networkPolicies:\n  - {name: a}\n\t- {name: b}\n",
-                      "networkPolicies:\n  name: a\n", "networkPolicies:\n"] {
+                      "networkPolicies:\n  name: a\n", "networkPolicies:\n",
+                      // line breaks YAML knows and the cut does not: a `\r` alone, NEL, U+2028, U+2029
+                      "networkPolicies:\n  - {name: a}\r  - {name: b}\n", "networkPolicies:\n  - {name: a}\u{85}  - {name: b}\n",
+                      "networkPolicies:\n  - {name: a}\u{2028}  - {name: b}\n", "networkPolicies:\n  - {name: a}\u{2029}  - {name: b}\n"] {
             #expect(SectionItems(Substring(other)) == nil, "\(other)")
         }
+        #expect(SectionItems("networkPolicies:\r\n  - {name: a}\r\n  - {name: b}\r\n")?.items.count == 2)
     }
 
     static let items = [
@@ -223,6 +227,14 @@ import Testing
         var told = try LabFileLoader.parse(Self.file(Self.items.joined(separator: "\n")), file: "lab.yaml").lab.networkPolicies
         told[0].name = "as-running"
         #expect(try Self.reusing(Self.items, changed, policies: told)?.policies.map(\.name) == ["as-running", "b", "c"])
+        // Items are matched by their bytes: a character spelled another way is another item.
+        let composed = Self.items[0].replacingOccurrences(of: "app: db", with: "app: d\u{E9}")
+        let decomposed = Self.items[0].replacingOccurrences(of: "app: db", with: "app: de\u{301}")
+        #expect(composed == decomposed && !composed.utf8.elementsEqual(decomposed.utf8))
+        #expect(try Self.reusing([composed] + Self.items.dropFirst(), [decomposed] + Self.items.dropFirst(), policies: told)?
+            .policies.map(\.name) != ["as-running", "b", "c"])
+        let sections = try #require(LabFileSections(Self.file(composed)))
+        #expect(sections.changedKeys(from: try #require(LabFileSections(Self.file(decomposed)))) == ["networkPolicies"])
         // Not as many policies as items: nothing is reused.
         #expect(try Self.reusing(Self.items, changed, policies: Array(told.dropLast())) == nil)
     }

@@ -62,6 +62,7 @@ enum PolicyRulesSplice {
         // 1. The old part out: its chains at the end of the declarations, its hooks first, its
         //    rules in one run.
         let oldChains = chains.drop { !isPolicyChain($0) }
+        guard oldChains.allSatisfy(isPolicyChain) else { return nil }
         chains.removeLast(oldChains.count)
         let hooks = oldChains.isEmpty ? [] : NetworkPolicyIPTables.hookLines
         guard rules.starts(with: hooks, by: { $0 == $1 }) else { return nil }

@@ -91,6 +91,24 @@ import Testing
 
     static let modes = [("routed", "iptables"), ("vxlan", "iptables"), ("routed", "nftables")]
 
+    /// The iptables splice takes out exactly the policy part, found by its shape: a chain of
+    /// another kind declared among the policy chains, or a policy chain's rule outside their
+    /// run, is another shape, and nothing is spliced.
+    @Test func aSpliceRefusesAnotherShape() throws {
+        let old = try Self.topology(Self.text(policies: Self.base))
+        let node = try #require(old.node(named: "node-1"))
+        let whole = try #require(Planner.plan(old).operations.compactMap { operation -> String? in
+            guard case .loadFirewall(node.netns, .iptablesRestore, let rules) = operation else { return nil }
+            return rules
+        }.first)
+        let part = PolicyRulesSplice.IPTablesPart(PolicyLayout.make(topology: old, node: node), topology: old)
+        #expect(PolicyRulesSplice.iptables(whole, with: part) == whole, "the same part in, the same rules out")
+        let chainAfter = whole.replacingOccurrences(of: ":KUBE-ROUTER-INPUT - [0:0]\n", with: ":KUBE-ROUTER-INPUT - [0:0]\n:OTHER - [0:0]\n")
+        #expect(chainAfter != whole && PolicyRulesSplice.iptables(chainAfter, with: part) == nil)
+        let strayRule = whole.replacingOccurrences(of: "\nCOMMIT\n", with: "\n-A KUBE-NWPLCY-COMMON -j ACCEPT\nCOMMIT\n")
+        #expect(strayRule != whole && PolicyRulesSplice.iptables(strayRule, with: part) == nil)
+    }
+
     /// Lossy links add rules of their own to a node's load (iptables): kept as they are. On an
     /// nftables node they are a load of their own, saved in the same file as the `nft` input,
     /// so the saved rules are not used there.
