@@ -104,14 +104,16 @@ extension LabFileLoader {
         // 1. The items that were in the applied file, each by the index it had there.
         var reused: [Int: Int] = [:]
         var items: SectionItems?
+        var oldCount = 0
         if let previous, let new = SectionItems(section.text), let old = SectionItems(previous.section.text) {
             // By their bytes: strings compare by canonical equivalence, and two spellings of one
             // character need not be the same YAML.
             let oldIndex = Dictionary(old.items.indices.map { (Array(old.items[$0].utf8), $0) }, uniquingKeysWith: { first, _ in first })
             for (index, item) in new.items.enumerated() { reused[index] = oldIndex[Array(item.utf8)] }
-            items = new
+            (items, oldCount) = (new, old.items.count)
         }
-        let sectionText = items.map { $0.text(replacing: Set(reused.keys)) } ?? String(section.text)
+        let skipped = Set(reused.keys)
+        let sectionText = items.map { $0.text(replacing: skipped) } ?? String(section.text)
         let text = String(repeating: "\n", count: section.line - 1) + sectionText
         guard case .success(let document) = YAMLDocument.compose(text, file: file),
               let root = document.root, case .mapping(let mapping) = root, mapping.count == 1 else { return nil }
@@ -119,33 +121,37 @@ extension LabFileLoader {
         let decoder = LabFileDecoder(reader: reader)
         guard let top = reader.fields(root, at: "", allowed: LabFileDecoder.topLevelKeys, nullIsEmpty: false),
               let node = top["networkPolicies"] else { return nil }
-        var lab = LabFile(name: "")
-        if let items, !reused.isEmpty {
-            // 2. The parse must agree with the cut: one element per item, on the item's lines.
+        // 2. With stand-ins, the parse must agree with the cut: one element per item, on the
+        //    item's lines, the stand-ins empty.
+        if let items, !skipped.isEmpty {
             guard case .sequence(let sequence) = node, sequence.count == items.items.count else { return nil }
             for (index, element) in sequence.enumerated() {
                 let line = reader.position(of: element).line - section.line
                 let next = index + 1 < items.lineOffsets.count ? items.lineOffsets[index + 1] : Int.max
                 guard line >= items.lineOffsets[index], line < next else { return nil }
-                if reused[index] != nil, element.mapping?.isEmpty != true { return nil }
+                if skipped.contains(index), element.mapping?.isEmpty != true { return nil }
             }
-            let decoded = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
-                                           skipping: Set(reused.keys), decoder.networkPolicy)
-            guard let context = context(), let old = previous?.policies(), let oldCount = previous.flatMap({ SectionItems($0.section.text) })?.items.count,
-                  old.count == oldCount else { return nil }
-            lab.networkPolicies = decoded.indices.compactMap { reused[$0].map { old[$0] } ?? decoded[$0] }
-            lab.sourceMap = reader.diagnostics.sourceMap
-            var diagnostics = reader.diagnostics
-            LabFileValidator(file: DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)).checkNetworkPolicies(context, &diagnostics)
-            guard diagnostics.errors.isEmpty, diagnostics.warnings.isEmpty, lab.networkPolicies.count == items.items.count else { return nil }
-            return LoadedPolicies(policies: lab.networkPolicies, warnings: [])
         }
-        lab.networkPolicies = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
-                                               decoder.networkPolicy)
+        // 3. The other items decoded, the stand-ins' policies taken from the running lab, all
+        //    checked together.
+        let decoded = decoder.elements(node, at: "networkPolicies", of: "network policies", keys: LabFileDecoder.policyKeys,
+                                       skipping: skipped, decoder.networkPolicy)
+        var lab = LabFile(name: "")
         lab.sourceMap = reader.diagnostics.sourceMap
         guard let context = context() else { return nil }
+        var old: [NetworkPolicySpec] = []
+        if !skipped.isEmpty {
+            guard let policies = previous?.policies(), policies.count == oldCount else { return nil }
+            old = policies
+        }
+        lab.networkPolicies = decoded.indices.compactMap { reused[$0].map { old[$0] } ?? decoded[$0] }
         var diagnostics = reader.diagnostics
         LabFileValidator(file: DecodedLabFile(lab: lab, failedPaths: reader.failedPaths)).checkNetworkPolicies(context, &diagnostics)
+        // A section read with stand-ins has no errors or warnings of its own: the whole file's
+        // parse reports them, at their places.
+        if !skipped.isEmpty, !diagnostics.errors.isEmpty || !diagnostics.warnings.isEmpty || lab.networkPolicies.count != decoded.count {
+            return nil
+        }
         if !diagnostics.errors.isEmpty { throw LabFileErrors(Diagnostics.inFileOrder(diagnostics.errors)) }
         return LoadedPolicies(policies: lab.networkPolicies, warnings: Diagnostics.inFileOrder(diagnostics.warnings))
     }

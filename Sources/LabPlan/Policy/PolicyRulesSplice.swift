@@ -51,7 +51,7 @@ enum PolicyRulesSplice {
         guard bytes.starts(with: header), bytes.last == UInt8(ascii: "\n") else { return nil }
         // The header's line break may be the one before `COMMIT`: an empty table.
         let bodyStart = bytes.index(bytes.startIndex, offsetBy: header.count)
-        guard let end = firstIndex(of: Array("\nCOMMIT\n".utf8), in: bytes[bytes.index(before: bodyStart)...]) else { return nil }
+        guard let end = ByteSearch.firstIndex(of: Array("\nCOMMIT\n".utf8), in: bytes[bytes.index(before: bodyStart)...]) else { return nil }
         let filterEnd = bytes.index(after: end)
         let body = end < bodyStart ? [] : whole[bodyStart..<end].byteLines(omittingEmpty: false)
         let firstRule = body.firstIndex { $0.utf8.first != UInt8(ascii: ":") } ?? body.endIndex
@@ -102,23 +102,11 @@ enum PolicyRulesSplice {
         var rest = Substring(whole)
         if bytes.starts(with: opening) {
             rest = ""
-        } else if let found = firstIndex(of: [UInt8(ascii: "\n")] + opening, in: bytes) {
+        } else if let found = ByteSearch.firstIndex(of: [UInt8(ascii: "\n")] + opening, in: Substring(whole).utf8) {
             rest = whole[..<bytes.index(after: found)]
         }
         // kube-proxy's table alone is left: nothing of the policy table's may remain.
-        guard firstIndex(of: Array(" ip \(NetworkPolicyNFTables.table)".utf8), in: rest.utf8) == nil else { return nil }
+        guard ByteSearch.firstIndex(of: Array(" ip \(NetworkPolicyNFTables.table)".utf8), in: rest.utf8) == nil else { return nil }
         return String(rest) + (new ?? "")
-    }
-
-    /// Where `pattern` first starts in `text`, byte by byte: Foundation's string search is
-    /// slow on a node's whole rules.
-    private static func firstIndex<Text: Collection<UInt8>>(of pattern: [UInt8], in text: Text) -> Text.Index? {
-        guard let first = pattern.first else { return text.startIndex }
-        var index = text.startIndex
-        while let found = text[index...].firstIndex(of: first) {
-            if text[found...].starts(with: pattern) { return found }
-            index = text.index(after: found)
-        }
-        return nil
     }
 }
